@@ -1,0 +1,116 @@
+# wsbridge — GNU make, no generator. Targets:
+#   make            build the five binaries into bin/
+#   make serve      install what is missing, build, run wsbridge-serve on 127.0.0.1:8765
+#   make check      install what is missing, build, run every test (last line: N passed, N failed)
+#   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
+#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make docs       regenerate man pages and shell completions from the option table
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
+CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
+LIBS    := -lwebsockets -ljq -lcurl -lz -lm
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+BINDIR  := build/san/bin
+SANFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD   := build/rel
+BINDIR  := bin
+SANFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+endif
+
+ALL_CFLAGS := $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $(SANFLAGS)
+SANLD   := -fsanitize=address,undefined
+ALL_LDFLAGS := $(LDFLAGS) $(if $(filter 1,$(SAN)),$(SANLD))
+
+TOOLS     := $(patsubst cmd/wsbridge-%/main.c,%,$(wildcard cmd/wsbridge-*/main.c))
+BINS      := $(addprefix $(BINDIR)/wsbridge-,$(TOOLS))
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA      := $(BUILD)/libwsb.a
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	@scripts/install-deps.sh check
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) | $(BUILD)/lib $(BUILD)/cmd
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib $(BUILD)/cmd $(BINDIR):
+	@mkdir -p $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BINDIR)/wsbridge-%: $(BUILD)/cmd/wsbridge-%/main.o $(LIBA) | $(BINDIR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+# The tests run the binaries in $(BINDIR); tests/run.sh prints the closing count.
+check: deps
+	@$(MAKE) --no-print-directory all SAN=$(SAN)
+	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
+
+test: all
+	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
+
+unit: all
+	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) tests/run.sh unit
+
+serve:
+	@scripts/install-deps.sh build
+	@$(MAKE) --no-print-directory $(BINDIR)/wsbridge-serve
+	exec $(BINDIR)/wsbridge-serve --listen 127.0.0.1:8765
+
+bench:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+
+docs: $(BINS)
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh
+
+check-docs: $(BINS)
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh --check
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	for t in $(TOOLS); do install -m 0644 completions/wsbridge.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t; done
+	install -m 0644 completions/_wsbridge $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wsbridge
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/wsbridge-$$t $(DESTDIR)$(PREFIX)/share/man/man1/wsbridge-$$t.1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t; done
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/wsbridge.7 $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wsbridge
+
+clean:
+	rm -rf build bin

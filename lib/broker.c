@@ -1,0 +1,835 @@
+#include "broker.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "frame.h"
+#include "match.h"
+
+/* Room the stamping may add to a compact message: the closing '}' is
+ * rewritten as `,"timestamp":"2026-11-22T03:11:40.123Z"` (39 bytes; at most
+ * 46 should a clock report a year past 9999, WSB_TS_LEN bounds it) plus
+ * `,"seq":18446744073709551615}` (28 bytes). 80 covers both with slack and is
+ * what wsb_broker_frame_max() promises the transport. A pong adds at most 69
+ * bytes to the data it echoes, so it fits the same bound. */
+#define STAMP_MAX 80
+
+/* Replies (greeting, errors, subscribed) do not grow with the inbound
+ * message, so they get their own bound; the subscription set is refused
+ * beyond it so that a "subscribed" reply always fits the transport's buffer
+ * even when max_message is tiny. */
+#define REPLY_MAX 8192
+#define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
+
+#define QUEUE_MIN 16		/* power of two: ring indices are masked */
+
+struct msg {
+	size_t refs;		/* queues + history + the builder while building */
+	size_t qrefs;		/* session queues holding it: queued_bytes counts it once */
+	uint64_t seq;		/* 0 for replies */
+	size_t off;		/* frame start in buf */
+	size_t len;		/* frame bytes (header + payload) */
+	unsigned char buf[];	/* WSB_FRAME_HDR_MAX reserved, then the payload */
+};
+
+struct wsb_sess {
+	void *conn;
+	unsigned flags;
+	int closing;		/* slow consumer or ENOMEM: never queued to again */
+	int counted;		/* counted in stats.subscribers */
+	size_t idx;		/* in b->sess */
+	struct msg **q;		/* ring, qcap is a power of two */
+	size_t qcap, qhead, qn, qbytes;
+	struct wsb_patterns pats;
+	size_t pat_bytes;	/* escaped patterns + commas: size of the subscribed list */
+	/* Close requests are made after the broker is done with its own state,
+	 * so a transport that calls wsb_broker_leave from inside hooks.close
+	 * cannot free a session the broker is still iterating over. */
+	struct wsb_sess *close_next;
+	int close_pending;
+	int close_code;
+	const char *close_reason;
+	char id[32];
+};
+
+struct wsb_broker {
+	struct wsb_broker_cfg cfg;
+	struct wsb_broker_hooks hooks;
+	char *greeting;		/* escaped, with quotes */
+	size_t greeting_len;
+	uint32_t id_prefix;
+	uint64_t id_next;
+	struct wsb_sess **sess;	/* an array: fan-out walks it linearly */
+	size_t nsess, sess_cap;
+	struct wsb_sess *close_head, *close_tail;
+	int pressure;
+	struct msg **hist;	/* ring of cfg.history entries */
+	size_t hhead, hn, hbytes;
+	struct wsb_broker_stats st;
+};
+
+static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
+{
+	struct timespec ts;
+
+	if (b->cfg.now)
+		b->cfg.now(&ts);
+	else
+		clock_gettime(CLOCK_REALTIME, &ts);
+	wsb_env_timestamp(out, &ts);
+}
+
+static size_t put_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t put(char *out, const char *s, size_t n)
+{
+	memcpy(out, s, n);
+	return n;
+}
+
+#define PUTS(out, lit) put((out), (lit), sizeof(lit) - 1)
+
+/* ---- messages ---- */
+
+static struct msg *msg_alloc(size_t payload_cap)
+{
+	struct msg *m = malloc(sizeof *m + WSB_FRAME_HDR_MAX + payload_cap);
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->qrefs = 0;
+	m->seq = 0;
+	m->off = m->len = 0;
+	return m;
+}
+
+static char *msg_payload(struct msg *m)
+{
+	return (char *)m->buf + WSB_FRAME_HDR_MAX;
+}
+
+/* The header goes right in front of the payload, so the frame is one
+ * contiguous run of bytes that every subscriber can be handed as is. */
+static void msg_seal(struct msg *m, size_t plen)
+{
+	unsigned char hdr[WSB_FRAME_HDR_MAX];
+	size_t h = wsb_frame_header(hdr, plen, WSB_OP_TEXT, NULL);
+
+	m->off = WSB_FRAME_HDR_MAX - h;
+	memcpy(m->buf + m->off, hdr, h);
+	m->len = h + plen;
+}
+
+static void msg_unref(struct msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+/* ---- session queues ---- */
+
+static void close_later(struct wsb_broker *b, struct wsb_sess *s, int code, const char *reason)
+{
+	s->close_code = code;
+	s->close_reason = reason;
+	s->close_pending = 1;
+	s->close_next = NULL;
+	if (b->close_tail)
+		b->close_tail->close_next = s;
+	else
+		b->close_head = s;
+	b->close_tail = s;
+}
+
+static void close_unlink(struct wsb_broker *b, struct wsb_sess *s)
+{
+	struct wsb_sess **pp, *prev = NULL;
+
+	for (pp = &b->close_head; *pp; prev = *pp, pp = &(*pp)->close_next) {
+		if (*pp == s) {
+			*pp = s->close_next;
+			if (b->close_tail == s)
+				b->close_tail = prev;
+			break;
+		}
+	}
+	s->close_pending = 0;
+}
+
+static void flush_closes(struct wsb_broker *b)
+{
+	struct wsb_sess *s;
+
+	while ((s = b->close_head)) {
+		b->close_head = s->close_next;
+		if (!b->close_head)
+			b->close_tail = NULL;
+		s->close_pending = 0;
+		if (b->hooks.close)
+			b->hooks.close(b->hooks.ud, s->conn, s->close_code, s->close_reason);
+	}
+}
+
+static void check_pressure(struct wsb_broker *b)
+{
+	if (!b->cfg.max_memory)
+		return;
+	if (!b->pressure && b->st.queued_bytes > b->cfg.max_memory) {
+		b->pressure = 1;
+		if (b->hooks.pressure)
+			b->hooks.pressure(b->hooks.ud, 1);
+	} else if (b->pressure && b->st.queued_bytes < b->cfg.max_memory / 4 * 3 +
+			   b->cfg.max_memory % 4 * 3 / 4) {
+		b->pressure = 0;
+		if (b->hooks.pressure)
+			b->hooks.pressure(b->hooks.ud, 0);
+	}
+}
+
+static struct msg *q_pop(struct wsb_broker *b, struct wsb_sess *s)
+{
+	struct msg *m = s->q[s->qhead];
+
+	s->qhead = (s->qhead + 1) & (s->qcap - 1);
+	s->qn--;
+	s->qbytes -= m->len;
+	if (--m->qrefs == 0)
+		b->st.queued_bytes -= m->len;
+	return m;
+}
+
+static void q_release(struct wsb_broker *b, struct wsb_sess *s, int count_dropped)
+{
+	while (s->qn) {
+		msg_unref(q_pop(b, s));
+		if (count_dropped)
+			b->st.dropped++;
+	}
+}
+
+static int q_grow(struct wsb_sess *s)
+{
+	size_t cap = s->qcap * 2, first;
+	struct msg **q;
+
+	if (cap < s->qcap)
+		return -1;
+	q = realloc(s->q, cap * sizeof *q);
+	if (!q)
+		return -1;
+	/* Unwrap: the part that wrapped to the front moves behind the old end. */
+	first = s->qcap - s->qhead;
+	if (first < s->qn)
+		memcpy(q + s->qcap, q, (s->qn - first) * sizeof *q);
+	s->q = q;
+	s->qcap = cap;
+	return 0;
+}
+
+static void sess_drop(struct wsb_broker *b, struct wsb_sess *s, int code, const char *reason)
+{
+	s->closing = 1;
+	q_release(b, s, 1);
+	b->st.dropped++;	/* the message that did not fit */
+	if (code == WSB_CLOSE_SLOW)
+		b->st.slow_consumers_closed++;
+	close_later(b, s, code, reason);
+}
+
+/* limit 0 is for the greeting only: closing a session inside join would hand
+ * the transport a close request for a session it has not been given yet. */
+static void enqueue_lim(struct wsb_broker *b, struct wsb_sess *s, struct msg *m, int limit)
+{
+	if (s->closing)
+		return;
+	if (limit && b->cfg.max_queue && s->qbytes + m->len > b->cfg.max_queue) {
+		sess_drop(b, s, WSB_CLOSE_SLOW, "slow consumer");
+		return;
+	}
+	if (s->qn == s->qcap && q_grow(s) < 0) {
+		sess_drop(b, s, WSB_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	s->q[(s->qhead + s->qn) & (s->qcap - 1)] = m;
+	s->qn++;
+	s->qbytes += m->len;
+	m->refs++;
+	if (m->qrefs++ == 0)
+		b->st.queued_bytes += m->len;
+	if (s->qn == 1 && b->hooks.wake)
+		b->hooks.wake(b->hooks.ud, s->conn);
+}
+
+static void enqueue(struct wsb_broker *b, struct wsb_sess *s, struct msg *m)
+{
+	enqueue_lim(b, s, m, 1);
+}
+
+/* A reply owned by one session: built, queued, and the builder's ref dropped
+ * (which frees it at once if the session could not take it). */
+static void reply(struct wsb_broker *b, struct wsb_sess *s, struct msg *m, size_t plen)
+{
+	msg_seal(m, plen);
+	enqueue(b, s, m);
+	msg_unref(m);
+}
+
+static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
+			const char *text)
+{
+	char ts[WSB_TS_LEN];
+	char esc[WSB_ERR_LEN * 6 + 3];
+	size_t elen, n;
+	struct msg *m;
+	char *p;
+
+	b->st.errors++;
+	if (s->closing)
+		return;
+	elen = wsb_json_escape(esc, sizeof esc, text, strnlen(text, WSB_ERR_LEN));
+	if (elen >= sizeof esc)
+		return;		/* cannot happen: WSB_ERR_LEN bounds text */
+	m = msg_alloc(elen + 128);
+	if (!m)
+		return;
+	now_ts(b, ts);
+	p = msg_payload(m);
+	n = (size_t)sprintf(p, "{\"type\":\"error\",\"timestamp\":\"%s\",\"data\":{\"code\":\"%s\","
+			    "\"message\":%s}}", ts, code, esc);
+	reply(b, s, m, n);
+}
+
+/* ---- sessions ---- */
+
+static void sess_recount(struct wsb_broker *b, struct wsb_sess *s)
+{
+	int want = s->pats.all || s->pats.n > 0;
+
+	if (want != s->counted) {
+		if (want)
+			b->st.subscribers++;
+		else
+			b->st.subscribers--;
+		s->counted = want;
+	}
+}
+
+static size_t pat_json_len(const char *pat)
+{
+	char esc[WSB_TYPE_MAX * 6 + 3];
+
+	return wsb_json_escape(esc, sizeof esc, pat, strlen(pat));
+}
+
+/* 1 added or already there, 0 refused with err, -1 ENOMEM. */
+static int sess_add(struct wsb_broker *b, struct wsb_sess *s, const char *pat,
+		    struct wsb_err *err)
+{
+	size_t jl;
+	int r;
+
+	if (!wsb_match_pattern_ok(pat, err))
+		return 0;
+	jl = pat_json_len(pat) + 1;
+	if (s->pat_bytes + jl > REPLY_MAX - 256) {
+		wsb_err_set(err, WSB_EXIT_USAGE,
+			    "too many type patterns: at most %d bytes of them", REPLY_MAX - 256);
+		return 0;
+	}
+	r = wsb_patterns_add(&s->pats, pat);
+	if (r < 0) {
+		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		return -1;
+	}
+	if (r > 0)
+		s->pat_bytes += jl;
+	sess_recount(b, s);
+	return 1;
+}
+
+static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pat)
+{
+	if (wsb_patterns_remove(&s->pats, pat) > 0)
+		s->pat_bytes -= pat_json_len(pat) + 1;
+	sess_recount(b, s);
+}
+
+static void greet(struct wsb_broker *b, struct wsb_sess *s)
+{
+	char ts[WSB_TS_LEN];
+	struct msg *m = msg_alloc(b->greeting_len + 200);
+	char *p;
+	size_t n;
+
+	if (!m)
+		return;
+	now_ts(b, ts);
+	p = msg_payload(m);
+	n = (size_t)sprintf(p, "{\"type\":\"connection_established\",\"timestamp\":\"%s\",\"message\":",
+			    ts);
+	n += put(p + n, b->greeting, b->greeting_len);
+	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu}", s->id,
+			     (unsigned long long)b->st.seq);
+	msg_seal(m, n);
+	enqueue_lim(b, s, m, 0);
+	msg_unref(m);
+}
+
+static uint32_t random_prefix(void)
+{
+	uint32_t v = 0;
+	struct timespec ts;
+	int fd;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+		return v;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, &v, sizeof v);
+
+		close(fd);
+		if (r == (ssize_t)sizeof v)
+			return v;
+	}
+	/* Uniqueness only has to hold across restarts of one server, so clock
+	 * and pid are enough when the kernel has no entropy to give. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+}
+
+/* ---- public API ---- */
+
+struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
+				  const struct wsb_broker_hooks *hooks, struct wsb_err *err)
+{
+	struct wsb_broker *b = calloc(1, sizeof *b);
+	const char *g;
+	char *esc = NULL, one[1];
+	size_t need;
+
+	if (!b)
+		goto enomem;
+	b->cfg = *cfg;
+	if (hooks)
+		b->hooks = *hooks;
+	g = cfg->greeting ? cfg->greeting : "Connected to wsbridge";
+	need = wsb_json_escape(one, sizeof one, g, strlen(g));
+	if (need > GREETING_MAX) {
+		free(b);
+		wsb_err_set(err, WSB_EXIT_CONFIG, "greeting too long: %zu bytes as JSON, at most %d",
+			    need, GREETING_MAX);
+		return NULL;
+	}
+	esc = malloc(need + 1);
+	if (!esc)
+		goto enomem;
+	wsb_json_escape(esc, need + 1, g, strlen(g));
+	b->greeting = esc;
+	b->greeting_len = need;
+	if (cfg->history) {
+		if (cfg->history > SIZE_MAX / sizeof *b->hist)
+			goto enomem;
+		b->hist = malloc(cfg->history * sizeof *b->hist);
+		if (!b->hist)
+			goto enomem;
+	}
+	b->id_prefix = random_prefix();
+	return b;
+enomem:
+	if (b) {
+		free(b->greeting);
+		free(b);
+	}
+	wsb_err_set(err, WSB_EXIT_OSERR, "cannot create broker: out of memory");
+	return NULL;
+}
+
+static void sess_free(struct wsb_broker *b, struct wsb_sess *s)
+{
+	q_release(b, s, 0);
+	free(s->q);
+	wsb_patterns_free(&s->pats);
+	free(s);
+}
+
+void wsb_broker_free(struct wsb_broker *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nsess; i++)
+		sess_free(b, b->sess[i]);
+	free(b->sess);
+	for (i = 0; i < b->hn; i++)
+		msg_unref(b->hist[(b->hhead + i) % b->cfg.history]);
+	free(b->hist);
+	free(b->greeting);
+	free(b);
+}
+
+struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
+				 struct wsb_err *err)
+{
+	struct wsb_sess *s;
+
+	if (b->nsess == b->sess_cap) {
+		size_t cap = b->sess_cap ? b->sess_cap * 2 : 16;
+		struct wsb_sess **v = realloc(b->sess, cap * sizeof *v);
+
+		if (!v)
+			goto enomem;
+		b->sess = v;
+		b->sess_cap = cap;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		goto enomem;
+	s->q = malloc(QUEUE_MIN * sizeof *s->q);
+	if (!s->q) {
+		free(s);
+		goto enomem;
+	}
+	s->qcap = QUEUE_MIN;
+	s->conn = conn;
+	s->flags = flags;
+	wsb_patterns_init(&s->pats);
+	snprintf(s->id, sizeof s->id, "%08x-%llu", (unsigned)b->id_prefix,
+		 (unsigned long long)++b->id_next);
+	s->idx = b->nsess;
+	b->sess[b->nsess++] = s;
+	b->st.connections++;
+	sess_recount(b, s);
+	greet(b, s);
+	return s;
+enomem:
+	wsb_err_set(err, WSB_EXIT_OSERR, "cannot add session: out of memory");
+	return NULL;
+}
+
+int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
+			 struct wsb_err *err)
+{
+	return sess_add(b, s, pattern, err) == 1 ? 0 : -1;
+}
+
+void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
+{
+	struct wsb_sess *last;
+
+	if (!s)
+		return;
+	if (s->close_pending)
+		close_unlink(b, s);
+	last = b->sess[--b->nsess];
+	b->sess[s->idx] = last;
+	last->idx = s->idx;
+	b->st.connections--;
+	if (s->counted)
+		b->st.subscribers--;
+	sess_free(b, s);
+	check_pressure(b);
+}
+
+const char *wsb_broker_client_id(const struct wsb_sess *s)
+{
+	return s->id;
+}
+
+static void hist_push(struct wsb_broker *b, struct msg *m)
+{
+	size_t cap = b->cfg.history, lim = b->cfg.history_bytes;
+
+	if (!cap)
+		return;
+	if (lim && m->len > lim) {
+		/* Keeping older messages around a hole would let a resume skip
+		 * this one silently; an empty history makes the gap visible. */
+		while (b->hn) {
+			msg_unref(b->hist[b->hhead]);
+			b->hhead = (b->hhead + 1) % cap;
+			b->hn--;
+		}
+		b->hbytes = 0;
+		b->st.retained = 0;
+		return;
+	}
+	while (b->hn && (b->hn == cap || (lim && b->hbytes + m->len > lim))) {
+		struct msg *old = b->hist[b->hhead];
+
+		b->hbytes -= old->len;
+		msg_unref(old);
+		b->hhead = (b->hhead + 1) % cap;
+		b->hn--;
+	}
+	b->hist[(b->hhead + b->hn) % cap] = m;
+	b->hn++;
+	b->hbytes += m->len;
+	m->refs++;
+	b->st.retained = b->hn;
+}
+
+static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
+		    const struct wsb_env *env, size_t n, size_t cap)
+{
+	char *p = msg_payload(m);
+	size_t i, o = n - 1;	/* overwrite the closing '}' */
+
+	if (!env->timestamp.len) {
+		char ts[WSB_TS_LEN];
+
+		now_ts(b, ts);
+		o += PUTS(p + o, ",\"timestamp\":\"");
+		o += put(p + o, ts, strlen(ts));
+		p[o++] = '"';
+	}
+	m->seq = ++b->st.seq;
+	o += PUTS(p + o, ",\"seq\":");
+	o += put_u64(p + o, m->seq);
+	p[o++] = '}';
+	/* Pretty-printed input leaves the buffer much bigger than the compact
+	 * message; history may hold it for a long time, so give it back. */
+	if (cap - o > 1024) {
+		struct msg *small = realloc(m, sizeof *m + WSB_FRAME_HDR_MAX + o);
+
+		if (small)
+			m = small;
+	}
+	msg_seal(m, o);
+	b->st.messages_in++;
+	for (i = 0; i < b->nsess; i++) {
+		struct wsb_sess *s = b->sess[i];
+
+		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
+			continue;
+		if (wsb_patterns_match(&s->pats, env->type))
+			enqueue(b, s, m);
+	}
+	hist_push(b, m);
+	msg_unref(m);
+}
+
+struct sub_ctx {
+	struct wsb_broker *b;
+	struct wsb_sess *s;
+	int unsub;
+};
+
+static int sub_one(void *ud, const char *str, size_t n, int too_long)
+{
+	struct sub_ctx *c = ud;
+	struct wsb_err err;
+
+	if (too_long) {
+		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern \"%.32s...\": more than %d bytes",
+			    str, WSB_TYPE_MAX);
+		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
+		return 0;
+	}
+	if (strlen(str) != n) {
+		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
+		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
+		return 0;
+	}
+	if (c->unsub) {
+		sess_remove(c->b, c->s, str);
+		return 0;
+	}
+	if (sess_add(c->b, c->s, str, &err) != 1)
+		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
+	return 0;
+}
+
+static void reply_subscribed(struct wsb_broker *b, struct wsb_sess *s)
+{
+	struct msg *m;
+	char *p;
+	size_t n, i;
+
+	if (s->closing)
+		return;
+	m = msg_alloc(s->pat_bytes + 64);
+	if (!m)
+		return;
+	p = msg_payload(m);
+	n = PUTS(p, "{\"type\":\"subscribed\",\"types\":[");
+	if (s->pats.all) {
+		n += PUTS(p + n, "\"*\"");
+	} else {
+		for (i = 0; i < s->pats.n; i++) {
+			const char *pat = s->pats.v[i];
+
+			if (i)
+				p[n++] = ',';
+			n += wsb_json_escape(p + n, s->pat_bytes + 64 - n, pat, strlen(pat));
+		}
+	}
+	n += PUTS(p + n, "]}");
+	reply(b, s, m, n);
+}
+
+static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
+			      size_t len, int unsub)
+{
+	struct sub_ctx c = { b, s, unsub };
+	struct wsb_span v;
+	size_t skipped = 0;
+
+	if (!wsb_env_lookup(obj, len, "types", &v) ||
+	    wsb_env_strings(obj + v.off, v.len, sub_one, &c, &skipped) < 0 || skipped) {
+		reply_error(b, s, "INVALID_MESSAGE",
+			    unsub ? "unsubscribe needs \"types\": an array of strings"
+				  : "subscribe needs \"types\": an array of strings");
+		if (!skipped)
+			return;
+	}
+	reply_subscribed(b, s);
+}
+
+static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
+			 const struct wsb_env *env)
+{
+	char ts[WSB_TS_LEN];
+	struct msg *m;
+	char *p;
+	size_t n;
+
+	if (s->closing)
+		return;
+	m = msg_alloc(env->data.len + 80);
+	if (!m)
+		return;
+	now_ts(b, ts);
+	p = msg_payload(m);
+	n = PUTS(p, "{\"type\":\"pong\",\"timestamp\":\"");
+	n += put(p + n, ts, strlen(ts));
+	p[n++] = '"';
+	if (env->data.len) {
+		n += PUTS(p + n, ",\"data\":");
+		n += put(p + n, obj + env->data.off, env->data.len);
+	}
+	p[n++] = '}';
+	reply(b, s, m, n);
+}
+
+/* By length too: a decoded type may hold "\u0000", and "ping\u0000x" is
+ * not a ping. */
+static int type_is(const struct wsb_env *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	return env->type_len == n && !memcmp(env->type, name, n);
+}
+
+void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)
+{
+	static const char *const drop[] = { "seq", NULL };
+	struct wsb_env env;
+	struct wsb_err err;
+	size_t cap = len + STAMP_MAX;
+	struct msg *m;
+	ssize_t r;
+	char *p;
+
+	if (cap < len || !(m = msg_alloc(cap)))
+		return;
+	p = msg_payload(m);
+	wsb_err_clear(&err);
+	r = wsb_env_parse(msg, len, p, drop, &env, &err);
+	if (r == -WSB_ENV_INVALID_JSON) {
+		reply_error(b, s, "INVALID_JSON", err.msg);
+	} else if (r < 0) {
+		reply_error(b, s, "INVALID_MESSAGE", "message is not a JSON object");
+	} else if (!env.has_type) {
+		reply_error(b, s, "INVALID_MESSAGE",
+			    env.type_v.len && p[env.type_v.off] == '"'
+				    ? "message \"type\" must be 1 to 128 bytes"
+				    : "message has no string \"type\"");
+	} else if (type_is(&env, "ping")) {
+		control_ping(b, s, p, &env);
+	} else if (type_is(&env, "subscribe") || type_is(&env, "unsubscribe")) {
+		control_subscribe(b, s, p, (size_t)r, env.type[0] == 'u');
+	} else if (!wsb_env_type_ok(env.type, env.type_len, &err)) {
+		reply_error(b, s, "INVALID_MESSAGE", err.msg);
+	} else {
+		publish(b, s, m, &env, (size_t)r, cap);
+		m = NULL;
+	}
+	if (m)
+		free(m);
+	flush_closes(b);
+	check_pressure(b);
+}
+
+size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
+		       size_t soft, size_t hard)
+{
+	size_t total = 0;
+
+	if (s->closing)
+		return 0;
+	if (soft > hard)
+		soft = hard;	/* out is only known to hold hard bytes */
+	while (s->qn) {
+		struct msg *m = s->q[s->qhead];
+
+		if (total == 0 && m->len > hard) {
+			/* Cannot happen when hard >= wsb_broker_frame_max():
+			 * dropping keeps the session alive rather than stuck. */
+			msg_unref(q_pop(b, s));
+			b->st.dropped++;
+			continue;
+		}
+		if (total && total + m->len > soft)
+			break;
+		memcpy(out + total, m->buf + m->off, m->len);
+		total += m->len;
+		b->st.messages_out++;
+		msg_unref(q_pop(b, s));
+		if (total >= soft)
+			break;
+	}
+	check_pressure(b);
+	return total;
+}
+
+int wsb_broker_pending(const struct wsb_sess *s)
+{
+	if (s->closing)
+		return 0;
+	return s->qn > (size_t)INT32_MAX ? INT32_MAX : (int)s->qn;
+}
+
+size_t wsb_broker_frame_max(size_t max_message)
+{
+	size_t n = max_message + STAMP_MAX;
+
+	if (n < max_message)
+		return SIZE_MAX;
+	if (n < REPLY_MAX)
+		n = REPLY_MAX;
+	return n + WSB_FRAME_HDR_MAX;
+}
+
+void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
+{
+	*st = b->st;
+}

@@ -1,0 +1,108 @@
+/* broker — the transport-free pub/sub core.
+ *
+ * The server transport hands it whole inbound text messages and takes whole
+ * pre-framed outbound frames; the broker never sees a socket. A published
+ * message is parsed once, stamped with a strictly increasing seq (and a
+ * timestamp if it has none), serialised once and framed once into one
+ * reference-counted buffer, which every matching subscriber's queue points
+ * at. Replies to one session (greeting, pong, subscribed, error) travel the
+ * same queue, so a session's output stays in order.
+ *
+ * Limits: a session whose queued bytes would pass max_queue is a slow
+ * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
+ * the transport to close it with 4008. When all queued messages together pass
+ * max_memory, hooks.pressure(1) asks the transport to stop reading
+ * publishers; pressure(0) follows once it falls below three quarters.
+ *
+ * Single-threaded; every call runs on the transport's event loop.
+ */
+#ifndef WSB_BROKER_H
+#define WSB_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+#define WSB_CLOSE_NORMAL 1000
+#define WSB_CLOSE_GOING_AWAY 1001
+#define WSB_CLOSE_UNSUPPORTED 1003	/* binary frame */
+#define WSB_CLOSE_POLICY 1008		/* auth */
+#define WSB_CLOSE_TOO_BIG 1009
+#define WSB_CLOSE_INTERNAL 1011
+#define WSB_CLOSE_SLOW 4008
+
+struct wsb_broker;
+struct wsb_sess;
+
+struct wsb_broker_hooks {
+	void *ud;
+	/* conn's queue went from empty to non-empty: arrange a writable callback. */
+	void (*wake)(void *ud, void *conn);
+	/* close conn with code/reason (slow consumer); the broker has already
+	 * stopped queueing to it. The transport still calls wsb_broker_leave. */
+	void (*close)(void *ud, void *conn, int code, const char *reason);
+	/* on=1: queued memory passed max_memory; on=0: it fell below 3/4. */
+	void (*pressure)(void *ud, int on);
+};
+
+struct wsb_broker_cfg {
+	size_t max_queue;		/* bytes queued per session before 4008 */
+	size_t max_memory;		/* bytes of queued messages before pressure */
+	size_t history;			/* messages retained for resume (0: none) */
+	size_t history_bytes;		/* and at most this many bytes of them */
+	const char *greeting;		/* "message" of connection_established */
+	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
+	void (*now)(struct timespec *ts);
+};
+
+struct wsb_broker_stats {
+	uint64_t connections;		/* sessions joined and not left */
+	uint64_t subscribers;		/* of them, sessions subscribed to something */
+	uint64_t messages_in;		/* messages published */
+	uint64_t messages_out;		/* frames handed to the transport (deliveries, replies) */
+	uint64_t dropped;		/* messages discarded from slow consumers' queues */
+	uint64_t slow_consumers_closed;
+	uint64_t errors;		/* error replies sent for bad input */
+	uint64_t seq;			/* last seq assigned */
+	uint64_t queued_bytes;		/* bytes of messages waiting in any queue */
+	uint64_t retained;		/* messages in history */
+};
+
+enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
+
+struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
+				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
+void wsb_broker_free(struct wsb_broker *b);
+
+/* A new session for transport connection conn. Queues the
+ * connection_established greeting (with client_id and the last seq).
+ * Subscriptions start as "all types". NULL + err on ENOMEM. */
+struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
+				 struct wsb_err *err);
+/* Subscribe before the first message flows (URL ?type=...); no reply. 0, or
+ * -1 with err for an invalid pattern. */
+int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
+			 struct wsb_err *err);
+void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
+const char *wsb_broker_client_id(const struct wsb_sess *s);
+
+/* One whole inbound text message from s. ping, subscribe and unsubscribe are
+ * answered; other reserved types and invalid input get an error reply; any
+ * other object with a string type is published. Never fails the session. */
+void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
+
+/* Moves whole pending frames for s into out, oldest first, while they fit in
+ * soft bytes; the first frame is taken even when bigger than soft as long as
+ * it fits in hard. Returns the bytes written (0: nothing pending, or the
+ * session is closing). */
+size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
+		       size_t soft, size_t hard);
+int wsb_broker_pending(const struct wsb_sess *s);
+/* The largest frame the broker can produce for a message of max_message bytes. */
+size_t wsb_broker_frame_max(size_t max_message);
+
+void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st);
+
+#endif

@@ -1,0 +1,90 @@
+/* config — the one configuration struct every binary fills from the option
+ * table (options.c), the environment and defaults, and the checks between
+ * options that no single option can make. No I/O.
+ *
+ * Each field is tagged with the tools that use it, mosquitto-style.
+ */
+#ifndef WSB_CONFIG_H
+#define WSB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Tool bits: which binaries an option belongs to. */
+enum {
+	WSB_TOOL_SERVE = 1 << 0,
+	WSB_TOOL_PUB = 1 << 1,
+	WSB_TOOL_SUB = 1 << 2,
+	WSB_TOOL_HEALTH = 1 << 3,
+	WSB_TOOL_REPLAY = 1 << 4,
+	WSB_TOOL_CLIENTS = WSB_TOOL_PUB | WSB_TOOL_SUB,
+	WSB_TOOL_ALL = 0x1f,
+};
+
+struct wsb_strlist {
+	char **v;			/* points into argv or the environment; not owned */
+	size_t n, cap;
+};
+
+struct wsb_cfg {
+	unsigned tool;			/* the WSB_TOOL_* running */
+	const char *progname;
+
+	/* all */
+	int verbose;			/* -v count; -q sets -1 */
+	int quiet;
+	int log_format;			/* enum wsb_log_format */
+
+	/* serve */
+	const char *listen;		/* ADDR:PORT */
+	char listen_host[64];		/* parsed by wsb_cfg_check */
+	int listen_port;
+	const char *path;
+	uint64_t max_message;
+	uint64_t max_queue;
+	uint64_t max_memory;
+	double ping_interval;
+	uint64_t history;
+	uint64_t history_bytes;
+	const char *token;		/* serve: required token; clients: token to send */
+	const char *token_file;
+
+	/* pub, sub, health */
+	const char *url;
+
+	/* pub, sub */
+	double retry_min, retry_max;
+	int64_t retries;		/* -1: unlimited */
+	int echo;			/* pub: see own messages (?echo=1); sub: also */
+
+	/* pub */
+	const char *type;		/* type for lines without one */
+	int raw;
+	int strict;
+	uint64_t queue;			/* messages kept while disconnected */
+	int drop_oldest;
+	uint64_t max_line;
+
+	/* sub */
+	struct wsb_strlist types;	/* --type globs */
+	uint64_t count;			/* 0: unlimited */
+	double timeout;			/* 0: none */
+	int control;
+
+	/* operands (files for pub and replay) */
+	char **operands;
+	int n_operands;
+};
+
+/* Defaults for tool; must run before options are parsed. */
+void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname);
+/* Cross-option checks and derived fields (listen_host/port). -1 + err (code
+ * WSB_EXIT_USAGE) on a bad combination. */
+int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err);
+/* Appends s to l; -1 on ENOMEM. */
+int wsb_strlist_add(struct wsb_strlist *l, char *s);
+void wsb_cfg_free(struct wsb_cfg *cfg);
+
+#endif

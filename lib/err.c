@@ -1,0 +1,63 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct wsb_exit_info exit_table[] = {
+	{ WSB_EXIT_OK, "ok", "success: every line accepted, --count reached, or the reader of stdout went away" },
+	{ WSB_EXIT_FAIL, "unhealthy", "wsbridge-health: the server answered but is not healthy" },
+	{ WSB_EXIT_USAGE, "usage", "bad option or argument" },
+	{ WSB_EXIT_DATAERR, "dataerr", "bad input line with --strict; unreadable recording" },
+	{ WSB_EXIT_NOINPUT, "noinput", "an input file cannot be opened" },
+	{ WSB_EXIT_UNAVAILABLE, "unavailable", "cannot connect, retries exhausted, or address in use" },
+	{ WSB_EXIT_SOFTWARE, "software", "internal error" },
+	{ WSB_EXIT_OSERR, "oserr", "out of memory or another system failure" },
+	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file" },
+	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout, or messages not delivered or not acknowledged" },
+	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)" },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration, e.g. unreadable TLS or token file" },
+};
+
+const struct wsb_exit_info *wsb_exit_table(size_t *n)
+{
+	*n = sizeof exit_table / sizeof exit_table[0];
+	return exit_table;
+}
+
+int wsb_err_set(struct wsb_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int wsb_err_errno(struct wsb_err *err, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof err->msg - n, ": %s", strerror(errnum));
+	return -1;
+}
+
+void wsb_err_clear(struct wsb_err *err)
+{
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}

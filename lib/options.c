@@ -1,0 +1,494 @@
+#include "options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(struct wsb_cfg, f)
+#define NOFF ((size_t)-1)
+
+#define S WSB_TOOL_SERVE
+#define P WSB_TOOL_PUB
+#define U WSB_TOOL_SUB
+#define H WSB_TOOL_HEALTH
+#define R WSB_TOOL_REPLAY
+#define C WSB_TOOL_CLIENTS
+
+/* Sorted by long name within each group; --help prints them in this order. */
+static const struct wsb_opt table[] = {
+	/* connection, shared by the clients */
+	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
+	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
+	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
+	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
+	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
+	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
+	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
+
+	/* serve */
+	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
+	{ "path", 0, WSB_OPT_STR, "PATH", S, OFF(path), "WebSocket endpoint path", NULL, NULL },
+	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
+	{ "max-queue", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_queue), "per-subscriber backlog before closing it with 4008", NULL, NULL },
+	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queued bytes in all before publishers are paused", NULL, NULL },
+	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
+	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
+	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
+	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", "text|json", NULL },
+
+	/* pub */
+	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
+	{ "raw", 0, WSB_OPT_FLAG, NULL, P, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"}", NULL, NULL },
+	{ "strict", 0, WSB_OPT_FLAG, NULL, P, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
+	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
+	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "when the queue is full drop the oldest (counted)", NULL, NULL },
+	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
+
+	/* sub */
+	{ "type", 't', WSB_OPT_LIST, "GLOB", U, OFF(types), "only these types ('*' and '?' globs; repeatable)", NULL, NULL },
+	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages", NULL, NULL },
+	{ "timeout", 'W', WSB_OPT_SECONDS, "SECS", U, OFF(timeout), "give up after SECS: exit 75 if --count is not reached", NULL, NULL },
+	{ "control", 0, WSB_OPT_FLAG, NULL, U, OFF(control), "also print control messages (connection_established, pong...)", NULL, NULL },
+
+	/* everyone */
+	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
+	{ "quiet", 'q', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, OFF(quiet), "errors only on stderr", NULL, NULL },
+	{ "help", 'h', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, NOFF, "show this help and exit", NULL, NULL },
+	{ "version", 'V', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, NOFF, "show the version and exit", NULL, NULL },
+};
+
+static const char *const ex_serve[] = {
+	"wsbridge-serve                                   # ws://127.0.0.1:8765/ws",
+	"wsbridge-serve --listen 0.0.0.0:9000 --path /ws/trading",
+	"curl -s http://127.0.0.1:8765/health",
+	NULL,
+};
+static const char *const ex_pub[] = {
+	"tail -f trades.log | wsbridge-pub --type trade",
+	"echo '{\"type\":\"order\",\"data\":{\"symbol\":\"AAPL\"}}' | wsbridge-pub",
+	"wsbridge-pub --raw --type log app.log",
+	NULL,
+};
+static const char *const ex_sub[] = {
+	"wsbridge-sub --type order | jq .data.symbol",
+	"wsbridge-sub --type 'position*' --type equity_update --count 10 --timeout 5",
+	NULL,
+};
+static const char *const ex_health[] = { "wsbridge-health", NULL };
+static const char *const ex_replay[] = { "wsbridge-replay --speed 10 day.ndjson | wsbridge-pub", NULL };
+
+static const struct wsb_tool_info tools[] = {
+	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve },
+	{ WSB_TOOL_PUB, "wsbridge-pub", "[FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker", ex_pub },
+	{ WSB_TOOL_SUB, "wsbridge-sub", "", "subscribe to a wsbridge broker and write each message as one JSON line", ex_sub },
+	{ WSB_TOOL_HEALTH, "wsbridge-health", "", "probe a wsbridge broker for cron and monitoring", ex_health },
+	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay },
+};
+
+const struct wsb_tool_info *wsb_opt_tool(unsigned tool)
+{
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
+		if (tools[i].tool == tool)
+			return &tools[i];
+	return &tools[0];
+}
+
+const struct wsb_opt *wsb_opt_table(size_t *n)
+{
+	*n = sizeof table / sizeof table[0];
+	return table;
+}
+
+int wsb_opt_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	default: return -1;
+	}
+	/* Accept "64k", "64KiB", "64kB" alike; anything else is a typo. */
+	if (mul > 1 && (!strcmp(end, "iB") || !strcmp(end, "B") || !strcmp(end, "b")))
+		end += strlen(end);
+	if (*end || (mul > 1 && v > UINT64_MAX / mul))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int wsb_opt_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v, mul = 1;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		mul = 0.001;
+	else if (!strcmp(end, "s") || !*end)
+		mul = 1;
+	else if (!strcmp(end, "m"))
+		mul = 60;
+	else if (!strcmp(end, "h"))
+		mul = 3600;
+	else
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_int(const char *s, int64_t *out, int allow_neg)
+{
+	char *end;
+	long long v;
+
+	if (!*s || (!allow_neg && *s == '-'))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int choice_index(const char *choices, const char *s)
+{
+	size_t n = strlen(s);
+	int i = 0;
+
+	for (const char *p = choices; *p; i++) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && !strncmp(p, s, n))
+			return i;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return -1;
+}
+
+static const struct wsb_opt *find_long(unsigned tool, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if ((table[i].tools & tool) && strlen(table[i].name) == len &&
+		    !strncmp(table[i].name, name, len))
+			return &table[i];
+	return NULL;
+}
+
+static const struct wsb_opt *find_short(unsigned tool, char c)
+{
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if ((table[i].tools & tool) && table[i].letter == c)
+			return &table[i];
+	return NULL;
+}
+
+static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const char *how,
+		 struct wsb_err *err)
+{
+	char *field = (char *)cfg + o->off;
+	int64_t i;
+	int k;
+
+	switch (o->kind) {
+	case WSB_OPT_FLAG:
+		*(int *)field = 1;
+		return 0;
+	case WSB_OPT_COUNT:
+		(*(int *)field)++;
+		return 0;
+	case WSB_OPT_STR:
+		*(const char **)field = val;
+		return 0;
+	case WSB_OPT_LIST:
+		if (wsb_strlist_add((struct wsb_strlist *)(void *)field, val))
+			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		return 0;
+	case WSB_OPT_UINT:
+		if (parse_int(val, &i, 0))
+			break;
+		*(uint64_t *)(void *)field = (uint64_t)i;
+		return 0;
+	case WSB_OPT_INT:
+		if (parse_int(val, &i, 1))
+			break;
+		*(int64_t *)(void *)field = i;
+		return 0;
+	case WSB_OPT_SIZE:
+		if (wsb_opt_parse_size(val, (uint64_t *)(void *)field))
+			break;
+		return 0;
+	case WSB_OPT_SECONDS:
+		if (wsb_opt_parse_seconds(val, (double *)(void *)field))
+			break;
+		return 0;
+	case WSB_OPT_DOUBLE: {
+		char *end;
+		double d = strtod(val, &end);
+
+		if (end == val || *end || !isfinite(d))
+			break;
+		*(double *)(void *)field = d;
+		return 0;
+	}
+	case WSB_OPT_ENUM:
+		k = choice_index(o->choices, val);
+		if (k < 0)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s: '%s' is not one of %s", how,
+					   o->name, val, o->choices);
+		*(int *)field = k;
+		return 0;
+	}
+	return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s: invalid %s '%s'", how, o->name,
+			   o->arg ? o->arg : "value", val);
+}
+
+static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct wsb_opt *o = &table[i];
+		char *v;
+
+		if (!(o->tools & cfg->tool) || !o->env || !(v = getenv(o->env)) || !*v)
+			continue;
+		if (store(cfg, o, v, o->env, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Handles one option that was found; *ai is advanced past a separate value. */
+static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, int argc,
+		char **argv, int *ai, const char *spelled, FILE *out, struct wsb_err *err)
+{
+	char *val = inline_val;
+
+	if (o->off == NOFF) {
+		if (inline_val)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s takes no value", spelled);
+		if (!strcmp(o->name, "help"))
+			wsb_opt_help(out, cfg->tool);
+		else
+			fprintf(out, "%s %s\n", cfg->progname, WSB_VERSION);
+		return WSB_OPT_EXIT_OK;
+	}
+	if (!o->arg) {
+		if (inline_val)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s takes no value", spelled);
+		return store(cfg, o, NULL, "option", err);
+	}
+	if (!val) {
+		if (*ai + 1 >= argc)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s needs a value (%s)", spelled, o->arg);
+		val = argv[++*ai];
+	}
+	return store(cfg, o, val, "option", err);
+}
+
+static int add_operand(struct wsb_cfg *cfg, char *a)
+{
+	cfg->operands[cfg->n_operands++] = a;
+	return 0;
+}
+
+int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err)
+{
+	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
+	int only_operands = 0, r;
+
+	if (apply_env(cfg, err))
+		return -1;
+	cfg->operands = calloc((size_t)argc + 1, sizeof *cfg->operands);
+	if (!cfg->operands)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	for (int ai = 1; ai < argc; ai++) {
+		char *a = argv[ai];
+
+		if (only_operands || a[0] != '-' || !a[1]) {
+			add_operand(cfg, a);
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_operands = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			const struct wsb_opt *o = find_long(cfg->tool, name, len);
+
+			if (!o && !strcmp(name, "dump-options")) {
+				wsb_opt_dump(out, cfg);
+				return WSB_OPT_EXIT_OK;
+			}
+			if (!o)
+				return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+			r = take(cfg, o, eq ? eq + 1 : NULL, argc, argv, &ai, a, out, err);
+			if (r)
+				return r;
+			continue;
+		}
+		/* Bundled short options: -vv, -c10, -t order */
+		for (char *p = a + 1; *p; p++) {
+			const struct wsb_opt *o = find_short(cfg->tool, *p);
+			char spelled[3] = { '-', *p, 0 };
+
+			if (!o)
+				return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '-%c'", *p);
+			if (o->arg && p[1]) {
+				r = take(cfg, o, p + 1, argc, argv, &ai, spelled, out, err);
+				if (r)
+					return r;
+				break;
+			}
+			r = take(cfg, o, NULL, argc, argv, &ai, spelled, out, err);
+			if (r)
+				return r;
+		}
+	}
+	if (cfg->n_operands && !*ti->operands)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unexpected argument '%s'", cfg->operands[0]);
+	return WSB_OPT_RUN;
+}
+
+/* The default of o as a string, from the defaults in cfg, or "" if none. */
+static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *cfg, char *buf,
+				size_t cap)
+{
+	const char *field;
+	uint64_t u;
+	double d;
+
+	buf[0] = '\0';
+	if (o->off == NOFF || !cfg)
+		return buf;
+	field = (const char *)cfg + o->off;
+	switch (o->kind) {
+	case WSB_OPT_STR:
+		if (*(const char *const *)(const void *)field)
+			snprintf(buf, cap, "%s", *(const char *const *)(const void *)field);
+		break;
+	case WSB_OPT_UINT:
+		if ((u = *(const uint64_t *)(const void *)field))
+			snprintf(buf, cap, "%" PRIu64, u);
+		break;
+	case WSB_OPT_INT:
+		snprintf(buf, cap, "%" PRId64, *(const int64_t *)(const void *)field);
+		break;
+	case WSB_OPT_SIZE:
+		u = *(const uint64_t *)(const void *)field;
+		if (u && !(u % (1ULL << 30)))
+			snprintf(buf, cap, "%" PRIu64 "G", u >> 30);
+		else if (u && !(u % (1ULL << 20)))
+			snprintf(buf, cap, "%" PRIu64 "M", u >> 20);
+		else if (u && !(u % 1024))
+			snprintf(buf, cap, "%" PRIu64 "k", u >> 10);
+		else if (u)
+			snprintf(buf, cap, "%" PRIu64, u);
+		break;
+	case WSB_OPT_SECONDS:
+		if ((d = *(const double *)(const void *)field) > 0)
+			snprintf(buf, cap, d < 1 ? "%gms" : "%gs", d < 1 ? d * 1000 : d);
+		break;
+	case WSB_OPT_DOUBLE:
+		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
+		break;
+	case WSB_OPT_ENUM: {
+		int k = *(const int *)(const void *)field;
+		const char *p = o->choices;
+
+		while (k-- > 0 && (p = strchr(p, '|')))
+			p++;
+		if (p)
+			snprintf(buf, cap, "%.*s", (int)strcspn(p, "|"), p);
+		break;
+	}
+	default:
+		break;
+	}
+	return buf;
+}
+
+void wsb_opt_help(FILE *out, unsigned tool)
+{
+	const struct wsb_tool_info *ti = wsb_opt_tool(tool);
+	struct wsb_cfg def;
+	const struct wsb_exit_info *ex;
+	size_t nex;
+	char dflt[128];
+
+	wsb_cfg_defaults(&def, tool, ti->name);
+	fprintf(out, "Usage: %s [OPTIONS]%s%s\n%s.\n\nOptions:\n", ti->name, *ti->operands ? " " : "",
+		ti->operands, ti->summary);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct wsb_opt *o = &table[i];
+		char lhs[64];
+
+		if (!(o->tools & tool))
+			continue;
+		snprintf(lhs, sizeof lhs, "%c%c%c --%s%s%s", o->letter ? '-' : ' ',
+			 o->letter ? o->letter : ' ', o->letter ? ',' : ' ', o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(out, "  %-26s %s", lhs, o->help);
+		default_text(o, &def, dflt, sizeof dflt);
+		if (o->kind == WSB_OPT_ENUM)
+			fprintf(out, " (%s; default %s)", o->choices, dflt);
+		else if (*dflt && o->kind != WSB_OPT_FLAG && o->kind != WSB_OPT_COUNT)
+			fprintf(out, " (default %s)", dflt);
+		if (o->env)
+			fprintf(out, " [$%s]", o->env);
+		fputc('\n', out);
+	}
+	fputs("\nExit status:\n", out);
+	ex = wsb_exit_table(&nex);
+	for (size_t i = 0; i < nex; i++)
+		fprintf(out, "  %-3d %s\n", ex[i].code, ex[i].meaning);
+	fputs("\nExamples:\n", out);
+	for (const char *const *e = ti->examples; *e; e++)
+		fprintf(out, "  %s\n", *e);
+	fprintf(out, "\nSee %s(1) and wsbridge(7).\n", ti->name);
+	wsb_cfg_free(&def);
+}
+
+static const char *const kind_names[] = { "flag", "count", "string", "list", "uint", "int",
+					  "size", "seconds", "number", "enum" };
+
+void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
+{
+	struct wsb_cfg def;
+	char dflt[128];
+
+	wsb_cfg_defaults(&def, cfg->tool, cfg->progname);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct wsb_opt *o = &table[i];
+
+		if (!(o->tools & cfg->tool))
+			continue;
+		fprintf(out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\t%s\n", o->name, o->letter ? o->letter : '-',
+			o->arg ? o->arg : "-", kind_names[o->kind], o->choices ? o->choices : "-",
+			*default_text(o, &def, dflt, sizeof dflt) ? dflt : "-", o->env ? o->env : "-",
+			o->help);
+	}
+	wsb_cfg_free(&def);
+}

@@ -1,0 +1,567 @@
+#include "wsclient.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "auth.h"
+#include "backoff.h"
+#include "frame.h"
+#include "log.h"
+
+/* One batch is one lws_write(RAW): masked frames back to back. */
+#define BATCH 65536
+
+struct wsb_client {
+	struct wsb_client_cfg cfg;
+	const struct wsb_client_ops *ops;
+	void *ud;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct lws *wsi;
+	int open, connecting, closing, done;
+	struct wsb_backoff backoff;
+	int64_t failures;		/* consecutive failed attempts */
+	lws_sorted_usec_list_t sul_retry, sul_timer;
+	lws_retry_bo_t idle;
+	int peer_code;			/* close code the peer sent */
+	char peer_reason[124];
+
+	char url[1024];			/* parsed copy */
+	const char *host;
+	char path[2048];
+	int port, tls;
+	char token[WSB_TOKEN_MAX];
+
+	char *rx;			/* reassembly */
+	size_t rx_len, rx_cap;
+	unsigned char *batch;		/* LWS_PRE + cap */
+	size_t batch_len, batch_cap;
+	uint64_t rng;			/* mask keys */
+
+	int in_fd;			/* input, or -1 */
+	struct lws *in_wsi;
+	int in_paused, in_hup, in_eof;
+};
+
+static volatile sig_atomic_t got_signal;
+static struct lws_context *signal_ctx;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+static void lws_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	wsb_log(level == LLL_ERR ? WSB_LOG_DEBUG : WSB_LOG_DEBUG, "lws: %.*s", (int)n, line);
+}
+
+static void connect_now(lws_sorted_usec_list_t *sul);
+
+static void schedule_retry(struct wsb_client *c, int code, const char *reason, int terminal)
+{
+	int64_t delay = -1;
+
+	c->open = c->connecting = 0;
+	c->wsi = NULL;
+	if (c->closing || c->done) {
+		terminal = 1;
+	} else if (!terminal) {
+		c->failures++;
+		if (c->cfg.retries >= 0 && c->failures > c->cfg.retries)
+			terminal = 1;
+	}
+	if (!terminal)
+		delay = wsb_backoff_next(&c->backoff);
+	c->ops->closed(c->ud, code, reason, delay);
+	if (terminal) {
+		c->done = 1;
+		lws_cancel_service(c->ctx);
+		return;
+	}
+	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, delay * LWS_US_PER_MS);
+}
+
+static void connect_now(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_retry);
+	struct lws_client_connect_info i;
+
+	if (c->done || c->closing)
+		return;
+	memset(&i, 0, sizeof i);
+	i.context = c->ctx;
+	i.vhost = c->vh;
+	i.address = c->host;
+	i.port = c->port;
+	i.path = c->path;
+	i.host = c->host;
+	i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+	i.local_protocol_name = "wsbridge-client";
+	i.userdata = c;
+	i.pwsi = &c->wsi;
+	i.retry_and_idle_policy = &c->idle;
+	c->connecting = 1;
+	c->peer_code = 0;
+	c->peer_reason[0] = '\0';
+	if (!lws_client_connect_via_info(&i))
+		schedule_retry(c, 0, "cannot start connection", 0);
+}
+
+/* ws://host[:port][/path][?query] into host, port and path (+ cfg->query). */
+static int parse_url(struct wsb_client *c, struct wsb_err *err)
+{
+	const char *prot, *ads, *p;
+	int port;
+	size_t n;
+
+	if (strlen(c->cfg.url) >= sizeof c->url)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "URL too long");
+	strcpy(c->url, c->cfg.url);
+	if (lws_parse_uri(c->url, &prot, &ads, &port, &p) || !*ads)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid URL '%s'", c->cfg.url);
+	if (!strcmp(prot, "wss") || !strcmp(prot, "https"))
+		c->tls = 1;
+	else if (strcmp(prot, "ws") && strcmp(prot, "http"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "URL '%s': scheme must be ws:// or wss://", c->cfg.url);
+	/* lws_parse_uri defaults to port 80 (443 for https only): ws URLs
+	 * without a port mean the same. */
+	if (c->tls && port == 80 && !strstr(c->cfg.url + strlen(prot) + 3, ":80"))
+		port = 443;
+	c->host = ads;
+	c->port = port;
+	n = (size_t)snprintf(c->path, sizeof c->path, "/%s", p);
+	if (c->cfg.query && *c->cfg.query)
+		n += (size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s", strchr(c->path, '?') ? "&" : "?",
+				      c->cfg.query);
+	if (n >= sizeof c->path)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
+	return 0;
+}
+
+static int receive(struct wsb_client *c, const char *in, size_t len)
+{
+	int first = lws_is_first_fragment(c->wsi);
+	int last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+
+	if (first)
+		c->rx_len = 0;
+	if (first && last) {
+		c->ops->message(c->ud, in, len);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap * 2 : 65536;
+		char *p;
+
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (!p)
+			return -1;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (last) {
+		c->ops->message(c->ud, c->rx, c->rx_len);
+		c->rx_len = 0;
+	}
+	return 0;
+}
+
+static uint64_t next_rand(struct wsb_client *c)
+{
+	/* xorshift64*: masks must be unpredictable to intermediaries, not secret. */
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return c->rng * 0x2545F4914F6CDD1DULL;
+}
+
+int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
+{
+	unsigned char key[4], *p;
+	size_t need = wsb_frame_header_len(len, 1) + len;
+	uint32_t r = (uint32_t)next_rand(c);
+
+	if (c->batch_len + need > BATCH && c->batch_len)
+		return 0;
+	if (need > c->batch_cap) {	/* one message bigger than a batch */
+		unsigned char *b = realloc(c->batch, LWS_PRE + need);
+
+		if (!b)
+			return 0;
+		c->batch = b;
+		c->batch_cap = need;
+	}
+	memcpy(key, &r, 4);
+	p = c->batch + LWS_PRE + c->batch_len;
+	p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
+	memcpy(p, msg, len);
+	wsb_frame_mask(p, len, key);
+	c->batch_len += need;
+	return 1;
+}
+
+static int writable(struct wsb_client *c)
+{
+	if (c->closing) {
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+		return -1;
+	}
+	c->batch_len = 0;
+	c->ops->writable(c->ud);
+	if (!c->batch_len)
+		return 0;
+	/* RAW passes our pre-masked frames through untouched; lws keeps any
+	 * unsent tail and finishes it before the next WRITEABLE. */
+	if (lws_write(c->wsi, c->batch + LWS_PRE, c->batch_len, LWS_WRITE_RAW) < (int)c->batch_len)
+		return -1;
+	c->batch_len = 0;
+	return 0;
+}
+
+static void peer_close(struct wsb_client *c, const unsigned char *in, size_t len)
+{
+	if (len >= 2) {
+		c->peer_code = in[0] << 8 | in[1];
+		snprintf(c->peer_reason, sizeof c->peer_reason, "%.*s", (int)(len - 2), (const char *)in + 2);
+	}
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
+	int status;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (c->token[0]) {
+			unsigned char **p = in, *end = *p + len;
+			char v[WSB_TOKEN_MAX + 8];
+			int n = snprintf(v, sizeof v, "Bearer %s", c->token);
+
+			if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)v, n, p, end))
+				return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->wsi = wsi;
+		c->open = 1;
+		c->connecting = 0;
+		c->failures = 0;
+		wsb_backoff_reset(&c->backoff);
+		c->ops->opened(c->ud);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return receive(c, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return writable(c);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		peer_close(c, in, len);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		status = (int)lws_http_client_http_response(wsi);
+		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
+			       status == 401 || status == 403);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		/* 1008 is the server refusing us on policy (auth): retrying cannot help. */
+		schedule_retry(c, c->peer_code ? c->peer_code : 1006,
+			       c->peer_reason[0] ? c->peer_reason : "connection lost",
+			       c->peer_code == 1008);
+		return 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Input: read when the tool has room, pause when it has none. After the
+ * writer hangs up lws drops the (dup'ed) wsi even with bytes unread, so we
+ * go on reading the original fd ourselves until EOF. */
+static void read_input(struct wsb_client *c)
+{
+	for (;;) {
+		size_t room = 0;
+		char *p = c->ops->in_buf(c->ud, &room);
+		ssize_t n;
+
+		if (!p || !room) {
+			if (c->in_wsi && !c->in_paused) {
+				c->in_paused = 1;
+				lws_rx_flow_control(c->in_wsi, 0);
+			}
+			return;
+		}
+		n = read(c->in_fd, p, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			c->in_eof = 1;
+			c->ops->in_error(c->ud, errno);
+			return;
+		}
+		if (n == 0)
+			c->in_eof = 1;
+		c->ops->in_data(c->ud, (size_t)n);
+		if (n == 0 || !c->in_hup)
+			return;		/* in the loop: one read per wakeup keeps sockets served */
+	}
+}
+
+static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (c->in_eof || wsi != c->in_wsi)
+			return -1;
+		read_input(c);
+		return c->in_eof ? -1 : 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi != c->in_wsi)
+			return 0;
+		c->in_wsi = NULL;
+		if (!c->in_eof) {
+			c->in_hup = 1;
+			read_input(c);
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (got_signal && c->ops->signal) {
+			int sig = got_signal;
+
+			got_signal = 0;
+			c->ops->signal(c->ud, sig);
+		}
+		return 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "wsbridge-client", ws_callback, 0, BATCH, 0, NULL, BATCH },
+	{ "wsbridge-input", in_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_timer);
+
+	if (c->ops->timer)
+		c->ops->timer(c->ud);
+}
+
+struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
+				  void *ud, struct wsb_err *err)
+{
+	struct lws_context_creation_info info;
+	struct wsb_client *c = calloc(1, sizeof *c);
+	uint64_t seed = 0;
+
+	if (!c) {
+		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		return NULL;
+	}
+	c->cfg = *cfg;
+	c->ops = ops;
+	c->ud = ud;
+	c->in_fd = -1;
+	if (parse_url(c, err) || wsb_auth_load(cfg->token, NULL, c->token, err) < 0)
+		goto fail;
+	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	c->rng = seed | 1;
+	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
+	c->batch_cap = BATCH;
+	c->batch = malloc(LWS_PRE + BATCH);
+	if (!c->batch) {
+		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		goto fail;
+	}
+	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 ? cfg->ping_interval : 30);
+	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
+
+	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0, lws_emit);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.user = c;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.timeout_secs = 10;
+	info.connect_timeout_secs = 10;
+	info.pt_serv_buf_size = BATCH;
+	c->ctx = lws_create_context(&info);
+	if (!c->ctx) {
+		wsb_err_set(err, WSB_EXIT_OSERR, "cannot create the WebSocket context");
+		goto fail;
+	}
+	c->vh = lws_get_vhost_by_name(c->ctx, "default");
+	return c;
+fail:
+	wsb_client_free(c);
+	return NULL;
+}
+
+void wsb_client_free(struct wsb_client *c)
+{
+	if (!c)
+		return;
+	if (c->ctx) {
+		lws_sul_cancel(&c->sul_retry);
+		lws_sul_cancel(&c->sul_timer);
+		if (signal_ctx == c->ctx)
+			signal_ctx = NULL;
+		lws_context_destroy(c->ctx);
+	}
+	free(c->rx);
+	free(c->batch);
+	free(c);
+}
+
+int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	signal_ctx = c->ctx;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, 1);
+	while (!c->done)
+		if (lws_service(c->ctx, 0) < 0)
+			return wsb_err_set(err, WSB_EXIT_SOFTWARE, "event loop failed");
+	return 0;
+}
+
+void wsb_client_stop(struct wsb_client *c)
+{
+	c->done = 1;
+	lws_cancel_service(c->ctx);
+}
+
+void wsb_client_close(struct wsb_client *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (c->wsi && (c->open || c->connecting)) {
+		if (c->open)
+			lws_callback_on_writable(c->wsi);
+		else
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	lws_sul_cancel(&c->sul_retry);
+	c->ops->closed(c->ud, 1000, "closed", -1);
+	wsb_client_stop(c);
+}
+
+int wsb_client_is_open(const struct wsb_client *c)
+{
+	return c->open;
+}
+
+void wsb_client_want_write(struct wsb_client *c)
+{
+	if (c->open && c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err)
+{
+	lws_sock_file_fd_type u;
+	int d = dup(fd);
+
+	if (d < 0)
+		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "dup");
+	c->in_fd = fd;
+	c->in_eof = c->in_hup = c->in_paused = 0;
+	u.filefd = d;
+	c->in_wsi = lws_adopt_descriptor_vhost(c->vh, LWS_ADOPT_RAW_FILE_DESC, u, "wsbridge-input", NULL);
+	if (!c->in_wsi) {
+		close(d);
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot watch input fd %d", fd);
+	}
+	return 0;
+}
+
+void wsb_client_input_resume(struct wsb_client *c)
+{
+	if (c->in_fd < 0 || c->in_eof)
+		return;
+	if (c->in_hup) {
+		read_input(c);
+		return;
+	}
+	if (c->in_wsi && c->in_paused) {
+		c->in_paused = 0;
+		lws_rx_flow_control(c->in_wsi, 1);
+	}
+}
+
+void wsb_client_timer(struct wsb_client *c, int64_t ms)
+{
+	if (ms < 0) {
+		lws_sul_cancel(&c->sul_timer);
+		return;
+	}
+	lws_sul_schedule(c->ctx, 0, &c->sul_timer, timer_cb, ms * LWS_US_PER_MS);
+}
+
+int wsb_client_exit_code(int code)
+{
+	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
+}
+
+int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(q);
+	int w = snprintf(q + n, cap - n, "%s%s=", n ? "&" : "", name);
+
+	if (w < 0 || (size_t)w >= cap - n)
+		return -1;
+	n += (size_t)w;
+	for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
+		int plain = (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+			    *v == '-' || *v == '_' || *v == '.' || *v == '~' || *v == '*';
+
+		if (n + (plain ? 1 : 3) >= cap)
+			return -1;
+		if (plain) {
+			q[n++] = (char)*v;
+		} else {
+			q[n++] = '%';
+			q[n++] = hex[*v >> 4];
+			q[n++] = hex[*v & 15];
+		}
+	}
+	q[n] = '\0';
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* wsclient — the client transport shared by wsbridge-pub, wsbridge-sub and
+ * wsbridge-health: one WebSocket connection that comes back by itself
+ * (exponential backoff with jitter), batched masked writes, reassembled
+ * reads, and an optional input fd (stdin) served by the same event loop
+ * with back-pressure. It knows nothing of envelopes or queues: the tool
+ * decides what a message means and what to send.
+ */
+#ifndef WSB_WSCLIENT_H
+#define WSB_WSCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct wsb_client;
+
+struct wsb_client_ops {
+	/* The WebSocket is open (after every successful (re)connect). */
+	void (*opened)(void *ud);
+	/* One whole inbound text message. */
+	void (*message)(void *ud, const char *msg, size_t len);
+	/* The socket can take more: call wsb_client_send() until it returns 0
+	 * or nothing is left. The batch is written when this returns. */
+	void (*writable)(void *ud);
+	/* The connection closed or could not be made. code is the peer's close
+	 * code, the HTTP status of a refused upgrade (401, 403, 404...), or 0
+	 * for a network error; retry_ms is when the next attempt starts, or -1
+	 * when the client gives up (retries exhausted, refused by auth, or
+	 * wsb_client_close was called): the loop then ends. */
+	void (*closed)(void *ud, int code, const char *reason, int64_t retry_ms);
+	/* Input fd: where to put up to *room bytes (return NULL or *room 0 to
+	 * pause reading until wsb_client_input_resume). */
+	char *(*in_buf)(void *ud, size_t *room);
+	/* n bytes were read into the in_buf area; n == 0: end of input. */
+	void (*in_data)(void *ud, size_t n);
+	/* Reading the input failed (errno value). */
+	void (*in_error)(void *ud, int errnum);
+	/* The timer set with wsb_client_timer fired. */
+	void (*timer)(void *ud);
+	/* SIGINT or SIGTERM arrived. */
+	void (*signal)(void *ud, int sig);
+};
+
+struct wsb_client_cfg {
+	const char *url;		/* ws://host:port/path?query or wss:// */
+	const char *query;		/* extra query arguments ("type=a&echo=1"), or NULL */
+	const char *token;		/* sent as Authorization: Bearer, or NULL */
+	double retry_min, retry_max;	/* seconds */
+	int64_t retries;		/* consecutive failures before giving up; -1 never */
+	int ping_interval;		/* seconds between keepalive pings */
+};
+
+struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
+				  void *ud, struct wsb_err *err);
+void wsb_client_free(struct wsb_client *c);
+
+/* Serves the connection (connecting first) until wsb_client_stop, a final
+ * close, or an unrecoverable error. Returns 0, or -1 with err. */
+int wsb_client_run(struct wsb_client *c, struct wsb_err *err);
+/* Ends wsb_client_run at the next loop turn, without a close handshake. */
+void wsb_client_stop(struct wsb_client *c);
+/* Closes with 1000 once pending writes are out; closed() then reports -1. */
+void wsb_client_close(struct wsb_client *c);
+int wsb_client_is_open(const struct wsb_client *c);
+
+/* Ask for a writable() callback when the connection is open. */
+void wsb_client_want_write(struct wsb_client *c);
+/* From writable(): frames msg into the current batch. Returns 1, or 0 when
+ * the batch is full (send it at the next writable()). */
+int wsb_client_send(struct wsb_client *c, const char *msg, size_t len);
+
+/* Serve fd (e.g. 0) as input in the event loop; see in_buf/in_data. */
+int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err);
+void wsb_client_input_resume(struct wsb_client *c);
+
+/* The exit status for a connection that ended for good with code (from
+ * closed()): WSB_EXIT_NOPERM for 401/403/1008, else WSB_EXIT_UNAVAILABLE. */
+int wsb_client_exit_code(int code);
+/* Appends "name=<value percent-encoded>" to a query string (with '&' when
+ * not empty). Returns 0, or -1 if it does not fit in cap. */
+int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);
+
+/* One-shot timer: timer() fires after ms (replaces a pending one); ms < 0
+ * cancels. */
+void wsb_client_timer(struct wsb_client *c, int64_t ms);
+
+#endif

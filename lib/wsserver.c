@@ -1,0 +1,523 @@
+#include "wsserver.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "auth.h"
+#include "broker.h"
+#include "envelope.h"
+#include "log.h"
+
+/* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
+ * enough that a busy subscriber costs one syscall per few hundred messages
+ * (see docs/design.md), small enough to keep per-client latency even. */
+#define BATCH 65536
+#define SHUTDOWN_GRACE_MS 2000
+
+struct conn {
+	struct lws *wsi;
+	struct wsb_sess *sess;
+	struct conn *prev, *next;
+	char *rx;			/* reassembly of a fragmented message */
+	size_t rx_len, rx_cap;
+	int close_code;			/* set: close at the next chance */
+	char close_reason[124];
+	int published;			/* has published: paused under pressure */
+	int paused;
+	int is_ws;
+};
+
+struct server {
+	const struct wsb_cfg *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct wsb_broker *broker;
+	struct conn *conns;
+	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
+	size_t hard;
+	char token[WSB_TOKEN_MAX];
+	int has_token;
+	int pressure;
+	int stopping;
+	struct timespec started, stop_at;
+	lws_retry_bo_t retry;
+};
+
+static volatile sig_atomic_t got_signal;
+static struct lws_context *signal_ctx;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void lws_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
+		"lws: %.*s", (int)n, line);
+}
+
+/* Broker hooks: the only way the core reaches a socket. */
+
+static void hook_wake(void *ud, void *c)
+{
+	lws_callback_on_writable(((struct conn *)c)->wsi);
+}
+
+static void close_soon(struct conn *c, int code, const char *reason)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)c->close_reason,
+			 strlen(c->close_reason));
+	/* A slow consumer's socket may never become writable again; the timeout
+	 * closes it anyway, sending the close frame behind whatever is queued. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 3);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void hook_close(void *ud, void *cp, int code, const char *reason)
+{
+	struct conn *c = cp;
+
+	wsb_log(WSB_LOG_INFO, "closing %s: %s (%d)", wsb_broker_client_id(c->sess), reason, code);
+	close_soon(c, code, reason);
+}
+
+static void hook_pressure(void *ud, int on)
+{
+	struct server *s = ud;
+
+	s->pressure = on;
+	if (on) {
+		wsb_log(WSB_LOG_WARN, "queued memory above --max-memory: pausing publishers");
+		return;
+	}
+	wsb_log(WSB_LOG_INFO, "queued memory back under the limit: resuming publishers");
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->paused) {
+			c->paused = 0;
+			lws_rx_flow_control(c->wsi, 1);
+		}
+}
+
+/* HTTP: /health, /metrics, / and JSON errors. */
+
+static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	unsigned char *out;
+
+	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	out = malloc(LWS_PRE + len + 1);
+	if (!out)
+		return -1;
+	memcpy(out + LWS_PRE, body, len);
+	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) {
+		free(out);
+		return -1;
+	}
+	free(out);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int health_json(struct server *s, char *buf, size_t cap)
+{
+	struct wsb_broker_stats st;
+	char ts[WSB_TS_LEN];
+
+	wsb_broker_stats(s->broker, &st);
+	wsb_env_timestamp_now(ts);
+	return snprintf(buf, cap,
+			"{\"status\":\"%s\",\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
+			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
+			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+			s->stopping ? "stopping" : "healthy", st.connections, st.subscribers,
+			since(&s->started), st.messages_in, st.messages_out, st.dropped,
+			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
+			WSB_VERSION, ts);
+}
+
+static int metrics_text(struct server *s, char *buf, size_t cap)
+{
+	struct wsb_broker_stats st;
+
+	wsb_broker_stats(s->broker, &st);
+	return snprintf(buf, cap,
+		"# HELP wsbridge_connections Open WebSocket connections.\n# TYPE wsbridge_connections gauge\nwsbridge_connections %" PRIu64 "\n"
+		"# HELP wsbridge_subscribers Connections subscribed to at least one type.\n# TYPE wsbridge_subscribers gauge\nwsbridge_subscribers %" PRIu64 "\n"
+		"# HELP wsbridge_messages_in_total Messages published.\n# TYPE wsbridge_messages_in_total counter\nwsbridge_messages_in_total %" PRIu64 "\n"
+		"# HELP wsbridge_messages_out_total Frames sent to clients.\n# TYPE wsbridge_messages_out_total counter\nwsbridge_messages_out_total %" PRIu64 "\n"
+		"# HELP wsbridge_dropped_total Messages discarded from slow consumers' queues.\n# TYPE wsbridge_dropped_total counter\nwsbridge_dropped_total %" PRIu64 "\n"
+		"# HELP wsbridge_slow_consumers_closed_total Connections closed with 4008.\n# TYPE wsbridge_slow_consumers_closed_total counter\nwsbridge_slow_consumers_closed_total %" PRIu64 "\n"
+		"# HELP wsbridge_errors_total Error replies for invalid input.\n# TYPE wsbridge_errors_total counter\nwsbridge_errors_total %" PRIu64 "\n"
+		"# HELP wsbridge_seq Last sequence number assigned.\n# TYPE wsbridge_seq gauge\nwsbridge_seq %" PRIu64 "\n"
+		"# HELP wsbridge_queued_bytes Bytes waiting in subscriber queues.\n# TYPE wsbridge_queued_bytes gauge\nwsbridge_queued_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_uptime_seconds Seconds since start.\n# TYPE wsbridge_uptime_seconds gauge\nwsbridge_uptime_seconds %.0f\n",
+		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
+		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, since(&s->started));
+}
+
+static int serve_http(struct server *s, struct lws *wsi, const char *path)
+{
+	char body[2048];
+	int n;
+
+	if (!strcmp(path, "/health")) {
+		n = health_json(s, body, sizeof body);
+		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
+	}
+	if (!strcmp(path, "/metrics")) {
+		n = metrics_text(s, body, sizeof body);
+		return http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", body, (size_t)n);
+	}
+	if (!strcmp(path, "/")) {
+		n = snprintf(body, sizeof body,
+			     "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
+			     "\"health\":\"/health\",\"metrics\":\"/metrics\"}}\n",
+			     WSB_VERSION, s->cfg->path);
+		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
+	}
+	if (!strcmp(path, s->cfg->path)) {
+		n = snprintf(body, sizeof body, "{\"error\":\"upgrade required\",\"path\":\"%s\"}\n", s->cfg->path);
+		return http_reply(wsi, 426, "application/json", body, (size_t)n);
+	}
+	n = snprintf(body, sizeof body, "{\"error\":\"not found\"}\n");
+	return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "application/json", body, (size_t)n);
+}
+
+/* Handshake: path, shutdown and token checks, before any broker state. */
+static int filter_handshake(struct server *s, struct lws *wsi)
+{
+	char uri[512], tok[WSB_TOKEN_MAX + 16];
+	const char *given = NULL;
+	int n;
+
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path)) {
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return -1;
+	}
+	if (s->stopping) {
+		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+		return -1;
+	}
+	if (!s->has_token)
+		return 0;
+	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
+		given = tok + 7;
+	else
+		given = lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok);
+	if (!given || !wsb_auth_equal(given, s->token)) {
+		wsb_log(WSB_LOG_INFO, "refused a connection: %s token", given ? "invalid" : "missing");
+		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Query arguments: every type=GLOB subscribes, echo=1 asks for own messages. */
+static int join(struct server *s, struct conn *c)
+{
+	char arg[256];
+	unsigned flags = 0;
+	struct wsb_err err;
+	int i;
+
+	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true"))
+			flags |= WSB_SESS_ECHO;
+	c->sess = wsb_broker_join(s->broker, c, flags, &err);
+	if (!c->sess) {
+		wsb_log(WSB_LOG_ERROR, "%s", err.msg);
+		return -1;
+	}
+	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		if (strncmp(arg, "type=", 5))
+			continue;
+		if (wsb_broker_subscribe(s->broker, c->sess, arg + 5, &err)) {
+			close_soon(c, WSB_CLOSE_POLICY, err.msg);
+			break;
+		}
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	c->is_ws = 1;
+	wsb_log(WSB_LOG_DEBUG, "client %s connected", wsb_broker_client_id(c->sess));
+	return 0;
+}
+
+static void unlink_conn(struct server *s, struct conn *c)
+{
+	if (!c->is_ws)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->is_ws = 0;
+	if (c->sess) {
+		wsb_log(WSB_LOG_DEBUG, "client %s disconnected", wsb_broker_client_id(c->sess));
+		wsb_broker_leave(s->broker, c->sess);
+		c->sess = NULL;
+	}
+	free(c->rx);
+	c->rx = NULL;
+}
+
+static void deliver(struct server *s, struct conn *c, const char *msg, size_t len)
+{
+	wsb_broker_input(s->broker, c->sess, msg, len);
+	c->published = 1;
+	/* Stop reading this publisher until the queues drain; TCP pushes back. */
+	if (s->pressure && !c->paused) {
+		c->paused = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+}
+
+/* Reassembles fragments (lws may split even small frames) under the size cap. */
+static int receive(struct server *s, struct conn *c, const char *in, size_t len)
+{
+	int first = lws_is_first_fragment(c->wsi);
+	int last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+	size_t remain = lws_remaining_packet_payload(c->wsi);
+
+	if (c->close_code)
+		return 0;
+	if (lws_frame_is_binary(c->wsi)) {
+		close_soon(c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
+		return 0;
+	}
+	if (first)
+		c->rx_len = 0;
+	if (c->rx_len + len + remain > s->cfg->max_message) {
+		char why[96];
+
+		snprintf(why, sizeof why, "message larger than %" PRIu64 " bytes", s->cfg->max_message);
+		close_soon(c, WSB_CLOSE_TOO_BIG, why);
+		return 0;
+	}
+	if (first && last) {		/* the common case: no copy */
+		deliver(s, c, in, len);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+		char *p;
+
+		while (cap < c->rx_len + len + remain)
+			cap *= 2;
+		if (cap > s->cfg->max_message)
+			cap = s->cfg->max_message;
+		p = realloc(c->rx, cap);
+		if (!p) {
+			close_soon(c, WSB_CLOSE_INTERNAL, "out of memory");
+			return 0;
+		}
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (last) {
+		deliver(s, c, c->rx, c->rx_len);
+		c->rx_len = 0;
+	}
+	return 0;
+}
+
+static int writable(struct server *s, struct conn *c)
+{
+	size_t n;
+
+	if (c->close_code)
+		return -1;
+	n = wsb_broker_take(s->broker, c->sess, s->scratch + LWS_PRE, BATCH, s->hard);
+	if (n && lws_write(c->wsi, s->scratch + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
+		return -1;
+	if (wsb_broker_pending(c->sess))
+		lws_callback_on_writable(c->wsi);
+	else if (s->stopping)
+		close_soon(c, WSB_CLOSE_GOING_AWAY, "server shutting down");
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct server *s = lws_context_user(lws_get_context(wsi));
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return serve_http(s, wsi, in);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return filter_handshake(s, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(c, 0, sizeof *c);
+		c->wsi = wsi;
+		return join(s, c);
+	case LWS_CALLBACK_RECEIVE:
+		return receive(s, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return writable(s, c);
+	case LWS_CALLBACK_CLOSED:
+		unlink_conn(s, c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (got_signal && !s->stopping) {
+			wsb_log(WSB_LOG_INFO, "signal %d: closing %s clients", (int)got_signal,
+				s->conns ? "all" : "no");
+			s->stopping = 1;
+			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+			for (struct conn *k = s->conns; k; k = k->next)
+				close_soon(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
+		}
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static int setup(struct server *s, struct wsb_err *err)
+{
+	static struct lws_protocols protocols[2];
+	struct lws_context_creation_info info;
+	struct wsb_broker_cfg bcfg = {
+		.max_queue = s->cfg->max_queue,
+		.max_memory = s->cfg->max_memory,
+		.history = s->cfg->history,
+		.history_bytes = s->cfg->history_bytes,
+		.greeting = "Connected to wsbridge-serve",
+	};
+	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure };
+	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
+
+	if (ping > 20000)
+		ping = 20000;
+	s->broker = wsb_broker_new(&bcfg, &hooks, err);
+	if (!s->broker)
+		return -1;
+	s->hard = wsb_broker_frame_max(s->cfg->max_message);
+	if (s->hard < BATCH)
+		s->hard = BATCH;
+	s->scratch = malloc(LWS_PRE + s->hard);
+	if (!s->scratch)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+
+	protocols[0] = (struct lws_protocols){
+		.name = "wsbridge",
+		.callback = callback,
+		.per_session_data_size = sizeof(struct conn),
+		.rx_buffer_size = BATCH,
+		/* Without this lws splits every batch into 4 KiB sends. */
+		.tx_packet_size = BATCH,
+	};
+	/* lws pings an idle client after `ping` seconds; only a pong counts as a
+	 * sign of life, and two missed intervals close the connection. */
+	s->retry.secs_since_valid_ping = (uint16_t)ping;
+	s->retry.secs_since_valid_hangup = (uint16_t)(ping * 3 > 65535 ? 65535 : ping * 3);
+
+	memset(&info, 0, sizeof info);
+	info.port = s->cfg->listen_port ? s->cfg->listen_port : CONTEXT_PORT_NO_LISTEN_SERVER;
+	if (!s->cfg->listen_port)
+		info.port = 0;
+	info.iface = s->cfg->listen_host[0] ? s->cfg->listen_host : NULL;
+	info.protocols = protocols;
+	info.user = s;
+	info.pt_serv_buf_size = BATCH;
+	info.retry_and_idle_policy = &s->retry;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (strchr(s->cfg->listen_host, ':'))
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.vhost_name = "wsbridge";
+	info.timeout_secs = 10;
+	s->ctx = lws_create_context(&info);
+	if (!s->ctx)
+		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "cannot listen on %s (address in use or not local?)",
+				   s->cfg->listen);
+	s->vh = lws_get_vhost_by_name(s->ctx, "wsbridge");
+	return 0;
+}
+
+int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	struct server s;
+	struct sigaction sa;
+	int rc = 0, lwsl = LLL_ERR;
+
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	clock_gettime(CLOCK_MONOTONIC, &s.started);
+	s.has_token = wsb_auth_load(cfg->token, cfg->token_file, s.token, err);
+	if (s.has_token < 0)
+		return -1;
+	if (wsb_log_level() >= WSB_LOG_DEBUG + 1)
+		lwsl |= LLL_WARN | LLL_NOTICE;
+	else if (wsb_log_level() >= WSB_LOG_DEBUG)
+		lwsl |= LLL_WARN;
+	lws_set_log_level(lwsl, lws_emit);
+
+	if (setup(&s, err)) {
+		rc = -1;
+		goto out;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	signal_ctx = s.ctx;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s", strchr(cfg->listen_host, ':') ? "[" : "",
+		cfg->listen_host[0] ? cfg->listen_host : "0.0.0.0", strchr(cfg->listen_host, ':') ? "]" : "",
+		lws_get_vhost_listen_port(s.vh), cfg->path, s.has_token ? " (token required)" : "");
+
+	while (lws_service(s.ctx, 0) >= 0) {
+		if (!s.stopping)
+			continue;
+		if (!s.conns || since(&s.stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+			break;
+	}
+	wsb_log(WSB_LOG_INFO, "stopped");
+out:
+	signal_ctx = NULL;
+	if (s.ctx)
+		lws_context_destroy(s.ctx);
+	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
+	wsb_broker_free(s.broker);
+	free(s.scratch);
+	return rc;
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Installs the Debian packages wsbridge needs to build, test and benchmark,
+# and only those that are missing. Called first by `make serve` and `make check`.
+# Usage: scripts/install-deps.sh [build|check|bench]   (default: check)
+set -eu
+
+what=${1:-check}
+
+build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
+check_pkgs="$build_pkgs curl python3 python3-websockets jq"
+bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
+
+case $what in
+build) pkgs=$build_pkgs ;;
+check) pkgs=$check_pkgs ;;
+bench) pkgs=$bench_pkgs ;;
+*) echo "install-deps.sh: unknown set '$what' (build|check|bench)" >&2; exit 64 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	# dpkg-query prints "install ok installed" only for a fully installed package.
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case $st in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "install-deps.sh: need root or sudo to install:$missing" >&2
+	exit 77
+fi
+
+echo "install-deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

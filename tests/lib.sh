@@ -1,0 +1,124 @@
+# tests/lib.sh — helpers for integration tests; source it from a test script.
+#
+# Every test starts the real binaries on 127.0.0.1, a free port per server
+# (wsbridge-serve --listen 127.0.0.1:0 prints the port it bound), waits for
+# readiness by polling /health, bounds every wait, and stops what it started
+# by PID (an EXIT trap kills leftovers). Report with pass/fail:
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   start_serve                    # sets SERVE_PID, PORT, WS_URL, HTTP_URL
+#   "$WSB_BIN/wsbridge-sub" --url "$WS_URL" --count 1 >"$T/out" & SUB=$!
+#   wait_subscribers 1
+#   echo '{"type":"a"}' | "$WSB_BIN/wsbridge-pub" --url "$WS_URL"
+#   wait_pid $SUB 10 && check "got it" grep -q '"type":"a"' "$T/out"
+#   finish
+set -u
+: "${WSB_BIN:?}"
+SUITE=${SUITE:-$(basename "$0" .sh)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/wsb-$SUITE.XXXXXX")
+PY=/usr/bin/python3		# Debian's, where python3-websockets lives
+_pids=()
+_failed=0
+
+pass() { echo "PASS $SUITE: $1"; }
+fail() { echo "FAIL $SUITE: $1${2:+ — $2}"; _failed=$((_failed + 1)); }
+# check NAME CMD...: PASS if CMD succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
+}
+# check_eq NAME GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+track() { _pids+=("$1"); }
+
+cleanup() {
+	local p
+	for p in "${_pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "$_failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "(test files kept in $T)"; fi
+}
+trap cleanup EXIT
+
+# poll SECONDS CMD...: retry CMD every 20 ms until it succeeds or time is up.
+poll() {
+	local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000 + 0))
+	shift
+	while ! "$@" 2>/dev/null; do
+		[ "$(date +%s%N)" -ge "$deadline" ] && return 1
+		sleep 0.02
+	done
+}
+
+# start_serve [ARGS...]: wsbridge-serve on 127.0.0.1 (port from $PORT if set
+# by a previous start, so a restart keeps its address), ready when /health
+# answers. Stderr goes to $T/serve.N.err.
+_serve_n=0
+start_serve() {
+	local listen="127.0.0.1:${PORT:-0}" err
+	_serve_n=$((_serve_n + 1))
+	err="$T/serve.$_serve_n.err"
+	SERVE_ERR=$err
+	"$WSB_BIN/wsbridge-serve" --listen "$listen" "$@" 2>"$err" &
+	SERVE_PID=$!
+	track "$SERVE_PID"
+	if ! poll 10 grep -q 'listening on' "$err"; then
+		echo "wsbridge-serve did not start:"; cat "$err"; return 1
+	fi
+	PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$err" | head -1)
+	WS_URL="ws://127.0.0.1:$PORT/ws"
+	HTTP_URL="http://127.0.0.1:$PORT"
+	poll 10 curl -sf -o /dev/null "$HTTP_URL/health" || { echo "/health never answered"; return 1; }
+}
+
+# health_field NAME: one numeric or string field of /health.
+health_field() {
+	curl -sf "$HTTP_URL/health" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+}
+
+_field_ge() { [ "$(health_field "$1")" -ge "$2" ] 2>/dev/null; }
+# wait_subscribers N [SECS]: until /health counts at least N subscribers.
+wait_subscribers() { poll "${2:-10}" _field_ge subscribers "$1"; }
+# wait_health FIELD MIN [SECS]
+wait_health() { poll "${3:-10}" _field_ge "$1" "$2"; }
+
+# An exited child stays a zombie until waited for, and kill -0 still finds it.
+_gone() {
+	! kill -0 "$1" 2>/dev/null || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# wait_pid PID SECS: wait for PID to exit within SECS; sets RC to its status.
+wait_pid() {
+	local pid=$1 secs=$2
+	if ! poll "$secs" _gone "$pid"; then
+		RC=timeout
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid"
+	RC=$?
+	return 0
+}
+
+# stop PID [SIG]: signal (TERM) and wait up to 10 s, then KILL.
+stop() {
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	wait_pid "$1" 10
+}
+
+# lines FILE: number of lines (0 if missing).
+lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
+_lines_ge() { [ "$(lines "$1")" -ge "$2" ]; }
+# wait_lines FILE N [SECS]
+wait_lines() { poll "${3:-20}" _lines_ge "$1" "$2"; }
+
+finish() {
+	[ "$_failed" -eq 0 ]
+	exit $?
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every test: the unit binaries in $WSB_TESTBIN, then the integration
+# scripts in tests/integration/ against the binaries in $WSB_BIN.
+# Every test prints "PASS <suite>: <name>" or "FAIL <suite>: <name>"; this
+# script counts them (a script that dies without saying so counts as one
+# failure) and ends with the line "N passed, N failed".
+#   tests/run.sh [unit|integration] [NAME-GLOB]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+: "${WSB_BIN:?set WSB_BIN to the folder with the wsbridge binaries}"
+: "${WSB_TESTBIN:?set WSB_TESTBIN to the folder with the unit test binaries}"
+export WSB_BIN WSB_TESTBIN
+what=${1:-all}
+pattern=${2:-*}
+per_test_timeout=${WSB_TEST_TIMEOUT:-300}
+passed=0 failed=0
+failures=()
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/wsb-tests.XXXXXX")
+
+run_one() {	# name, command...
+	local name=$1 out rc p f
+	shift
+	out="$logdir/$(echo "$name" | tr '/ ' '__').log"
+	timeout -k 5 "$per_test_timeout" "$@" >"$out" 2>&1
+	rc=$?
+	p=$(grep -c '^PASS ' "$out")
+	f=$(grep -c '^FAIL ' "$out")
+	grep -E '^(PASS|FAIL) ' "$out"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL $name: exited $rc$([ "$rc" -eq 124 ] && echo ' (timed out)')"
+		f=1
+	fi
+	if [ "$f" -gt 0 ]; then
+		failures+=("$name")
+		echo "---- $name output (last 40 lines) ----"
+		tail -n 40 "$out"
+		echo "----"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	for t in "$WSB_TESTBIN"/test_$pattern; do
+		[ -x "$t" ] || continue
+		run_one "unit/$(basename "$t")" "$t"
+	done
+fi
+if [ "$what" = all ] || [ "$what" = integration ]; then
+	for t in "$here"/integration/$pattern.sh; do
+		[ -f "$t" ] || continue
+		run_one "integration/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]} (logs in $logdir)"
+else
+	rm -rf "$logdir"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

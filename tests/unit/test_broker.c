@@ -1,0 +1,824 @@
+#define T_SUITE "broker"
+#include "t.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "broker.h"
+#include "frame.h"
+
+#define TS "2026-11-22T03:11:40.123Z"
+#define BUFSZ (1u << 20)
+#define MAXF 512
+#define STARTS(s, lit) (!strncmp((s), (lit), strlen(lit)))
+
+static unsigned char tbuf[BUFSZ];
+static char pay[MAXF][4096];	/* payloads of the last drain, NUL-terminated */
+static size_t paylen[MAXF];
+static int npay;
+
+static void fixed_now(struct timespec *ts)
+{
+	ts->tv_sec = 1795317100;
+	ts->tv_nsec = 123456789;	/* milliseconds are truncated, not rounded */
+}
+
+struct rec {
+	int wakes, closes, close_code, pressure_on, pressure_off, last_pressure;
+	void *close_conn;
+	char reason[64];
+	struct wsb_broker *b;	/* for the hook that leaves from inside close */
+	struct wsb_sess *leave_on_close;
+};
+static struct rec R;
+
+static void h_wake(void *ud, void *conn)
+{
+	((struct rec *)ud)->wakes++;
+}
+
+static void h_close(void *ud, void *conn, int code, const char *reason)
+{
+	struct rec *r = ud;
+
+	r->closes++;
+	r->close_code = code;
+	r->close_conn = conn;
+	snprintf(r->reason, sizeof r->reason, "%s", reason);
+	if (r->leave_on_close) {
+		struct wsb_sess *s = r->leave_on_close;
+
+		r->leave_on_close = NULL;
+		wsb_broker_leave(r->b, s);
+	}
+}
+
+static void h_pressure(void *ud, int on)
+{
+	struct rec *r = ud;
+
+	if (on)
+		r->pressure_on++;
+	else
+		r->pressure_off++;
+	r->last_pressure = on;
+}
+
+static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history,
+			     size_t history_bytes, const char *greeting)
+{
+	struct wsb_broker_cfg cfg = { max_queue, max_memory, history, history_bytes, greeting,
+				      fixed_now };
+	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure };
+	struct wsb_err err;
+	struct wsb_broker *b;
+
+	memset(&R, 0, sizeof R);
+	b = wsb_broker_new(&cfg, &hooks, &err);
+	R.b = b;
+	return b;
+}
+
+static struct wsb_broker *mk_default(void)
+{
+	return mk(1u << 20, 1u << 24, 0, 0, NULL);
+}
+
+/* Splits server frames, checking each is FIN + text and unmasked. */
+static int split(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	npay = 0;
+	while (i < n) {
+		uint64_t len;
+		size_t h = 2;
+
+		if (n - i < 2 || p[i] != 0x81 || (p[i + 1] & 0x80))
+			return -1;
+		len = p[i + 1] & 0x7f;
+		if (len == 126) {
+			len = (uint64_t)p[i + 2] << 8 | p[i + 3];
+			h = 4;
+		} else if (len == 127) {
+			len = 0;
+			for (int k = 0; k < 8; k++)
+				len = len << 8 | p[i + 2 + k];
+			h = 10;
+		}
+		if (len > n - i - h)
+			return -1;
+		if (npay < MAXF) {
+			size_t c = len < sizeof pay[0] - 1 ? len : sizeof pay[0] - 1;
+
+			memcpy(pay[npay], p + i + h, c);
+			pay[npay][c] = '\0';
+			paylen[npay] = len;
+		}
+		npay++;
+		i += h + len;
+	}
+	return npay;
+}
+
+static int drain(struct wsb_broker *b, struct wsb_sess *s)
+{
+	return split(tbuf, wsb_broker_take(b, s, tbuf, BUFSZ, BUFSZ));
+}
+
+static void in(struct wsb_broker *b, struct wsb_sess *s, const char *msg)
+{
+	wsb_broker_input(b, s, msg, strlen(msg));
+}
+
+static struct wsb_sess *join(struct wsb_broker *b, void *conn, unsigned flags)
+{
+	struct wsb_err err;
+	struct wsb_sess *s = wsb_broker_join(b, conn, flags, &err);
+
+	T_CHECK(s != NULL);
+	return s;
+}
+
+/* A joined session with its greeting already taken. */
+static struct wsb_sess *join_quiet(struct wsb_broker *b, void *conn, unsigned flags)
+{
+	struct wsb_sess *s = join(b, conn, flags);
+
+	T_CHECK(drain(b, s) == 1);
+	return s;
+}
+
+static struct wsb_broker_stats stats(struct wsb_broker *b)
+{
+	struct wsb_broker_stats st;
+
+	wsb_broker_stats(b, &st);
+	return st;
+}
+
+static void test_greeting(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *a = join(b, (void *)1, 0), *c;
+	const char *id = wsb_broker_client_id(a);
+	char want[512];
+
+	T_CHECK(R.wakes == 1);
+	T_CHECK(wsb_broker_pending(a) == 1);
+	T_CHECK(strlen(id) >= 10 && id[8] == '-');
+	T_CHECK(strspn(id, "0123456789abcdef") == 8);
+	T_CHECK(drain(b, a) == 1);
+	snprintf(want, sizeof want,
+		 "{\"type\":\"connection_established\",\"timestamp\":\"" TS "\","
+		 "\"message\":\"Connected to wsbridge\",\"client_id\":\"%s\",\"seq\":0}", id);
+	T_STREQ(pay[0], want);
+	T_CHECK(wsb_broker_pending(a) == 0);
+
+	in(b, a, "{\"type\":\"x\"}");
+	in(b, a, "{\"type\":\"x\"}");
+	c = join(b, (void *)2, 0);
+	T_CHECK(strcmp(wsb_broker_client_id(c), id) != 0);
+	T_CHECK(!strncmp(wsb_broker_client_id(c), id, 9));	/* same broker prefix */
+	T_CHECK(drain(b, c) == 1);
+	T_CHECK(strstr(pay[0], ",\"seq\":2}") != NULL);
+	T_CHECK(stats(b).connections == 2);
+	T_CHECK(stats(b).subscribers == 2);
+	wsb_broker_free(b);
+
+	b = mk(1u << 20, 1u << 24, 0, 0, "hi \"there\"\n");
+	a = join(b, NULL, 0);
+	T_CHECK(drain(b, a) == 1);
+	T_CHECK(strstr(pay[0], "\"message\":\"hi \\\"there\\\"\\n\",") != NULL);
+	wsb_broker_free(b);
+}
+
+static void test_publish_stamps(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, (void *)1, 0), *sub = join_quiet(b, (void *)2, 0);
+	static const char want1[] =
+		"{\"type\":\"order\",\"data\":{\"a\":1},\"timestamp\":\"" TS "\",\"seq\":1}";
+	size_t n;
+
+	in(b, pub, "{ \"type\":\"order\", \"data\":{\"a\":1} }");
+	n = wsb_broker_take(b, sub, tbuf, BUFSZ, BUFSZ);
+	/* Exact frame bytes: FIN|text, unmasked 7-bit length, then the payload. */
+	T_CHECK(n == 2 + sizeof want1 - 1);
+	T_CHECK(tbuf[0] == 0x81 && tbuf[1] == sizeof want1 - 1);
+	T_CHECK(n >= 2 && !memcmp(tbuf + 2, want1, sizeof want1 - 1));
+
+	/* A timestamp the publisher set (any JSON value) is kept, not added. */
+	in(b, pub, "{\"timestamp\":\"2020-01-01T00:00:00Z\",\"type\":\"t\"}");
+	in(b, pub, "{\"type\":\"t\",\"timestamp\":null,\"data\":[1, 2]}");
+	T_CHECK(drain(b, sub) == 2);
+	T_STREQ(pay[0], "{\"timestamp\":\"2020-01-01T00:00:00Z\",\"type\":\"t\",\"seq\":2}");
+	T_STREQ(pay[1], "{\"type\":\"t\",\"timestamp\":null,\"data\":[1,2],\"seq\":3}");
+	T_CHECK(stats(b).messages_in == 3);
+	T_CHECK(stats(b).seq == 3);
+	T_CHECK(stats(b).messages_out == 2 + 3);	/* two greetings, three deliveries */
+	T_CHECK(stats(b).queued_bytes == 0);
+	wsb_broker_free(b);
+}
+
+static void test_client_seq_replaced(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
+
+	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"seq\":\"x\",\"data\":{\"seq\":5}}");
+	in(b, pub, "{\"type\":\"a\",\"seq\":18446744073709551615}");
+	T_CHECK(drain(b, sub) == 2);
+	T_STREQ(pay[0], "{\"type\":\"a\",\"data\":{\"seq\":5},\"timestamp\":\"" TS "\",\"seq\":1}");
+	T_STREQ(pay[1], "{\"type\":\"a\",\"timestamp\":\"" TS "\",\"seq\":2}");
+	wsb_broker_free(b);
+}
+
+static void test_large_frame_headers(void)
+{
+	struct wsb_broker *b = mk(1u << 22, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
+	static char msg[70000];
+	size_t n, plen;
+
+	/* 16-bit length: payload between 126 and 65535 bytes. */
+	memset(msg, 0, sizeof msg);
+	strcpy(msg, "{\"type\":\"big\",\"data\":\"");
+	memset(msg + strlen(msg), 'x', 200);
+	strcat(msg, "\"}");
+	in(b, pub, msg);
+	n = wsb_broker_take(b, sub, tbuf, BUFSZ, BUFSZ);
+	plen = strlen(msg) - 1 + strlen(",\"timestamp\":\"" TS "\",\"seq\":1}");
+	T_CHECK(n == 4 + plen);
+	T_CHECK(tbuf[0] == 0x81 && tbuf[1] == 126 && (size_t)(tbuf[2] << 8 | tbuf[3]) == plen);
+	T_CHECK(!memcmp(tbuf + 4, msg, strlen(msg) - 1));
+
+	/* 64-bit length: over 65535. */
+	memset(msg, 0, sizeof msg);
+	strcpy(msg, "{\"type\":\"big\",\"data\":\"");
+	memset(msg + strlen(msg), 'y', 66000);
+	strcat(msg, "\"}");
+	in(b, pub, msg);
+	n = wsb_broker_take(b, sub, tbuf, BUFSZ, BUFSZ);
+	plen = strlen(msg) - 1 + strlen(",\"timestamp\":\"" TS "\",\"seq\":2}");
+	T_CHECK(n == 10 + plen);
+	T_CHECK(split(tbuf, n) == 1 && paylen[0] == plen && tbuf[1] == 127);
+	T_CHECK(n > 10 && !memcmp(tbuf + 10 + plen - 8, "\"seq\":2}", 8));
+	wsb_broker_free(b);
+}
+
+static void test_type_filtering(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0);
+	struct wsb_sess *orders = join_quiet(b, NULL, 0), *created = join_quiet(b, NULL, 0);
+	struct wsb_sess *one = join_quiet(b, NULL, 0), *all = join_quiet(b, NULL, 0);
+	struct wsb_err err;
+
+	T_CHECK(wsb_broker_subscribe(b, orders, "order.*", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, created, "*.created", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, one, "trade", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, one, "q?", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, one, "bad\x01", &err) == -1);
+	T_CHECK(strstr(err.msg, "control character") != NULL);
+	T_CHECK(wsb_broker_pending(orders) == 0);	/* the API subscribe does not reply */
+
+	in(b, pub, "{\"type\":\"order.created\"}");
+	in(b, pub, "{\"type\":\"order.filled\"}");
+	in(b, pub, "{\"type\":\"user.created\"}");
+	in(b, pub, "{\"type\":\"trade\"}");
+	in(b, pub, "{\"type\":\"trades\"}");
+	in(b, pub, "{\"type\":\"qz\"}");
+
+	T_CHECK(drain(b, orders) == 2);
+	T_CHECK(strstr(pay[0], "order.created\",") && strstr(pay[1], "order.filled\","));
+	T_CHECK(drain(b, created) == 2);
+	T_CHECK(strstr(pay[0], "order.created\",") && strstr(pay[1], "user.created\","));
+	T_CHECK(drain(b, one) == 2);
+	T_CHECK(strstr(pay[0], "\"trade\",") && strstr(pay[1], "\"qz\","));
+	T_CHECK(drain(b, all) == 6);
+	T_CHECK(drain(b, pub) == 0);	/* no echo */
+	T_CHECK(stats(b).subscribers == 5);
+	wsb_broker_free(b);
+}
+
+static void test_echo(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *plain = join_quiet(b, NULL, 0), *echo = join_quiet(b, NULL, WSB_SESS_ECHO);
+
+	in(b, plain, "{\"type\":\"a\"}");
+	in(b, echo, "{\"type\":\"b\"}");
+	T_CHECK(drain(b, plain) == 1);
+	T_CHECK(strstr(pay[0], "\"type\":\"b\"") != NULL);
+	T_CHECK(drain(b, echo) == 2);
+	T_CHECK(strstr(pay[0], "\"type\":\"a\"") && strstr(pay[1], "\"type\":\"b\""));
+	wsb_broker_free(b);
+}
+
+static void test_ping_pong(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *a = join_quiet(b, NULL, 0), *other = join_quiet(b, NULL, 0);
+
+	in(b, a, "{\"type\":\"ping\"}");
+	in(b, a, "{ \"type\" : \"ping\", \"data\" : { \"n\" : [1, \"x y\"] }, \"seq\": 4 }");
+	in(b, a, "{\"type\":\"ping\",\"data\":null}");
+	T_CHECK(drain(b, a) == 3);
+	T_STREQ(pay[0], "{\"type\":\"pong\",\"timestamp\":\"" TS "\"}");
+	T_STREQ(pay[1], "{\"type\":\"pong\",\"timestamp\":\"" TS "\",\"data\":{\"n\":[1,\"x y\"]}}");
+	T_STREQ(pay[2], "{\"type\":\"pong\",\"timestamp\":\"" TS "\",\"data\":null}");
+	T_CHECK(drain(b, other) == 0);
+	T_CHECK(stats(b).messages_in == 0 && stats(b).seq == 0);
+	wsb_broker_free(b);
+}
+
+static void test_subscribe_control(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+
+	T_CHECK(stats(b).subscribers == 2);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"a\",\"b*\",\"a\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"a\",\"b*\"]}");
+
+	in(b, pub, "{\"type\":\"a\"}");
+	in(b, pub, "{\"type\":\"bee\"}");
+	in(b, pub, "{\"type\":\"c\"}");
+	T_CHECK(drain(b, s) == 2);
+	T_CHECK(strstr(pay[0], "\"seq\":1}") && strstr(pay[1], "\"seq\":2}"));
+
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"a\",\"zzz\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"b*\"]}");
+	in(b, pub, "{\"type\":\"a\"}");
+	T_CHECK(drain(b, s) == 0);
+
+	/* Unsubscribing the last pattern means nothing, never "all" again. */
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"b*\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[]}");
+	T_CHECK(stats(b).subscribers == 1);
+	in(b, pub, "{\"type\":\"bee\"}");
+	in(b, pub, "{\"type\":\"a\"}");
+	T_CHECK(drain(b, s) == 0);
+
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"q\\\"x\\\\\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"q\\\"x\\\\\"]}");
+	T_CHECK(stats(b).subscribers == 2);
+	in(b, pub, "{\"type\":\"q\\\"x\\\\\"}");
+	T_CHECK(drain(b, s) == 1);
+
+	/* A fresh session is "all"; an unsubscribe that removes nothing keeps it. */
+	in(b, pub, "{\"type\":\"unsubscribe\",\"types\":[\"nope\"]}");
+	T_CHECK(drain(b, pub) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"*\"]}");
+	T_CHECK(stats(b).errors == 0);
+	wsb_broker_free(b);
+}
+
+static void test_subscribe_errors(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"ok\",\"bad\\u0001\",\"fine*\"]}");
+	T_CHECK(drain(b, s) == 2);
+	T_CHECK(STARTS(pay[0], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":"
+			       "{\"code\":\"INVALID_MESSAGE\",\"message\":\"invalid type pattern"));
+	T_CHECK(strstr(pay[0], "bad\\\\x01") != NULL);	/* names the pattern */
+	T_STREQ(pay[1], "{\"type\":\"subscribed\",\"types\":[\"ok\",\"fine*\"]}");
+
+	in(b, s, "{\"type\":\"subscribe\"}");
+	in(b, s, "{\"type\":\"subscribe\",\"types\":\"ok\"}");
+	T_CHECK(drain(b, s) == 2);
+	T_STREQ(pay[0], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":{\"code\":"
+			"\"INVALID_MESSAGE\",\"message\":\"subscribe needs \\\"types\\\": an array "
+			"of strings\"}}");
+	T_STREQ(pay[1], pay[0]);
+	T_CHECK(stats(b).errors == 3);
+
+	in(b, pub, "{\"type\":\"ok\"}");
+	in(b, pub, "{\"type\":\"fine.x\"}");
+	in(b, pub, "{\"type\":\"other\"}");
+	T_CHECK(drain(b, s) == 2);
+	wsb_broker_free(b);
+}
+
+static void test_invalid_input(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *a = join_quiet(b, NULL, 0), *other = join_quiet(b, NULL, 0);
+	static const char pre[] = "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":{\"code\":";
+
+	in(b, a, "{\"type\":\"x\",}");
+	in(b, a, "[1,2]");
+	in(b, a, "{\"data\":1}");
+	in(b, a, "{\"type\":5}");
+	in(b, a, "{\"type\":\"pong\"}");
+	in(b, a, "{\"type\":\"a*\"}");
+	in(b, a, "{\"type\":\"wsbridge.x\"}");
+	wsb_broker_input(b, a, "", 0);
+	T_CHECK(drain(b, a) == 8);
+	T_CHECK(STARTS(pay[0], pre));
+	T_CHECK(STARTS(pay[0] + strlen(pre), "\"INVALID_JSON\",\"message\":\"invalid JSON at byte 12: expected a string key\""));
+	T_STREQ(pay[1] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message is not a JSON object\"}}");
+	T_STREQ(pay[2] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\"}}");
+	T_STREQ(pay[3] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\"}}");
+	T_STREQ(pay[4] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'pong' is reserved\"}}");
+	T_STREQ(pay[5] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'a*' contains '*' or '?'\"}}");
+	T_STREQ(pay[6] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'wsbridge.x' is reserved\"}}");
+	T_CHECK(strstr(pay[7], "INVALID_JSON") != NULL);
+	T_CHECK(drain(b, other) == 0);
+	T_CHECK(stats(b).errors == 8);
+	T_CHECK(stats(b).messages_in == 0 && stats(b).seq == 0);
+	wsb_broker_free(b);
+}
+
+static void test_slow_consumer(void)
+{
+	/* Each frame is 2 + 68 bytes: {"type":"t","data":0,"timestamp":"...","seq":N} */
+	struct wsb_broker *b = mk(300, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, (void *)1, 0);
+	struct wsb_sess *slow = join_quiet(b, (void *)2, 0), *fast = join_quiet(b, (void *)3, 0);
+	struct wsb_broker_stats st;
+	int i, got = 0, queued = -1;
+
+	for (i = 0; i < 10; i++) {
+		in(b, pub, "{\"type\":\"t\",\"data\":0}");
+		if (R.closes && queued < 0)
+			queued = i;	/* messages queued before the one that did not fit */
+		got += drain(b, fast);
+	}
+	T_CHECK(got == 10);
+	T_CHECK(R.closes == 1);
+	T_CHECK(R.close_code == WSB_CLOSE_SLOW && R.close_code == 4008);
+	T_CHECK(R.close_conn == (void *)2);
+	T_STREQ(R.reason, "slow consumer");
+	T_CHECK(queued == 4);	/* 4 * 70 = 280 fits in 300, the fifth does not */
+	st = stats(b);
+	T_CHECK(st.slow_consumers_closed == 1);
+	T_CHECK(st.dropped == (uint64_t)queued + 1);
+	T_CHECK(st.queued_bytes == 0);
+	T_CHECK(wsb_broker_pending(slow) == 0);
+	T_CHECK(wsb_broker_take(b, slow, tbuf, BUFSZ, BUFSZ) == 0);
+	/* It stays closed: pings get no answer and no second close. */
+	in(b, slow, "{\"type\":\"ping\"}");
+	T_CHECK(wsb_broker_take(b, slow, tbuf, BUFSZ, BUFSZ) == 0 && R.closes == 1);
+	wsb_broker_leave(b, slow);
+	T_CHECK(stats(b).connections == 2);
+	wsb_broker_free(b);
+}
+
+static void test_slow_consumer_replies(void)
+{
+	struct wsb_broker *b = mk(230, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *a = join_quiet(b, (void *)7, 0);
+	size_t pong = 2 + strlen("{\"type\":\"pong\",\"timestamp\":\"" TS "\"}");
+	int i;
+
+	/* A client that pings without reading fills its own queue. */
+	for (i = 0; i < 10; i++)
+		in(b, a, "{\"type\":\"ping\"}");
+	T_CHECK(R.closes == 1 && R.close_conn == (void *)7 && R.close_code == WSB_CLOSE_SLOW);
+	T_CHECK(pong == 56);
+	T_CHECK(stats(b).dropped == 5);	/* 4 * 56 bytes queued, the fifth refused */
+	wsb_broker_free(b);
+}
+
+static void test_greeting_never_closes(void)
+{
+	struct wsb_broker *b = mk(50, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join(b, (void *)1, 0), *s = join(b, (void *)2, 0);
+
+	/* The greeting alone passes max_queue, yet joining must not close. */
+	T_CHECK(R.closes == 0 && wsb_broker_pending(s) == 1);
+	T_CHECK(drain(b, pub) == 1);
+	in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(R.closes == 1 && R.close_conn == (void *)2);
+	T_CHECK(stats(b).dropped == 2);	/* the greeting and the message */
+	wsb_broker_free(b);
+}
+
+static void test_subscription_cap(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *s = join_quiet(b, NULL, 0);
+	struct wsb_err err;
+	char pat[101], msg[200];
+	int i, added = 0;
+
+	for (i = 0; i < 1000; i++) {
+		memset(pat, 'p', sizeof pat - 1);
+		pat[sizeof pat - 1] = '\0';
+		pat[0] = (char)('0' + i / 1000);
+		pat[1] = (char)('0' + i / 100 % 10);
+		pat[2] = (char)('0' + i / 10 % 10);
+		pat[3] = (char)('0' + i % 10);
+		if (wsb_broker_subscribe(b, s, pat, &err) < 0)
+			break;
+		added++;
+	}
+	T_CHECK(added > 10 && added < 1000);
+	T_CHECK(strstr(err.msg, "too many type patterns") != NULL);
+	/* The "subscribed" reply listing them all still fits the transport's
+	 * buffer, whatever max_message is. */
+	snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"types\":[\"%s\"]}", pat);
+	in(b, s, msg);
+	T_CHECK(drain(b, s) == 2);
+	T_CHECK(strstr(pay[0], "too many type patterns") != NULL);
+	T_CHECK(STARTS(pay[1], "{\"type\":\"subscribed\",\"types\":[\"0000"));
+	T_CHECK(paylen[1] + WSB_FRAME_HDR_MAX <= wsb_broker_frame_max(16));
+	wsb_broker_free(b);
+}
+
+static void test_close_hook_may_leave(void)
+{
+	struct wsb_broker *b = mk(150, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *x = join_quiet(b, (void *)9, 0);
+	struct wsb_sess *y = join_quiet(b, NULL, 0);
+	int i;
+
+	R.leave_on_close = x;	/* a transport that tears down at once */
+	for (i = 0; i < 4; i++) {
+		in(b, pub, "{\"type\":\"t\",\"data\":0}");
+		T_CHECK(drain(b, y) == 1);
+	}
+	T_CHECK(R.closes == 1 && R.close_conn == (void *)9);
+	T_CHECK(stats(b).connections == 2);
+	wsb_broker_free(b);
+}
+
+static void test_pressure(void)
+{
+	/* Frames of 70 bytes; max_memory 300: on above 300, off below 225. */
+	struct wsb_broker *b = mk(1u << 20, 300, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0);
+	struct wsb_sess *a = join_quiet(b, NULL, 0), *c = join_quiet(b, NULL, 0);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(stats(b).queued_bytes == 4 * 70);	/* counted once, not per subscriber */
+	T_CHECK(R.pressure_on == 0);
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(R.pressure_on == 1 && R.last_pressure == 1);
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(R.pressure_on == 1);
+
+	/* Taking from one subscriber frees nothing while the other holds them. */
+	T_CHECK(drain(b, a) == 6);
+	T_CHECK(R.pressure_off == 0 && stats(b).queued_bytes == 6 * 70);
+	T_CHECK(split(tbuf, wsb_broker_take(b, c, tbuf, 70 * 2, 70 * 2)) == 2);
+	T_CHECK(R.pressure_off == 0);	/* 280 left: under 300, not under 225 */
+	T_CHECK(split(tbuf, wsb_broker_take(b, c, tbuf, 70, 70)) == 1);
+	T_CHECK(R.pressure_off == 1 && R.last_pressure == 0);	/* 210 */
+	wsb_broker_free(b);
+}
+
+static void test_pressure_hysteresis(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 300, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *a = join_quiet(b, NULL, 0);
+	int i;
+
+	for (i = 0; i < 5; i++)
+		in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(R.pressure_on == 1);
+	/* 350 -> 280: below max_memory but not below 3/4 of it. */
+	T_CHECK(split(tbuf, wsb_broker_take(b, a, tbuf, 70, 70)) == 1);
+	T_CHECK(R.pressure_off == 0);
+	/* 280 -> 210 < 225. */
+	T_CHECK(split(tbuf, wsb_broker_take(b, a, tbuf, 70, 70)) == 1);
+	T_CHECK(R.pressure_off == 1 && R.last_pressure == 0);
+	for (i = 0; i < 3; i++)
+		in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(R.pressure_on == 2);
+	/* Leaving releases the queue, which ends pressure too. */
+	wsb_broker_leave(b, a);
+	T_CHECK(R.pressure_off == 2 && stats(b).queued_bytes == 0);
+	wsb_broker_free(b);
+}
+
+static void test_take_caps(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+	size_t n, f1, f2;
+
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");			/* 70-byte frame */
+	in(b, pub, "{\"type\":\"t\",\"data\":\"0123456789\"}");	/* 81 */
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");			/* 70 */
+	f1 = 70;
+	f2 = 81;
+
+	/* Soft smaller than the first frame: it still goes, alone. */
+	n = wsb_broker_take(b, s, tbuf, 10, 4096);
+	T_CHECK(n == f1 && split(tbuf, n) == 1 && strstr(pay[0], "\"seq\":1}"));
+	/* Soft of one byte less than two frames: only whole frames, just one. */
+	n = wsb_broker_take(b, s, tbuf, f2 + f1 - 1, 4096);
+	T_CHECK(n == f2 && split(tbuf, n) == 1 && strstr(pay[0], "\"seq\":2}"));
+	T_CHECK(wsb_broker_pending(s) == 1);
+	n = wsb_broker_take(b, s, tbuf, 4096, 4096);
+	T_CHECK(n == f1 && split(tbuf, n) == 1 && strstr(pay[0], "\"seq\":3}"));
+	T_CHECK(wsb_broker_take(b, s, tbuf, 4096, 4096) == 0);
+
+	/* Exactly two frames fit. */
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	n = wsb_broker_take(b, s, tbuf, 2 * f1, 2 * f1);
+	T_CHECK(n == 2 * f1 && split(tbuf, n) == 2);
+
+	/* A frame bigger than hard is dropped (bug guard) and the next one taken. */
+	in(b, pub, "{\"type\":\"t\",\"data\":\"0123456789\"}");
+	T_CHECK(wsb_broker_pending(s) == 2);
+	n = wsb_broker_take(b, s, tbuf, 10, f1 + 5);
+	T_CHECK(n == f1 && split(tbuf, n) == 1);
+	n = wsb_broker_take(b, s, tbuf, 10, f1 + 5);
+	T_CHECK(n == 0 && stats(b).dropped == 1);
+	T_CHECK(stats(b).queued_bytes == 0);
+	wsb_broker_free(b);
+}
+
+static void test_shared_buffer(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0);
+	struct wsb_sess *s[3] = { join_quiet(b, NULL, 0), join_quiet(b, NULL, 0),
+				  join_quiet(b, NULL, 0) };
+	unsigned char first[256];
+	size_t n0, n;
+	int i;
+
+	in(b, pub, "{\"type\":\"t\",\"data\":0}");
+	T_CHECK(stats(b).queued_bytes == 70);	/* one buffer, three queues */
+	n0 = wsb_broker_take(b, s[0], first, sizeof first, sizeof first);
+	T_CHECK(n0 == 70 && stats(b).queued_bytes == 70);
+	n = wsb_broker_take(b, s[1], tbuf, BUFSZ, BUFSZ);
+	T_CHECK(n == n0 && !memcmp(tbuf, first, n0) && stats(b).queued_bytes == 70);
+	n = wsb_broker_take(b, s[2], tbuf, BUFSZ, BUFSZ);
+	T_CHECK(n == n0 && !memcmp(tbuf, first, n0) && stats(b).queued_bytes == 0);
+	for (i = 0; i < 3; i++)
+		T_CHECK(wsb_broker_pending(s[i]) == 0);
+	T_CHECK(stats(b).messages_out == 4 + 3);
+	wsb_broker_free(b);
+}
+
+static void test_queue_growth_order(void)
+{
+	struct wsb_broker *b = mk(1u << 22, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+	char want[32];
+	int i, ok = 1, wakes;
+
+	/* Move the ring's head off zero first, so growth has to unwrap it. */
+	for (i = 0; i < 10; i++)
+		in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(drain(b, s) == 10);
+	wakes = R.wakes;
+	for (i = 0; i < 300; i++)
+		in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(R.wakes == wakes + 1);	/* only on empty -> non-empty */
+	T_CHECK(wsb_broker_pending(s) == 300);
+	T_CHECK(drain(b, s) == 300);
+	for (i = 0; i < 300 && i < MAXF; i++) {
+		snprintf(want, sizeof want, ",\"seq\":%d}", i + 11);
+		if (!strstr(pay[i], want))
+			ok = 0;
+	}
+	T_CHECK(ok);
+	wsb_broker_free(b);
+}
+
+static void test_leave_with_pending(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *a = join(b, NULL, 0), *c = join(b, NULL, 0);
+	int i;
+
+	for (i = 0; i < 50; i++)
+		in(b, pub, "{\"type\":\"t\",\"data\":[1,2,3]}");
+	in(b, a, "{\"type\":\"ping\"}");
+	wsb_broker_leave(b, a);
+	T_CHECK(stats(b).connections == 2 && stats(b).subscribers == 2);
+	T_CHECK(stats(b).queued_bytes > 0);	/* c still holds them */
+	T_CHECK(stats(b).dropped == 0);
+	wsb_broker_leave(b, c);
+	T_CHECK(stats(b).queued_bytes == 0);
+	/* Sessions still joined at free are released too (ASan checks). */
+	c = join(b, NULL, 0);
+	in(b, pub, "{\"type\":\"t\"}");
+	wsb_broker_free(b);
+}
+
+static void test_history(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 3, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0);
+	int i;
+
+	for (i = 0; i < 5; i++)
+		in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(stats(b).retained == 3);
+	T_CHECK(stats(b).queued_bytes == 0);	/* history is not queued memory */
+	wsb_broker_free(b);
+
+	/* Byte limit: 61-byte frames, 130 bytes hold two. */
+	b = mk(1u << 20, 1u << 24, 100, 130, NULL);
+	pub = join_quiet(b, NULL, 0);
+	for (i = 0; i < 5; i++)
+		in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(stats(b).retained == 2);
+	wsb_broker_free(b);
+
+	b = mk(1u << 20, 1u << 24, 0, 0, NULL);
+	pub = join_quiet(b, NULL, 0);
+	in(b, pub, "{\"type\":\"t\"}");
+	T_CHECK(stats(b).retained == 0);
+	wsb_broker_free(b);
+}
+
+static void test_frame_max(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+	static char msg[3000];
+	size_t max = sizeof msg - 1, n;
+
+	T_CHECK(wsb_broker_frame_max(100000) >= 100000 + 80 + WSB_FRAME_HDR_MAX);
+	/* Mostly white space: the compact message is far smaller than the input. */
+	memset(msg, ' ', max);
+	memcpy(msg, "{\"type\":\"t\"", 11);
+	msg[max - 1] = '}';
+	wsb_broker_input(b, pub, msg, max);
+	n = wsb_broker_take(b, s, tbuf, 1, wsb_broker_frame_max(max));
+	T_CHECK(n == 61 && split(tbuf, n) == 1);
+	T_STREQ(pay[0], "{\"type\":\"t\",\"timestamp\":\"" TS "\",\"seq\":1}");
+	/* Replies do not shrink with max_message: a greeting fits any cap. */
+	T_CHECK(wsb_broker_frame_max(16) > 200);
+	wsb_broker_free(b);
+}
+
+static void test_null_hooks_and_clock(void)
+{
+	struct wsb_broker_cfg cfg = { 200, 100, 0, 0, NULL, NULL };
+	struct wsb_err err;
+	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, &err);
+	struct wsb_sess *pub, *s;
+	int i;
+
+	T_CHECK(b != NULL);
+	pub = join(b, NULL, 0);
+	s = join(b, NULL, 0);
+	for (i = 0; i < 5; i++)
+		in(b, pub, "{\"type\":\"t\"}");	/* slow consumer + pressure, no hooks */
+	T_CHECK(stats(b).slow_consumers_closed == 1);	/* s: greeting + 61-byte frames */
+	T_CHECK(wsb_broker_take(b, s, tbuf, BUFSZ, BUFSZ) == 0);
+	wsb_broker_free(b);
+
+	cfg.max_queue = 1u << 20;
+	cfg.max_memory = 1u << 20;
+	b = wsb_broker_new(&cfg, NULL, &err);
+	s = join(b, NULL, 0);
+	T_CHECK(drain(b, s) == 1);
+	/* A real clock: "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+	{
+		const char *t = strstr(pay[0], "\"timestamp\":\"");
+
+		T_CHECK(t && strlen(t) > 13 + 24 && t[13 + 10] == 'T' && t[13 + 23] == 'Z' &&
+			t[13 + 24] == '"');
+	}
+	wsb_broker_free(b);
+}
+
+int main(void)
+{
+	T_RUN(test_greeting);
+	T_RUN(test_publish_stamps);
+	T_RUN(test_client_seq_replaced);
+	T_RUN(test_large_frame_headers);
+	T_RUN(test_type_filtering);
+	T_RUN(test_echo);
+	T_RUN(test_ping_pong);
+	T_RUN(test_subscribe_control);
+	T_RUN(test_subscribe_errors);
+	T_RUN(test_invalid_input);
+	T_RUN(test_slow_consumer);
+	T_RUN(test_slow_consumer_replies);
+	T_RUN(test_greeting_never_closes);
+	T_RUN(test_subscription_cap);
+	T_RUN(test_close_hook_may_leave);
+	T_RUN(test_pressure);
+	T_RUN(test_pressure_hysteresis);
+	T_RUN(test_take_caps);
+	T_RUN(test_shared_buffer);
+	T_RUN(test_queue_growth_order);
+	T_RUN(test_leave_with_pending);
+	T_RUN(test_history);
+	T_RUN(test_frame_max);
+	T_RUN(test_null_hooks_and_clock);
+	return t_done();
+}
