@@ -188,6 +188,9 @@ static void flush_closes(struct wsb_broker *b)
 	}
 }
 
+/* A zero max_queue, max_memory or history_bytes means "no limit": broker.h
+ * leaves zero open, and as a limit it would close or pause everything. The
+ * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
 static void check_pressure(struct wsb_broker *b)
 {
 	if (!b->cfg.max_memory)

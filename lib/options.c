@@ -338,8 +338,18 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 			size_t len = eq ? (size_t)(eq - name) : strlen(name);
 			const struct wsb_opt *o = find_long(cfg->tool, name, len);
 
+			/* Hidden: the machine-readable tables scripts/gen-docs.sh
+			 * builds the man pages and completions from. */
 			if (!o && !strcmp(name, "dump-options")) {
 				wsb_opt_dump(out, cfg);
+				return WSB_OPT_EXIT_OK;
+			}
+			if (!o && !strcmp(name, "dump-exit-codes")) {
+				size_t nex;
+				const struct wsb_exit_info *ex = wsb_exit_table(&nex);
+
+				for (size_t k = 0; k < nex; k++)
+					fprintf(out, "%d\t%s\t%s\n", ex[k].code, ex[k].name, ex[k].meaning);
 				return WSB_OPT_EXIT_OK;
 			}
 			if (!o)

@@ -177,6 +177,7 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	struct wsb_client_cfg ccfg = {
 		.url = cfg->url,
 		.token = cfg->token,
+		.token_file = cfg->token_file,
 		.retry_min = cfg->retry_min,
 		.retry_max = cfg->retry_max,
 		.retries = cfg->retries,

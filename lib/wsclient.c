@@ -390,7 +390,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	c->ops = ops;
 	c->ud = ud;
 	c->in_fd = -1;
-	if (parse_url(c, err) || wsb_auth_load(cfg->token, NULL, c->token, err) < 0)
+	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;

@@ -46,6 +46,7 @@ struct wsb_client_cfg {
 	const char *url;		/* ws://host:port/path?query or wss:// */
 	const char *query;		/* extra query arguments ("type=a&echo=1"), or NULL */
 	const char *token;		/* sent as Authorization: Bearer, or NULL */
+	const char *token_file;		/* or read from this file */
 	double retry_min, retry_max;	/* seconds */
 	int64_t retries;		/* consecutive failures before giving up; -1 never */
 	int ping_interval;		/* seconds between keepalive pings */
