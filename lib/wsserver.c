@@ -427,6 +427,10 @@ static int setup(struct server *s, struct wsb_err *err)
 
 	if (ping > 20000)
 		ping = 20000;
+	/* One largest message must always fit a subscriber's queue, or a single
+	 * big publication would close every subscriber as "slow". */
+	if (bcfg.max_queue < wsb_broker_frame_max(s->cfg->max_message))
+		bcfg.max_queue = wsb_broker_frame_max(s->cfg->max_message);
 	s->broker = wsb_broker_new(&bcfg, &hooks, err);
 	if (!s->broker)
 		return -1;
