@@ -590,9 +590,28 @@ static void hist_push(struct wsb_broker *b, struct msg *m)
 	b->st.retained = b->hn;
 }
 
+/* Health probes ("$probe.<id>", published by wsbridge-health --roundtrip)
+ * reach only sessions that named a "$probe" pattern themselves: never a
+ * dashboard subscribed to everything, never history. */
+static int is_probe(const struct wsb_env *env)
+{
+	return env->type_len > 7 && !strncmp(env->type, "$probe.", 7);
+}
+
+static int probe_wanted(const struct wsb_sess *s, const char *type)
+{
+	if (s->pats.all)
+		return 0;
+	for (size_t i = 0; i < s->pats.n; i++)
+		if (!strncmp(s->pats.v[i], "$probe", 6) && wsb_match_glob(s->pats.v[i], type))
+			return 1;
+	return 0;
+}
+
 static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 		    const struct wsb_env *env, size_t n, size_t cap)
 {
+	int probe = is_probe(env);
 	char *p = msg_payload(m);
 	size_t i, o = n - 1;	/* overwrite the closing '}' */
 
@@ -623,10 +642,11 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 
 		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
 			continue;
-		if (wsb_patterns_match(&s->pats, env->type))
+		if (probe ? probe_wanted(s, env->type) : wsb_patterns_match(&s->pats, env->type))
 			enqueue(b, s, m);
 	}
-	hist_push(b, m);
+	if (!probe)
+		hist_push(b, m);
 	msg_unref(m);
 }
 
@@ -770,7 +790,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 		control_ping(b, s, p, &env);
 	} else if (type_is(&env, "subscribe") || type_is(&env, "unsubscribe")) {
 		control_subscribe(b, s, p, (size_t)r, env.type[0] == 'u');
-	} else if (!wsb_env_type_ok(env.type, env.type_len, &err)) {
+	} else if (!is_probe(&env) && !wsb_env_type_ok(env.type, env.type_len, &err)) {
 		reply_error(b, s, "INVALID_MESSAGE", err.msg);
 	} else {
 		publish(b, s, m, &env, (size_t)r, cap);

@@ -316,6 +316,26 @@ static void test_echo(void)
 	wsb_broker_free(b);
 }
 
+static void test_probe_reaches_only_probers(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
+	struct wsb_sess *all = join_quiet(b, NULL, 0), *star = join_quiet(b, NULL, 0);
+	struct wsb_sess *prober = join_quiet(b, NULL, WSB_SESS_ECHO);
+	struct wsb_err err;
+
+	T_CHECK(wsb_broker_subscribe(b, star, "*", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, prober, "$probe.abc", &err) == 0);
+	in(b, prober, "{\"type\":\"$probe.abc\",\"data\":1}");
+	T_CHECK(drain(b, prober) == 1);
+	T_CHECK(strstr(pay[0], "\"type\":\"$probe.abc\"") != NULL);
+	T_CHECK(drain(b, all) == 0);
+	T_CHECK(drain(b, star) == 0);
+	T_CHECK(stats(b).retained == 0);	/* probes never enter history */
+	in(b, all, "{\"type\":\"$other\"}");	/* other '$' types stay reserved */
+	T_CHECK(drain(b, all) == 1 && strstr(pay[0], "INVALID_MESSAGE") != NULL);
+	wsb_broker_free(b);
+}
+
 static void test_ping_pong(void)
 {
 	struct wsb_broker *b = mk_default();
@@ -802,6 +822,7 @@ int main(void)
 	T_RUN(test_large_frame_headers);
 	T_RUN(test_type_filtering);
 	T_RUN(test_echo);
+	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_ping_pong);
 	T_RUN(test_subscribe_control);
 	T_RUN(test_subscribe_errors);
