@@ -26,7 +26,13 @@
 #define REPLY_MAX 8192
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 
-#define QUEUE_MIN 16		/* power of two: ring indices are masked */
+#define QUEUE_MIN 16
+
+/* A subscriber whose backlog passes 3/4 of max_queue pauses the publishers
+ * (NATS does the same) so a consumer that is merely slower than a burst
+ * catches up instead of being closed; one that does not get back under 1/2
+ * within stall_ms stops holding anyone back and meets the 4008 cap. */
+enum { STALL_NONE, STALL_ON, STALL_EXPIRED };		/* power of two: ring indices are masked */
 
 struct msg {
 	size_t refs;		/* queues + history + the builder while building */
@@ -41,6 +47,8 @@ struct wsb_sess {
 	void *conn;
 	unsigned flags;
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
+	int stall;		/* STALL_*: is this backlog holding publishers back? */
+	uint64_t stall_since;	/* ms, monotonic */
 	int counted;		/* counted in stats.subscribers */
 	size_t idx;		/* in b->sess */
 	struct msg **q;		/* ring, qcap is a power of two */
@@ -67,7 +75,9 @@ struct wsb_broker {
 	struct wsb_sess **sess;	/* an array: fan-out walks it linearly */
 	size_t nsess, sess_cap;
 	struct wsb_sess *close_head, *close_tail;
-	int pressure;
+	int pressure;		/* what hooks.pressure last said */
+	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
+	size_t stalling;	/* sessions in STALL_ON */
 	struct msg **hist;	/* ring of cfg.history entries */
 	size_t hhead, hn, hbytes;
 	struct wsb_broker_stats st;
@@ -193,18 +203,54 @@ static void flush_closes(struct wsb_broker *b)
  * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
 static void check_pressure(struct wsb_broker *b)
 {
-	if (!b->cfg.max_memory)
-		return;
-	if (!b->pressure && b->st.queued_bytes > b->cfg.max_memory) {
-		b->pressure = 1;
-		if (b->hooks.pressure)
-			b->hooks.pressure(b->hooks.ud, 1);
-	} else if (b->pressure && b->st.queued_bytes < b->cfg.max_memory / 4 * 3 +
-			   b->cfg.max_memory % 4 * 3 / 4) {
-		b->pressure = 0;
-		if (b->hooks.pressure)
-			b->hooks.pressure(b->hooks.ud, 0);
+	int want;
+
+	if (b->cfg.max_memory) {
+		if (!b->mem_pressure && b->st.queued_bytes > b->cfg.max_memory)
+			b->mem_pressure = 1;
+		else if (b->mem_pressure && b->st.queued_bytes < b->cfg.max_memory / 4 * 3 +
+				 b->cfg.max_memory % 4 * 3 / 4)
+			b->mem_pressure = 0;
 	}
+	want = b->mem_pressure || b->stalling > 0;
+	if (want != b->pressure) {
+		b->pressure = want;
+		if (b->hooks.pressure)
+			b->hooks.pressure(b->hooks.ud, want);
+	}
+}
+
+static uint64_t mono_ms(const struct wsb_broker *b)
+{
+	struct timespec ts;
+
+	if (b->cfg.mono_ms)
+		return b->cfg.mono_ms();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void stall_set(struct wsb_broker *b, struct wsb_sess *s, int to)
+{
+	if (s->stall == STALL_ON)
+		b->stalling--;
+	if (to == STALL_ON) {
+		b->stalling++;
+		s->stall_since = mono_ms(b);
+	}
+	s->stall = to;
+}
+
+static void stall_check(struct wsb_broker *b, struct wsb_sess *s)
+{
+	size_t q = b->cfg.max_queue;
+
+	if (!q || !b->cfg.stall_ms)
+		return;
+	if (s->stall == STALL_NONE && s->qbytes > q / 4 * 3)
+		stall_set(b, s, STALL_ON);
+	else if (s->stall != STALL_NONE && s->qbytes < q / 2)
+		stall_set(b, s, STALL_NONE);
 }
 
 static struct msg *q_pop(struct wsb_broker *b, struct wsb_sess *s)
@@ -250,6 +296,7 @@ static int q_grow(struct wsb_sess *s)
 static void sess_drop(struct wsb_broker *b, struct wsb_sess *s, int code, const char *reason)
 {
 	s->closing = 1;
+	stall_set(b, s, STALL_NONE);
 	q_release(b, s, 1);
 	b->st.dropped++;	/* the message that did not fit */
 	if (code == WSB_CLOSE_SLOW)
@@ -279,6 +326,8 @@ static void enqueue_lim(struct wsb_broker *b, struct wsb_sess *s, struct msg *m,
 		b->st.queued_bytes += m->len;
 	if (s->qn == 1 && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
+	if (s->stall == STALL_NONE)
+		stall_check(b, s);
 }
 
 static void enqueue(struct wsb_broker *b, struct wsb_sess *s, struct msg *m)
@@ -542,6 +591,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 		return;
 	if (s->close_pending)
 		close_unlink(b, s);
+	stall_set(b, s, STALL_NONE);
 	last = b->sess[--b->nsess];
 	b->sess[s->idx] = last;
 	last->idx = s->idx;
@@ -830,8 +880,26 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 		if (total >= soft)
 			break;
 	}
+	if (s->stall != STALL_NONE)
+		stall_check(b, s);
 	check_pressure(b);
 	return total;
+}
+
+void wsb_broker_tick(struct wsb_broker *b)
+{
+	uint64_t now;
+
+	if (!b->stalling)
+		return;
+	now = mono_ms(b);
+	for (size_t i = 0; i < b->nsess; i++) {
+		struct wsb_sess *s = b->sess[i];
+
+		if (s->stall == STALL_ON && now - s->stall_since >= b->cfg.stall_ms)
+			stall_set(b, s, STALL_EXPIRED);
+	}
+	check_pressure(b);
 }
 
 int wsb_broker_pending(const struct wsb_sess *s)

@@ -10,9 +10,12 @@
  *
  * Limits: a session whose queued bytes would pass max_queue is a slow
  * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
- * the transport to close it with 4008. When all queued messages together pass
- * max_memory, hooks.pressure(1) asks the transport to stop reading
- * publishers; pressure(0) follows once it falls below three quarters.
+ * the transport to close it with 4008. hooks.pressure(1) asks the transport
+ * to stop reading publishers while all queued messages together pass
+ * max_memory (until under 3/4 of it), or while some session's backlog is
+ * past 3/4 of max_queue (until under 1/2), for at most stall_ms per episode:
+ * a consumer slower than a burst catches up, one that is stuck does not hold
+ * anyone for longer. pressure(0) lifts it. Zero limits mean "none".
  *
  * Single-threaded; every call runs on the transport's event loop.
  */
@@ -52,9 +55,12 @@ struct wsb_broker_cfg {
 	size_t max_memory;		/* bytes of queued messages before pressure */
 	size_t history;			/* messages retained for resume (0: none) */
 	size_t history_bytes;		/* and at most this many bytes of them */
+	uint64_t stall_ms;		/* longest a backlog may pause publishers; 0: never */
 	const char *greeting;		/* "message" of connection_established */
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
+	/* Monotonic milliseconds for stall timing; NULL: CLOCK_MONOTONIC. */
+	uint64_t (*mono_ms)(void);
 };
 
 struct wsb_broker_stats {
@@ -100,6 +106,8 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
 		       size_t soft, size_t hard);
 int wsb_broker_pending(const struct wsb_sess *s);
+/* Call every 100 ms or so: ends stalls that ran past stall_ms. */
+void wsb_broker_tick(struct wsb_broker *b);
 /* The largest frame the broker can produce for a message of max_message bytes. */
 size_t wsb_broker_frame_max(size_t max_message);
 

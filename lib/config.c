@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "replay.h"
 
 void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 {
@@ -18,6 +19,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->max_message = 1 << 20;
 	cfg->max_queue = 1 << 20;
 	cfg->max_memory = 256 << 20;
+	cfg->max_stall = 1;
 	cfg->ping_interval = 30;
 	cfg->history = 0;
 	cfg->history_bytes = 0;
@@ -29,6 +31,19 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->retries = -1;
 	cfg->queue = 10000;
 	cfg->max_line = 1 << 20;
+
+	cfg->speed = 1;
+	cfg->loop = 1;
+
+	/* health: its --url is the HTTP side of the same broker */
+	if (tool == WSB_TOOL_HEALTH) {
+		cfg->url = "http://127.0.0.1:8765";
+		cfg->timeout = 5;
+	}
+	cfg->connect_timeout = 2;
+	cfg->ws_path = "/ws";
+	cfg->warn_latency = cfg->crit_latency = -1;
+	cfg->max_slow_consumers = cfg->max_dropped = -1;
 }
 
 int wsb_strlist_add(struct wsb_strlist *l, char *s)
@@ -81,6 +96,56 @@ bad:
 	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not ADDR:PORT", s);
 }
 
+static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	struct wsb_replay_bound from, to;
+
+	if (cfg->speed < 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--speed must be 0 (no waiting) or more");
+	if (cfg->rate < 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--rate must not be negative (0: off)");
+	if (cfg->max_line < 16)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
+	if (wsb_replay_bound_parse(cfg->from, &from))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--from: '%s' is neither a seq nor an ISO 8601 time", cfg->from);
+	if (wsb_replay_bound_parse(cfg->to, &to))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--to: '%s' is neither a seq nor an ISO 8601 time", cfg->to);
+	if (from.kind && from.kind == to.kind &&
+	    (from.kind == WSB_BOUND_SEQ ? from.seq > to.seq : from.ms > to.ms))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--from is after --to: nothing would be replayed");
+	if (cfg->time_field && !*cfg->time_field)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--time-field must not be empty");
+	/* A second pass rereads the input, which a pipe cannot give. */
+	if (cfg->loop != 1) {
+		int stdin_used = !cfg->n_operands;
+
+		for (int i = 0; i < cfg->n_operands; i++)
+			stdin_used |= !strcmp(cfg->operands[i], "-");
+		if (stdin_used)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--loop needs files: stdin cannot be read twice");
+	}
+	return 0;
+}
+
+static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
+	    strlen(cfg->url) < 9)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http:// or https:// URL (the broker's HTTP side)");
+	if (cfg->timeout <= 0 || cfg->connect_timeout <= 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--timeout and --connect-timeout must be more than 0");
+	if (cfg->ws_path[0] != '/')
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--ws-path must start with '/'");
+	if (cfg->warn_latency >= 0 && cfg->crit_latency >= 0 && cfg->warn_latency > cfg->crit_latency)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--warn-latency must not be above --crit-latency");
+	if (cfg->max_slow_consumers < -1 || cfg->max_dropped < -1)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-slow-consumers and --max-dropped must be -1 (off) or more");
+	/* --nagios is the short spelling of --format nagios (enum index 2). */
+	if (cfg->nagios)
+		cfg->health_format = 2;
+	return 0;
+}
+
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->quiet)
@@ -113,6 +178,10 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if (cfg->max_line < 16)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
 	}
+	if ((cfg->tool & WSB_TOOL_REPLAY) && check_replay(cfg, err))
+		return -1;
+	if ((cfg->tool & WSB_TOOL_HEALTH) && check_health(cfg, err))
+		return -1;
 	return 0;
 }
 

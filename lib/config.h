@@ -45,6 +45,7 @@ struct wsb_cfg {
 	uint64_t max_message;
 	uint64_t max_queue;
 	uint64_t max_memory;
+	double max_stall;
 	double ping_interval;
 	uint64_t history;
 	uint64_t history_bytes;
@@ -62,16 +63,43 @@ struct wsb_cfg {
 	/* pub */
 	const char *type;		/* type for lines without one */
 	int raw;
-	int strict;
+	int strict;			/* pub, replay */
 	uint64_t queue;			/* messages kept while disconnected */
 	int drop_oldest;
-	uint64_t max_line;
+	uint64_t max_line;		/* pub, replay */
 
 	/* sub */
-	struct wsb_strlist types;	/* --type globs */
+	struct wsb_strlist types;	/* --type globs (sub, replay) */
 	uint64_t count;			/* 0: unlimited */
 	double timeout;			/* 0: none */
 	int control;
+
+	/* replay (also: types, strict, max_line) */
+	double speed;			/* recorded/replay time; 0: as fast as possible */
+	double rate;			/* > 0: messages per second; wins over speed */
+	const char *time_field;		/* jq path; NULL: top-level "timestamp" */
+	const char *from, *to;		/* seq (all digits) or ISO 8601 time, inclusive */
+	const char *where;		/* jq predicate */
+	uint64_t loop;			/* passes over the input; 0: forever */
+	int restamp;
+	int strip_seq;
+	double max_gap;			/* seconds; 0: gaps are kept */
+
+	/* health (also: url as the http(s) base, timeout as the whole probe's
+	 * budget, token/token_file) */
+	double connect_timeout;		/* seconds */
+	const char *cafile;		/* CA bundle for https */
+	int insecure;			/* skip certificate checks (https) */
+	int ws;				/* also time a ping over the WebSocket */
+	int roundtrip;			/* also send a canary through the broker */
+	const char *ws_path;		/* WebSocket path on the same host:port */
+	double warn_latency, crit_latency;	/* ms; < 0: off */
+	uint64_t min_subscribers;	/* 0: off */
+	int64_t max_slow_consumers;	/* -1: off */
+	int64_t max_dropped;		/* -1: off */
+	int health_format;		/* enum wsb_health_format */
+	int nagios;			/* shortcut for --format nagios */
+	double watch;			/* seconds between probes; 0: probe once */
 
 	/* operands (files for pub and replay) */
 	char **operands;

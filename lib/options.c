@@ -20,8 +20,8 @@
 static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
 	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
-	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
-	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
+	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S | H, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
+	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
@@ -33,6 +33,7 @@ static const struct wsb_opt table[] = {
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
 	{ "max-queue", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_queue), "per-subscriber backlog before closing it with 4008", NULL, NULL },
 	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queued bytes in all before publishers are paused", NULL, NULL },
+	{ "max-stall", 0, WSB_OPT_SECONDS, "SECS", S, OFF(max_stall), "longest a lagging subscriber may pause publishers (0: never)", NULL, NULL },
 	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
 	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
 	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
@@ -41,16 +42,47 @@ static const struct wsb_opt table[] = {
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
 	{ "raw", 0, WSB_OPT_FLAG, NULL, P, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"}", NULL, NULL },
-	{ "strict", 0, WSB_OPT_FLAG, NULL, P, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
+	{ "strict", 0, WSB_OPT_FLAG, NULL, P | R, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
 	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "when the queue is full drop the oldest (counted)", NULL, NULL },
-	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
+	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
 
 	/* sub */
-	{ "type", 't', WSB_OPT_LIST, "GLOB", U, OFF(types), "only these types ('*' and '?' globs; repeatable)", NULL, NULL },
+	{ "type", 't', WSB_OPT_LIST, "GLOB", U | R, OFF(types), "only these types ('*' and '?' globs; repeatable)", NULL, NULL },
 	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages", NULL, NULL },
 	{ "timeout", 'W', WSB_OPT_SECONDS, "SECS", U, OFF(timeout), "give up after SECS: exit 75 if --count is not reached", NULL, NULL },
 	{ "control", 0, WSB_OPT_FLAG, NULL, U, OFF(control), "also print control messages (connection_established, pong...)", NULL, NULL },
+
+	/* replay */
+	{ "speed", 's', WSB_OPT_DOUBLE, "X", R, OFF(speed), "replay X times as fast as recorded (0: no waiting)", NULL, NULL },
+	{ "rate", 'r', WSB_OPT_DOUBLE, "N", R, OFF(rate), "fixed N messages per second, ignoring timestamps and --speed (0: off)", NULL, NULL },
+	{ "max-gap", 0, WSB_OPT_SECONDS, "SECS", R, OFF(max_gap), "shorten recorded gaps longer than SECS to SECS", NULL, NULL },
+	{ "time-field", 0, WSB_OPT_STR, "PATH", R, OFF(time_field), "jq path of the timestamp: ISO 8601, epoch s or ms (default .timestamp)", NULL, NULL },
+	{ "from", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(from), "start at this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
+	{ "to", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(to), "stop after this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
+	{ "where", 'w', WSB_OPT_STR, "JQ", R, OFF(where), "only messages for which the jq program is not false or null", NULL, NULL },
+	{ "loop", 0, WSB_OPT_UINT, "N", R, OFF(loop), "replay the input N times, timestamps shifted (0: forever)", NULL, NULL },
+	{ "restamp", 0, WSB_OPT_FLAG, NULL, R, OFF(restamp), "set \"timestamp\" to the time each message is replayed", NULL, NULL },
+	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },
+
+	/* health: its own --url row, since it takes the broker's http(s) side
+	 * and must not pick up the clients' ws:// $WSBRIDGE_URL */
+	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
+	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
+	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(connect_timeout), "bound on the TCP (and TLS) connect", NULL, NULL },
+	{ "cafile", 0, WSB_OPT_STR, "FILE", H, OFF(cafile), "trust the CA certificates in FILE for https", NULL, NULL },
+	{ "insecure", 'k', WSB_OPT_FLAG, NULL, H, OFF(insecure), "https: do not verify the server certificate", NULL, NULL },
+	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
+	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
+	{ "ws-path", 0, WSB_OPT_STR, "PATH", H, OFF(ws_path), "WebSocket path on the --url host and port", NULL, NULL },
+	{ "warn-latency", 0, WSB_OPT_DOUBLE, "MS", H, OFF(warn_latency), "WARNING when the slowest measured time exceeds MS (-1: off)", NULL, NULL },
+	{ "crit-latency", 0, WSB_OPT_DOUBLE, "MS", H, OFF(crit_latency), "CRITICAL when the slowest measured time exceeds MS (-1: off)", NULL, NULL },
+	{ "min-subscribers", 0, WSB_OPT_UINT, "N", H, OFF(min_subscribers), "WARNING with fewer than N subscribers", NULL, NULL },
+	{ "max-slow-consumers", 0, WSB_OPT_INT, "N", H, OFF(max_slow_consumers), "WARNING when more than N slow consumers were closed (-1: off)", NULL, NULL },
+	{ "max-dropped", 0, WSB_OPT_INT, "N", H, OFF(max_dropped), "WARNING when more than N messages were dropped (-1: off)", NULL, NULL },
+	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", "json|prometheus|nagios", NULL },
+	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
+	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
 
 	/* everyone */
 	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
@@ -76,8 +108,23 @@ static const char *const ex_sub[] = {
 	"wsbridge-sub --type 'position*' --type equity_update --count 10 --timeout 5",
 	NULL,
 };
-static const char *const ex_health[] = { "wsbridge-health", NULL };
-static const char *const ex_replay[] = { "wsbridge-replay --speed 10 day.ndjson | wsbridge-pub", NULL };
+static const char *const ex_health[] = {
+	"wsbridge-health                                  # http://127.0.0.1:8765/health, one JSON line",
+	"wsbridge-health --roundtrip --crit-latency 200 || mail -s wsbridge ops  # cron",
+	"wsbridge-health --nagios --url http://broker:8765 --ws --warn-latency 50 --crit-latency 200",
+	"wsbridge-health --format prometheus > /var/lib/node_exporter/wsbridge.prom.$$ && mv /var/lib/node_exporter/wsbridge.prom.$$ /var/lib/node_exporter/wsbridge.prom",
+	"wsbridge-health --watch 1 --ws                   # a terminal health monitor",
+	"wsbridge-health --url https://broker:8443 --cafile ca.pem --token-file /etc/wsbridge/token",
+	NULL,
+};
+static const char *const ex_replay[] = {
+	"wsbridge-replay --speed 10 day.ndjson | wsbridge-pub",
+	"wsbridge-replay --speed 0 --strip-seq capture.ndjson.gz | wsbridge-pub --url ws://staging:8765/ws",
+	"wsbridge-replay --type 'order*' --from 2026-11-22T09:30:00Z --to 2026-11-22T10:00:00Z day.ndjson",
+	"wsbridge-replay --rate 100 --loop 0 --restamp --where '.data.qty > 100' sample.ndjson",
+	"wsbridge-replay --time-field .data.ts --max-gap 5 feed.ndjson",
+	NULL,
+};
 
 static const struct wsb_tool_info tools[] = {
 	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve },

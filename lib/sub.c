@@ -4,10 +4,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "envelope.h"
+#include "lineio.h"
 #include "log.h"
 #include "match.h"
 #include "wsclient.h"
@@ -18,6 +18,9 @@ struct sub {
 	char *scan;			/* wsb_env_parse output (discarded) */
 	size_t scan_cap;
 	uint64_t got;
+	char *out;			/* lines not yet written */
+	size_t out_len, out_cap;
+	int out_failed;
 	int rc;
 	struct wsb_err *err;
 };
@@ -29,46 +32,76 @@ static int is_control(const char *type)
 	       !strcmp(type, "subscribed") || !strcmp(type, "error");
 }
 
+/* Output is gathered while one network read is processed and written with
+ * one write(2) right after (wsb_client_defer): each message still leaves
+ * before the next read, but a burst costs one syscall, not one per line. */
+#define OUT_FLUSH 65536
+
+static int flush(struct sub *s)
+{
+	if (!s->out_len || s->out_failed)
+		return s->out_failed ? -1 : 0;
+	if (wsb_write_all(1, s->out, s->out_len)) {
+		s->out_failed = 1;
+		s->out_len = 0;
+		/* A reader that went away (| head -1) is a normal end. */
+		if (errno == EPIPE) {
+			if (!s->rc)
+				s->rc = WSB_EXIT_OK;
+		} else {
+			wsb_err_errno(s->err, WSB_EXIT_IOERR, errno, "cannot write to stdout");
+			if (!s->rc)
+				s->rc = WSB_EXIT_IOERR;
+		}
+		wsb_client_stop(s->cl);
+		return -1;
+	}
+	s->out_len = 0;
+	return 0;
+}
+
 static void finish(struct sub *s, int rc)
 {
+	flush(s);
 	if (!s->rc)
 		s->rc = rc;
 	wsb_client_stop(s->cl);
 }
 
+static void deferred(void *ud)
+{
+	flush(ud);
+}
+
 static int emit(struct sub *s, const char *msg, size_t len)
 {
-	struct iovec iov[2] = { { (void *)msg, len }, { "\n", 1 } };
-	size_t want = len + 1;
+	if (s->out_failed)
+		return -1;
+	if (s->out_len + len + 1 > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : OUT_FLUSH * 2;
+		char *p;
 
-	for (;;) {
-		ssize_t n = writev(1, iov, 2);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			/* A reader that went away (| head -1) is a normal end. */
-			if (errno == EPIPE) {
-				finish(s, WSB_EXIT_OK);
-			} else {
-				wsb_err_errno(s->err, WSB_EXIT_IOERR, errno, "cannot write to stdout");
-				finish(s, WSB_EXIT_IOERR);
-			}
+		if (flush(s))
 			return -1;
-		}
-		if ((size_t)n == want)
-			return 0;
-		/* Short write: finish the line byte-exact. */
-		want -= (size_t)n;
-		if ((size_t)n < iov[0].iov_len) {
-			iov[0].iov_base = (char *)iov[0].iov_base + n;
-			iov[0].iov_len -= (size_t)n;
-		} else {
-			iov[1].iov_base = (char *)iov[1].iov_base + ((size_t)n - iov[0].iov_len);
-			iov[1].iov_len -= (size_t)n - iov[0].iov_len;
-			iov[0].iov_len = 0;
+		while (cap < len + 1)
+			cap *= 2;
+		if (cap != s->out_cap) {
+			if (!(p = realloc(s->out, cap))) {
+				wsb_err_set(s->err, WSB_EXIT_OSERR, "out of memory");
+				finish(s, WSB_EXIT_OSERR);
+				return -1;
+			}
+			s->out = p;
+			s->out_cap = cap;
 		}
 	}
+	memcpy(s->out + s->out_len, msg, len);
+	s->out[s->out_len + len] = '\n';
+	s->out_len += len + 1;
+	if (s->out_len >= OUT_FLUSH)
+		return flush(s);
+	wsb_client_defer(s->cl);
+	return 0;
 }
 
 static void message(void *ud, const char *msg, size_t len)
@@ -168,6 +201,7 @@ static const struct wsb_client_ops ops = {
 	.closed = closed,
 	.timer = timer,
 	.signal = on_signal,
+	.deferred = deferred,
 };
 
 int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
@@ -201,8 +235,14 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		return err->code;
 	if (cfg->timeout > 0)
 		wsb_client_timer(s.cl, (int64_t)(cfg->timeout * 1000));
-	r = wsb_client_run(s.cl, err) ? err->code : s.rc;
+	if (wsb_client_run(s.cl, err)) {
+		r = err->code;
+	} else {
+		flush(&s);
+		r = s.rc;
+	}
 	wsb_client_free(s.cl);
 	free(s.scan);
+	free(s.out);
 	return r;
 }

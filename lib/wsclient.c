@@ -29,7 +29,8 @@ struct wsb_client {
 	int open, connecting, closing, done;
 	struct wsb_backoff backoff;
 	int64_t failures;		/* consecutive failed attempts */
-	lws_sorted_usec_list_t sul_retry, sul_timer;
+	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer;
+	int deferred;
 	lws_retry_bo_t idle;
 	int peer_code;			/* close code the peer sent */
 	char peer_reason[124];
@@ -367,6 +368,24 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+static void defer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_defer);
+
+	c->deferred = 0;
+	if (c->ops->deferred)
+		c->ops->deferred(c->ud);
+}
+
+void wsb_client_defer(struct wsb_client *c)
+{
+	if (c->deferred)
+		return;
+	c->deferred = 1;
+	/* Due at once: lws runs it before it next waits in poll(). */
+	lws_sul_schedule(c->ctx, 0, &c->sul_defer, defer_cb, 1);
+}
+
 static void timer_cb(lws_sorted_usec_list_t *sul)
 {
 	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_timer);
@@ -433,6 +452,7 @@ void wsb_client_free(struct wsb_client *c)
 	if (c->ctx) {
 		lws_sul_cancel(&c->sul_retry);
 		lws_sul_cancel(&c->sul_timer);
+		lws_sul_cancel(&c->sul_defer);
 		if (signal_ctx == c->ctx)
 			signal_ctx = NULL;
 		lws_context_destroy(c->ctx);

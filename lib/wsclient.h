@@ -40,6 +40,8 @@ struct wsb_client_ops {
 	void (*timer)(void *ud);
 	/* SIGINT or SIGTERM arrived. */
 	void (*signal)(void *ud, int sig);
+	/* Requested with wsb_client_defer: the events at hand are processed. */
+	void (*deferred)(void *ud);
 };
 
 struct wsb_client_cfg {
@@ -81,6 +83,10 @@ int wsb_client_exit_code(int code);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);
+
+/* Calls deferred() once the events of this loop turn are handled: how sub
+ * writes every message of one network read with one write(2). */
+void wsb_client_defer(struct wsb_client *c);
 
 /* One-shot timer: timer() fires after ms (replaces a pending one); ms < 0
  * cancels. */

@@ -19,6 +19,7 @@
  * (see docs/design.md), small enough to keep per-client latency even. */
 #define BATCH 65536
 #define SHUTDOWN_GRACE_MS 2000
+#define CLOSE_GRACE_S 10
 
 struct conn {
 	struct lws *wsi;
@@ -47,6 +48,7 @@ struct server {
 	int stopping;
 	struct timespec started, stop_at;
 	lws_retry_bo_t retry;
+	lws_sorted_usec_list_t sul_tick;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -92,9 +94,11 @@ static void close_soon(struct conn *c, int code, const char *reason)
 	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
 	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)c->close_reason,
 			 strlen(c->close_reason));
-	/* A slow consumer's socket may never become writable again; the timeout
-	 * closes it anyway, sending the close frame behind whatever is queued. */
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 3);
+	/* A slow consumer's socket may never become writable again. The close
+	 * frame waits behind what the kernel already holds; a client that
+	 * reads again within the grace period sees the code, and the timeout
+	 * frees the socket of one that never does. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -111,11 +115,10 @@ static void hook_pressure(void *ud, int on)
 	struct server *s = ud;
 
 	s->pressure = on;
-	if (on) {
-		wsb_log(WSB_LOG_WARN, "queued memory above --max-memory: pausing publishers");
+	/* Routine during bursts (a subscriber catching up): debug, not noise. */
+	wsb_log(WSB_LOG_DEBUG, "%s publishers", on ? "pausing" : "resuming");
+	if (on)
 		return;
-	}
-	wsb_log(WSB_LOG_INFO, "queued memory back under the limit: resuming publishers");
 	for (struct conn *c = s->conns; c; c = c->next)
 		if (c->paused) {
 			c->paused = 0;
@@ -411,6 +414,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+#define TICK_US (100 * LWS_US_PER_MS)
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *s = lws_container_of(sul, struct server, sul_tick);
+
+	wsb_broker_tick(s->broker);
+	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
+}
+
 static int setup(struct server *s, struct wsb_err *err)
 {
 	static struct lws_protocols protocols[2];
@@ -420,6 +433,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		.max_memory = s->cfg->max_memory,
 		.history = s->cfg->history,
 		.history_bytes = s->cfg->history_bytes,
+		.stall_ms = (uint64_t)(s->cfg->max_stall * 1000),
 		.greeting = "Connected to wsbridge-serve",
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure };
@@ -473,6 +487,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "cannot listen on %s (address in use or not local?)",
 				   s->cfg->listen);
 	s->vh = lws_get_vhost_by_name(s->ctx, "wsbridge");
+	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 	return 0;
 }
 
@@ -518,8 +533,10 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	wsb_log(WSB_LOG_INFO, "stopped");
 out:
 	signal_ctx = NULL;
-	if (s.ctx)
+	if (s.ctx) {
+		lws_sul_cancel(&s.sul_tick);
 		lws_context_destroy(s.ctx);
+	}
 	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
 	wsb_broker_free(s.broker);
 	free(s.scratch);

@@ -17,6 +17,7 @@ set -u
 SUITE=${SUITE:-$(basename "$0" .sh)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/wsb-$SUITE.XXXXXX")
 PY=/usr/bin/python3		# Debian's, where python3-websockets lives
+WSB_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)	# tests/
 _pids=()
 _failed=0
 
@@ -121,4 +122,37 @@ wait_lines() { poll "${3:-20}" _lines_ge "$1" "$2"; }
 finish() {
 	[ "$_failed" -eq 0 ]
 	exit $?
+}
+
+# py_checks FILE [RC]: turn the "PASS name" / "FAIL name — why" lines a Python
+# client (tests/integration/wsclient.py) wrote to FILE into this suite's
+# checks; other lines are echoed. A non-zero RC without any FAIL line is a
+# failure too (the client died or timed out before it could say so).
+py_checks() {
+	local l nfail=0
+	while IFS= read -r l; do
+		case $l in
+		"PASS "*) pass "${l#PASS }" ;;
+		"FAIL "*) fail "${l#FAIL }"; nfail=$((nfail + 1)) ;;
+		*) echo "$l" ;;
+		esac
+	done <"$1"
+	if [ "${2:-0}" != 0 ] && [ "$nfail" -eq 0 ]; then
+		fail "python client $(basename "$1")" "exited ${2}$([ "$2" = 124 ] && echo ' (timed out)')"
+	fi
+}
+
+# pyrun SECS ARGS...: run $PY ARGS (e.g. - PORT <<'EOF' ... EOF) in the
+# foreground under a timeout, with tests/integration (wsclient.py) importable,
+# and record its checks with py_checks.
+_pyrun_n=0
+pyrun() {
+	local secs=$1 out rc
+	shift
+	_pyrun_n=$((_pyrun_n + 1))
+	out="$T/py.$_pyrun_n.out"
+	PYTHONPATH="$WSB_TESTS/integration" timeout -k 2 "$secs" "$PY" "$@" >"$out" 2>"$out.err"
+	rc=$?
+	[ -s "$out.err" ] && sed 's/^/  py stderr: /' "$out.err" | tail -n 20
+	py_checks "$out" "$rc"
 }

@@ -16,6 +16,12 @@ per_test_timeout=${WSB_TEST_TIMEOUT:-300}
 passed=0 failed=0
 failures=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/wsb-tests.XXXXXX")
+if [ "${WSB_SAN:-}" = 1 ]; then
+	# Every sanitizer report from any process lands in $logdir/san.*; one
+	# report fails the run even if the process's exit status went unchecked.
+	export ASAN_OPTIONS="log_path=$logdir/san.asan:detect_leaks=1:exitcode=99"
+	export UBSAN_OPTIONS="log_path=$logdir/san.ubsan:print_stacktrace=1:halt_on_error=1"
+fi
 
 run_one() {	# name, command...
 	local name=$1 out rc p f
@@ -51,6 +57,17 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 		[ -f "$t" ] || continue
 		run_one "integration/$(basename "$t" .sh)" bash "$t"
 	done
+fi
+if [ "${WSB_SAN:-}" = 1 ]; then
+	if ls "$logdir"/san.* >/dev/null 2>&1; then
+		echo "FAIL sanitizers: reports in $logdir:"
+		head -n 30 "$logdir"/san.*
+		failures+=(sanitizers)
+		failed=$((failed + 1))
+	else
+		echo "PASS sanitizers: no AddressSanitizer/UBSan reports"
+		passed=$((passed + 1))
+	fi
 fi
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]} (logs in $logdir)"

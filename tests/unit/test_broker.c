@@ -23,6 +23,13 @@ static void fixed_now(struct timespec *ts)
 	ts->tv_nsec = 123456789;	/* milliseconds are truncated, not rounded */
 }
 
+static uint64_t mono_now = 1000, stall_ms;
+
+static uint64_t fake_mono(void)
+{
+	return mono_now;
+}
+
 struct rec {
 	int wakes, closes, close_code, pressure_on, pressure_off, last_pressure;
 	void *close_conn;
@@ -67,8 +74,10 @@ static void h_pressure(void *ud, int on)
 static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history,
 			     size_t history_bytes, const char *greeting)
 {
-	struct wsb_broker_cfg cfg = { max_queue, max_memory, history, history_bytes, greeting,
-				      fixed_now };
+	struct wsb_broker_cfg cfg = { .max_queue = max_queue, .max_memory = max_memory,
+				      .history = history, .history_bytes = history_bytes,
+				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
+				      .stall_ms = stall_ms };
 	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure };
 	struct wsb_err err;
 	struct wsb_broker *b;
@@ -334,6 +343,49 @@ static void test_probe_reaches_only_probers(void)
 	in(b, all, "{\"type\":\"$other\"}");	/* other '$' types stay reserved */
 	T_CHECK(drain(b, all) == 1 && strstr(pay[0], "INVALID_MESSAGE") != NULL);
 	wsb_broker_free(b);
+}
+
+/* A subscriber past 3/4 of max_queue pauses publishers until it drains
+ * under 1/2, or until stall_ms passes; then it meets the 4008 cap. */
+static void test_stall(void)
+{
+	struct wsb_broker *b;
+	struct wsb_sess *pub, *slow, *fast;
+	char msg[200];
+	int i, n;
+
+	stall_ms = 500;
+	b = mk(8192, 1u << 24, 0, 0, NULL);
+	pub = join_quiet(b, NULL, 0);
+	slow = join_quiet(b, NULL, 0);
+	fast = join_quiet(b, NULL, 0);
+	snprintf(msg, sizeof msg, "{\"type\":\"t\",\"data\":\"%0100d\"}", 0);
+	for (i = 0; R.pressure_on == 0 && i < 100; i++) {
+		in(b, pub, msg);
+		drain(b, fast);
+	}
+	T_CHECK(R.pressure_on == 1 && R.last_pressure == 1);
+	T_CHECK(i > 8192 / 200 * 3 / 4 - 5 && i <= 8192 / 200);	/* at 3/4 of the cap */
+	/* Draining under half lifts it. */
+	n = split(tbuf, wsb_broker_take(b, slow, tbuf, 8192 / 2, BUFSZ));
+	T_CHECK(n > 0 && R.last_pressure == 0 && R.pressure_off == 1);
+	/* A stuck one: pressure again, then tick past stall_ms lifts it... */
+	for (i = 0; R.pressure_on == 1 && i < 100; i++)
+		in(b, pub, msg);
+	T_CHECK(R.pressure_on == 2);
+	mono_now += 499;
+	wsb_broker_tick(b);
+	T_CHECK(R.last_pressure == 1);
+	mono_now += 1;
+	wsb_broker_tick(b);
+	T_CHECK(R.last_pressure == 0);
+	/* ...and it is closed as slow when the cap is reached, not stalled again. */
+	for (i = 0; !R.closes && i < 100; i++)
+		in(b, pub, msg);
+	T_CHECK(R.closes == 1 && R.close_code == WSB_CLOSE_SLOW);
+	T_CHECK(R.pressure_on == 2);
+	wsb_broker_free(b);
+	stall_ms = 0;
 }
 
 static void test_ping_pong(void)
@@ -784,7 +836,7 @@ static void test_frame_max(void)
 
 static void test_null_hooks_and_clock(void)
 {
-	struct wsb_broker_cfg cfg = { 200, 100, 0, 0, NULL, NULL };
+	struct wsb_broker_cfg cfg = { .max_queue = 200, .max_memory = 100 };
 	struct wsb_err err;
 	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, &err);
 	struct wsb_sess *pub, *s;
@@ -823,6 +875,7 @@ int main(void)
 	T_RUN(test_type_filtering);
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
+	T_RUN(test_stall);
 	T_RUN(test_ping_pong);
 	T_RUN(test_subscribe_control);
 	T_RUN(test_subscribe_errors);
