@@ -102,14 +102,20 @@ check-docs: $(BINS)
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 docs/man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
-	for t in $(TOOLS); do install -m 0644 completions/wsbridge.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t; done
+	install -m 0644 $(TOOLS:%=docs/man/wsbridge-%.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/man/wsbridge.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for t in $(TOOLS); do \
+		install -m 0644 completions/wsbridge.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t; \
+		install -m 0644 completions/wsbridge.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/wsbridge-$$t.fish; \
+	done
 	install -m 0644 completions/_wsbridge $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wsbridge
 
 uninstall:
-	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/wsbridge-$$t $(DESTDIR)$(PREFIX)/share/man/man1/wsbridge-$$t.1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t; done
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/wsbridge-$$t $(DESTDIR)$(PREFIX)/share/man/man1/wsbridge-$$t.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/wsbridge-$$t \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/wsbridge-$$t.fish; done
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/wsbridge.7 $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_wsbridge
 
 clean:

@@ -7,7 +7,7 @@ set -eu
 what=${1:-check}
 
 build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
-check_pkgs="$build_pkgs curl python3 python3-websockets jq"
+check_pkgs="$build_pkgs curl python3 python3-websockets jq groff-base openssl gzip"
 bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
 
 case $what in
