@@ -583,6 +583,14 @@ int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *p
 	return sess_add(b, s, pattern, err) == 1 ? 0 : -1;
 }
 
+void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s)
+{
+	while (s->pats.n)
+		sess_remove(b, s, s->pats.v[s->pats.n - 1]);
+	s->pats.all = 0;
+	sess_recount(b, s);
+}
+
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 {
 	struct wsb_sess *last;

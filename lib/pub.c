@@ -339,7 +339,9 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		.retry_max = cfg->retry_max,
 		.retries = cfg->retries,
 		.ping_interval = 30,
-		.query = cfg->echo ? "echo=1" : NULL,
+		/* A publisher listens to nothing, so other publishers' traffic
+		 * is not sent to it; with --echo it sees its own messages. */
+		.query = cfg->echo ? "echo=1" : "subscribe=none",
 	};
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
 	struct wsb_err e2;

@@ -222,6 +222,13 @@ int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 
 static int writable(struct wsb_client *c)
 {
+	/* lws can call us while an earlier batch still sits in its buffer (the
+	 * kernel took only part of it); writing or closing now would queue
+	 * behind it or, for a close, throw it away. */
+	if (lws_partial_buffered(c->wsi)) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
 	if (c->closing) {
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
@@ -464,19 +471,26 @@ void wsb_client_free(struct wsb_client *c)
 
 int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 {
-	struct sigaction sa;
+	struct sigaction sa, old_int, old_term;
+	int rc = 0;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	signal_ctx = c->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, 1);
 	while (!c->done)
-		if (lws_service(c->ctx, 0) < 0)
-			return wsb_err_set(err, WSB_EXIT_SOFTWARE, "event loop failed");
-	return 0;
+		if (lws_service(c->ctx, 0) < 0) {
+			rc = wsb_err_set(err, WSB_EXIT_SOFTWARE, "event loop failed");
+			break;
+		}
+	/* Callers such as wsbridge-health --watch run the client repeatedly. */
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	signal_ctx = NULL;
+	return rc;
 }
 
 void wsb_client_stop(struct wsb_client *c)

@@ -263,6 +263,8 @@ static int join(struct server *s, struct conn *c)
 		return -1;
 	}
 	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		if (!strcmp(arg, "subscribe=none"))
+			wsb_broker_subscribe_none(s->broker, c->sess);
 		if (strncmp(arg, "type=", 5))
 			continue;
 		if (wsb_broker_subscribe(s->broker, c->sess, arg + 5, &err)) {
@@ -367,6 +369,10 @@ static int writable(struct server *s, struct conn *c)
 
 	if (c->close_code)
 		return -1;
+	if (lws_partial_buffered(c->wsi)) {	/* the last batch is still going out */
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
 	n = wsb_broker_take(s->broker, c->sess, s->scratch + LWS_PRE, BATCH, s->hard);
 	if (n && lws_write(c->wsi, s->scratch + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 		return -1;
