@@ -37,7 +37,8 @@ struct wsb_client {
 
 	char url[1024];			/* parsed copy */
 	const char *host;
-	char path[2048];
+	char base[1024];		/* path and query of the URL */
+	char path[4096];		/* base + the tool's query: what is requested */
 	int port, tls;
 	char token[WSB_TOKEN_MAX];
 
@@ -145,13 +146,20 @@ static int parse_url(struct wsb_client *c, struct wsb_err *err)
 		port = 443;
 	c->host = ads;
 	c->port = port;
-	n = (size_t)snprintf(c->path, sizeof c->path, "/%s", p);
-	if (c->cfg.query && *c->cfg.query)
-		n += (size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s", strchr(c->path, '?') ? "&" : "?",
-				      c->cfg.query);
-	if (n >= sizeof c->path)
+	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
-	return 0;
+	snprintf(c->base, sizeof c->base, "/%s", p);
+	return wsb_client_set_query(c, c->cfg.query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
+}
+
+int wsb_client_set_query(struct wsb_client *c, const char *query)
+{
+	size_t n = (size_t)snprintf(c->path, sizeof c->path, "%s", c->base);
+
+	if (query && *query)
+		n += (size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s",
+				      strchr(c->base, '?') ? "&" : "?", query);
+	return n >= sizeof c->path ? -1 : 0;
 }
 
 static int receive(struct wsb_client *c, const char *in, size_t len)

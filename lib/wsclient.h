@@ -88,6 +88,10 @@ int wsb_client_query_add(char *q, size_t cap, const char *name, const char *valu
  * writes every message of one network read with one write(2). */
 void wsb_client_defer(struct wsb_client *c);
 
+/* Replaces the extra query arguments for the next connection attempt (e.g.
+ * since=SEQ&epoch=E on a reconnect). -1 if the result is too long. */
+int wsb_client_set_query(struct wsb_client *c, const char *query);
+
 /* One-shot timer: timer() fires after ms (replaces a pending one); ms < 0
  * cancels. */
 void wsb_client_timer(struct wsb_client *c, int64_t ms);
