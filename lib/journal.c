@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -776,8 +777,8 @@ int wsb_journal_append(struct wsb_journal *j, const char *msg, size_t len, uint6
 		return wsb_err_set(err, WSB_EXIT_SOFTWARE,
 				   "journal %s: message %" PRIu64 " contains a newline", j->dir, seq);
 	if (len + 1 > j->max_pending || j->blen - j->bwrite > j->max_pending - (len + 1))
-		return wsb_err_set(err, WSB_EXIT_TEMPFAIL,
-				   "journal %s: %zu bytes not yet written, limit %" PRIu64, j->dir,
+		return wsb_err_set(err, WSB_EXIT_IOERR,
+				   "journal %s: %zu bytes not yet written (limit %" PRIu64 ")", j->dir,
 				   j->blen - j->bwrite, j->max_pending);
 	need = j->blen + len + 1;
 	if (need > j->bcap && j->bstart) {
@@ -799,9 +800,8 @@ int wsb_journal_append(struct wsb_journal *j, const char *msg, size_t len, uint6
 		size_t cap;
 		struct rec *p;
 
-		if (j->rstart) {
+		if (j->rstart)
 			compact(j);
-		}
 		if (j->rlen == j->rcap) {
 			cap = j->rcap ? j->rcap * 2 : 1024;
 			if (!(p = realloc(j->recs, cap * sizeof *p)))

@@ -129,7 +129,6 @@ static int parse_url(struct wsb_client *c, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
 	int port;
-	size_t n;
 
 	if (strlen(c->cfg.url) >= sizeof c->url)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL too long");

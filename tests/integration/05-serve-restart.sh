@@ -19,7 +19,8 @@ SUB=$!; track $SUB
 wait_subscribers 1 || fail "sub subscribes"
 
 sed -n "1,${A}p" "$T/in" >&3
-wait_lines "$T/sub.out" $A 20 || fail "sub gets the first $A lines" "got $(lines "$T/sub.out")"
+wait_lines "$T/sub.out" $A 20 ||
+	fail "sub gets the first $A lines" "got $(lines "$T/sub.out"); /health: $(curl -s "$HTTP_URL/health")"
 check_eq "/health messages_in before the kill" "$(health_field messages_in)" $A
 
 kill -KILL $SERVE_PID
