@@ -27,6 +27,8 @@
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 
 #define QUEUE_MIN 16
+#define WSB_EPOCH_HEX 16
+#define REPLAY_SCAN 4096	/* history entries looked at per take() */
 
 /* A subscriber whose backlog passes 3/4 of max_queue pauses the publishers
  * (NATS does the same) so a consumer that is merely slower than a burst
@@ -41,6 +43,22 @@ struct msg {
 	size_t off;		/* frame start in buf */
 	size_t len;		/* frame bytes (header + payload) */
 	unsigned char buf[];	/* WSB_FRAME_HDR_MAX reserved, then the payload */
+};
+
+#define WSB_PRODUCER_MAX 64
+#define PROD_BUCKETS 4096
+
+struct pend {
+	uint64_t seq, pseq;
+};
+
+/* Last accepted pseq per producer, so a resend after a reconnect is
+ * recognised. Least recently used producers are forgotten first. */
+struct prod {
+	struct prod *hnext;		/* hash chain */
+	struct prod *lprev, *lnext;	/* LRU list, most recent at head */
+	uint64_t last;
+	char id[WSB_PRODUCER_MAX + 1];
 };
 
 struct wsb_sess {
@@ -63,6 +81,14 @@ struct wsb_sess {
 	int close_code;
 	const char *close_reason;
 	char id[32];
+	/* acknowledged publishing */
+	char producer[WSB_PRODUCER_MAX + 1];
+	uint64_t ack_due, ack_sent;	/* highest pseq ackable / acked */
+	struct pend *pend;		/* (seq, pseq) waiting to be durable */
+	size_t pcap, phead, pn;
+	/* resume: reading history from seq rseq instead of a live queue */
+	int replay;
+	uint64_t rseq;
 };
 
 struct wsb_broker {
@@ -78,10 +104,22 @@ struct wsb_broker {
 	int pressure;		/* what hooks.pressure last said */
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
 	size_t stalling;	/* sessions in STALL_ON */
+	struct prod *prod_hash[PROD_BUCKETS];
+	struct prod *lru_head, *lru_tail;
+	size_t nprod;
+	char epoch[WSB_EPOCH_HEX + 1];
 	struct msg **hist;	/* ring of cfg.history entries */
 	size_t hhead, hn, hbytes;
 	struct wsb_broker_stats st;
 };
+
+static struct prod *prod_find(struct wsb_broker *b, const char *id, int create);
+static int producer_ok(const char *id, size_t n);
+static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq);
+static void hist_push(struct wsb_broker *b, struct msg *m);
+static struct msg *hist_at(const struct wsb_broker *b, size_t i);
+static size_t gap_frame(const struct wsb_broker *b, unsigned char *out, size_t room, uint64_t from,
+			uint64_t to, const char *reason);
 
 static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
 {
@@ -427,7 +465,7 @@ static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pa
 static void greet(struct wsb_broker *b, struct wsb_sess *s)
 {
 	char ts[WSB_TS_LEN];
-	struct msg *m = msg_alloc(b->greeting_len + 200);
+	struct msg *m = msg_alloc(b->greeting_len + 300 + WSB_PRODUCER_MAX);
 	char *p;
 	size_t n;
 
@@ -438,8 +476,15 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n = (size_t)sprintf(p, "{\"type\":\"connection_established\",\"timestamp\":\"%s\",\"message\":",
 			    ts);
 	n += put(p + n, b->greeting, b->greeting_len);
-	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu}", s->id,
-			     (unsigned long long)b->st.seq);
+	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
+			     (unsigned long long)b->st.seq, b->epoch);
+	if (s->producer[0]) {
+		struct prod *pr = prod_find(b, s->producer, 0);
+
+		n += (size_t)sprintf(p + n, ",\"producer\":\"%s\",\"accepted\":%llu", s->producer,
+				     (unsigned long long)(pr ? pr->last : 0));
+	}
+	p[n++] = '}';
 	msg_seal(m, n);
 	enqueue_lim(b, s, m, 0);
 	msg_unref(m);
@@ -504,6 +549,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 			goto enomem;
 	}
 	b->id_prefix = random_prefix();
+	snprintf(b->epoch, sizeof b->epoch, "%08x%08x", (unsigned)random_prefix(),
+		 (unsigned)random_prefix());
 	return b;
 enomem:
 	if (b) {
@@ -518,6 +565,7 @@ static void sess_free(struct wsb_broker *b, struct wsb_sess *s)
 {
 	q_release(b, s, 0);
 	free(s->q);
+	free(s->pend);
 	wsb_patterns_free(&s->pats);
 	free(s);
 }
@@ -534,11 +582,63 @@ void wsb_broker_free(struct wsb_broker *b)
 	for (i = 0; i < b->hn; i++)
 		msg_unref(b->hist[(b->hhead + i) % b->cfg.history]);
 	free(b->hist);
+	while (b->lru_head) {
+		struct prod *p = b->lru_head;
+
+		b->lru_head = p->lnext;
+		free(p);
+	}
 	free(b->greeting);
 	free(b);
 }
 
-struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
+void wsb_broker_set_hooks(struct wsb_broker *b, const struct wsb_broker_hooks *hooks)
+{
+	b->hooks = *hooks;
+}
+
+const char *wsb_broker_epoch(const struct wsb_broker *b)
+{
+	return b->epoch;
+}
+
+void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
+{
+	snprintf(b->epoch, sizeof b->epoch, "%s", epoch);
+}
+
+int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
+{
+	struct msg *m = msg_alloc(len);
+	char pid[WSB_PRODUCER_MAX + 1];
+	struct wsb_env env;
+	uint64_t pseq;
+	ssize_t n;
+
+	if (!m)
+		return -1;
+	n = wsb_env_parse(line, len, msg_payload(m), NULL, &env, NULL);
+	if (n < 0 || !env.has_type) {
+		free(m);
+		return -1;
+	}
+	msg_seal(m, (size_t)n);
+	m->seq = seq;
+	if (seq > b->st.seq)
+		b->st.seq = seq;
+	b->st.durable_seq = b->st.seq;	/* it came from the journal */
+	if (msg_producer(msg_payload(m), (size_t)n, pid, &pseq)) {
+		struct prod *pr = prod_find(b, pid, 1);
+
+		if (pr && pseq > pr->last)
+			pr->last = pseq;
+	}
+	hist_push(b, m);
+	msg_unref(m);
+	return 0;
+}
+
+static struct wsb_sess *sess_new(struct wsb_broker *b, void *conn, unsigned flags,
 				 struct wsb_err *err)
 {
 	struct wsb_sess *s;
@@ -570,11 +670,74 @@ struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flag
 	b->sess[b->nsess++] = s;
 	b->st.connections++;
 	sess_recount(b, s);
-	greet(b, s);
 	return s;
 enomem:
 	wsb_err_set(err, WSB_EXIT_OSERR, "cannot add session: out of memory");
 	return NULL;
+}
+
+struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
+				 struct wsb_err *err)
+{
+	struct wsb_join j = { .flags = flags };
+
+	return wsb_broker_join_ex(b, conn, &j, err);
+}
+
+/* Where a resuming session starts reading history, and the gap records an
+ * epoch change calls for (queued after the greeting). */
+static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct wsb_join *j)
+{
+	int epoch_changed = j->epoch && strcmp(j->epoch, b->epoch);
+
+	if (epoch_changed) {
+		struct msg *m = msg_alloc(200);
+
+		if (m) {
+			size_t n = gap_frame(b, m->buf, WSB_FRAME_HDR_MAX + 200, j->since + 1, 0, "epoch");
+
+			/* gap_frame wrote a whole frame at buf: keep it as is. */
+			m->off = 0;
+			m->len = n;
+			enqueue_lim(b, s, m, 0);
+			msg_unref(m);
+		}
+		s->rseq = 1;	/* all of the new epoch is news to it */
+	} else if (!j->epoch && !j->since) {
+		s->rseq = b->hn ? hist_at(b, 0)->seq : b->st.seq + 1;	/* --from-start */
+	} else {
+		s->rseq = j->since + 1;
+	}
+	if (s->rseq <= b->st.seq)
+		s->replay = 1;	/* replay_fill reports what history cannot cover */
+}
+
+struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
+				    struct wsb_err *err)
+{
+	struct wsb_sess *s;
+
+	if (j->producer && !producer_ok(j->producer, strlen(j->producer))) {
+		wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer id (1-%d of A-Z a-z 0-9 . _ : -)",
+			    WSB_PRODUCER_MAX);
+		return NULL;
+	}
+	s = sess_new(b, conn, j->flags, err);
+	if (!s)
+		return NULL;
+	if (j->producer)
+		snprintf(s->producer, sizeof s->producer, "%s", j->producer);
+	if (j->subscribe_none)
+		wsb_broker_subscribe_none(b, s);
+	for (size_t i = 0; i < j->ntypes; i++)
+		if (sess_add(b, s, j->types[i], err) != 1) {
+			wsb_broker_leave(b, s);
+			return NULL;
+		}
+	greet(b, s);
+	if (j->resume)
+		resume_from(b, s, j);
+	return s;
 }
 
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
@@ -648,6 +811,213 @@ static void hist_push(struct wsb_broker *b, struct msg *m)
 	b->st.retained = b->hn;
 }
 
+/* ---- producers: dedup of resent messages ---- */
+
+static unsigned prod_hash(const char *id)
+{
+	unsigned h = 2166136261u;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return h % PROD_BUCKETS;
+}
+
+static void lru_unlink(struct wsb_broker *b, struct prod *p)
+{
+	if (p->lprev)
+		p->lprev->lnext = p->lnext;
+	else
+		b->lru_head = p->lnext;
+	if (p->lnext)
+		p->lnext->lprev = p->lprev;
+	else
+		b->lru_tail = p->lprev;
+}
+
+static void lru_front(struct wsb_broker *b, struct prod *p)
+{
+	p->lprev = NULL;
+	p->lnext = b->lru_head;
+	if (b->lru_head)
+		b->lru_head->lprev = p;
+	b->lru_head = p;
+	if (!b->lru_tail)
+		b->lru_tail = p;
+}
+
+static struct prod *prod_find(struct wsb_broker *b, const char *id, int create)
+{
+	unsigned h = prod_hash(id);
+	struct prod *p, **pp;
+	size_t max = b->cfg.max_producers ? b->cfg.max_producers : 65536;
+
+	for (p = b->prod_hash[h]; p; p = p->hnext)
+		if (!strcmp(p->id, id)) {
+			lru_unlink(b, p);
+			lru_front(b, p);
+			return p;
+		}
+	if (!create)
+		return NULL;
+	if (b->nprod >= max && b->lru_tail) {
+		/* Forget the producer silent the longest: should it come back,
+		 * it may duplicate what it resends, but memory stays bounded. */
+		struct prod *old = b->lru_tail;
+
+		lru_unlink(b, old);
+		for (pp = &b->prod_hash[prod_hash(old->id)]; *pp != old; pp = &(*pp)->hnext)
+			;
+		*pp = old->hnext;
+		free(old);
+		b->nprod--;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	snprintf(p->id, sizeof p->id, "%s", id);
+	p->hnext = b->prod_hash[h];
+	b->prod_hash[h] = p;
+	lru_front(b, p);
+	b->nprod++;
+	return p;
+}
+
+static int producer_ok(const char *id, size_t n)
+{
+	if (!n || n > WSB_PRODUCER_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Reads "producer" and "pseq" of a compact message. 1 if both are valid. */
+static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq)
+{
+	struct wsb_span v;
+	ssize_t n;
+
+	if (!wsb_env_lookup(obj, len, "pseq", &v) || wsb_env_uint(obj + v.off, v.len, pseq))
+		return 0;
+	if (!wsb_env_lookup(obj, len, "producer", &v))
+		return 0;
+	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_MAX + 1);
+	return n > 0 && producer_ok(id, (size_t)n);
+}
+
+/* ---- acknowledgements ---- */
+
+static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
+{
+	if (pseq <= s->ack_due)
+		return;
+	s->ack_due = pseq;
+	if (!s->qn && !s->closing && b->hooks.wake)
+		b->hooks.wake(b->hooks.ud, s->conn);
+}
+
+/* An accepted (or duplicate) message at seq from s: ackable now, or once
+ * the journal has it. */
+static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, uint64_t pseq)
+{
+	if (!b->cfg.durable_acks || seq <= b->st.durable_seq) {
+		ack_ready(b, s, pseq);
+		return;
+	}
+	if (s->pn == s->pcap) {
+		size_t cap = s->pcap ? s->pcap * 2 : 64, i;
+		struct pend *v = malloc(cap * sizeof *v);
+
+		if (!v)
+			return;	/* not acked: the publisher resends, dedup drops it */
+		for (i = 0; i < s->pn; i++)
+			v[i] = s->pend[(s->phead + i) % s->pcap];
+		free(s->pend);
+		s->pend = v;
+		s->pcap = cap;
+		s->phead = 0;
+	}
+	s->pend[(s->phead + s->pn) % s->pcap] = (struct pend){ seq, pseq };
+	s->pn++;
+}
+
+void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
+{
+	if (seq <= b->st.durable_seq)
+		return;
+	b->st.durable_seq = seq;
+	for (size_t i = 0; i < b->nsess; i++) {
+		struct wsb_sess *s = b->sess[i];
+		uint64_t top = 0;
+
+		while (s->pn && s->pend[s->phead].seq <= seq) {
+			top = s->pend[s->phead].pseq;
+			s->phead = (s->phead + 1) % s->pcap;
+			s->pn--;
+		}
+		if (top)
+			ack_ready(b, s, top);
+	}
+}
+
+/* {"type":"ack","pseq":N} as a frame into out; its length (0 if no room). */
+static size_t ack_frame(struct wsb_sess *s, unsigned char *out, size_t room)
+{
+	char p[64];
+	size_t n = PUTS(p, "{\"type\":\"ack\",\"pseq\":");
+
+	n += put_u64(p + n, s->ack_due);
+	p[n++] = '}';
+	if (room < n + 2)
+		return 0;
+	out[0] = 0x81;		/* FIN, text */
+	out[1] = (unsigned char)n;
+	memcpy(out + 2, p, n);
+	s->ack_sent = s->ack_due;
+	return n + 2;
+}
+
+/* ---- history lookup for resume ---- */
+
+static struct msg *hist_at(const struct wsb_broker *b, size_t i)
+{
+	return b->hist[(b->hhead + i) % b->cfg.history];
+}
+
+/* Index of the first retained message with seq >= seq (b->hn if none). */
+static size_t hist_find(const struct wsb_broker *b, uint64_t seq)
+{
+	size_t lo = 0, hi = b->hn;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (hist_at(b, mid)->seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int msg_matches(const struct msg *m, const struct wsb_sess *s)
+{
+	const char *obj = (const char *)m->buf + WSB_FRAME_HDR_MAX;
+	size_t len = m->len - (WSB_FRAME_HDR_MAX - m->off);
+	char type[WSB_TYPE_MAX + 1];
+	struct wsb_span v;
+
+	if (!wsb_env_lookup(obj, len, "type", &v) ||
+	    wsb_env_string(obj + v.off, v.len, type, sizeof type) < 0)
+		return 0;
+	return wsb_patterns_match(&s->pats, type);
+}
+
 /* Health probes ("$probe.<id>", published by wsbridge-health --roundtrip)
  * reach only sessions that named a "$probe" pattern themselves: never a
  * dashboard subscribed to everything, never history. */
@@ -672,6 +1042,21 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 	int probe = is_probe(env);
 	char *p = msg_payload(m);
 	size_t i, o = n - 1;	/* overwrite the closing '}' */
+	char pid[WSB_PRODUCER_MAX + 1];
+	uint64_t pseq = 0;
+	struct prod *pr = NULL;
+
+	if (!probe && msg_producer(p, n, pid, &pseq)) {
+		pr = prod_find(b, pid, 1);
+		if (pr && pseq <= pr->last) {
+			/* A resend after a reconnect: delivered before, so only
+			 * acknowledged (once what came before is stored). */
+			b->st.duplicates++;
+			ack_later(b, from, b->st.seq, pseq);
+			msg_unref(m);
+			return;
+		}
+	}
 
 	if (!env->timestamp.len) {
 		char ts[WSB_TS_LEN];
@@ -695,13 +1080,26 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 	}
 	msg_seal(m, o);
 	b->st.messages_in++;
+	if (pr) {
+		pr->last = pseq;
+		ack_later(b, from, m->seq, pseq);
+	}
+	if (!probe && b->hooks.journal)
+		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	for (i = 0; i < b->nsess; i++) {
 		struct wsb_sess *s = b->sess[i];
 
 		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
 			continue;
-		if (probe ? probe_wanted(s, env->type) : wsb_patterns_match(&s->pats, env->type))
+		if (probe ? probe_wanted(s, env->type) : wsb_patterns_match(&s->pats, env->type)) {
+			/* Catching up from history: it will read this one there. */
+			if (s->replay) {
+				if (b->hooks.wake)
+					b->hooks.wake(b->hooks.ud, s->conn);
+				continue;
+			}
 			enqueue(b, s, m);
+		}
 	}
 	if (!probe)
 		hist_push(b, m);
@@ -860,6 +1258,65 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	check_pressure(b);
 }
 
+/* A gap record as a frame: seqs from..to (to 0: unknown, "null") are lost. */
+static size_t gap_frame(const struct wsb_broker *b, unsigned char *out, size_t room, uint64_t from,
+			uint64_t to, const char *reason)
+{
+	char p[160];
+	size_t n = PUTS(p, "{\"type\":\"gap\",\"from\":");
+
+	n += put_u64(p + n, from);
+	n += PUTS(p + n, ",\"to\":");
+	if (to)
+		n += put_u64(p + n, to);
+	else
+		n += PUTS(p + n, "null");
+	n += (size_t)sprintf(p + n, ",\"reason\":\"%s\",\"epoch\":\"%s\"}", reason, b->epoch);
+	if (room < n + 2)
+		return 0;
+	out[0] = 0x81;
+	out[1] = (unsigned char)n;	/* always < 126 */
+	memcpy(out + 2, p, n);
+	return n + 2;
+}
+
+/* Resume: whole frames from history from seq rseq on, in seq order, while
+ * they fit; a gap record first when history no longer reaches back to rseq.
+ * Once the cursor has passed the newest retained message, the session
+ * joins the live stream (publish queues to it again) with no hole or
+ * duplicate at the seam, as everything here runs on one thread. */
+static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out, size_t total,
+			  size_t soft, size_t hard)
+{
+	size_t i, scanned = 0;
+	uint64_t oldest = b->hn ? hist_at(b, 0)->seq : b->st.seq + 1;
+
+	if (s->rseq < oldest) {
+		size_t g = gap_frame(b, out + total, hard - total, s->rseq, oldest - 1, "evicted");
+
+		if (!g)
+			return total;
+		total += g;
+		b->st.messages_out++;
+		s->rseq = oldest;
+	}
+	for (i = hist_find(b, s->rseq); i < b->hn && scanned < REPLAY_SCAN; i++, scanned++) {
+		struct msg *m = hist_at(b, i);
+
+		if (msg_matches(m, s)) {
+			if ((total && total + m->len > soft) || m->len > hard - total)
+				break;
+			memcpy(out + total, m->buf + m->off, m->len);
+			total += m->len;
+			b->st.messages_out++;
+		}
+		s->rseq = m->seq + 1;
+	}
+	if (i >= b->hn)
+		s->replay = 0;
+	return total;
+}
+
 size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
 		       size_t soft, size_t hard)
 {
@@ -869,6 +1326,8 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 		return 0;
 	if (soft > hard)
 		soft = hard;	/* out is only known to hold hard bytes */
+	if (s->ack_due > s->ack_sent)
+		total += ack_frame(s, out, hard);
 	while (s->qn) {
 		struct msg *m = s->q[s->qhead];
 
@@ -888,6 +1347,8 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 		if (total >= soft)
 			break;
 	}
+	if (s->replay && !s->qn)
+		total = replay_fill(b, s, out, total, soft, hard);
 	if (s->stall != STALL_NONE)
 		stall_check(b, s);
 	check_pressure(b);
@@ -914,6 +1375,8 @@ int wsb_broker_pending(const struct wsb_sess *s)
 {
 	if (s->closing)
 		return 0;
+	if (!s->qn && (s->ack_due > s->ack_sent || s->replay))
+		return 1;
 	return s->qn > (size_t)INT32_MAX ? INT32_MAX : (int)s->qn;
 }
 

@@ -48,6 +48,9 @@ struct wsb_broker_hooks {
 	void (*close)(void *ud, void *conn, int code, const char *reason);
 	/* on=1: queued memory passed max_memory; on=0: it fell below 3/4. */
 	void (*pressure)(void *ud, int on);
+	/* Every accepted message, stamped (no frame header), in seq order, for
+	 * the journal. May be NULL. */
+	void (*journal)(void *ud, const char *msg, size_t len, uint64_t seq);
 };
 
 struct wsb_broker_cfg {
@@ -56,6 +59,8 @@ struct wsb_broker_cfg {
 	size_t history;			/* messages retained for resume (0: none) */
 	size_t history_bytes;		/* and at most this many bytes of them */
 	uint64_t stall_ms;		/* longest a backlog may pause publishers; 0: never */
+	int durable_acks;		/* acks wait for wsb_broker_durable() (journal) */
+	size_t max_producers;		/* producers remembered for dedup; 0: 65536 */
 	const char *greeting;		/* "message" of connection_established */
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
@@ -74,6 +79,20 @@ struct wsb_broker_stats {
 	uint64_t seq;			/* last seq assigned */
 	uint64_t queued_bytes;		/* bytes of messages waiting in any queue */
 	uint64_t retained;		/* messages in history */
+	uint64_t duplicates;		/* resent messages recognised and not delivered again */
+	uint64_t durable_seq;		/* highest seq acks may cover */
+};
+
+/* What a connection asks for when it joins (URL query arguments). */
+struct wsb_join {
+	unsigned flags;			/* WSB_SESS_* */
+	const char *producer;		/* ?producer=ID: acknowledged publishing */
+	int resume;			/* ?since= given */
+	uint64_t since;
+	const char *epoch;		/* ?epoch=, or NULL */
+	int subscribe_none;		/* ?subscribe=none */
+	const char *const *types;	/* ?type= patterns */
+	size_t ntypes;
 };
 
 enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
@@ -81,12 +100,19 @@ enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
 struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
 void wsb_broker_free(struct wsb_broker *b);
+/* Replaces the hooks (e.g. none while restoring a journal). */
+void wsb_broker_set_hooks(struct wsb_broker *b, const struct wsb_broker_hooks *hooks);
 
 /* A new session for transport connection conn. Queues the
  * connection_established greeting (with client_id and the last seq).
  * Subscriptions start as "all types". NULL + err on ENOMEM. */
 struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
 				 struct wsb_err *err);
+/* A session with everything wsb_join asks for; the greeting reflects it
+ * (producer position, epoch). NULL + err: WSB_EXIT_USAGE for an invalid
+ * pattern or producer id (close with 1008), WSB_EXIT_OSERR on ENOMEM. */
+struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
+				    struct wsb_err *err);
 /* Subscribe before the first message flows (URL ?type=...); no reply. 0, or
  * -1 with err for an invalid pattern. */
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
@@ -114,5 +140,16 @@ void wsb_broker_tick(struct wsb_broker *b);
 size_t wsb_broker_frame_max(size_t max_message);
 
 void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st);
+
+/* The history's epoch (16 hex characters). */
+const char *wsb_broker_epoch(const struct wsb_broker *b);
+/* Journal recovery, before any session joins: adopt the journal's epoch,
+ * then feed every recovered message (stamped, compact, as journaled) in seq
+ * order: it enters history and the producers' positions. 0, or -1 if the
+ * line is not a message. */
+void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch);
+int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq);
+/* With durable_acks: messages up to seq are stored; acks may cover them. */
+void wsb_broker_durable(struct wsb_broker *b, uint64_t seq);
 
 #endif

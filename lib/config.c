@@ -21,8 +21,12 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->max_memory = 256 << 20;
 	cfg->max_stall = 1;
 	cfg->ping_interval = 30;
-	cfg->history = 0;
-	cfg->history_bytes = 0;
+	cfg->history = 10000;
+	cfg->history_bytes = 64 << 20;
+	cfg->fsync = 1;			/* batch */
+	cfg->fsync_interval = 0.01;
+	cfg->journal_segment = 64 << 20;
+	cfg->journal_retain = 1ULL << 30;
 
 	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
 		cfg->url = "ws://127.0.0.1:8765/ws";

@@ -49,6 +49,11 @@ struct wsb_cfg {
 	double ping_interval;
 	uint64_t history;
 	uint64_t history_bytes;
+	const char *journal;		/* --journal DIR */
+	int fsync;			/* enum wsb_fsync */
+	double fsync_interval;
+	uint64_t journal_segment;
+	uint64_t journal_retain;
 	const char *token;		/* serve: required token; clients: token to send */
 	const char *token_file;
 

@@ -158,7 +158,7 @@ static int seq_fast(const char *l, size_t len, uint64_t *seq)
 	b = e;
 	while (b > 0 && l[b - 1] >= '0' && l[b - 1] <= '9' && e - b < 21)
 		b--;
-	if (b == e || b < 8 || memcmp(l + b - 6, "\"seq\":", 6) || (l[b - 7] != ',' && l[b - 7] != '{'))
+	if (b == e || b < 7 || memcmp(l + b - 6, "\"seq\":", 6) || (l[b - 7] != ',' && l[b - 7] != '{'))
 		return 0;
 	return wsb_env_uint(l + b, e - b, seq) == 0;
 }
@@ -540,7 +540,8 @@ static int list_segments(struct wsb_journal *j, struct wsb_err *err)
 		return wsb_err_errno(err, WSB_EXIT_IOERR, e, "cannot read journal directory %s", j->dir);
 	}
 	closedir(d);
-	qsort(j->segs, j->nseg, sizeof *j->segs, cmp_seg);
+	if (j->nseg > 1)
+		qsort(j->segs, j->nseg, sizeof *j->segs, cmp_seg);
 	return 0;
 }
 
@@ -778,8 +779,8 @@ int wsb_journal_append(struct wsb_journal *j, const char *msg, size_t len, uint6
 				   "journal %s: message %" PRIu64 " contains a newline", j->dir, seq);
 	if (len + 1 > j->max_pending || j->blen - j->bwrite > j->max_pending - (len + 1))
 		return wsb_err_set(err, WSB_EXIT_IOERR,
-				   "journal %s: %zu bytes not yet written (limit %" PRIu64 ")", j->dir,
-				   j->blen - j->bwrite, j->max_pending);
+				   "journal %s: no room for message %" PRIu64 " (%zu bytes not yet written, limit %" PRIu64 ")",
+				   j->dir, seq, j->blen - j->bwrite, j->max_pending);
 	need = j->blen + len + 1;
 	if (need > j->bcap && j->bstart) {
 		compact(j);

@@ -37,6 +37,11 @@ static const struct wsb_opt table[] = {
 	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
 	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
 	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
+	{ "journal", 'j', WSB_OPT_STR, "DIR", S, OFF(journal), "append every message to NDJSON segments in DIR; recover on start", NULL, NULL },
+	{ "fsync", 0, WSB_OPT_ENUM, "POLICY", S, OFF(fsync), "when journal writes reach the disk (acks wait for it)", "always|batch|never", NULL },
+	{ "fsync-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(fsync_interval), "group commit interval for --fsync batch", NULL, NULL },
+	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
+	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", "text|json", NULL },
 
 	/* pub */

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "envelope.h"
+#include "journal.h"
 #include "log.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
@@ -49,6 +50,12 @@ struct server {
 	struct timespec started, stop_at;
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick;
+	/* --journal */
+	struct wsb_journal *journal;
+	lws_sorted_usec_list_t sul_commit;
+	int commit_armed;
+	int degraded;			/* the journal cannot be written */
+	char degraded_reason[WSB_ERR_LEN];
 };
 
 static volatile sig_atomic_t got_signal;
@@ -155,17 +162,115 @@ static int health_json(struct server *s, char *buf, size_t cap)
 	struct wsb_broker_stats st;
 	char ts[WSB_TS_LEN];
 
+	char reason[2 * WSB_ERR_LEN] = "";
+
 	wsb_broker_stats(s->broker, &st);
 	wsb_env_timestamp_now(ts);
+	if (s->degraded) {
+		memcpy(reason, ",\"reason\":", 10);
+		wsb_json_escape(reason + 10, sizeof reason - 10, s->degraded_reason, strlen(s->degraded_reason));
+	}
 	return snprintf(buf, cap,
-			"{\"status\":\"%s\",\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
+			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
 			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
 			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
-			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
-			s->stopping ? "stopping" : "healthy", st.connections, st.subscribers,
+			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
+			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+			s->stopping ? "stopping" : s->degraded ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			since(&s->started), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
-			WSB_VERSION, ts);
+			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
+			s->journal ? "true" : "false", WSB_VERSION, ts);
+}
+
+/* ---- journal: group commit, acks follow durability ---- */
+
+static void commit_cb(lws_sorted_usec_list_t *sul);
+
+static void set_degraded(struct server *s, const char *why)
+{
+	if (!why) {
+		if (s->degraded)
+			wsb_log(WSB_LOG_WARN, "journal writable again: acknowledging");
+		s->degraded = 0;
+		return;
+	}
+	if (!s->degraded || strcmp(why, s->degraded_reason))
+		wsb_log(WSB_LOG_ERROR, "%s: not acknowledging until it can be written", why);
+	s->degraded = 1;
+	snprintf(s->degraded_reason, sizeof s->degraded_reason, "%s", why);
+}
+
+static void arm_commit(struct server *s, int64_t us)
+{
+	if (s->commit_armed)
+		return;
+	s->commit_armed = 1;
+	lws_sul_schedule(s->ctx, 0, &s->sul_commit, commit_cb, us);
+}
+
+static void commit_now(struct server *s, int sync)
+{
+	struct wsb_err err = { 0 };
+
+	if (wsb_journal_commit(s->journal, sync, &err)) {
+		set_degraded(s, err.msg);
+		arm_commit(s, 500 * LWS_US_PER_MS);	/* retry: the disk may recover */
+		return;
+	}
+	set_degraded(s, NULL);
+	wsb_broker_durable(s->broker, wsb_journal_durable(s->journal));
+}
+
+static void commit_cb(lws_sorted_usec_list_t *sul)
+{
+	struct server *s = lws_container_of(sul, struct server, sul_commit);
+
+	s->commit_armed = 0;
+	commit_now(s, s->cfg->fsync == WSB_FSYNC_BATCH);
+}
+
+static void hook_journal(void *ud, const char *msg, size_t len, uint64_t seq)
+{
+	struct server *s = ud;
+	struct wsb_err err = { 0 };
+
+	if (wsb_journal_append(s->journal, msg, len, seq, &err))
+		set_degraded(s, err.msg);
+	/* always/never: right after this loop turn, so one fsync covers every
+	 * message of one read (group commit); batch: every --fsync-interval. */
+	arm_commit(s, s->cfg->fsync == WSB_FSYNC_BATCH ? (int64_t)(s->cfg->fsync_interval * 1e6) : 1);
+}
+
+static int restore_line(void *ud, const char *line, size_t len, uint64_t seq)
+{
+	struct server *s = ud;
+
+	if (wsb_broker_restore(s->broker, line, len, seq))
+		wsb_log(WSB_LOG_WARN, "journal: skipped a line that is not a message (seq %" PRIu64 ")", seq);
+	return 0;
+}
+
+static int open_journal(struct server *s, struct wsb_err *err)
+{
+	struct wsb_journal_cfg jc = {
+		.dir = s->cfg->journal,
+		.fsync = s->cfg->fsync,
+		.segment_bytes = s->cfg->journal_segment,
+		.retain_bytes = s->cfg->journal_retain,
+	};
+	char epoch[WSB_EPOCH_LEN + 1];
+	uint64_t last = 0;
+	size_t skipped = 0;
+
+	s->journal = wsb_journal_open(&jc, wsb_broker_epoch(s->broker), epoch, &last, &skipped,
+				      restore_line, s, err);
+	if (!s->journal)
+		return -1;
+	wsb_broker_set_epoch(s->broker, epoch);
+	wsb_log(WSB_LOG_INFO, "journal %s: epoch %s, last seq %" PRIu64 "%s", s->cfg->journal, epoch, last,
+		skipped ? " (some unreadable lines skipped)" : "");
+	return 0;
 }
 
 static int metrics_text(struct server *s, char *buf, size_t cap)
@@ -246,38 +351,64 @@ static int filter_handshake(struct server *s, struct lws *wsi)
 	return 0;
 }
 
-/* Query arguments: every type=GLOB subscribes, echo=1 asks for own messages. */
+/* The URL query is the whole subscription request: type=GLOB (repeatable),
+ * echo=1, subscribe=none, producer=ID, since=SEQ, epoch=E. */
+#define MAX_TYPE_ARGS 64
+
 static int join(struct server *s, struct conn *c)
 {
-	char arg[256];
-	unsigned flags = 0;
-	struct wsb_err err;
+	char arg[256], types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1], producer[80] = "", epoch[40] = "";
+	const char *tv[MAX_TYPE_ARGS];
+	struct wsb_join j = { 0 };
+	struct wsb_err err = { 0 };
+	char *end;
 	int i;
 
-	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true"))
-			flags |= WSB_SESS_ECHO;
-	c->sess = wsb_broker_join(s->broker, c, flags, &err);
-	if (!c->sess) {
-		wsb_log(WSB_LOG_ERROR, "%s", err.msg);
-		return -1;
-	}
 	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
-		if (!strcmp(arg, "subscribe=none"))
-			wsb_broker_subscribe_none(s->broker, c->sess);
-		if (strncmp(arg, "type=", 5))
-			continue;
-		if (wsb_broker_subscribe(s->broker, c->sess, arg + 5, &err)) {
-			close_soon(c, WSB_CLOSE_POLICY, err.msg);
-			break;
+		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
+			j.flags |= WSB_SESS_ECHO;
+		} else if (!strcmp(arg, "subscribe=none")) {
+			j.subscribe_none = 1;
+		} else if (!strncmp(arg, "type=", 5)) {
+			if (j.ntypes == MAX_TYPE_ARGS || strlen(arg + 5) > WSB_TYPE_MAX) {
+				wsb_err_set(&err, WSB_EXIT_USAGE, "too many or too long type= arguments");
+				break;
+			}
+			strcpy(types[j.ntypes], arg + 5);
+			tv[j.ntypes] = types[j.ntypes];
+			j.ntypes++;
+		} else if (!strncmp(arg, "producer=", 9)) {
+			snprintf(producer, sizeof producer, "%.79s", arg + 9);
+			j.producer = producer;
+		} else if (!strncmp(arg, "since=", 6)) {
+			j.resume = 1;
+			j.since = strtoull(arg + 6, &end, 10);
+			if (!arg[6] || *end)
+				wsb_err_set(&err, WSB_EXIT_USAGE, "since= must be a sequence number");
+		} else if (!strncmp(arg, "epoch=", 6)) {
+			snprintf(epoch, sizeof epoch, "%.39s", arg + 6);
+			j.epoch = epoch;
 		}
 	}
+	j.types = tv;
+	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	c->is_ws = 1;
-	wsb_log(WSB_LOG_DEBUG, "client %s connected", wsb_broker_client_id(c->sess));
+	if (!err.msg[0])
+		c->sess = wsb_broker_join_ex(s->broker, c, &j, &err);
+	if (!c->sess) {
+		if (err.code == WSB_EXIT_OSERR) {
+			wsb_log(WSB_LOG_ERROR, "%s", err.msg);
+			close_soon(c, WSB_CLOSE_INTERNAL, "out of memory");
+		} else {
+			close_soon(c, WSB_CLOSE_POLICY, err.msg);
+		}
+		return 0;
+	}
+	wsb_log(WSB_LOG_DEBUG, "client %s connected%s%s", wsb_broker_client_id(c->sess),
+		j.producer ? " as producer " : "", j.producer ? j.producer : "");
 	return 0;
 }
 
@@ -440,9 +571,11 @@ static int setup(struct server *s, struct wsb_err *err)
 		.history = s->cfg->history,
 		.history_bytes = s->cfg->history_bytes,
 		.stall_ms = (uint64_t)(s->cfg->max_stall * 1000),
+		.durable_acks = s->cfg->journal != NULL,
 		.greeting = "Connected to wsbridge-serve",
 	};
-	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure };
+	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,
+					  s->cfg->journal ? hook_journal : NULL };
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
 	if (ping > 20000)
@@ -454,6 +587,18 @@ static int setup(struct server *s, struct wsb_err *err)
 	s->broker = wsb_broker_new(&bcfg, &hooks, err);
 	if (!s->broker)
 		return -1;
+	/* Before any client: the journal's epoch and history come first.
+	 * Restoring must not feed the journal its own lines again. */
+	if (s->cfg->journal) {
+		struct wsb_broker_hooks none = { 0 };
+		int r;
+
+		wsb_broker_set_hooks(s->broker, &none);
+		r = open_journal(s, err);
+		wsb_broker_set_hooks(s->broker, &hooks);
+		if (r)
+			return -1;
+	}
 	s->hard = wsb_broker_frame_max(s->cfg->max_message);
 	if (s->hard < BATCH)
 		s->hard = BATCH;
@@ -541,8 +686,11 @@ out:
 	signal_ctx = NULL;
 	if (s.ctx) {
 		lws_sul_cancel(&s.sul_tick);
+		lws_sul_cancel(&s.sul_commit);
 		lws_context_destroy(s.ctx);
 	}
+	if (s.journal)
+		wsb_journal_close(s.journal);
 	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
 	wsb_broker_free(s.broker);
 	free(s.scratch);

@@ -78,7 +78,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 				      .history = history, .history_bytes = history_bytes,
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
 				      .stall_ms = stall_ms };
-	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure };
+	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
 
@@ -180,7 +180,8 @@ static void test_greeting(void)
 	T_CHECK(drain(b, a) == 1);
 	snprintf(want, sizeof want,
 		 "{\"type\":\"connection_established\",\"timestamp\":\"" TS "\","
-		 "\"message\":\"Connected to wsbridge\",\"client_id\":\"%s\",\"seq\":0}", id);
+		 "\"message\":\"Connected to wsbridge\",\"client_id\":\"%s\",\"seq\":0,"
+		 "\"epoch\":\"%s\"}", id, wsb_broker_epoch(b));
 	T_STREQ(pay[0], want);
 	T_CHECK(wsb_broker_pending(a) == 0);
 
@@ -190,7 +191,8 @@ static void test_greeting(void)
 	T_CHECK(strcmp(wsb_broker_client_id(c), id) != 0);
 	T_CHECK(!strncmp(wsb_broker_client_id(c), id, 9));	/* same broker prefix */
 	T_CHECK(drain(b, c) == 1);
-	T_CHECK(strstr(pay[0], ",\"seq\":2}") != NULL);
+	T_CHECK(strstr(pay[0], ",\"seq\":2,\"epoch\":\"") != NULL);
+	T_CHECK(strlen(wsb_broker_epoch(b)) == 16);
 	T_CHECK(stats(b).connections == 2);
 	T_CHECK(stats(b).subscribers == 2);
 	wsb_broker_free(b);

@@ -1,0 +1,734 @@
+/* wsb-load — the project's load client for benchmarks: many WebSocket
+ * connections in one process, one lws context, default poll backend.
+ *
+ *   wsb-load fanout --url ws://127.0.0.1:PORT/ws --subs 100 --messages 20000
+ *                   [--size 200] [--type bench] [--timeout 60] [--write raw|text]
+ *                   [--rx raw|lws] [--rate MSGS/S]
+ *
+ * Opens --subs subscriber connections (?type=TYPE), waits for every
+ * connection_established greeting (the broker registers a session, with its
+ * URL subscription, before it greets), then one publisher connection sends
+ * --messages messages {"type":TYPE,"data":{"i":N,"t":NS,"pad":"xxx…"}} of
+ * --size bytes, paced only by its socket: --write raw (default) masks whole
+ * frames into one buffer and sends it with one lws_write(LWS_WRITE_RAW) per
+ * writable callback; --write text makes one lws_write(LWS_WRITE_TEXT) per
+ * message (each its own send()), for comparison. Subscribers are, with
+ * --rx raw (default), lws RAW sockets that upgrade and parse frames here
+ * (lws's client parser goes byte by byte and caps one process at ~0.7 M
+ * deliveries/s, below the broker), or with --rx lws ordinary lws ws
+ * clients. --rate paces the publisher (checked every 1 ms) so latency can
+ * be seen below saturation. t is CLOCK_MONOTONIC ns
+ * when the frame was built. Every subscriber counts what it gets, checks
+ * that i goes up by exactly 1, and adds receive time - t to one latency
+ * histogram. When every subscriber has all messages, has been closed, or
+ * --timeout passes, one line of key=value pairs goes to stdout:
+ *
+ *   subs messages deliveries loss out_of_order closed seconds
+ *   deliveries_per_s p50_ms p99_ms max_ms
+ *
+ * seconds runs from the first frame built to the last message received.
+ * Exit 0 only when loss and out_of_order are both 0; 1 otherwise; 2 when
+ * the connections could not be set up; 64 for bad usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "frame.h"
+
+#define BATCH 65536		/* bytes of frames per writable callback */
+#define HSUB 7			/* histogram: 2^HSUB buckets per power of two */
+#define HBUCKETS ((64 - HSUB + 1) << HSUB)
+
+struct conn {
+	struct lws *wsi;
+	int is_pub;
+	int greeted;		/* connection_established seen */
+	int gone;		/* closed or failed */
+	int done;		/* got every message */
+	int upgraded;		/* raw subscriber: 101 seen */
+	uint64_t got;
+	uint64_t next_i;	/* the i expected next */
+	char *rx;		/* reassembly of fragmented messages */
+	size_t rx_len, rx_cap;
+};
+
+static struct {
+	/* options */
+	const char *url, *type;
+	long subs;
+	uint64_t messages;
+	size_t size;
+	double timeout;
+	int text;		/* --write text */
+	int lws_rx;		/* --rx lws */
+	double rate;		/* --rate: messages/s, 0 = as fast as the socket takes */
+
+	/* URL */
+	char host[256], path[2048];
+	int port;
+
+	struct lws_context *ctx;
+	struct conn *conns;	/* subs, then the publisher at [subs] */
+	struct conn *pub;
+	long greeted, finished;	/* subscribers greeted; done or gone */
+	int started, stop, setup_failed;
+
+	/* publisher */
+	uint64_t sent;
+	unsigned char *batch;	/* LWS_PRE + BATCH (+ one message) */
+	size_t batch_cap;
+	uint64_t rng;
+	char *msg;		/* message template */
+	size_t prefix_len;	/* bytes before the padding */
+
+	/* results */
+	uint64_t deliveries, out_of_order, closed;
+	uint64_t t_first, t_last;	/* ns */
+	uint64_t lat_max;		/* ns */
+	uint32_t hist[HBUCKETS];	/* latency in µs */
+
+	lws_sorted_usec_list_t sul_timeout, sul_pace;
+} L;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Log-linear buckets: exact below 2^HSUB, then 2^HSUB per power of two
+ * (under 1 % error). */
+static unsigned hist_index(uint64_t v)
+{
+	unsigned e;
+
+	if (v < (1u << HSUB))
+		return (unsigned)v;
+	e = 63u - (unsigned)__builtin_clzll(v);
+	return ((e - HSUB + 1) << HSUB) + (unsigned)((v >> (e - HSUB)) & ((1u << HSUB) - 1));
+}
+
+/* The middle of bucket i. */
+static double hist_value(unsigned i)
+{
+	unsigned e;
+	uint64_t lo;
+
+	if (i < (1u << HSUB))
+		return i;
+	e = (i >> HSUB) + HSUB - 1;
+	lo = ((uint64_t)(i & ((1u << HSUB) - 1)) | (1u << HSUB)) << (e - HSUB);
+	return (double)lo + (double)((uint64_t)1 << (e - HSUB)) / 2;
+}
+
+static double hist_pct(double p)
+{
+	uint64_t total = 0, want, cum = 0;
+	unsigned i;
+
+	for (i = 0; i < HBUCKETS; i++)
+		total += L.hist[i];
+	if (!total)
+		return 0;
+	want = (uint64_t)(p * (double)total + 0.999999);
+	if (!want)
+		want = 1;
+	for (i = 0; i < HBUCKETS; i++) {
+		cum += L.hist[i];
+		if (cum >= want)
+			return hist_value(i);
+	}
+	return hist_value(HBUCKETS - 1);
+}
+
+static void finish_now(void)
+{
+	L.stop = 1;
+	lws_cancel_service(L.ctx);
+}
+
+static void sub_finished(struct conn *c)
+{
+	if (++L.finished >= L.subs)
+		finish_now();
+}
+
+static uint64_t next_rand(void)
+{
+	L.rng ^= L.rng >> 12;
+	L.rng ^= L.rng << 25;
+	L.rng ^= L.rng >> 27;
+	return L.rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Writes message number i into L.msg (its padding is already there). */
+static size_t make_msg(uint64_t i)
+{
+	char head[128];
+	int n = snprintf(head, sizeof head, "{\"type\":\"%s\",\"data\":{\"i\":%" PRIu64 ",\"t\":%" PRIu64 ",\"pad\":\"",
+			 L.type, i, now_ns());
+	size_t len;
+
+	/* The padding keeps the total at --size: shorter heads get more x. */
+	len = (size_t)n + 3 < L.size ? L.size : (size_t)n + 3;
+	memcpy(L.msg, head, (size_t)n);
+	memset(L.msg + n, 'x', len - 3 - (size_t)n);
+	memcpy(L.msg + len - 3, "\"}}", 3);
+	return len;
+}
+
+static void pace_cb(lws_sorted_usec_list_t *sul)
+{
+	if (L.pub->wsi)
+		lws_callback_on_writable(L.pub->wsi);
+}
+
+static int pub_write(struct conn *c)
+{
+	size_t n = 0;
+	uint64_t limit = L.messages;
+
+	if (!L.started || L.sent >= L.messages)
+		return 0;
+	if (!L.t_first)
+		L.t_first = now_ns();
+	if (L.rate > 0) {
+		/* What the schedule allows by now; otherwise come back in 1 ms. */
+		uint64_t due = 1 + (uint64_t)((double)(now_ns() - L.t_first) / 1e9 * L.rate);
+
+		if (due < limit)
+			limit = due;
+		if (L.sent >= limit) {
+			lws_sul_schedule(L.ctx, 0, &L.sul_pace, pace_cb, 1000);
+			return 0;
+		}
+	}
+	if (L.text) {
+		/* One message per lws_write, each its own send(): the naive way. */
+		size_t len = make_msg(L.sent);
+
+		memcpy(L.batch + LWS_PRE, L.msg, len);
+		if (lws_write(c->wsi, L.batch + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len)
+			return -1;
+		L.sent++;
+	} else {
+		while (L.sent < limit) {
+			size_t len = make_msg(L.sent), need = wsb_frame_header_len(len, 1) + len;
+			uint32_t r = (uint32_t)next_rand();
+			unsigned char key[4], *p;
+
+			if (n && n + need > BATCH)
+				break;
+			memcpy(key, &r, 4);
+			p = L.batch + LWS_PRE + n;
+			p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
+			memcpy(p, L.msg, len);
+			wsb_frame_mask(p, len, key);
+			n += need;
+			L.sent++;
+		}
+		/* Whole frames only; lws keeps an unsent tail and sends it before
+		 * the next WRITEABLE. */
+		if (lws_write(c->wsi, L.batch + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
+			return -1;
+	}
+	if (L.sent < L.messages)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void start_publishing(void)
+{
+	if (L.started || L.greeted < L.subs || !L.pub->greeted)
+		return;
+	L.started = 1;
+	lws_callback_on_writable(L.pub->wsi);
+}
+
+static uint64_t num_after(const char *msg, size_t len, const char *key, int *ok)
+{
+	const char *p = memmem(msg, len, key, strlen(key)), *end = msg + len;
+	uint64_t v = 0;
+
+	*ok = 0;
+	if (!p)
+		return 0;
+	for (p += strlen(key); p < end && *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		*ok = 1;
+	}
+	return v;
+}
+
+static void on_message(struct conn *c, const char *msg, size_t len)
+{
+	uint64_t i, t, now, lat;
+	int ok_i, ok_t;
+
+	if (!c->greeted) {
+		if (memmem(msg, len, "\"connection_established\"", 24)) {
+			c->greeted = 1;
+			if (!c->is_pub)
+				L.greeted++;
+			start_publishing();
+		}
+		return;
+	}
+	if (c->is_pub || c->done)
+		return;
+	i = num_after(msg, len, "\"i\":", &ok_i);
+	t = num_after(msg, len, "\"t\":", &ok_t);
+	if (!ok_i || !ok_t)
+		return;		/* not ours (a control message) */
+	now = now_ns();
+	if (i != c->next_i)
+		L.out_of_order++;
+	c->next_i = i + 1;
+	lat = now > t ? now - t : 0;
+	if (lat > L.lat_max)
+		L.lat_max = lat;
+	L.hist[hist_index(lat / 1000)]++;
+	L.deliveries++;
+	L.t_last = now;
+	if (++c->got >= L.messages) {
+		c->done = 1;
+		sub_finished(c);
+	}
+}
+
+static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
+{
+	int first = lws_is_first_fragment(wsi);
+	int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+
+	if (first)
+		c->rx_len = 0;
+	if (first && last) {
+		on_message(c, in, len);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap * 2 : 4096;
+		char *p;
+
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		if (!(p = realloc(c->rx, cap)))
+			return -1;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (last) {
+		on_message(c, c->rx, c->rx_len);
+		c->rx_len = 0;
+	}
+	return 0;
+}
+
+
+/* --rx raw (default): subscribers are lws RAW client sockets that do the
+ * upgrade and parse the server's (unmasked) frames here, a frame at a time
+ * rather than lws's byte-at-a-time parser, so the load client is not what
+ * limits the fan-out figure. */
+static int raw_send(struct conn *c, const char *buf, size_t len)
+{
+	unsigned char tmp[LWS_PRE + 512];
+
+	if (len > sizeof tmp - LWS_PRE)
+		return -1;
+	memcpy(tmp + LWS_PRE, buf, len);
+	return lws_write(c->wsi, tmp + LWS_PRE, len, LWS_WRITE_RAW) < (int)len ? -1 : 0;
+}
+
+static int raw_upgrade_request(struct conn *c, const char *query)
+{
+	char req[3000];
+	int n = snprintf(req, sizeof req,
+			 "GET %s%s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Key: d3NiLWxvYWQtMDEyMzQ1Ng==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+			 L.path, strchr(L.path, '?') ? "&" : "?", query, L.host, L.port);
+	unsigned char *b = malloc(LWS_PRE + (size_t)n);
+	int r;
+
+	if (n <= 0 || (size_t)n >= sizeof req || !b) {
+		free(b);
+		return -1;
+	}
+	memcpy(b + LWS_PRE, req, (size_t)n);
+	r = lws_write(c->wsi, b + LWS_PRE, (size_t)n, LWS_WRITE_RAW) < n ? -1 : 0;
+	free(b);
+	return r;
+}
+
+/* Parses whole frames out of p[0..len); returns the bytes consumed, or -1
+ * to close. Fragmented messages are not expected from wsbridge-serve; a
+ * continuation is reported as its own message (the order check notices). */
+static long raw_frames(struct conn *c, const unsigned char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= 2) {
+		const unsigned char *f = p + off;
+		int op = f[0] & 0x0f;
+		uint64_t plen = f[1] & 0x7f;
+		size_t h = 2;
+
+		if (f[1] & 0x80)
+			return -1;	/* servers never mask */
+		if (plen == 126) {
+			if (len - off < 4)
+				break;
+			plen = (uint64_t)f[2] << 8 | f[3];
+			h = 4;
+		} else if (plen == 127) {
+			if (len - off < 10)
+				break;
+			plen = 0;
+			for (int k = 0; k < 8; k++)
+				plen = plen << 8 | f[2 + k];
+			h = 10;
+		}
+		if (plen > (uint64_t)64 * 1024 * 1024)
+			return -1;
+		if (len - off - h < plen)
+			break;
+		if (op == 0x1 || op == 0x0) {
+			on_message(c, (const char *)f + h, (size_t)plen);
+		} else if (op == 0x8) {
+			return -1;
+		} else if (op == 0x9 && plen <= 125) {	/* ping: pong back, masked with a zero key */
+			char pong[6 + 125] = { (char)0x8a, (char)(0x80 | plen), 0, 0, 0, 0 };
+
+			memcpy(pong + 6, f + h, (size_t)plen);
+			if (raw_send(c, pong, 6 + (size_t)plen))
+				return -1;
+		}
+		off += h + (size_t)plen;
+	}
+	return (long)off;
+}
+
+static int raw_rx(struct conn *c, const unsigned char *in, size_t len)
+{
+	const unsigned char *p = in;
+	size_t n = len;
+	long used;
+
+	if (c->rx_len || !c->upgraded) {
+		/* Something is pending: parse from the reassembly buffer. */
+		if (c->rx_len + len > c->rx_cap) {
+			size_t cap = c->rx_cap ? c->rx_cap : 4096;
+			char *b;
+
+			while (cap < c->rx_len + len)
+				cap *= 2;
+			if (!(b = realloc(c->rx, cap)))
+				return -1;
+			c->rx = b;
+			c->rx_cap = cap;
+		}
+		memcpy(c->rx + c->rx_len, in, len);
+		c->rx_len += len;
+		p = (const unsigned char *)c->rx;
+		n = c->rx_len;
+	}
+	if (!c->upgraded) {
+		const char *e = memmem(p, n, "\r\n\r\n", 4);
+
+		if (!e)
+			return n > 16384 ? -1 : 0;
+		if (n < 12 || memcmp(p, "HTTP/1.1 101", 12)) {
+			fprintf(stderr, "wsb-load: upgrade refused: %.*s\n", (int)strcspn((const char *)p, "\r"), p);
+			return -1;
+		}
+		c->upgraded = 1;
+		used = e + 4 - (const char *)p;
+		p += used;
+		n -= (size_t)used;
+	}
+	if ((used = raw_frames(c, p, n)) < 0)
+		return -1;
+	p += used;
+	n -= (size_t)used;
+	/* Keep the partial frame for the next read. */
+	if (n && (const char *)p != c->rx) {
+		if (p >= in && p < in + len) {
+			if (n > c->rx_cap) {
+				char *b = realloc(c->rx, n < 4096 ? 4096 : n);
+
+				if (!b)
+					return -1;
+				c->rx = b;
+				c->rx_cap = n < 4096 ? 4096 : n;
+			}
+			memcpy(c->rx, p, n);
+		} else {
+			memmove(c->rx, p, n);
+		}
+	}
+	c->rx_len = n;
+	return 0;
+}
+
+static void conn_gone(struct conn *c, const char *why)
+{
+	if (c->gone)
+		return;
+	c->gone = 1;
+	c->wsi = NULL;
+	if (L.stop)
+		return;
+	if (!L.started && !c->greeted) {
+		fprintf(stderr, "wsb-load: %s connection failed: %s\n", c->is_pub ? "publisher" : "subscriber", why);
+		L.setup_failed = 1;
+		finish_now();
+		return;
+	}
+	if (c->is_pub) {
+		if (L.sent < L.messages)
+			fprintf(stderr, "wsb-load: publisher closed after %" PRIu64 " messages: %s\n", L.sent, why);
+		/* Nothing more can come: the subscribers have what they have. */
+		if (L.sent < L.messages)
+			finish_now();
+		return;
+	}
+	if (!c->done) {
+		L.closed++;
+		sub_finished(c);
+	}
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->wsi = wsi;
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return receive(wsi, c, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return c->is_pub ? pub_write(c) : 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		conn_gone(c, in ? (const char *)in : "connection error");
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		conn_gone(c, "closed");
+		return 0;
+	case LWS_CALLBACK_RAW_CONNECTED: {
+		char query[300];
+
+		c->wsi = wsi;
+		snprintf(query, sizeof query, "type=%s", L.type);
+		return raw_upgrade_request(c, query);
+	}
+	case LWS_CALLBACK_RAW_RX:
+		return raw_rx(c, in, len);
+	case LWS_CALLBACK_RAW_CLOSE:
+		conn_gone(c, "closed");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "wsb-load", callback, 0, BATCH, 0, NULL, BATCH },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static int connect_one(struct conn *c, const char *query, int raw)
+{
+	struct lws_client_connect_info i;
+	char path[2400];
+
+	snprintf(path, sizeof path, "%s%s%s", L.path, *query ? (strchr(L.path, '?') ? "&" : "?") : "", query);
+	memset(&i, 0, sizeof i);
+	i.context = L.ctx;
+	i.address = L.host;
+	i.port = L.port;
+	i.path = path;
+	i.host = L.host;
+	i.origin = L.host;
+	i.local_protocol_name = "wsb-load";
+	i.userdata = c;
+	i.pwsi = &c->wsi;
+	if (raw)
+		i.method = "RAW";
+	return lws_client_connect_via_info(&i) ? 0 : -1;
+}
+
+static void on_timeout(lws_sorted_usec_list_t *sul)
+{
+	if (!L.started)
+		L.setup_failed = 1;
+	finish_now();
+}
+
+static void on_signal(int sig)
+{
+	L.stop = 1;
+	if (L.ctx)
+		lws_cancel_service(L.ctx);
+}
+
+static int parse_url(void)
+{
+	char buf[2048];
+	const char *prot, *ads, *p;
+	int port;
+
+	if (strlen(L.url) >= sizeof buf)
+		return -1;
+	strcpy(buf, L.url);
+	if (lws_parse_uri(buf, &prot, &ads, &port, &p) || !*ads || strcmp(prot, "ws"))
+		return -1;
+	snprintf(L.host, sizeof L.host, "%s", ads);
+	snprintf(L.path, sizeof L.path, "/%s", p);
+	L.port = port;
+	return 0;
+}
+
+static int usage(const char *why)
+{
+	if (why)
+		fprintf(stderr, "wsb-load: %s\n", why);
+	fprintf(stderr, "usage: wsb-load fanout --url ws://HOST:PORT/PATH [--subs N] [--messages M] [--size BYTES]\n"
+			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n");
+	return 64;
+}
+
+int main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	char query[300];
+	long i;
+	int rc;
+
+	L.url = "ws://127.0.0.1:8765/ws";
+	L.type = "bench";
+	L.subs = 100;
+	L.messages = 20000;
+	L.size = 200;
+	L.timeout = 60;
+	if (argc < 2 || strcmp(argv[1], "fanout"))
+		return usage(argc < 2 ? "which mode? (fanout)" : "unknown mode");
+	for (i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			usage(NULL);
+			return 0;
+		}
+		if (!v)
+			return usage("option needs a value");
+		i++;
+		if (!strcmp(o, "--url"))
+			L.url = v;
+		else if (!strcmp(o, "--subs"))
+			L.subs = strtol(v, NULL, 10);
+		else if (!strcmp(o, "--messages"))
+			L.messages = strtoull(v, NULL, 10);
+		else if (!strcmp(o, "--size"))
+			L.size = (size_t)strtoul(v, NULL, 10);
+		else if (!strcmp(o, "--type"))
+			L.type = v;
+		else if (!strcmp(o, "--timeout"))
+			L.timeout = strtod(v, NULL);
+		else if (!strcmp(o, "--write") && (!strcmp(v, "raw") || !strcmp(v, "text")))
+			L.text = !strcmp(v, "text");
+		else if (!strcmp(o, "--rate"))
+			L.rate = strtod(v, NULL);
+		else if (!strcmp(o, "--rx") && (!strcmp(v, "raw") || !strcmp(v, "lws")))
+			L.lws_rx = !strcmp(v, "lws");
+		else
+			return usage("unknown option or bad value");
+	}
+	if (L.subs < 1 || L.subs > 100000 || !L.messages || L.size > 16 * 1024 * 1024 || L.timeout <= 0 || L.rate < 0 ||
+	    strlen(L.type) > 64 || strspn(L.type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+					   strlen(L.type))
+		return usage("bad value");
+	if (parse_url())
+		return usage("--url must be ws://HOST[:PORT]/PATH");
+
+	L.msg = malloc(L.size + 128);
+	L.batch_cap = BATCH + WSB_FRAME_HDR_MAX + L.size + 128;
+	L.batch = malloc(LWS_PRE + L.batch_cap);
+	L.conns = calloc((size_t)L.subs + 1, sizeof *L.conns);
+	if (!L.msg || !L.batch || !L.conns) {
+		fprintf(stderr, "wsb-load: out of memory\n");
+		return 2;
+	}
+	L.pub = &L.conns[L.subs];
+	L.pub->is_pub = 1;
+	L.rng = now_ns() | 1;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.pt_serv_buf_size = BATCH;
+	info.timeout_secs = 10;
+	info.connect_timeout_secs = 10;
+	L.ctx = lws_create_context(&info);
+	if (!L.ctx) {
+		fprintf(stderr, "wsb-load: cannot create the lws context\n");
+		return 2;
+	}
+
+	snprintf(query, sizeof query, "type=%s", L.type);
+	for (i = 0; i <= L.subs; i++) {
+		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
+			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
+			L.conns[i].gone = 1;
+			L.setup_failed = 1;
+			break;
+		}
+	}
+	lws_sul_schedule(L.ctx, 0, &L.sul_timeout, on_timeout, (lws_usec_t)(L.timeout * LWS_US_PER_SEC));
+	while (!L.stop && !L.setup_failed)
+		if (lws_service(L.ctx, 0) < 0)
+			break;
+
+	if (L.setup_failed && !L.started) {
+		fprintf(stderr, "wsb-load: setup failed: %ld of %ld subscribers greeted, publisher %s\n", L.greeted,
+			L.subs, L.pub->greeted ? "greeted" : "not greeted");
+		rc = 2;
+	} else {
+		uint64_t expected = (uint64_t)L.subs * L.messages;
+		uint64_t loss = expected - L.deliveries;
+		double secs = L.t_last > L.t_first ? (double)(L.t_last - L.t_first) / 1e9 : 0;
+
+		printf("subs=%ld messages=%" PRIu64 " deliveries=%" PRIu64 " loss=%" PRIu64 " out_of_order=%" PRIu64
+		       " closed=%" PRIu64 " seconds=%.3f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f"
+		       " write=%s rx=%s\n",
+		       L.subs, L.messages, L.deliveries, loss, L.out_of_order, L.closed, secs,
+		       secs > 0 ? (double)L.deliveries / secs : 0, hist_pct(0.50) / 1000, hist_pct(0.99) / 1000,
+		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw");
+		fflush(stdout);
+		rc = loss || L.out_of_order ? 1 : 0;
+	}
+	lws_sul_cancel(&L.sul_timeout);
+	lws_sul_cancel(&L.sul_pace);
+	lws_context_destroy(L.ctx);
+	for (i = 0; i <= L.subs; i++)
+		free(L.conns[i].rx);
+	free(L.conns);
+	free(L.batch);
+	free(L.msg);
+	return rc;
+}
