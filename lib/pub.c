@@ -379,6 +379,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		goto out;
 	}
 	r = p.rc;
+	wsb_log(WSB_LOG_INFO, "sent %" PRIu64 " messages", p.sent);
 	if (p.dropped)
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
 	if (p.skipped && !cfg->strict)

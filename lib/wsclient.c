@@ -443,7 +443,8 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.user = c;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* Loading the system CA store costs ~35 ms and ~4 MB: only for wss. */
+	info.options = c->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.timeout_secs = 10;
 	info.connect_timeout_secs = 10;
 	info.pt_serv_buf_size = BATCH;
