@@ -390,6 +390,140 @@ static void test_stall(void)
 	stall_ms = 0;
 }
 
+
+static struct wsb_sess *join_j(struct wsb_broker *b, const struct wsb_join *j)
+{
+	struct wsb_err err;
+	struct wsb_sess *s = wsb_broker_join_ex(b, NULL, j, &err);
+
+	T_CHECK(s != NULL);
+	return s;
+}
+
+/* Producer dedup and cumulative acks: a resend after a reconnect is
+ * acknowledged but not delivered twice, and the greeting tells the
+ * producer where to resume. */
+static void test_producer_acks(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 100, 0, NULL);
+	struct wsb_join pj = { .producer = "p-1", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+	char m[128];
+
+	T_CHECK(drain(b, pub) == 1);
+	T_CHECK(strstr(pay[0], "\"producer\":\"p-1\",\"accepted\":0}") != NULL);
+	for (int i = 1; i <= 3; i++) {
+		snprintf(m, sizeof m, "{\"type\":\"t\",\"data\":%d,\"producer\":\"p-1\",\"pseq\":%d}", i, i);
+		in(b, pub, m);
+	}
+	T_CHECK(drain(b, pub) == 1);	/* one cumulative ack, not three */
+	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":3}");
+	T_CHECK(drain(b, sub) == 3);
+	T_CHECK(strstr(pay[2], "\"producer\":\"p-1\",\"pseq\":3,") != NULL);
+	wsb_broker_leave(b, pub);
+
+	pub = join_j(b, &pj);		/* reconnect */
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"accepted\":3}") != NULL);
+	in(b, pub, "{\"type\":\"t\",\"data\":3,\"producer\":\"p-1\",\"pseq\":3}");	/* resend */
+	in(b, pub, "{\"type\":\"t\",\"data\":4,\"producer\":\"p-1\",\"pseq\":4}");
+	T_CHECK(drain(b, pub) == 1);
+	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":4}");
+	T_CHECK(drain(b, sub) == 1 && strstr(pay[0], "\"data\":4") != NULL);
+	T_CHECK(stats(b).duplicates == 1 && stats(b).seq == 4);
+	wsb_broker_free(b);
+}
+
+/* With durable acks, an ack waits for wsb_broker_durable. */
+static void test_durable_acks(void)
+{
+	struct wsb_broker_cfg cfg = { .max_queue = 1u << 20, .durable_acks = 1, .now = fixed_now };
+	struct wsb_err err;
+	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, &err);
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	struct wsb_sess *pub = join_j(b, &pj);
+
+	T_CHECK(drain(b, pub) == 1);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":1}");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":2}");
+	T_CHECK(drain(b, pub) == 0);
+	wsb_broker_durable(b, 1);
+	T_CHECK(drain(b, pub) == 1);
+	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":1}");
+	wsb_broker_durable(b, 2);
+	T_CHECK(drain(b, pub) == 1);
+	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":2}");
+	wsb_broker_free(b);
+}
+
+/* Resume: since=SEQ replays matching retained messages in order, then the
+ * live stream with no duplicate or hole at the seam; eviction and a
+ * changed epoch are reported as gap records. */
+static void test_resume_and_gaps(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 5, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s;
+	const char *types[] = { "a" };
+	struct wsb_join j = { .resume = 1, .since = 6, .types = types, .ntypes = 1 };
+	char m[64];
+
+	for (int i = 1; i <= 10; i++) {	/* seq i, type a when odd */
+		snprintf(m, sizeof m, "{\"type\":\"%s\",\"data\":%d}", i % 2 ? "a" : "b", i);
+		in(b, pub, m);
+	}
+	j.epoch = wsb_broker_epoch(b);
+	s = join_j(b, &j);
+	in(b, pub, "{\"type\":\"a\",\"data\":11}");	/* live while catching up */
+	T_CHECK(drain(b, s) == 4);	/* greeting, 7, 9, 11 */
+	T_CHECK(strstr(pay[1], "\"seq\":7}") && strstr(pay[2], "\"seq\":9}") && strstr(pay[3], "\"seq\":11}"));
+	in(b, pub, "{\"type\":\"a\",\"data\":12}");
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"seq\":12}"));	/* live now, once */
+
+	j.since = 2;			/* history holds 8..12 only */
+	s = join_j(b, &j);
+	T_CHECK(drain(b, s) == 5);	/* greeting, gap 3..7, 9, 11, 12 */
+	T_CHECK(strstr(pay[1], "{\"type\":\"gap\",\"from\":3,\"to\":7,\"reason\":\"evicted\"") == pay[1]);
+	T_CHECK(strstr(pay[2], "\"seq\":9}") != NULL);
+
+	j.epoch = "0000000000000000";	/* another lifetime of the numbering */
+	s = join_j(b, &j);
+	T_CHECK(drain(b, s) >= 3);
+	T_CHECK(strstr(pay[1], "\"from\":3,\"to\":null,\"reason\":\"epoch\"") != NULL);
+	T_CHECK(strstr(pay[2], "\"reason\":\"evicted\"") != NULL);	/* 1..7 of this epoch are gone */
+
+	j.epoch = NULL;			/* --from-start: what is retained, no gap */
+	j.since = 0;
+	s = join_j(b, &j);
+	T_CHECK(drain(b, s) == 4);
+	T_CHECK(strstr(pay[1], "\"seq\":9}") != NULL);
+	wsb_broker_free(b);
+}
+
+/* Journal recovery: restored lines rebuild history, seq and producers. */
+static void test_restore(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	struct wsb_join rj = { .resume = 1 };
+	const char *l1 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":7,\"timestamp\":\"x\",\"seq\":41}";
+	const char *l2 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":8,\"timestamp\":\"x\",\"seq\":42}";
+	struct wsb_sess *s;
+
+	wsb_broker_set_epoch(b, "00000000deadbeef");
+	T_CHECK(wsb_broker_restore(b, l1, strlen(l1), 41) == 0);
+	T_CHECK(wsb_broker_restore(b, l2, strlen(l2), 42) == 0);
+	T_CHECK(wsb_broker_restore(b, "not json", 8, 43) == -1);
+	T_CHECK(stats(b).seq == 42 && stats(b).retained == 2);
+	s = join_j(b, &pj);
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"seq\":42,\"epoch\":\"00000000deadbeef\","));
+	T_CHECK(strstr(pay[0], "\"accepted\":8}") != NULL);
+	rj.epoch = "00000000deadbeef";
+	rj.since = 41;
+	s = join_j(b, &rj);
+	T_CHECK(drain(b, s) == 2);
+	T_STREQ(pay[1], l2);
+	wsb_broker_free(b);
+}
+
 static void test_ping_pong(void)
 {
 	struct wsb_broker *b = mk_default();
@@ -878,6 +1012,10 @@ int main(void)
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
+	T_RUN(test_producer_acks);
+	T_RUN(test_durable_acks);
+	T_RUN(test_resume_and_gaps);
+	T_RUN(test_restore);
 	T_RUN(test_ping_pong);
 	T_RUN(test_subscribe_control);
 	T_RUN(test_subscribe_errors);
