@@ -24,11 +24,11 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --raw --strict --queue --drop-oldest --max-line --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--queue|--max-line) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
 	wsbridge-replay)
@@ -39,20 +39,22 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --max-message --max-queue --max-memory --max-stall --ping-interval --history --history-bytes --journal --fsync --fsync-interval --journal-segment --journal-retain --log-format --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --max-message --max-queue --max-memory --max-stall --ping-interval --history --history-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --log-format --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--journal|-j) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return 0 ;;
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--max-message|--max-queue|--max-memory|--max-stall|--ping-interval|--history|--history-bytes|--fsync-interval|--journal-segment|--journal-retain) return 0 ;;
+		--token|--listen|-l|--path|--max-message|--max-queue|--max-memory|--max-stall|--ping-interval|--history|--history-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --count --timeout --control --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--count|-c|--timeout|-W) return 0 ;;
+		--gap) mapfile -t COMPREPLY < <(compgen -W 'mark stderr fail' -- "$cur"); return 0 ;;
+		--cursor-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;
 		esac
 		;;
 	*) return 1 ;;

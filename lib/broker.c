@@ -61,6 +61,19 @@ struct prod {
 	char id[WSB_PRODUCER_MAX + 1];
 };
 
+/* Latest retained message per type (and --snapshot-key value), for
+ * ?snapshot=1. Open hashing on "type\x1fkey"; bounded: past SNAP_MAX new
+ * keys are not tracked. */
+#define SNAP_BUCKETS 4096
+#define SNAP_MAX 65536
+#define SNAP_KEY_MAX 256
+
+struct snap {
+	struct snap *next;
+	struct msg *m;
+	char key[];
+};
+
 struct wsb_sess {
 	void *conn;
 	unsigned flags;
@@ -105,6 +118,8 @@ struct wsb_broker {
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
 	size_t stalling;	/* sessions in STALL_ON */
 	struct prod *prod_hash[PROD_BUCKETS];
+	struct snap *snap_hash[SNAP_BUCKETS];
+	size_t nsnap;
 	struct prod *lru_head, *lru_tail;
 	size_t nprod;
 	char epoch[WSB_EPOCH_HEX + 1];
@@ -117,6 +132,12 @@ static struct prod *prod_find(struct wsb_broker *b, const char *id, int create);
 static int producer_ok(const char *id, size_t n);
 static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq);
 static void hist_push(struct wsb_broker *b, struct msg *m);
+static int msg_matches(const struct msg *m, const struct wsb_sess *s);
+static unsigned prod_hash(const char *id);
+static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, const char *obj,
+			size_t len);
+static void snap_send(struct wsb_broker *b, struct wsb_sess *s);
+static void snap_free(struct wsb_broker *b);
 static struct msg *hist_at(const struct wsb_broker *b, size_t i);
 static size_t gap_frame(const struct wsb_broker *b, unsigned char *out, size_t room, uint64_t from,
 			uint64_t to, const char *reason);
@@ -582,6 +603,7 @@ void wsb_broker_free(struct wsb_broker *b)
 	for (i = 0; i < b->hn; i++)
 		msg_unref(b->hist[(b->hhead + i) % b->cfg.history]);
 	free(b->hist);
+	snap_free(b);
 	while (b->lru_head) {
 		struct prod *p = b->lru_head;
 
@@ -634,6 +656,7 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 			pr->last = pseq;
 	}
 	hist_push(b, m);
+	snap_update(b, m, env.type, msg_payload(m), (size_t)n);
 	msg_unref(m);
 	return 0;
 }
@@ -737,6 +760,8 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
+	else if (j->snapshot)
+		snap_send(b, s);
 	return s;
 }
 
@@ -1018,6 +1043,81 @@ static int msg_matches(const struct msg *m, const struct wsb_sess *s)
 	return wsb_patterns_match(&s->pats, type);
 }
 
+/* ---- snapshots ---- */
+
+static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, const char *obj,
+			size_t len)
+{
+	char key[WSB_TYPE_MAX + 2 + SNAP_KEY_MAX];
+	size_t n = strlen(type);
+	unsigned h;
+	struct snap *e;
+	int k;
+
+	memcpy(key, type, n + 1);
+	if (b->hooks.snapshot_key) {
+		k = b->hooks.snapshot_key(b->hooks.ud, obj, len, key + n + 1, SNAP_KEY_MAX);
+		if (k >= 0) {
+			key[n] = '\x1f';
+			n += 1 + (size_t)k;
+			key[n] = '\0';
+		}
+	}
+	h = prod_hash(key) % SNAP_BUCKETS;
+	for (e = b->snap_hash[h]; e; e = e->next)
+		if (!strcmp(e->key, key)) {
+			msg_unref(e->m);
+			e->m = m;
+			m->refs++;
+			return;
+		}
+	if (b->nsnap >= SNAP_MAX || !(e = malloc(sizeof *e + n + 1)))
+		return;
+	memcpy(e->key, key, n + 1);
+	e->m = m;
+	m->refs++;
+	e->next = b->snap_hash[h];
+	b->snap_hash[h] = e;
+	b->nsnap++;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(struct msg *const *)a)->seq, y = (*(struct msg *const *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The latest message of every matching type/key, oldest first. */
+static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
+{
+	struct msg **v;
+	size_t n = 0;
+
+	if (!b->nsnap || !(v = malloc(b->nsnap * sizeof *v)))
+		return;
+	for (size_t i = 0; i < SNAP_BUCKETS; i++)
+		for (struct snap *e = b->snap_hash[i]; e; e = e->next)
+			if (msg_matches(e->m, s))
+				v[n++] = e->m;
+	qsort(v, n, sizeof *v, snap_cmp);
+	for (size_t i = 0; i < n; i++)
+		enqueue_lim(b, s, v[i], 1);
+	free(v);
+}
+
+static void snap_free(struct wsb_broker *b)
+{
+	for (size_t i = 0; i < SNAP_BUCKETS; i++)
+		while (b->snap_hash[i]) {
+			struct snap *e = b->snap_hash[i];
+
+			b->snap_hash[i] = e->next;
+			msg_unref(e->m);
+			free(e);
+		}
+}
+
 /* Health probes ("$probe.<id>", published by wsbridge-health --roundtrip)
  * reach only sessions that named a "$probe" pattern themselves: never a
  * dashboard subscribed to everything, never history. */
@@ -1101,8 +1201,10 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 			enqueue(b, s, m);
 		}
 	}
-	if (!probe)
+	if (!probe) {
 		hist_push(b, m);
+		snap_update(b, m, env->type, p, o);
+	}
 	msg_unref(m);
 }
 

@@ -51,6 +51,10 @@ struct wsb_broker_hooks {
 	/* Every accepted message, stamped (no frame header), in seq order, for
 	 * the journal. May be NULL. */
 	void (*journal)(void *ud, const char *msg, size_t len, uint64_t seq);
+	/* The snapshot key of a message (--snapshot-key), written to key (cap
+	 * bytes); its length, or -1 for none (the message then counts per type
+	 * only). NULL: snapshots are per type. */
+	int (*snapshot_key)(void *ud, const char *msg, size_t len, char *key, size_t cap);
 };
 
 struct wsb_broker_cfg {
@@ -91,6 +95,7 @@ struct wsb_join {
 	uint64_t since;
 	const char *epoch;		/* ?epoch=, or NULL */
 	int subscribe_none;		/* ?subscribe=none */
+	int snapshot;			/* ?snapshot=1: latest per type (and key) first */
 	const char *const *types;	/* ?type= patterns */
 	size_t ntypes;
 };

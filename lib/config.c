@@ -1,11 +1,13 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "replay.h"
+#include "resume.h"
 
 void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 {
@@ -35,6 +37,11 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->retries = -1;
 	cfg->queue = 10000;
 	cfg->max_line = 1 << 20;
+	/* As many as --queue holds by default: over loopback the acks of one
+	 * server write arrive long before 10000 messages are out, so the window
+	 * never closes on a healthy broker, and a slow one is bounded. */
+	cfg->max_inflight = 10000;
+	cfg->linger = 30;
 
 	cfg->speed = 1;
 	cfg->loop = 1;
@@ -131,6 +138,34 @@ static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->since) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(cfg->since, &end, 10);
+		if (!*cfg->since || *cfg->since == '-' || *cfg->since == '+' || *end || errno)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--since: '%s' is not a seq", cfg->since);
+		cfg->since_seq = v;
+		cfg->has_since = 1;
+	}
+	if (cfg->epoch && !wsb_epoch_ok(cfg->epoch, strlen(cfg->epoch)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--epoch: '%s' is not an epoch", cfg->epoch);
+	if (cfg->epoch && !cfg->has_since)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--epoch needs --since");
+	if (cfg->has_since && cfg->from_start)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--since and --from-start exclude each other");
+	/* A snapshot's messages are older than the history a resume replays
+	 * after them, so the two cannot share one ordered stream. */
+	if (cfg->snapshot && (cfg->has_since || cfg->from_start))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--snapshot cannot be combined with --since or --from-start");
+	if (cfg->cursor_file && !*cfg->cursor_file)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cursor-file must not be empty");
+	return 0;
+}
+
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
@@ -181,7 +216,17 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
 		if (cfg->max_line < 16)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
+		if (cfg->producer && !wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: '%s' is not 1 to %d characters of A-Z a-z 0-9 . _ : -",
+					   cfg->producer, WSB_PRODUCER_ID_MAX);
+		if (cfg->max_inflight < 1)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
+		/* Unacknowledged messages stay queued, so the queue bounds them. */
+		if (cfg->max_inflight > cfg->queue)
+			cfg->max_inflight = cfg->queue;
 	}
+	if ((cfg->tool & WSB_TOOL_SUB) && check_sub(cfg, err))
+		return -1;
 	if ((cfg->tool & WSB_TOOL_REPLAY) && check_replay(cfg, err))
 		return -1;
 	if ((cfg->tool & WSB_TOOL_HEALTH) && check_health(cfg, err))

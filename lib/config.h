@@ -23,6 +23,9 @@ enum {
 	WSB_TOOL_ALL = 0x1f,
 };
 
+/* wsbridge-sub --gap: what a gap record does. */
+enum wsb_gap_mode { WSB_GAP_MARK, WSB_GAP_STDERR, WSB_GAP_FAIL };
+
 struct wsb_strlist {
 	char **v;			/* points into argv or the environment; not owned */
 	size_t n, cap;
@@ -49,6 +52,7 @@ struct wsb_cfg {
 	double ping_interval;
 	uint64_t history;
 	uint64_t history_bytes;
+	const char *snapshot_key;	/* --snapshot-key JQPATH */
 	const char *journal;		/* --journal DIR */
 	int fsync;			/* enum wsb_fsync */
 	double fsync_interval;
@@ -72,12 +76,23 @@ struct wsb_cfg {
 	uint64_t queue;			/* messages kept while disconnected */
 	int drop_oldest;
 	uint64_t max_line;		/* pub, replay */
+	const char *producer;		/* NULL: generated per run */
+	uint64_t max_inflight;		/* sent, not yet acknowledged */
+	double linger;			/* seconds to wait for acks at the end; 0: no limit */
 
 	/* sub */
 	struct wsb_strlist types;	/* --type globs (sub, replay) */
 	uint64_t count;			/* 0: unlimited */
 	double timeout;			/* 0: none */
 	int control;
+	int gap;			/* enum wsb_gap_mode */
+	const char *since;		/* --since SEQ as given; parsed into since_seq */
+	uint64_t since_seq;
+	int has_since;
+	int from_start;
+	const char *epoch;		/* --epoch: the epoch --since counts in */
+	const char *cursor_file;
+	int snapshot;
 
 	/* replay (also: types, strict, max_line) */
 	double speed;			/* recorded/replay time; 0: as fast as possible */

@@ -37,6 +37,7 @@ static const struct wsb_opt table[] = {
 	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
 	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
 	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
+	{ "snapshot-key", 0, WSB_OPT_STR, "JQ", S, OFF(snapshot_key), "?snapshot=1 keeps the latest per type and per this jq path", NULL, NULL },
 	{ "journal", 'j', WSB_OPT_STR, "DIR", S, OFF(journal), "append every message to NDJSON segments in DIR; recover on start", NULL, NULL },
 	{ "fsync", 0, WSB_OPT_ENUM, "POLICY", S, OFF(fsync), "when journal writes reach the disk (acks wait for it)", "always|batch|never", NULL },
 	{ "fsync-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(fsync_interval), "group commit interval for --fsync batch", NULL, NULL },
@@ -51,12 +52,21 @@ static const struct wsb_opt table[] = {
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
 	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "when the queue is full drop the oldest (counted)", NULL, NULL },
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
+	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "producer id for acknowledgements and dedup, [A-Za-z0-9._:-]{1,64} (default: pub-HOST-PID-RANDOM)", NULL, NULL },
+	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
+	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 
 	/* sub */
 	{ "type", 't', WSB_OPT_LIST, "GLOB", U | R, OFF(types), "only these types ('*' and '?' globs; repeatable)", NULL, NULL },
 	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages", NULL, NULL },
 	{ "timeout", 'W', WSB_OPT_SECONDS, "SECS", U, OFF(timeout), "give up after SECS: exit 75 if --count is not reached", NULL, NULL },
 	{ "control", 0, WSB_OPT_FLAG, NULL, U, OFF(control), "also print control messages (connection_established, pong...)", NULL, NULL },
+	{ "gap", 0, WSB_OPT_ENUM, "MODE", U, OFF(gap), "on a gap record: print it in-band and warn, only warn, or warn and exit 75", "mark|stderr|fail", NULL },
+	{ "since", 0, WSB_OPT_STR, "SEQ", U, OFF(since), "start with the retained messages after seq SEQ (see --epoch)", NULL, NULL },
+	{ "epoch", 0, WSB_OPT_STR, "EPOCH", U, OFF(epoch), "the epoch --since counts in; another epoch on the server is reported as a gap", NULL, NULL },
+	{ "from-start", 0, WSB_OPT_FLAG, NULL, U, OFF(from_start), "start with every retained message (since=0, no gap reported)", NULL, NULL },
+	{ "cursor-file", 0, WSB_OPT_STR, "FILE", U, OFF(cursor_file), "resume from the seq and epoch in FILE and keep them there after each write", NULL, NULL },
+	{ "snapshot", 0, WSB_OPT_FLAG, NULL, U, OFF(snapshot), "start with the latest retained message of each type (?snapshot=1)", NULL, NULL },
 
 	/* replay */
 	{ "speed", 's', WSB_OPT_DOUBLE, "X", R, OFF(speed), "replay X times as fast as recorded (0: no waiting)", NULL, NULL },
@@ -106,11 +116,14 @@ static const char *const ex_pub[] = {
 	"tail -f trades.log | wsbridge-pub --type trade",
 	"echo '{\"type\":\"order\",\"data\":{\"symbol\":\"AAPL\"}}' | wsbridge-pub",
 	"wsbridge-pub --raw --type log app.log",
+	"wsbridge-pub --producer orders-feed --linger 10 <orders.ndjson || echo 'not all acknowledged' >&2",
 	NULL,
 };
 static const char *const ex_sub[] = {
 	"wsbridge-sub --type order | jq .data.symbol",
 	"wsbridge-sub --type 'position*' --type equity_update --count 10 --timeout 5",
+	"wsbridge-sub --cursor-file orders.cursor --gap=fail --type order >>orders.ndjson",
+	"wsbridge-sub --snapshot --type 'quote*'            # current state first, then live",
 	NULL,
 };
 static const char *const ex_health[] = {

@@ -6,13 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "envelope.h"
 #include "lineio.h"
 #include "log.h"
 #include "msgq.h"
+#include "resume.h"
 #include "wsclient.h"
+
+/* Each queued record starts with where its line came from (operand index,
+ * line number), so the first unacknowledged line can be named at the end;
+ * the message itself follows. */
+#define REC_FILE 4u
+#define REC_LINE 8u
+#define REC_HDR (REC_FILE + REC_LINE)
 
 struct pub {
 	const struct wsb_cfg *cfg;
@@ -25,8 +35,19 @@ struct pub {
 	int next_file;			/* next operand to open */
 	const char *in_name;		/* for messages: "stdin" or the file */
 	int in_fd;
+	int eof_pending;		/* input at EOF, lines still buffered */
 	int input_done;			/* every input fully read and queued */
 	int stopping;			/* signal: no more input */
+	int lingering;			/* the --linger deadline is set */
+	char producer[WSB_PRODUCER_ID_MAX + 1];
+	/* The greeting of the current connection was seen: only then is it
+	 * known what the server already has (accepted) and whether it
+	 * acknowledges at all. */
+	int ready;
+	int acks;			/* the server acknowledges (greeting named us) */
+	int warned_noack;
+	char *scan;			/* parse buffer for inbound frames */
+	size_t scan_cap;
 	uint64_t id, sent, skipped, dropped;
 	int rc;
 	struct wsb_err *err;
@@ -50,6 +71,39 @@ static void maybe_close(struct pub *p)
 		wsb_client_close(p->cl);
 }
 
+/* No more input will come: what is queued has --linger to be acknowledged. */
+static void start_linger(struct pub *p)
+{
+	if (p->lingering || p->cfg->linger <= 0)
+		return;
+	p->lingering = 1;
+	wsb_client_timer(p->cl, (int64_t)(p->cfg->linger * 1000 + 0.5));
+}
+
+static uint64_t inflight(const struct pub *p)
+{
+	return wsb_msgq_count(p->q) - wsb_msgq_unsent(p->q);
+}
+
+/* "N lines not acknowledged, first: FILE:LINE" for the error message. */
+static void unacked_text(const struct pub *p, char *out, size_t cap)
+{
+	const char *data, *name = "?";
+	size_t len, n = wsb_msgq_count(p->q);
+	uint64_t id, line = 0;
+	uint32_t file = 0;
+
+	if (!wsb_msgq_first(p->q, &data, &len, &id)) {
+		snprintf(out, cap, "0 lines not acknowledged");
+		return;
+	}
+	memcpy(&file, data, REC_FILE);
+	memcpy(&line, data + REC_FILE, REC_LINE);
+	if ((int)file < p->cfg->n_operands)
+		name = strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
+	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s", name, line);
+}
+
 static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 {
 	wsb_log(WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", p->in_name, lineno, why,
@@ -60,6 +114,7 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 		p->stopping = 1;
 		if (!p->rc)
 			p->rc = WSB_EXIT_DATAERR;
+		start_linger(p);
 		maybe_close(p);
 		return -1;
 	}
@@ -70,11 +125,14 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
  * length, 0 to skip it, -1 to stop. */
 static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
 {
+	/* Ours are appended after the parse; a line that carries them already
+	 * (republished wsbridge-sub output) must not name another producer. */
+	static const char *const drop[] = { "producer", "pseq", NULL };
 	struct wsb_env env;
 	struct wsb_err e;
 	ssize_t n;
 	size_t tl = strlen(p->type_member);
-	char *body;
+	char *out = p->buf + REC_HDR, *body;
 
 	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
@@ -83,15 +141,15 @@ static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t li
 	if (p->cfg->raw) {
 		size_t need = wsb_json_escape(NULL, 0, line, len);
 
-		n = snprintf(p->buf, p->buf_cap, "{%s\"data\":", p->type_member);
-		wsb_json_escape(p->buf + n, p->buf_cap - (size_t)n, line, len);
+		n = snprintf(out, (p->buf_cap - REC_HDR), "{%s\"data\":", p->type_member);
+		wsb_json_escape(out + n, (p->buf_cap - REC_HDR) - (size_t)n, line, len);
 		n += (ssize_t)need;
-		p->buf[n++] = '}';
+		out[n++] = '}';
 		return n;
 	}
 	/* Leave room in front to splice "type":"T", into objects without one. */
-	body = p->buf + tl;
-	n = wsb_env_parse(line, len, body, NULL, &env, &e);
+	body = out + tl;
+	n = wsb_env_parse(line, len, body, drop, &env, &e);
 	if (n < 0)
 		return bad_line(p, lineno, e.msg);
 	if (!env.has_type && !p->cfg->type)
@@ -99,26 +157,29 @@ static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t li
 	if (env.has_type && !wsb_env_type_ok(env.type, env.type_len, &e))
 		return bad_line(p, lineno, e.msg);
 	if (env.has_type) {
-		memmove(p->buf, body, (size_t)n);
+		memmove(out, body, (size_t)n);
 		return n;
 	}
 	/* body is "{...}": becomes {"type":"T",...} or {"type":"T"} */
-	p->buf[0] = '{';
-	memcpy(p->buf + 1, p->type_member, tl);
+	out[0] = '{';
+	memcpy(out + 1, p->type_member, tl);
 	if (n == 2) {
-		p->buf[tl] = '}';	/* overwrite the trailing ',' */
+		out[tl] = '}';	/* overwrite the trailing ',' */
 		return (ssize_t)tl + 1;
 	}
-	/* body[0] was '{' and sits at p->buf[tl]; the member ends in ',' at tl. */
-	memmove(p->buf + 1 + tl, body + 1, (size_t)n - 1);
+	/* body[0] was '{' and sits at out[tl]; the member ends in ',' at tl. */
+	memmove(out + 1 + tl, body + 1, (size_t)n - 1);
 	return (ssize_t)(tl + (size_t)n);
 }
+
+static void input_end(struct pub *p);
 
 static void take_lines(struct pub *p)
 {
 	const char *line;
 	size_t len;
 	uint64_t lineno;
+	uint32_t file = (uint32_t)(p->next_file - 1);
 	int r;
 
 	while (!p->stopping && queue_room(p) && (r = wsb_lines_next(&p->lines, &line, &len, &lineno))) {
@@ -134,9 +195,19 @@ static void take_lines(struct pub *p)
 			return;
 		if (!n)
 			continue;
+		/* pseq is the queue id, fixed here, so a resend is the same bytes
+		 * and the server can tell it from a new message. */
+		n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
+		if (n < 0) {
+			if (bad_line(p, lineno, "too long with the producer id added"))
+				return;
+			continue;
+		}
+		memcpy(p->buf, &file, REC_FILE);
+		memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
 		if (wsb_msgq_count(p->q) >= p->cfg->queue && wsb_msgq_drop_first(p->q))
 			p->dropped++;
-		if (wsb_msgq_push(p->q, p->buf, (size_t)n, ++p->id)) {
+		if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
 			wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
 			finish(p, WSB_EXIT_OSERR);
 			return;
@@ -144,6 +215,9 @@ static void take_lines(struct pub *p)
 	}
 	if (wsb_msgq_unsent(p->q))
 		wsb_client_want_write(p->cl);
+	/* The last lines of an input at EOF were held back by a full queue. */
+	if (p->eof_pending && !p->stopping && wsb_lines_done(&p->lines))
+		input_end(p);
 }
 
 static int open_next(struct pub *p)
@@ -184,7 +258,6 @@ static char *in_buf(void *ud, size_t *room)
 static void in_data(void *ud, size_t n)
 {
 	struct pub *p = ud;
-	int r;
 
 	if (n) {
 		wsb_lines_commit(&p->lines, n);
@@ -192,9 +265,17 @@ static void in_data(void *ud, size_t n)
 		return;
 	}
 	wsb_lines_eof(&p->lines);
+	p->eof_pending = 1;
+	/* take_lines ends the input once every line is queued; until then the
+	 * rest is taken as the queue drains. */
 	take_lines(p);
-	if (!wsb_lines_done(&p->lines))
-		return;		/* the rest is taken as the queue drains */
+}
+
+static void input_end(struct pub *p)
+{
+	int r;
+
+	p->eof_pending = 0;
 	if (p->in_fd > 0)
 		close(p->in_fd);
 	p->in_fd = -1;
@@ -205,6 +286,7 @@ static void in_data(void *ud, size_t n)
 	}
 	if (!r) {
 		p->input_done = 1;
+		start_linger(p);
 		maybe_close(p);
 	}
 }
@@ -222,8 +304,21 @@ static void opened(void *ud)
 	struct pub *p = ud;
 
 	wsb_log(WSB_LOG_INFO, "connected to %s", p->cfg->url);
-	if (wsb_msgq_unsent(p->q))
+	/* Nothing is sent before the greeting says what the server has. */
+	p->ready = 0;
+	wsb_msgq_rewind(p->q);
+}
+
+/* After acknowledgements or sends: pull buffered lines, wake the reader,
+ * close when everything is through. */
+static void progress(struct pub *p)
+{
+	take_lines(p);
+	if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
+		wsb_client_input_resume(p->cl);
+	if (wsb_msgq_unsent(p->q) && inflight(p) < p->cfg->max_inflight)
 		wsb_client_want_write(p->cl);
+	maybe_close(p);
 }
 
 static void writable(void *ud)
@@ -233,54 +328,89 @@ static void writable(void *ud)
 	size_t len;
 	uint64_t id;
 
-	while (wsb_msgq_peek(p->q, &data, &len, &id)) {
-		if (!wsb_client_send(p->cl, data, len))
+	if (!p->ready)
+		return;
+	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
+		if (!wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR))
 			break;
 		wsb_msgq_advance(p->q);
 		/* Without acknowledgements a line is done once handed to the socket. */
-		wsb_msgq_release(p->q, id);
+		if (!p->acks)
+			wsb_msgq_release(p->q, id);
 		p->sent++;
 	}
-	if (wsb_msgq_unsent(p->q))
-		wsb_client_want_write(p->cl);
-	/* Room again: pull buffered lines, then wake the reader. */
-	take_lines(p);
-	if (!p->input_done && !p->stopping && queue_room(p))
-		wsb_client_input_resume(p->cl);
-	if (p->input_done && !wsb_lines_done(&p->lines))
-		;
-	else if (!p->input_done && wsb_lines_done(&p->lines) && p->in_fd < 0)
-		p->input_done = 1;
-	maybe_close(p);
+	progress(p);
+}
+
+/* connection_established: with "producer" the server acknowledges, and
+ * "accepted" is the last pseq it has of ours; everything after it is sent
+ * (again), in order. */
+static void greeting(struct pub *p, const char *obj, size_t len)
+{
+	struct wsb_span v;
+	uint64_t accepted = 0;
+
+	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	if (p->acks) {
+		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
+			wsb_msgq_release(p->q, accepted);
+		wsb_log(WSB_LOG_INFO, "producer %s: the broker has accepted up to pseq %" PRIu64 ", %zu to send",
+			p->producer, accepted, wsb_msgq_count(p->q));
+	} else if (!p->warned_noack) {
+		p->warned_noack = 1;
+		wsb_log(WSB_LOG_WARN, "the broker does not acknowledge messages (an older wsbridge-serve?): "
+			"lines count as published once sent");
+	}
+	wsb_msgq_rewind(p->q);
+	p->ready = 1;
+	progress(p);
 }
 
 static void message(void *ud, const char *msg, size_t len)
 {
+	struct pub *p = ud;
 	struct wsb_env env;
 	struct wsb_span v;
-	char *copy = malloc(len);
 	char text[512] = "";
+	uint64_t n;
 
-	if (!copy)
+	if (len > p->scan_cap) {
+		char *b = realloc(p->scan, len);
+
+		if (!b)
+			return;
+		p->scan = b;
+		p->scan_cap = len;
+	}
+	if (wsb_env_parse(msg, len, p->scan, NULL, &env, NULL) <= 0 || !env.has_type)
 		return;
-	if (wsb_env_parse(msg, len, copy, NULL, &env, NULL) > 0 && env.has_type &&
-	    !strcmp(env.type, "error")) {
-		if (wsb_env_lookup(copy, len, "data", &v)) {
+	if (!strcmp(env.type, "ack")) {
+		if (p->acks && wsb_env_lookup(p->scan, len, "pseq", &v) &&
+		    !wsb_env_uint(p->scan + v.off, v.len, &n)) {
+			wsb_msgq_release(p->q, n);
+			progress(p);
+		}
+	} else if (!strcmp(env.type, "connection_established")) {
+		greeting(p, p->scan, len);
+	} else if (!strcmp(env.type, "error")) {
+		if (wsb_env_lookup(p->scan, len, "data", &v)) {
 			struct wsb_span m;
 
-			if (wsb_env_lookup(copy + v.off, v.len, "message", &m))
-				wsb_env_string(copy + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
+				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
 		}
 		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
 	}
-	free(copy);
 }
 
 static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct pub *p = ud;
 	size_t left = wsb_msgq_count(p->q);
+	char text[WSB_ERR_LEN];
+	int rc;
 
+	p->ready = 0;
 	if (retry_ms >= 0) {
 		wsb_log(WSB_LOG_WARN, "disconnected (%d %s); retrying in %.1fs with %zu lines queued", code, reason,
 			(double)retry_ms / 1000, left);
@@ -294,25 +424,45 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		finish(p, p->rc);
 		return;
 	}
-	wsb_err_set(p->err, wsb_client_exit_code(code), "%s (%d %s); %zu lines not sent",
-		    wsb_client_exit_code(code) == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason, left);
-	finish(p, wsb_client_exit_code(code));
+	rc = wsb_client_exit_code(code);
+	unacked_text(p, text, sizeof text);
+	wsb_err_set(p->err, rc, "%s (%d %s); %s", rc == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
+		    code, reason, text);
+	finish(p, rc);
+}
+
+/* The --linger deadline: what is still queued now was not accepted. */
+static void timer(void *ud)
+{
+	struct pub *p = ud;
+	char text[WSB_ERR_LEN];
+
+	if (!wsb_msgq_count(p->q)) {
+		finish(p, WSB_EXIT_OK);
+		return;
+	}
+	unacked_text(p, text, sizeof text);
+	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs", text, p->cfg->linger);
+	finish(p, WSB_EXIT_TEMPFAIL);
 }
 
 static void on_signal(void *ud, int sig)
 {
 	struct pub *p = ud;
+	char text[WSB_ERR_LEN];
 
-	if (p->stopping || !wsb_client_is_open(p->cl) || !wsb_msgq_count(p->q)) {
-		if (wsb_msgq_count(p->q))
-			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %zu lines not sent",
-				    wsb_msgq_count(p->q));
+	if (p->stopping || !wsb_msgq_count(p->q)) {
+		if (wsb_msgq_count(p->q)) {
+			unacked_text(p, text, sizeof text);
+			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s", text);
+		}
 		finish(p, wsb_msgq_count(p->q) ? WSB_EXIT_TEMPFAIL : WSB_EXIT_OK);
 		return;
 	}
-	/* First signal: stop reading, send what is queued, close. */
+	/* First signal: stop reading; what is queued has --linger to be
+	 * acknowledged, then the connection closes. */
 	p->stopping = 1;
+	start_linger(p);
 	maybe_close(p);
 }
 
@@ -321,6 +471,7 @@ static const struct wsb_client_ops ops = {
 	.message = message,
 	.writable = writable,
 	.closed = closed,
+	.timer = timer,
 	.in_buf = in_buf,
 	.in_data = in_data,
 	.in_error = in_error,
@@ -330,6 +481,7 @@ static const struct wsb_client_ops ops = {
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
+	char query[256] = "";
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg = {
 		.url = cfg->url,
@@ -341,7 +493,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		.ping_interval = 30,
 		/* A publisher listens to nothing, so other publishers' traffic
 		 * is not sent to it; with --echo it sees its own messages. */
-		.query = cfg->echo ? "echo=1" : "subscribe=none",
+		.query = query,
 	};
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
 	struct wsb_err e2;
@@ -351,6 +503,20 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;
 	}
+	if (cfg->producer) {
+		snprintf(p.producer, sizeof p.producer, "%s", cfg->producer);
+	} else {
+		char host[256] = "";
+		unsigned rnd = 0;
+
+		gethostname(host, sizeof host - 1);
+		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
+	}
+	if (wsb_client_query_add(query, sizeof query, "producer", p.producer) ||
+	    wsb_client_query_add(query, sizeof query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
 	if (cfg->type) {
 		size_t n;
 
@@ -362,7 +528,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		p.type_member[n + 1] = '\0';
 	}
 	/* Worst case of --raw: every byte escaped as \u00XX. */
-	p.buf_cap = cfg->max_line * 6 + sizeof p.type_member + 16;
+	p.buf_cap = REC_HDR + cfg->max_line * 6 + sizeof p.type_member + 16 + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
 	p.q = wsb_msgq_new();
 	if (!p.buf || !p.q) {
@@ -391,5 +557,6 @@ out:
 	wsb_lines_free(&p.lines);
 	wsb_msgq_free(p.q);
 	free(p.buf);
+	free(p.scan);
 	return r;
 }

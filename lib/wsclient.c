@@ -27,6 +27,7 @@ struct wsb_client {
 	struct lws_vhost *vh;
 	struct lws *wsi;
 	int open, connecting, closing, done;
+	int retry_now;			/* set from closed(): skip the backoff once */
 	struct wsb_backoff backoff;
 	int64_t failures;		/* consecutive failed attempts */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer;
@@ -89,12 +90,15 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	}
 	if (!terminal)
 		delay = wsb_backoff_next(&c->backoff);
+	c->retry_now = 0;
 	c->ops->closed(c->ud, code, reason, delay);
 	if (terminal) {
 		c->done = 1;
 		lws_cancel_service(c->ctx);
 		return;
 	}
+	if (c->retry_now)
+		delay = 1;
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, delay * LWS_US_PER_MS);
 }
 
@@ -565,6 +569,11 @@ void wsb_client_input_resume(struct wsb_client *c)
 		c->in_paused = 0;
 		lws_rx_flow_control(c->in_wsi, 1);
 	}
+}
+
+void wsb_client_retry_now(struct wsb_client *c)
+{
+	c->retry_now = 1;
 }
 
 void wsb_client_timer(struct wsb_client *c, int64_t ms)

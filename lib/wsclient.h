@@ -92,6 +92,11 @@ void wsb_client_defer(struct wsb_client *c);
  * since=SEQ&epoch=E on a reconnect). -1 if the result is too long. */
 int wsb_client_set_query(struct wsb_client *c, const char *query);
 
+/* From closed() with retry_ms >= 0: start the next attempt at once rather
+ * than after the backoff delay (a slow-consumer close, where every moment
+ * waited widens what has to be caught up). */
+void wsb_client_retry_now(struct wsb_client *c);
+
 /* One-shot timer: timer() fires after ms (replaces a pending one); ms < 0
  * cancels. */
 void wsb_client_timer(struct wsb_client *c, int64_t ms);

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "envelope.h"
+#include "jqfilter.h"
 #include "journal.h"
 #include "log.h"
 
@@ -51,6 +52,7 @@ struct server {
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick;
 	/* --journal */
+	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
 	lws_sorted_usec_list_t sul_commit;
 	int commit_armed;
@@ -242,6 +244,18 @@ static void hook_journal(void *ud, const char *msg, size_t len, uint64_t seq)
 	arm_commit(s, s->cfg->fsync == WSB_FSYNC_BATCH ? (int64_t)(s->cfg->fsync_interval * 1e6) : 1);
 }
 
+static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
+{
+	struct server *s = ud;
+	struct wsb_jqf_out out;
+
+	if (wsb_jqf_run(s->snapkey, msg, len, &out, NULL) != 1 || out.kind == WSB_JQF_NULL ||
+	    out.len >= cap)
+		return -1;
+	memcpy(key, out.str, out.len + 1);
+	return (int)out.len;
+}
+
 static int restore_line(void *ud, const char *line, size_t len, uint64_t seq)
 {
 	struct server *s = ud;
@@ -367,6 +381,8 @@ static int join(struct server *s, struct conn *c)
 	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
 		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 			j.flags |= WSB_SESS_ECHO;
+		} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
+			j.snapshot = 1;
 		} else if (!strcmp(arg, "subscribe=none")) {
 			j.subscribe_none = 1;
 		} else if (!strncmp(arg, "type=", 5)) {
@@ -575,7 +591,8 @@ static int setup(struct server *s, struct wsb_err *err)
 		.greeting = "Connected to wsbridge-serve",
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,
-					  s->cfg->journal ? hook_journal : NULL };
+					  s->cfg->journal ? hook_journal : NULL,
+					  s->cfg->snapshot_key ? hook_snapshot_key : NULL };
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
 	if (ping > 20000)
@@ -584,16 +601,19 @@ static int setup(struct server *s, struct wsb_err *err)
 	 * big publication would close every subscriber as "slow". */
 	if (bcfg.max_queue < wsb_broker_frame_max(s->cfg->max_message))
 		bcfg.max_queue = wsb_broker_frame_max(s->cfg->max_message);
+	if (s->cfg->snapshot_key && !(s->snapkey = wsb_jqf_compile(s->cfg->snapshot_key, err)))
+		return -1;
 	s->broker = wsb_broker_new(&bcfg, &hooks, err);
 	if (!s->broker)
 		return -1;
 	/* Before any client: the journal's epoch and history come first.
 	 * Restoring must not feed the journal its own lines again. */
 	if (s->cfg->journal) {
-		struct wsb_broker_hooks none = { 0 };
+		struct wsb_broker_hooks restoring = hooks;
 		int r;
 
-		wsb_broker_set_hooks(s->broker, &none);
+		restoring.journal = NULL;
+		wsb_broker_set_hooks(s->broker, &restoring);
 		r = open_journal(s, err);
 		wsb_broker_set_hooks(s->broker, &hooks);
 		if (r)
@@ -691,6 +711,7 @@ out:
 	}
 	if (s.journal)
 		wsb_journal_close(s.journal);
+	wsb_jqf_free(s.snapkey);
 	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
 	wsb_broker_free(s.broker);
 	free(s.scratch);

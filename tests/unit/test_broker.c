@@ -78,7 +78,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 				      .history = history, .history_bytes = history_bytes,
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
 				      .stall_ms = stall_ms };
-	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL };
+	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
 
@@ -521,6 +521,24 @@ static void test_restore(void)
 	s = join_j(b, &rj);
 	T_CHECK(drain(b, s) == 2);
 	T_STREQ(pay[1], l2);
+	wsb_broker_free(b);
+}
+
+/* ?snapshot=1: the latest message of each matching type, oldest first. */
+static void test_snapshot(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s;
+	const char *types[] = { "t*" };
+	struct wsb_join j = { .snapshot = 1, .types = types, .ntypes = 1 };
+
+	in(b, pub, "{\"type\":\"tick\",\"data\":1}");
+	in(b, pub, "{\"type\":\"trade\",\"data\":2}");
+	in(b, pub, "{\"type\":\"tick\",\"data\":3}");
+	in(b, pub, "{\"type\":\"order\",\"data\":4}");
+	s = join_j(b, &j);
+	T_CHECK(drain(b, s) == 3);	/* greeting, trade 2, tick 3 */
+	T_CHECK(strstr(pay[1], "\"data\":2,") && strstr(pay[2], "\"data\":3,"));
 	wsb_broker_free(b);
 }
 
@@ -1016,6 +1034,7 @@ int main(void)
 	T_RUN(test_durable_acks);
 	T_RUN(test_resume_and_gaps);
 	T_RUN(test_restore);
+	T_RUN(test_snapshot);
 	T_RUN(test_ping_pong);
 	T_RUN(test_subscribe_control);
 	T_RUN(test_subscribe_errors);
