@@ -303,7 +303,9 @@ static void opened(void *ud)
 {
 	struct pub *p = ud;
 
-	wsb_log(WSB_LOG_INFO, "connected to %s", p->cfg->url);
+	char url[1024];
+
+	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(p->cfg->url, url, sizeof url));
 	/* Nothing is sent before the greeting says what the server has. */
 	p->ready = 0;
 	wsb_msgq_rewind(p->q);

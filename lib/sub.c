@@ -274,7 +274,9 @@ static void opened(void *ud)
 {
 	struct sub *s = ud;
 
-	wsb_log(WSB_LOG_INFO, "connected to %s", s->cfg->url);
+	char url[1024];
+
+	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(s->cfg->url, url, sizeof url));
 }
 
 /* The subscription, then where to start: since=SEQ&epoch=E once there is

@@ -335,6 +335,25 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 	return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "application/json", body, (size_t)n);
 }
 
+/* Refuses an upgrade with a real HTTP/1.1 status and a JSON body.
+ * lws_return_http_status() answers a refused upgrade as HTTP/1.0 with an
+ * HTML page, which strict clients (Python websockets) reject as not HTTP
+ * at all, hiding the status from them. */
+static int refuse(struct lws *wsi, int status, const char *reason, const char *error)
+{
+	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
+	int body, n;
+	char json[160];
+
+	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
+	n = snprintf(p, sizeof buf - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+		     "connection: close\r\n%s\r\n%s",
+		     status, reason, body, status == 401 ? "www-authenticate: Bearer\r\n" : "", json);
+	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
+	return -1;
+}
+
 /* Handshake: path, shutdown and token checks, before any broker state. */
 static int filter_handshake(struct server *s, struct lws *wsi)
 {
@@ -343,12 +362,10 @@ static int filter_handshake(struct server *s, struct lws *wsi)
 	int n;
 
 	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path)) {
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return -1;
+		return refuse(wsi, 404, "Not Found", "not found");
 	}
 	if (s->stopping) {
-		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
-		return -1;
+		return refuse(wsi, 503, "Service Unavailable", "shutting down");
 	}
 	if (!s->has_token)
 		return 0;
@@ -359,8 +376,7 @@ static int filter_handshake(struct server *s, struct lws *wsi)
 		given = lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok);
 	if (!given || !wsb_auth_equal(given, s->token)) {
 		wsb_log(WSB_LOG_INFO, "refused a connection: %s token", given ? "invalid" : "missing");
-		lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
-		return -1;
+		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required");
 	}
 	return 0;
 }
