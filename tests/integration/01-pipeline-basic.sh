@@ -17,8 +17,9 @@ check "pub reports the invalid line with its number" grep -q 'stdin:4: invalid J
 wait_pid $SUB 20
 check_eq "sub exits 0 after --count" "$RC" 0
 check_eq "sub printed 3 lines" "$(lines "$T/sub.out")" 3
-check "type kept when present" grep -q '^{"type":"order","data":{"symbol":"AAPL"},"timestamp":"[0-9T:.-]*Z","seq":1}$' "$T/sub.out"
-check "--type fills a missing type" grep -q '^{"type":"trade","data":1,"timestamp":"[^"]*","seq":2}$' "$T/sub.out"
+# pub adds its producer id and pseq (docs/protocol.md), the broker timestamp and seq.
+check "type kept when present" grep -q '^{"type":"order","data":{"symbol":"AAPL"},"producer":"pub-[^"]*","pseq":1,"timestamp":"[0-9T:.-]*Z","seq":1}$' "$T/sub.out"
+check "--type fills a missing type" grep -q '^{"type":"trade","data":1,"producer":"pub-[^"]*","pseq":2,"timestamp":"[^"]*","seq":2}$' "$T/sub.out"
 check "white space compacted" grep -q '^{"type":"tick","data":\[1,2\],' "$T/sub.out"
 check "/health counts the messages" test "$(health_field messages_in)" -eq 3
 stop $SERVE_PID

@@ -46,8 +46,12 @@ wait_pid $PUB 30
 check_eq "pub exits 0 at EOF" "$RC" 0
 wait_pid $SUB 30
 check_eq "sub exits 0 after --count $N" "$RC" 0
-jq -r .data.n <"$T/sub.out" >"$T/got"
+jq -r 'select(.type == "t") | .data.n' <"$T/sub.out" >"$T/got"
 check "sub got all $N lines once each, in order" diff "$T/want" "$T/got"
+# Without a journal the restart starts a new epoch: sub says so in-band, once.
+check_eq "sub marks the restart with one gap record" \
+	"$(jq -c 'select(.type == "gap") | [.reason, .to]' <"$T/sub.out" | tr '\n' ' ')" '["epoch",null] '
+check "sub warns about the gap" grep -q 'gap: ' "$T/sub.err"
 check_eq "restarted serve counted the kept and the later lines" "$(health_field messages_in)" $((N - A))
 stop $SERVE_PID
 check_eq "serve exits 0 on SIGTERM" "$RC" 0
