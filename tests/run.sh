@@ -21,6 +21,7 @@ if [ "${WSB_SAN:-}" = 1 ]; then
 	# report fails the run even if the process's exit status went unchecked.
 	export ASAN_OPTIONS="log_path=$logdir/san.asan:detect_leaks=1:exitcode=99"
 	export UBSAN_OPTIONS="log_path=$logdir/san.ubsan:print_stacktrace=1:halt_on_error=1"
+	export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
 fi
 
 run_one() {	# name, command...
