@@ -821,6 +821,12 @@ size_t wsb_json_escape(char *out, size_t cap, const char *s, size_t len)
 
 void wsb_env_timestamp(char out[WSB_TS_LEN], const struct timespec *ts)
 {
+	/* The broker stamps every message; gmtime+strftime cost more than the
+	 * rest of stamping, and the seconds part changes once a second. The
+	 * cache makes this single-threaded, as everything around it is. */
+	static time_t cached_t = (time_t)-1;
+	static char cached[WSB_TS_LEN];
+	static size_t cached_n;
 	struct tm tm;
 	time_t t = ts->tv_sec;
 	int ms = (int)(ts->tv_nsec / 1000000);
@@ -828,13 +834,25 @@ void wsb_env_timestamp(char out[WSB_TS_LEN], const struct timespec *ts)
 
 	if (ms < 0 || ms > 999)
 		ms = 0;
-	/* Room for ".mmmZ" is kept back; a year too wide for the rest fails
-	 * strftime and falls back to the epoch rather than a cut-off string. */
-	if (gmtime_r(&t, &tm))
-		n = strftime(out, WSB_TS_LEN - 5, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!n)
-		n = (size_t)snprintf(out, WSB_TS_LEN - 5, "1970-01-01T00:00:00");
-	snprintf(out + n, 6, ".%03dZ", ms);
+	if (t != cached_t) {
+		/* Room for ".mmmZ" is kept back; a year too wide for the rest
+		 * fails strftime and falls back to the epoch rather than a
+		 * cut-off string. */
+		if (gmtime_r(&t, &tm))
+			n = strftime(cached, WSB_TS_LEN - 5, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (!n)
+			n = (size_t)snprintf(cached, WSB_TS_LEN - 5, "1970-01-01T00:00:00");
+		cached_n = n;
+		cached_t = t;
+	}
+	memcpy(out, cached, cached_n);
+	n = cached_n;
+	out[n++] = '.';
+	out[n++] = (char)('0' + ms / 100);
+	out[n++] = (char)('0' + ms / 10 % 10);
+	out[n++] = (char)('0' + ms % 10);
+	out[n++] = 'Z';
+	out[n] = '\0';
 }
 
 void wsb_env_timestamp_now(char out[WSB_TS_LEN])
