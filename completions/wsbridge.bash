@@ -15,7 +15,7 @@ _wsbridge_complete()
 	COMPREPLY=()
 	case ${COMP_WORDS[0]##*/} in
 	wsbridge-health)
-		opts='--token --token-file --url --timeout --connect-timeout --cafile --insecure --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --verbose --quiet --help --version'
+		opts='--token --token-file --cafile --insecure --url --timeout --connect-timeout --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
@@ -24,10 +24,11 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
@@ -39,9 +40,11 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --max-message --max-queue --max-memory --max-stall --ping-interval --history --history-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --log-format --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --tls-cert --tls-key --max-message --max-queue --max-memory --max-stall --ping-interval --history --history-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --log-format --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--tls-cert) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--tls-key) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--journal|-j) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return 0 ;;
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
@@ -49,9 +52,10 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--gap) mapfile -t COMPREPLY < <(compgen -W 'mark stderr fail' -- "$cur"); return 0 ;;
 		--cursor-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;

@@ -198,6 +198,10 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 		if (cfg->max_queue < 1024)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-queue must be at least 1k");
+		if (!cfg->tls_cert != !cfg->tls_key)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key go together: give both or neither");
+		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		if (!cfg->url || !*cfg->url)
@@ -208,6 +212,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--retry-max must be at most 1 day");
 		if (cfg->retries < -1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--retries must be -1 (never give up) or more");
+		if (cfg->cafile && !*cfg->cafile)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--cafile must not be empty");
 	}
 	if (cfg->tool & WSB_TOOL_PUB) {
 		if (cfg->raw && !cfg->type)

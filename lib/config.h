@@ -60,9 +60,13 @@ struct wsb_cfg {
 	uint64_t journal_retain;
 	const char *token;		/* serve: required token; clients: token to send */
 	const char *token_file;
+	const char *tls_cert;		/* serve: PEM certificate (chain); with tls_key: https/wss */
+	const char *tls_key;		/* serve: PEM private key */
 
 	/* pub, sub, health */
 	const char *url;
+	const char *cafile;		/* CA bundle that verifies the server (https, wss) */
+	int insecure;			/* skip certificate checks (https, wss) */
 
 	/* pub, sub */
 	double retry_min, retry_max;
@@ -108,8 +112,6 @@ struct wsb_cfg {
 	/* health (also: url as the http(s) base, timeout as the whole probe's
 	 * budget, token/token_file) */
 	double connect_timeout;		/* seconds */
-	const char *cafile;		/* CA bundle for https */
-	int insecure;			/* skip certificate checks (https) */
 	int ws;				/* also time a ping over the WebSocket */
 	int roundtrip;			/* also send a canary through the broker */
 	const char *ws_path;		/* WebSocket path on the same host:port */

@@ -26,10 +26,14 @@ static const struct wsb_opt table[] = {
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
 	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
+	{ "cafile", 0, WSB_OPT_STR, "FILE", C | H, OFF(cafile), "trust only the CA certificates in FILE to verify a wss:// or https:// server", NULL, NULL },
+	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "wss://, https://: do not verify the server certificate", NULL, NULL },
 
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
 	{ "path", 0, WSB_OPT_STR, "PATH", S, OFF(path), "WebSocket endpoint path", NULL, NULL },
+	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
+	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
 	{ "max-queue", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_queue), "per-subscriber backlog before closing it with 4008", NULL, NULL },
 	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queued bytes in all before publishers are paused", NULL, NULL },
@@ -85,8 +89,6 @@ static const struct wsb_opt table[] = {
 	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
 	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(connect_timeout), "bound on the TCP (and TLS) connect", NULL, NULL },
-	{ "cafile", 0, WSB_OPT_STR, "FILE", H, OFF(cafile), "trust the CA certificates in FILE for https", NULL, NULL },
-	{ "insecure", 'k', WSB_OPT_FLAG, NULL, H, OFF(insecure), "https: do not verify the server certificate", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
 	{ "ws-path", 0, WSB_OPT_STR, "PATH", H, OFF(ws_path), "WebSocket path on the --url host and port", NULL, NULL },
@@ -110,6 +112,7 @@ static const char *const ex_serve[] = {
 	"wsbridge-serve                                   # ws://127.0.0.1:8765/ws",
 	"wsbridge-serve --listen 0.0.0.0:9000 --path /ws/trading",
 	"curl -s http://127.0.0.1:8765/health",
+	"wsbridge-serve --listen 0.0.0.0:8443 --tls-cert /etc/wsbridge/cert.pem --tls-key /etc/wsbridge/key.pem",
 	NULL,
 };
 static const char *const ex_pub[] = {
@@ -124,6 +127,7 @@ static const char *const ex_sub[] = {
 	"wsbridge-sub --type 'position*' --type equity_update --count 10 --timeout 5",
 	"wsbridge-sub --cursor-file orders.cursor --gap=fail --type order >>orders.ndjson",
 	"wsbridge-sub --snapshot --type 'quote*'            # current state first, then live",
+	"wsbridge-sub --url wss://broker:8443/ws --cafile ca.pem --type order",
 	NULL,
 };
 static const char *const ex_health[] = {

@@ -368,6 +368,8 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 		.retry_max = 0.1,
 		.retries = 0,		/* a probe reports the first failure */
 		.ping_interval = 30,
+		.ca_file = cfg->cafile,
+		.insecure = cfg->insecure,
 	};
 	struct wsb_err err = { 0 };
 
@@ -538,10 +540,6 @@ int wsb_probe_run(const struct wsb_cfg *cfg, FILE *out, struct wsb_err *err)
 	if (got < 0)
 		return nagios ? WSB_HEALTH_UNKNOWN : err->code;
 	r.has_token = got > 0;
-	/* wsclient has no CA or verification knobs yet: say so rather than let
-	 * a self-signed wss handshake fail with lws's opaque TLS error. */
-	if ((cfg->ws || cfg->roundtrip) && !strncmp(r.ws_url, "wss:", 4) && (cfg->cafile || cfg->insecure))
-		wsb_log(WSB_LOG_WARN, "--cafile/--insecure apply to /health only; the WebSocket uses the system CAs");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		wsb_err_set(err, WSB_EXIT_SOFTWARE, "cannot initialise libcurl");
 		return nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_SOFTWARE;

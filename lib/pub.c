@@ -493,6 +493,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		.retry_max = cfg->retry_max,
 		.retries = cfg->retries,
 		.ping_interval = 30,
+		.ca_file = cfg->cafile,
+		.insecure = cfg->insecure,
 		/* A publisher listens to nothing, so other publishers' traffic
 		 * is not sent to it; with --echo it sees its own messages. */
 		.query = query,

@@ -400,6 +400,8 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		.retry_max = cfg->retry_max,
 		.retries = cfg->retries,
 		.ping_interval = 30,
+		.ca_file = cfg->cafile,
+		.insecure = cfg->insecure,
 		.query = query,
 	};
 	int r;

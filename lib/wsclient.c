@@ -34,6 +34,7 @@ struct wsb_client {
 	int deferred;
 	lws_retry_bo_t idle;
 	int peer_code;			/* close code the peer sent */
+	int tls_verify_failed;		/* this attempt: the server certificate was refused */
 	char peer_reason[124];
 
 	char url[1024];			/* parsed copy */
@@ -64,10 +65,22 @@ static void on_signal(int sig)
 		lws_cancel_service(signal_ctx);
 }
 
+/* Why OpenSSL refused the server certificate, from lws's "SSL error: <why>
+ * (preverify_ok=0;...)" log line: CONNECTION_ERROR only says "SSL err 1". */
+static char tls_why[96];
+
 static void lws_emit(int level, const char *line)
 {
 	size_t n = strlen(line);
+	const char *why = strstr(line, "SSL error: ");
 
+	if (why) {
+		size_t k = strcspn(why += 11, "(\r\n");
+
+		while (k && why[k - 1] == ' ')
+			k--;
+		snprintf(tls_why, sizeof tls_why, "%.*s", (int)k, why);
+	}
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
 	wsb_log(level == LLL_ERR ? WSB_LOG_DEBUG : WSB_LOG_DEBUG, "lws: %.*s", (int)n, line);
@@ -117,6 +130,11 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	i.path = c->path;
 	i.host = c->host;
 	i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+	if (c->tls && c->cfg.insecure)
+		i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+				    LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+	/* No h2: batched LWS_WRITE_RAW frames would bypass its framing. */
+	i.alpn = "http/1.1";
 	i.local_protocol_name = "wsbridge-client";
 	i.userdata = c;
 	i.pwsi = &c->wsi;
@@ -124,6 +142,8 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->connecting = 1;
 	c->peer_code = 0;
 	c->peer_reason[0] = '\0';
+	c->tls_verify_failed = 0;
+	tls_why[0] = '\0';
 	if (!lws_client_connect_via_info(&i))
 		schedule_retry(c, 0, "cannot start connection", 0);
 }
@@ -295,8 +315,25 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		peer_close(c, in, len);
 		return 0;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* len is OpenSSL's preverify_ok; 0 fails the handshake. */
+		if (!len)
+			c->tls_verify_failed = 1;
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		status = (int)lws_http_client_http_response(wsi);
+		if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
+			char why[200];
+
+			snprintf(why, sizeof why, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
+				 tls_why[0] ? " (" : "", tls_why, tls_why[0] ? ")" : "");
+			schedule_retry(c, 0, why, 0);
+			return 0;
+		}
+		if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
+			schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
+			return 0;
+		}
 		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
 			       status == 401 || status == 403);
 		return 0;
@@ -442,13 +479,25 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 ? cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
 
-	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0, lws_emit);
+	/* Errors always reach lws_emit (logged at debug): it picks out why a
+	 * certificate was refused. */
+	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_emit);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.user = c;
 	/* Loading the system CA store costs ~35 ms and ~4 MB: only for wss. */
 	info.options = c->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	if (c->tls && cfg->ca_file) {
+		FILE *f = fopen(cfg->ca_file, "r");
+
+		if (!f) {
+			wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "--cafile %s", cfg->ca_file);
+			goto fail;
+		}
+		fclose(f);
+		info.client_ssl_ca_filepath = cfg->ca_file;
+	}
 	info.timeout_secs = 10;
 	info.connect_timeout_secs = 10;
 	info.pt_serv_buf_size = BATCH;

@@ -52,6 +52,8 @@ struct wsb_client_cfg {
 	double retry_min, retry_max;	/* seconds */
 	int64_t retries;		/* consecutive failures before giving up; -1 never */
 	int ping_interval;		/* seconds between keepalive pings */
+	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
+	int insecure;			/* wss: accept any certificate and host name */
 };
 
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,

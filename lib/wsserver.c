@@ -1,5 +1,6 @@
 #include "wsserver.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,9 +79,15 @@ static double since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
+static int tls_init_failed;
+
 static void lws_emit(int level, const char *line)
 {
 	size_t n = strlen(line);
+
+	if (strstr(line, "init_server_ssl failed"))
+		tls_init_failed = 1;
 
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
@@ -669,12 +676,35 @@ static int setup(struct server *s, struct wsb_err *err)
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "wsbridge";
 	info.timeout_secs = 10;
+	if (s->cfg->tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = s->cfg->tls_cert;
+		info.ssl_private_key_filepath = s->cfg->tls_key;
+		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
+		info.alpn = "http/1.1";
+	}
+	tls_init_failed = 0;
 	s->ctx = lws_create_context(&info);
+	if (!s->ctx && tls_init_failed)
+		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
+				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
 		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "cannot listen on %s (address in use or not local?)",
 				   s->cfg->listen);
 	s->vh = lws_get_vhost_by_name(s->ctx, "wsbridge");
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
+	return 0;
+}
+
+/* Before anything is opened, so a wrong path is named rather than left to
+ * lws's generic "cannot create context". */
+static int tls_file_ok(const char *opt, const char *path, struct wsb_err *err)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "%s %s", opt, path);
+	fclose(f);
 	return 0;
 }
 
@@ -689,6 +719,9 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	clock_gettime(CLOCK_MONOTONIC, &s.started);
 	s.has_token = wsb_auth_load(cfg->token, cfg->token_file, s.token, err);
 	if (s.has_token < 0)
+		return -1;
+	if (cfg->tls_cert &&
+	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
 		return -1;
 	if (wsb_log_level() >= WSB_LOG_DEBUG + 1)
 		lwsl |= LLL_WARN | LLL_NOTICE;
@@ -707,9 +740,10 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s", strchr(cfg->listen_host, ':') ? "[" : "",
+	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(cfg->listen_host, ':') ? "[" : "",
 		cfg->listen_host[0] ? cfg->listen_host : "0.0.0.0", strchr(cfg->listen_host, ':') ? "]" : "",
-		lws_get_vhost_listen_port(s.vh), cfg->path, s.has_token ? " (token required)" : "");
+		lws_get_vhost_listen_port(s.vh), cfg->path, cfg->tls_cert ? " (TLS: https, wss)" : "",
+		s.has_token ? " (token required)" : "");
 
 	while (lws_service(s.ctx, 0) >= 0) {
 		if (!s.stopping)

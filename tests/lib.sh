@@ -7,6 +7,8 @@
 #
 #   . "$(dirname "$0")/../lib.sh"
 #   start_serve                    # sets SERVE_PID, PORT, WS_URL, HTTP_URL
+#   (start_serve --tls-cert C --tls-key K: wss:// and https://, curl trusts C;
+#   make_test_cert writes such a pair)
 #   "$WSB_BIN/wsbridge-sub" --url "$WS_URL" --count 1 >"$T/out" & SUB=$!
 #   wait_subscribers 1
 #   echo '{"type":"a"}' | "$WSB_BIN/wsbridge-pub" --url "$WS_URL"
@@ -19,6 +21,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/wsb-$SUITE.XXXXXX")
 PY=/usr/bin/python3		# Debian's, where python3-websockets lives
 WSB_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)	# tests/
 _pids=()
+SERVE_CA=			# set by start_serve --tls-cert; see wcurl
 _failed=0
 
 pass() { echo "PASS $SUITE: $1"; }
@@ -56,12 +59,31 @@ poll() {
 	done
 }
 
+# make_test_cert [DIR]: a self-signed certificate for localhost and
+# 127.0.0.1 in DIR/cert.pem (also its own CA) and DIR/key.pem; DIR is $T.
+make_test_cert() {
+	local d=${1:-$T}
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$d/openssl.log" 2>&1
+}
+
+# wcurl ARGS...: curl that trusts the running TLS server's certificate, if any.
+wcurl() { curl ${SERVE_CA:+--cacert "$SERVE_CA"} "$@"; }
+
 # start_serve [ARGS...]: wsbridge-serve on 127.0.0.1 (port from $PORT if set
 # by a previous start, so a restart keeps its address), ready when /health
-# answers. Stderr goes to $T/serve.N.err.
+# answers. Stderr goes to $T/serve.N.err. With --tls-cert FILE among ARGS the
+# URLs are wss:// and https:// and SERVE_CA=FILE is what wcurl trusts.
 _serve_n=0
 start_serve() {
-	local listen="127.0.0.1:${PORT:-0}" err
+	local listen="127.0.0.1:${PORT:-0}" err a prev= ws=ws http=http
+	SERVE_CA=
+	for a in "$@"; do
+		case $prev in --tls-cert) SERVE_CA=$a ;; esac
+		case $a in --tls-cert=*) SERVE_CA=${a#--tls-cert=} ;; esac
+		prev=$a
+	done
+	[ -n "$SERVE_CA" ] && ws=wss http=https
 	_serve_n=$((_serve_n + 1))
 	err="$T/serve.$_serve_n.err"
 	SERVE_ERR=$err
@@ -72,14 +94,14 @@ start_serve() {
 		echo "wsbridge-serve did not start:"; cat "$err"; return 1
 	fi
 	PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$err" | head -1)
-	WS_URL="ws://127.0.0.1:$PORT/ws"
-	HTTP_URL="http://127.0.0.1:$PORT"
-	poll 10 curl -sf -o /dev/null "$HTTP_URL/health" || { echo "/health never answered"; return 1; }
+	WS_URL="$ws://127.0.0.1:$PORT/ws"
+	HTTP_URL="$http://127.0.0.1:$PORT"
+	poll 10 wcurl -sf -o /dev/null "$HTTP_URL/health" || { echo "/health never answered"; return 1; }
 }
 
 # health_field NAME: one numeric or string field of /health.
 health_field() {
-	curl -sf "$HTTP_URL/health" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+	wcurl -sf "$HTTP_URL/health" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
 _field_ge() { [ "$(health_field "$1")" -ge "$2" ] 2>/dev/null; }

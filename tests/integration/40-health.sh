@@ -197,7 +197,8 @@ wait_lines "$T/watchn.out" 2 10 || fail "--watch --nagios prints lines"
 stop $W INT
 check_eq "--watch --nagios, SIGINT: last status CRITICAL 2" "$RC" 2
 
-# --- https (the server has no TLS yet: a Python double with a test certificate) ---
+# --- https against a Python double with a test certificate (41-health-tls.sh
+# probes the real server over TLS) ---
 if command -v openssl >/dev/null; then
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
 		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
