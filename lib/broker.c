@@ -74,6 +74,12 @@ struct snap {
 	char key[];
 };
 
+struct pending {
+	struct msg *m;
+	uint64_t from;			/* publishing session's num: echo rules */
+	char type[WSB_TYPE_MAX + 1];
+};
+
 struct wsb_sess {
 	void *conn;
 	unsigned flags;
@@ -94,6 +100,7 @@ struct wsb_sess {
 	int close_code;
 	const char *close_reason;
 	char id[32];
+	uint64_t num;			/* unique per broker */
 	/* acknowledged publishing */
 	char producer[WSB_PRODUCER_MAX + 1];
 	uint64_t ack_due, ack_sent;	/* highest pseq ackable / acked */
@@ -120,6 +127,8 @@ struct wsb_broker {
 	struct prod *prod_hash[PROD_BUCKETS];
 	struct snap *snap_hash[SNAP_BUCKETS];
 	size_t nsnap;
+	struct pending *pq;		/* published, waiting for the journal */
+	size_t pq_cap, pq_head, pq_n;
 	struct prod *lru_head, *lru_tail;
 	size_t nprod;
 	char epoch[WSB_EPOCH_HEX + 1];
@@ -138,6 +147,7 @@ static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, c
 			size_t len);
 static void snap_send(struct wsb_broker *b, struct wsb_sess *s);
 static void snap_free(struct wsb_broker *b);
+static void pend_release(struct wsb_broker *b, uint64_t seq);
 static struct msg *hist_at(const struct wsb_broker *b, size_t i);
 static size_t gap_frame(const struct wsb_broker *b, unsigned char *out, size_t room, uint64_t from,
 			uint64_t to, const char *reason);
@@ -603,6 +613,12 @@ void wsb_broker_free(struct wsb_broker *b)
 	for (i = 0; i < b->hn; i++)
 		msg_unref(b->hist[(b->hhead + i) % b->cfg.history]);
 	free(b->hist);
+	while (b->pq_n) {
+		msg_unref(b->pq[b->pq_head].m);
+		b->pq_head = (b->pq_head + 1) % b->pq_cap;
+		b->pq_n--;
+	}
+	free(b->pq);
 	snap_free(b);
 	while (b->lru_head) {
 		struct prod *p = b->lru_head;
@@ -687,8 +703,9 @@ static struct wsb_sess *sess_new(struct wsb_broker *b, void *conn, unsigned flag
 	s->conn = conn;
 	s->flags = flags;
 	wsb_patterns_init(&s->pats);
+	s->num = ++b->id_next;
 	snprintf(s->id, sizeof s->id, "%08x-%llu", (unsigned)b->id_prefix,
-		 (unsigned long long)++b->id_next);
+		 (unsigned long long)s->num);
 	s->idx = b->nsess;
 	b->sess[b->nsess++] = s;
 	b->st.connections++;
@@ -976,6 +993,7 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 	if (seq <= b->st.durable_seq)
 		return;
 	b->st.durable_seq = seq;
+	pend_release(b, seq);
 	for (size_t i = 0; i < b->nsess; i++) {
 		struct wsb_sess *s = b->sess[i];
 		uint64_t top = 0;
@@ -1136,12 +1154,84 @@ static int probe_wanted(const struct wsb_sess *s, const char *type)
 	return 0;
 }
 
+/* ---- fan-out, at once or once durable ---- */
+
+static void fanout(struct wsb_broker *b, struct msg *m, const struct wsb_sess *from,
+		   const char *type, int probe)
+{
+	for (size_t i = 0; i < b->nsess; i++) {
+		struct wsb_sess *s = b->sess[i];
+
+		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
+			continue;
+		if (probe ? probe_wanted(s, type) : wsb_patterns_match(&s->pats, type)) {
+			/* Catching up from history: it will read this one there. */
+			if (s->replay) {
+				if (b->hooks.wake)
+					b->hooks.wake(b->hooks.ud, s->conn);
+				continue;
+			}
+			enqueue(b, s, m);
+		}
+	}
+}
+
+/* Messages waiting for the journal before fan-out; their bytes count as
+ * queued memory, so a journal that cannot keep up (or a full disk) pauses
+ * publishers instead of growing without bound. */
+static int pend_push(struct wsb_broker *b, struct msg *m, const struct wsb_sess *from,
+		     const char *type)
+{
+	struct pending *e;
+
+	if (b->pq_n == b->pq_cap) {
+		size_t cap = b->pq_cap ? b->pq_cap * 2 : 256, i;
+		struct pending *v = malloc(cap * sizeof *v);
+
+		if (!v)
+			return -1;
+		for (i = 0; i < b->pq_n; i++)
+			v[i] = b->pq[(b->pq_head + i) % b->pq_cap];
+		free(b->pq);
+		b->pq = v;
+		b->pq_cap = cap;
+		b->pq_head = 0;
+	}
+	e = &b->pq[(b->pq_head + b->pq_n) % b->pq_cap];
+	e->m = m;
+	e->from = from ? from->num : 0;
+	snprintf(e->type, sizeof e->type, "%s", type);
+	m->refs++;
+	b->pq_n++;
+	b->st.queued_bytes += m->len;
+	return 0;
+}
+
+static void pend_release(struct wsb_broker *b, uint64_t seq)
+{
+	while (b->pq_n) {
+		struct pending *e = &b->pq[b->pq_head];
+		const struct wsb_sess *from = NULL;
+
+		if (e->m->seq > seq)
+			break;
+		for (size_t i = 0; e->from && i < b->nsess; i++)
+			if (b->sess[i]->num == e->from)
+				from = b->sess[i];
+		b->st.queued_bytes -= e->m->len;
+		fanout(b, e->m, from, e->type, 0);
+		msg_unref(e->m);
+		b->pq_head = (b->pq_head + 1) % b->pq_cap;
+		b->pq_n--;
+	}
+}
+
 static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 		    const struct wsb_env *env, size_t n, size_t cap)
 {
 	int probe = is_probe(env);
 	char *p = msg_payload(m);
-	size_t i, o = n - 1;	/* overwrite the closing '}' */
+	size_t o = n - 1;	/* overwrite the closing '}' */
 	char pid[WSB_PRODUCER_MAX + 1];
 	uint64_t pseq = 0;
 	struct prod *pr = NULL;
@@ -1186,24 +1276,18 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 	}
 	if (!probe && b->hooks.journal)
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
-	for (i = 0; i < b->nsess; i++) {
-		struct wsb_sess *s = b->sess[i];
-
-		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
-			continue;
-		if (probe ? probe_wanted(s, env->type) : wsb_patterns_match(&s->pats, env->type)) {
-			/* Catching up from history: it will read this one there. */
-			if (s->replay) {
-				if (b->hooks.wake)
-					b->hooks.wake(b->hooks.ud, s->conn);
-				continue;
-			}
-			enqueue(b, s, m);
-		}
-	}
 	if (!probe) {
 		hist_push(b, m);
 		snap_update(b, m, env->type, p, o);
+	}
+	/* With a journal, nobody sees a message before it is stored: a crash
+	 * can then only lose what nobody saw, and the seqs a restart hands
+	 * out again were never delivered. */
+	if (!probe && b->cfg.durable_acks && m->seq > b->st.durable_seq) {
+		if (pend_push(b, m, from, env->type))
+			fanout(b, m, from, env->type, 0);	/* ENOMEM: deliver now */
+	} else {
+		fanout(b, m, from, env->type, probe);
 	}
 	msg_unref(m);
 }
@@ -1392,6 +1476,7 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 {
 	size_t i, scanned = 0;
 	uint64_t oldest = b->hn ? hist_at(b, 0)->seq : b->st.seq + 1;
+	uint64_t lim = b->cfg.durable_acks ? b->st.durable_seq : UINT64_MAX;
 
 	if (s->rseq < oldest) {
 		size_t g = gap_frame(b, out + total, hard - total, s->rseq, oldest - 1, "evicted");
@@ -1405,6 +1490,8 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 	for (i = hist_find(b, s->rseq); i < b->hn && scanned < REPLAY_SCAN; i++, scanned++) {
 		struct msg *m = hist_at(b, i);
 
+		if (m->seq > lim)	/* not stored yet: it comes live once it is */
+			break;
 		if (msg_matches(m, s)) {
 			if ((total && total + m->len > soft) || m->len > hard - total)
 				break;
@@ -1414,7 +1501,7 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 		}
 		s->rseq = m->seq + 1;
 	}
-	if (i >= b->hn)
+	if (i >= b->hn || hist_at(b, i)->seq > lim)
 		s->replay = 0;
 	return total;
 }

@@ -436,22 +436,32 @@ static void test_producer_acks(void)
 /* With durable acks, an ack waits for wsb_broker_durable. */
 static void test_durable_acks(void)
 {
-	struct wsb_broker_cfg cfg = { .max_queue = 1u << 20, .durable_acks = 1, .now = fixed_now };
+	struct wsb_broker_cfg cfg = { .max_queue = 1u << 20, .durable_acks = 1, .history = 10,
+				      .now = fixed_now };
 	struct wsb_err err;
 	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, &err);
 	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
-	struct wsb_sess *pub = join_j(b, &pj);
+	struct wsb_sess *pub = join_j(b, &pj), *sub = join_quiet(b, NULL, 0), *late;
+	struct wsb_join rj = { .resume = 1, .since = 0 };
 
 	T_CHECK(drain(b, pub) == 1);
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":1}");
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":2}");
 	T_CHECK(drain(b, pub) == 0);
+	T_CHECK(drain(b, sub) == 0);	/* nobody sees what is not stored */
+	T_CHECK(stats(b).queued_bytes > 0);	/* and it counts as queued memory */
 	wsb_broker_durable(b, 1);
 	T_CHECK(drain(b, pub) == 1);
 	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":1}");
+	T_CHECK(drain(b, sub) == 1 && strstr(pay[0], "\"seq\":1}") != NULL);
+	late = join_j(b, &rj);	/* history replay stops at what is stored */
+	T_CHECK(drain(b, late) == 2 && strstr(pay[1], "\"seq\":1}") != NULL);
 	wsb_broker_durable(b, 2);
 	T_CHECK(drain(b, pub) == 1);
 	T_STREQ(pay[0], "{\"type\":\"ack\",\"pseq\":2}");
+	T_CHECK(drain(b, sub) == 1 && strstr(pay[0], "\"seq\":2}") != NULL);
+	T_CHECK(drain(b, late) == 1 && strstr(pay[0], "\"seq\":2}") != NULL);	/* live, once */
+	T_CHECK(stats(b).queued_bytes == 0);
 	wsb_broker_free(b);
 }
 
