@@ -1,0 +1,168 @@
+#define T_SUITE "options"
+#include "t.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "options.h"
+
+/* Parses argv (NULL-terminated) for tool into cfg; returns wsb_opt_parse's
+ * result, with --help/--version output captured in out. */
+static char out[65536];
+
+static int parse(struct wsb_cfg *cfg, unsigned tool, struct wsb_err *err, ...)
+{
+	char *argv[32];
+	int argc = 0, r;
+	va_list ap;
+	FILE *f = fmemopen(out, sizeof out, "w");
+
+	argv[argc++] = "prog";
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	wsb_cfg_defaults(cfg, tool, "wsbridge-test");
+	r = wsb_opt_parse(cfg, argc, argv, f, err);
+	fclose(f);
+	return r;
+}
+
+static void test_sizes_and_seconds(void)
+{
+	uint64_t u;
+	double d;
+
+	T_CHECK(wsb_opt_parse_size("512", &u) == 0 && u == 512);
+	T_CHECK(wsb_opt_parse_size("64k", &u) == 0 && u == 65536);
+	T_CHECK(wsb_opt_parse_size("1M", &u) == 0 && u == 1048576);
+	T_CHECK(wsb_opt_parse_size("2GiB", &u) == 0 && u == 2147483648ULL);
+	T_CHECK(wsb_opt_parse_size("1.5M", &u) == -1);
+	T_CHECK(wsb_opt_parse_size("-1", &u) == -1);
+	T_CHECK(wsb_opt_parse_size("10x", &u) == -1);
+	T_CHECK(wsb_opt_parse_size("", &u) == -1);
+	T_CHECK(wsb_opt_parse_size("99999999999999999999", &u) == -1);
+	T_CHECK(wsb_opt_parse_seconds("1.5", &d) == 0 && d == 1.5);
+	T_CHECK(wsb_opt_parse_seconds("250ms", &d) == 0 && d > 0.2499 && d < 0.2501);
+	T_CHECK(wsb_opt_parse_seconds("2m", &d) == 0 && d == 120);
+	T_CHECK(wsb_opt_parse_seconds("1h", &d) == 0 && d == 3600);
+	T_CHECK(wsb_opt_parse_seconds("-3", &d) == -1);
+	T_CHECK(wsb_opt_parse_seconds("3 s", &d) == -1);
+	T_CHECK(wsb_opt_parse_seconds("nan", &d) == -1);
+}
+
+static void test_long_short_and_bundles(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--url=ws://h:1/ws", "-t", "order", "--type", "tick*",
+		      "-vvc5", "-W", "250ms", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "ws://h:1/ws");
+	T_CHECK(c.types.n == 2);
+	T_STREQ(c.types.v[0], "order");
+	T_STREQ(c.types.v[1], "tick*");
+	T_CHECK(c.verbose == 2 && c.count == 5);
+	T_CHECK(c.timeout > 0.24 && c.timeout < 0.26);
+	wsb_cfg_free(&c);
+}
+
+static void test_errors_name_the_option(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--nope", NULL) == -1);
+	T_CHECK(e.code == WSB_EXIT_USAGE && strstr(e.msg, "unknown option '--nope'"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "-Z", NULL) == -1);
+	T_CHECK(strstr(e.msg, "unknown option '-Z'") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--count", NULL) == -1);
+	T_CHECK(strstr(e.msg, "--count needs a value") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--count", "ten", NULL) == -1);
+	T_CHECK(strstr(e.msg, "--count") && strstr(e.msg, "'ten'"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--log-format", "xml", NULL) == -1);
+	T_CHECK(strstr(e.msg, "text|json") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--control=yes", NULL) == -1);
+	T_CHECK(strstr(e.msg, "takes no value") != NULL);
+	wsb_cfg_free(&c);
+	/* An option of another tool is unknown here. */
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--max-queue", "1M", NULL) == -1);
+	wsb_cfg_free(&c);
+	/* sub takes no operands; pub takes files. */
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "file", NULL) == -1);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "a.ndjson", "--", "-b", NULL) == WSB_OPT_RUN);
+	T_CHECK(c.n_operands == 2);
+	T_STREQ(c.operands[1], "-b");
+	wsb_cfg_free(&c);
+}
+
+static void test_env_then_argv(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	setenv("WSBRIDGE_URL", "ws://from-env:1/ws", 1);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "ws://from-env:1/ws");
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "-u", "ws://argv:2/ws", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "ws://argv:2/ws");
+	wsb_cfg_free(&c);
+	unsetenv("WSBRIDGE_URL");
+}
+
+static void test_help_lists_only_the_tools_options(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--help", NULL) == WSB_OPT_EXIT_OK);
+	T_CHECK(strstr(out, "Usage: wsbridge-sub") != NULL);
+	T_CHECK(strstr(out, "--count N") != NULL);
+	T_CHECK(strstr(out, "--max-queue") == NULL);
+	T_CHECK(strstr(out, "Exit status:") && strstr(out, "  75 "));
+	T_CHECK(strstr(out, "[$WSBRIDGE_URL]") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--dump-options", NULL) == WSB_OPT_EXIT_OK);
+	T_CHECK(strstr(out, "max-queue\t-\tBYTES\tsize\t-\t1M\t-\t") != NULL);
+	wsb_cfg_free(&c);
+}
+
+static void test_cross_checks(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--listen", "[::1]:0", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	T_STREQ(c.listen_host, "::1");
+	T_CHECK(c.listen_port == 0);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--listen", "127.0.0.1", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "ADDR:PORT"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--raw", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--raw needs --type"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--retry-min", "5", "--retry-max", "1", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1);
+	wsb_cfg_free(&c);
+}
+
+int main(void)
+{
+	T_RUN(test_sizes_and_seconds);
+	T_RUN(test_long_short_and_bundles);
+	T_RUN(test_errors_name_the_option);
+	T_RUN(test_env_then_argv);
+	T_RUN(test_help_lists_only_the_tools_options);
+	T_RUN(test_cross_checks);
+	return t_done();
+}
