@@ -128,7 +128,8 @@ struct wsb_broker {
 	struct snap *snap_hash[SNAP_BUCKETS];
 	size_t nsnap;
 	struct pending *pq;		/* published, waiting for the journal */
-	size_t pq_cap, pq_head, pq_n;
+	size_t pq_cap, pq_head, pq_n, pq_bytes;
+	int releasing;			/* fanning out a committed batch */
 	struct prod *lru_head, *lru_tail;
 	size_t nprod;
 	char epoch[WSB_EPOCH_HEX + 1];
@@ -281,7 +282,10 @@ static void check_pressure(struct wsb_broker *b)
 				 b->cfg.max_memory % 4 * 3 / 4)
 			b->mem_pressure = 0;
 	}
-	want = b->mem_pressure || b->stalling > 0;
+	/* Messages waiting for the journal reach every subscriber at once when
+	 * it commits: past a quarter of max_queue, hold publishers until then. */
+	want = b->mem_pressure || b->stalling > 0 ||
+	       (b->cfg.max_queue && b->pq_bytes > b->cfg.max_queue / 4);
 	if (want != b->pressure) {
 		b->pressure = want;
 		if (b->hooks.pressure)
@@ -379,7 +383,10 @@ static void enqueue_lim(struct wsb_broker *b, struct wsb_sess *s, struct msg *m,
 {
 	if (s->closing)
 		return;
-	if (limit && b->cfg.max_queue && s->qbytes + m->len > b->cfg.max_queue) {
+	/* A committed journal batch arrives all at once; it may overrun the cap
+	 * by the quarter that publishers were allowed to get ahead. */
+	if (limit && b->cfg.max_queue &&
+	    s->qbytes + m->len > b->cfg.max_queue + (b->releasing ? b->cfg.max_queue / 4 : 0)) {
 		sess_drop(b, s, WSB_CLOSE_SLOW, "slow consumer");
 		return;
 	}
@@ -994,6 +1001,8 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 		return;
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
+	flush_closes(b);
+	check_pressure(b);
 	for (size_t i = 0; i < b->nsess; i++) {
 		struct wsb_sess *s = b->sess[i];
 		uint64_t top = 0;
@@ -1203,6 +1212,7 @@ static int pend_push(struct wsb_broker *b, struct msg *m, const struct wsb_sess 
 	snprintf(e->type, sizeof e->type, "%s", type);
 	m->refs++;
 	b->pq_n++;
+	b->pq_bytes += m->len;
 	b->st.queued_bytes += m->len;
 	return 0;
 }
@@ -1219,7 +1229,10 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 			if (b->sess[i]->num == e->from)
 				from = b->sess[i];
 		b->st.queued_bytes -= e->m->len;
+		b->pq_bytes -= e->m->len;
+		b->releasing = 1;
 		fanout(b, e->m, from, e->type, 0);
+		b->releasing = 0;
 		msg_unref(e->m);
 		b->pq_head = (b->pq_head + 1) % b->pq_cap;
 		b->pq_n--;

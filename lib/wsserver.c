@@ -247,8 +247,19 @@ static void hook_journal(void *ud, const char *msg, size_t len, uint64_t seq)
 	if (wsb_journal_append(s->journal, msg, len, seq, &err))
 		set_degraded(s, err.msg);
 	/* always/never: right after this loop turn, so one fsync covers every
-	 * message of one read (group commit); batch: every --fsync-interval. */
-	arm_commit(s, s->cfg->fsync == WSB_FSYNC_BATCH ? (int64_t)(s->cfg->fsync_interval * 1e6) : 1);
+	 * message of one read (group commit); batch: every --fsync-interval,
+	 * or at once when enough waits that subscribers should not get it all
+	 * in one burst (the broker holds publishers past a quarter of
+	 * --max-queue). */
+	if (s->cfg->fsync != WSB_FSYNC_BATCH ||
+	    wsb_journal_pending(s->journal) >= s->cfg->max_queue / 8) {
+		if (s->commit_armed != 2) {
+			s->commit_armed = 2;
+			lws_sul_schedule(s->ctx, 0, &s->sul_commit, commit_cb, 1);
+		}
+		return;
+	}
+	arm_commit(s, (int64_t)(s->cfg->fsync_interval * 1e6));
 }
 
 static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
