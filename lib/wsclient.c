@@ -27,6 +27,7 @@ struct wsb_client {
 	struct lws_vhost *vh;
 	struct lws *wsi;
 	int open, connecting, closing, done;
+	int close_sent;			/* our close frame is on its way: wait for the peer's */
 	int retry_now;			/* set from closed(): skip the backoff once */
 	struct wsb_backoff backoff;
 	int64_t failures;		/* consecutive failed attempts */
@@ -261,6 +262,16 @@ static int writable(struct wsb_client *c)
 		return 0;
 	}
 	if (c->closing) {
+		/* Once. lws then sends our close frame and waits for the peer's,
+		 * but leaves POLLOUT armed, so WRITEABLE comes again at once;
+		 * returning -1 then makes lws drop the socket on the spot
+		 * (LRS_AWAITING_CLOSE_ACK: "we tried the polite way") with our
+		 * last batches maybe still in the kernel's send queue. The next
+		 * byte from the peer then meets a closed socket, the kernel
+		 * answers RST and discards that queue: silent loss under load. */
+		if (c->close_sent)
+			return 0;
+		c->close_sent = 1;
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
 	}
@@ -303,6 +314,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->wsi = wsi;
 		c->open = 1;
+		c->close_sent = 0;
 		c->connecting = 0;
 		c->failures = 0;
 		wsb_backoff_reset(&c->backoff);

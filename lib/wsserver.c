@@ -31,6 +31,7 @@ struct conn {
 	char *rx;			/* reassembly of a fragmented message */
 	size_t rx_len, rx_cap;
 	int close_code;			/* set: close at the next chance */
+	int close_sent;
 	char close_reason[124];
 	int published;			/* has published: paused under pressure */
 	int paused;
@@ -548,8 +549,10 @@ static int writable(struct server *s, struct conn *c)
 {
 	size_t n;
 
+	/* Return -1 once: lws then sends the close frame and waits for the
+	 * client's; a second -1 while it waits would drop the socket at once. */
 	if (c->close_code)
-		return -1;
+		return c->close_sent++ ? 0 : -1;
 	if (lws_partial_buffered(c->wsi)) {	/* the last batch is still going out */
 		lws_callback_on_writable(c->wsi);
 		return 0;
