@@ -485,23 +485,14 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	static char *stdin_operand[] = { "-" };
 	char query[256] = "";
 	struct wsb_cfg c2 = *cfg;
-	struct wsb_client_cfg ccfg = {
-		.url = cfg->url,
-		.token = cfg->token,
-		.token_file = cfg->token_file,
-		.retry_min = cfg->retry_min,
-		.retry_max = cfg->retry_max,
-		.retries = cfg->retries,
-		.ping_interval = 30,
-		.ca_file = cfg->cafile,
-		.insecure = cfg->insecure,
-		/* A publisher listens to nothing, so other publishers' traffic
-		 * is not sent to it; with --echo it sees its own messages. */
-		.query = query,
-	};
+	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
 	struct wsb_err e2;
 	int r;
+
+	/* A publisher listens to nothing (subscribe=none in query), so other
+	 * publishers' traffic is not sent to it; with --echo it sees its own. */
+	wsb_client_cfg_from(&ccfg, cfg, query);
 
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;

@@ -392,20 +392,10 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	uint64_t cseq = 0;
 	char cepoch[WSB_EPOCH_MAX + 1] = "";
 	int have_cursor = 0;
-	struct wsb_client_cfg ccfg = {
-		.url = cfg->url,
-		.token = cfg->token,
-		.token_file = cfg->token_file,
-		.retry_min = cfg->retry_min,
-		.retry_max = cfg->retry_max,
-		.retries = cfg->retries,
-		.ping_interval = 30,
-		.ca_file = cfg->cafile,
-		.insecure = cfg->insecure,
-		.query = query,
-	};
+	struct wsb_client_cfg ccfg;
 	int r;
 
+	wsb_client_cfg_from(&ccfg, cfg, query);
 	for (size_t i = 0; i < cfg->types.n; i++) {
 		if (!wsb_match_pattern_ok(cfg->types.v[i], err)) {
 			err->code = WSB_EXIT_USAGE;

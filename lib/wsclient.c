@@ -461,6 +461,22 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 		c->ops->timer(c->ud);
 }
 
+void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, const char *query)
+{
+	*cc = (struct wsb_client_cfg){
+		.url = cfg->url,
+		.query = query,
+		.token = cfg->token,
+		.token_file = cfg->token_file,
+		.retry_min = cfg->retry_min,
+		.retry_max = cfg->retry_max,
+		.retries = cfg->retries,
+		.ping_interval = 30,
+		.ca_file = cfg->cafile,
+		.insecure = cfg->insecure,
+	};
+}
+
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
 				  void *ud, struct wsb_err *err)
 {

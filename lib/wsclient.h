@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "err.h"
 
 struct wsb_client;
@@ -55,6 +56,10 @@ struct wsb_client_cfg {
 	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
 	int insecure;			/* wss: accept any certificate and host name */
 };
+
+/* The connection settings every client tool takes from its options:
+ * --url, --token(-file), --retry-*, --retries, --cafile, --insecure. */
+void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, const char *query);
 
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
 				  void *ud, struct wsb_err *err);
