@@ -1371,8 +1371,14 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 	struct wsb_span v;
 	size_t skipped = 0;
 
-	if (!wsb_env_lookup(obj, len, "types", &v) ||
-	    wsb_env_strings(obj + v.off, v.len, sub_one, &c, &skipped) < 0 || skipped) {
+	/* Dashboards written for the systems wsbridge replaces send
+	 * {"type":"subscribe","symbols":[...]}: no "types" changes nothing
+	 * and is answered with the current set, not an error. */
+	if (!wsb_env_lookup(obj, len, "types", &v)) {
+		reply_subscribed(b, s);
+		return;
+	}
+	if (wsb_env_strings(obj + v.off, v.len, sub_one, &c, &skipped) < 0 || skipped) {
 		reply_error(b, s, "INVALID_MESSAGE",
 			    unsub ? "unsubscribe needs \"types\": an array of strings"
 				  : "subscribe needs \"types\": an array of strings");
