@@ -57,7 +57,8 @@ struct pend {
 struct prod {
 	struct prod *hnext;		/* hash chain */
 	struct prod *lprev, *lnext;	/* LRU list, most recent at head */
-	uint64_t last;
+	uint64_t last;			/* highest pseq accepted */
+	uint64_t durable;		/* highest pseq stored (journal) */
 	char id[WSB_PRODUCER_MAX + 1];
 };
 
@@ -518,9 +519,12 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 			     (unsigned long long)b->st.seq, b->epoch);
 	if (s->producer[0]) {
 		struct prod *pr = prod_find(b, s->producer, 0);
+		/* With a journal, only what is stored counts as accepted: the
+		 * publisher drops what the greeting covers from its queue. */
+		uint64_t acc = !pr ? 0 : b->cfg.durable_acks ? pr->durable : pr->last;
 
 		n += (size_t)sprintf(p + n, ",\"producer\":\"%s\",\"accepted\":%llu", s->producer,
-				     (unsigned long long)(pr ? pr->last : 0));
+				     (unsigned long long)acc);
 	}
 	p[n++] = '}';
 	msg_seal(m, n);
@@ -647,6 +651,14 @@ const char *wsb_broker_epoch(const struct wsb_broker *b)
 	return b->epoch;
 }
 
+void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq)
+{
+	if (seq > b->st.seq)
+		b->st.seq = seq;
+	if (seq > b->st.durable_seq)
+		b->st.durable_seq = seq;
+}
+
 void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
 {
 	snprintf(b->epoch, sizeof b->epoch, "%s", epoch);
@@ -676,7 +688,7 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 		struct prod *pr = prod_find(b, pid, 1);
 
 		if (pr && pseq > pr->last)
-			pr->last = pseq;
+			pr->last = pr->durable = pseq;
 	}
 	hist_push(b, m);
 	snap_update(b, m, env.type, msg_payload(m), (size_t)n);
@@ -1228,6 +1240,16 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 		for (size_t i = 0; e->from && i < b->nsess; i++)
 			if (b->sess[i]->num == e->from)
 				from = b->sess[i];
+		{
+			char pid[WSB_PRODUCER_MAX + 1];
+			uint64_t pseq;
+			struct prod *pr;
+			const char *obj = (const char *)e->m->buf + WSB_FRAME_HDR_MAX;
+
+			if (msg_producer(obj, e->m->len - (WSB_FRAME_HDR_MAX - e->m->off), pid, &pseq) &&
+			    (pr = prod_find(b, pid, 0)) && pseq > pr->durable)
+				pr->durable = pseq;
+		}
 		b->st.queued_bytes -= e->m->len;
 		b->pq_bytes -= e->m->len;
 		b->releasing = 1;
@@ -1249,7 +1271,12 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 	uint64_t pseq = 0;
 	struct prod *pr = NULL;
 
-	if (!probe && msg_producer(p, n, pid, &pseq)) {
+	/* Only a connection that declared ?producer=ID is deduplicated and
+	 * acknowledged, and only for its own id: producer/pseq in a plain
+	 * client's message are just data, and nobody can silence another
+	 * producer by claiming its id. */
+	if (!probe && from && from->producer[0] && msg_producer(p, n, pid, &pseq) &&
+	    !strcmp(pid, from->producer)) {
 		pr = prod_find(b, pid, 1);
 		if (pr && pseq <= pr->last) {
 			/* A resend after a reconnect: delivered before, so only
@@ -1269,7 +1296,9 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 		o += put(p + o, ts, strlen(ts));
 		p[o++] = '"';
 	}
-	m->seq = ++b->st.seq;
+	/* A probe is seen by its prober alone: it takes no seq, so nobody
+	 * else's numbering (or a duplicate's ack) waits on it. */
+	m->seq = probe ? b->st.seq : ++b->st.seq;
 	o += PUTS(p + o, ",\"seq\":");
 	o += put_u64(p + o, m->seq);
 	p[o++] = '}';
@@ -1278,13 +1307,17 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 	if (cap - o > 1024) {
 		struct msg *small = realloc(m, sizeof *m + WSB_FRAME_HDR_MAX + o);
 
-		if (small)
+		if (small) {
 			m = small;
+			p = msg_payload(m);	/* the block may have moved */
+		}
 	}
 	msg_seal(m, o);
 	b->st.messages_in++;
 	if (pr) {
 		pr->last = pseq;
+		if (!b->cfg.durable_acks)
+			pr->durable = pseq;
 		ack_later(b, from, m->seq, pseq);
 	}
 	if (!probe && b->hooks.journal)
@@ -1511,6 +1544,17 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 
 		if (m->seq > lim)	/* not stored yet: it comes live once it is */
 			break;
+		if (m->len > hard && msg_matches(m, s)) {
+			/* Bigger than any write can hold (restored under a larger
+			 * --max-message): said, not skipped silently or retried. */
+			size_t g = gap_frame(b, out + total, hard - total, m->seq, m->seq, "too_big");
+
+			if (!g)
+				break;
+			total += g;
+			s->rseq = m->seq + 1;
+			continue;
+		}
 		if (msg_matches(m, s)) {
 			if ((total && total + m->len > soft) || m->len > hard - total)
 				break;

@@ -154,6 +154,9 @@ const char *wsb_broker_epoch(const struct wsb_broker *b);
  * line is not a message. */
 void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch);
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq);
+/* After restoring: seqs up to seq were handed out (the journal's last line,
+ * even one that did not restore); new messages continue after it. */
+void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq);
 /* With durable_acks: messages up to seq are stored; acks may cover them. */
 void wsb_broker_durable(struct wsb_broker *b, uint64_t seq);
 

@@ -54,9 +54,9 @@ static const struct wsb_opt table[] = {
 	{ "raw", 0, WSB_OPT_FLAG, NULL, P, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"}", NULL, NULL },
 	{ "strict", 0, WSB_OPT_FLAG, NULL, P | R, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
-	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "when the queue is full drop the oldest (counted)", NULL, NULL },
+	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "while the broker is away drop the oldest, not wait (exit 75)", NULL, NULL },
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
-	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "producer id for acknowledgements and dedup, [A-Za-z0-9._:-]{1,64} (default: pub-HOST-PID-RANDOM)", NULL, NULL },
+	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1,55}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 

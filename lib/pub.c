@@ -44,6 +44,7 @@ struct pub {
 	 * known what the server already has (accepted) and whether it
 	 * acknowledges at all. */
 	int ready;
+	int down;			/* a connection attempt failed: --drop-oldest applies */
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
 	char *scan;			/* parse buffer for inbound frames */
@@ -62,7 +63,9 @@ static void finish(struct pub *p, int rc)
 
 static int queue_room(const struct pub *p)
 {
-	return p->cfg->drop_oldest || wsb_msgq_count(p->q) < p->cfg->queue;
+	/* --drop-oldest only while the broker is away; connected, a full
+	 * queue pushes back on the input like any other time. */
+	return wsb_msgq_count(p->q) < p->cfg->queue || (p->cfg->drop_oldest && p->down);
 }
 
 static void maybe_close(struct pub *p)
@@ -365,6 +368,7 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	}
 	wsb_msgq_rewind(p->q);
 	p->ready = 1;
+	p->down = 0;
 	progress(p);
 }
 
@@ -414,6 +418,7 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 
 	p->ready = 0;
 	if (retry_ms >= 0) {
+		p->down = 1;
 		wsb_log(WSB_LOG_WARN, "disconnected (%d %s); retrying in %.1fs with %zu lines queued", code, reason,
 			(double)retry_ms / 1000, left);
 		return;
@@ -499,7 +504,17 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		c2.n_operands = 1;
 	}
 	if (cfg->producer) {
-		snprintf(p.producer, sizeof p.producer, "%s", cfg->producer);
+		unsigned run = 0;
+
+		/* Every run numbers its lines from 1, so the id on the wire gets
+		 * a run suffix: a new run must not be taken for a resend of the
+		 * last one's lines (they would be acknowledged and dropped). */
+		if (strlen(cfg->producer) > WSB_PRODUCER_ID_MAX - 9)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: at most %d bytes",
+					   WSB_PRODUCER_ID_MAX - 9);
+		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
+			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
 	} else {
 		char host[256] = "";
 		unsigned rnd = 0;
@@ -541,8 +556,13 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	}
 	r = p.rc;
 	wsb_log(WSB_LOG_INFO, "sent %" PRIu64 " messages", p.sent);
-	if (p.dropped)
+	/* Dropped lines were not accepted: exit 0 would say they were. */
+	if (p.dropped && !r) {
+		wsb_err_set(err, WSB_EXIT_TEMPFAIL, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
+		r = WSB_EXIT_TEMPFAIL;
+	} else if (p.dropped) {
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
+	}
 	if (p.skipped && !cfg->strict)
 		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid lines", p.skipped);
 out:

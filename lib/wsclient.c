@@ -350,10 +350,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			       status == 401 || status == 403);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		/* 1008 is the server refusing us on policy (auth): retrying cannot help. */
+		/* 1008 (policy, auth), 1009 (too big), 1003 (binary): the server
+		 * refuses what we are or send; retrying cannot help. */
 		schedule_retry(c, c->peer_code ? c->peer_code : 1006,
 			       c->peer_reason[0] ? c->peer_reason : "connection lost",
-			       c->peer_code == 1008);
+			       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
 		return 0;
 	default:
 		break;
@@ -664,6 +665,8 @@ void wsb_client_timer(struct wsb_client *c, int64_t ms)
 
 int wsb_client_exit_code(int code)
 {
+	if (code == 1009 || code == 1003)
+		return WSB_EXIT_DATAERR;	/* what we sent is refused as such */
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
 }
 

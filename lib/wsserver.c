@@ -59,6 +59,7 @@ struct server {
 	lws_sorted_usec_list_t sul_commit;
 	int commit_armed;
 	int degraded;			/* the journal cannot be written */
+	uint64_t lost_seq;		/* first seq the journal refused: acks stop before it */
 	char degraded_reason[WSB_ERR_LEN];
 };
 
@@ -228,6 +229,14 @@ static void commit_now(struct server *s, int sync)
 		arm_commit(s, 500 * LWS_US_PER_MS);	/* retry: the disk may recover */
 		return;
 	}
+	/* A message the journal never took is never stored: nothing from it
+	 * on is acknowledged or delivered, and health stays degraded until a
+	 * restart (publishers then resend what was not acknowledged). */
+	if (s->lost_seq) {
+		wsb_broker_durable(s->broker, s->lost_seq - 1 < wsb_journal_durable(s->journal)
+						      ? s->lost_seq - 1 : wsb_journal_durable(s->journal));
+		return;
+	}
 	set_degraded(s, NULL);
 	wsb_broker_durable(s->broker, wsb_journal_durable(s->journal));
 }
@@ -245,8 +254,11 @@ static void hook_journal(void *ud, const char *msg, size_t len, uint64_t seq)
 	struct server *s = ud;
 	struct wsb_err err = { 0 };
 
-	if (wsb_journal_append(s->journal, msg, len, seq, &err))
+	if (wsb_journal_append(s->journal, msg, len, seq, &err)) {
+		if (!s->lost_seq)
+			s->lost_seq = seq;
 		set_degraded(s, err.msg);
+	}
 	/* always/never: right after this loop turn, so one fsync covers every
 	 * message of one read (group commit); batch: every --fsync-interval,
 	 * or at once when enough waits that subscribers should not get it all
@@ -301,6 +313,7 @@ static int open_journal(struct server *s, struct wsb_err *err)
 	if (!s->journal)
 		return -1;
 	wsb_broker_set_epoch(s->broker, epoch);
+	wsb_broker_advance_seq(s->broker, last);
 	wsb_log(WSB_LOG_INFO, "journal %s: epoch %s, last seq %" PRIu64 "%s", s->cfg->journal, epoch, last,
 		skipped ? " (some unreadable lines skipped)" : "");
 	return 0;
@@ -406,14 +419,18 @@ static int filter_handshake(struct server *s, struct lws *wsi)
 
 static int join(struct server *s, struct conn *c)
 {
-	char arg[256], types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1], producer[80] = "", epoch[40] = "";
+	char arg[1024], types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1], producer[80] = "", epoch[40] = "";
 	const char *tv[MAX_TYPE_ARGS];
 	struct wsb_join j = { 0 };
 	struct wsb_err err = { 0 };
 	char *end;
 	int i;
 
-	for (i = 0; lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+	for (i = 0; lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		/* An argument too long for us (a huge token=) is skipped, not
+		 * allowed to end the loop and drop the arguments after it. */
+		if (lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+			continue;
 		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 			j.flags |= WSB_SESS_ECHO;
 		} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
