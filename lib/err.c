@@ -5,18 +5,18 @@
 #include <string.h>
 
 static const struct wsb_exit_info exit_table[] = {
-	{ WSB_EXIT_OK, "ok", "success: every line accepted, --count reached, or the reader of stdout went away" },
+	{ WSB_EXIT_OK, "ok", "success: every line acknowledged, --count reached, or the reader of stdout went away" },
 	{ WSB_EXIT_FAIL, "unhealthy", "wsbridge-health: the server answered but is not healthy" },
 	{ WSB_EXIT_USAGE, "usage", "bad option or argument" },
-	{ WSB_EXIT_DATAERR, "dataerr", "bad input line with --strict; unreadable recording" },
+	{ WSB_EXIT_DATAERR, "dataerr", "bad input: an invalid line with --strict, a line the broker refuses as too big, an unreadable recording" },
 	{ WSB_EXIT_NOINPUT, "noinput", "an input file cannot be opened" },
 	{ WSB_EXIT_UNAVAILABLE, "unavailable", "cannot connect, retries exhausted, or address in use" },
 	{ WSB_EXIT_SOFTWARE, "software", "internal error" },
 	{ WSB_EXIT_OSERR, "oserr", "out of memory or another system failure" },
 	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file" },
-	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout, or messages not delivered or not acknowledged" },
+	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail" },
 	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)" },
-	{ WSB_EXIT_CONFIG, "config", "bad configuration, e.g. unreadable TLS or token file" },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file" },
 };
 
 const struct wsb_exit_info *wsb_exit_table(size_t *n)

@@ -109,8 +109,8 @@ static void unacked_text(const struct pub *p, char *out, size_t cap)
 
 static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 {
-	wsb_log(WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", p->in_name, lineno, why,
-		p->cfg->strict ? "" : " (skipped)");
+	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", p->in_name, lineno,
+		why, p->cfg->strict ? "" : " (skipped)");
 	p->skipped++;
 	if (p->cfg->strict) {
 		wsb_err_set(p->err, WSB_EXIT_DATAERR, "%s", "");
@@ -419,7 +419,8 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	p->ready = 0;
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "disconnected (%d %s); retrying in %.1fs with %zu lines queued", code, reason,
+		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs with %zu lines queued",
+			code ? "disconnected" : "cannot connect", reason, code ? ", code " : "", code,
 			(double)retry_ms / 1000, left);
 		return;
 	}

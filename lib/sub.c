@@ -1,6 +1,7 @@
 #include "sub.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -320,7 +321,8 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 				reason, s->pos.seq);
 			return;
 		}
-		wsb_log(WSB_LOG_WARN, "disconnected (%d %s); retrying in %.1fs", code, reason,
+		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs", code ? "disconnected" : "cannot connect",
+			reason, code ? ", code " : "", code,
 			(double)retry_ms / 1000);
 		return;
 	}
@@ -345,6 +347,17 @@ static void timer(void *ud)
 	finish(s, WSB_EXIT_OK);
 }
 
+/* A reader that went away (| head -1) is otherwise noticed only at the
+ * next write, which may never come on a quiet stream. */
+static void tick(void *ud)
+{
+	struct sub *s = ud;
+	struct pollfd pfd = { .fd = 1, .events = 0 };
+
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
+		finish(s, WSB_EXIT_OK);
+}
+
 static void on_signal(void *ud, int sig)
 {
 	finish(ud, WSB_EXIT_OK);
@@ -358,6 +371,7 @@ static const struct wsb_client_ops ops = {
 	.timer = timer,
 	.signal = on_signal,
 	.deferred = deferred,
+	.tick = tick,
 };
 
 /* --cursor-file: the position of an earlier run, if it left one. An empty
@@ -430,6 +444,7 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	}
 	if (cfg->timeout > 0)
 		wsb_client_timer(s.cl, (int64_t)(cfg->timeout * 1000));
+	wsb_client_every(s.cl, 500);
 	if (wsb_client_run(s.cl, err)) {
 		r = err->code;
 	} else {

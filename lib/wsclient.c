@@ -31,7 +31,8 @@ struct wsb_client {
 	int retry_now;			/* set from closed(): skip the backoff once */
 	struct wsb_backoff backoff;
 	int64_t failures;		/* consecutive failed attempts */
-	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer;
+	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
+	int64_t every_ms;
 	int deferred;
 	lws_retry_bo_t idle;
 	int peer_code;			/* close code the peer sent */
@@ -454,6 +455,21 @@ void wsb_client_defer(struct wsb_client *c)
 	lws_sul_schedule(c->ctx, 0, &c->sul_defer, defer_cb, 1);
 }
 
+static void every_cb(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_every);
+
+	lws_sul_schedule(c->ctx, 0, &c->sul_every, every_cb, c->every_ms * LWS_US_PER_MS);
+	if (c->ops->tick)
+		c->ops->tick(c->ud);
+}
+
+void wsb_client_every(struct wsb_client *c, int64_t ms)
+{
+	c->every_ms = ms;
+	lws_sul_schedule(c->ctx, 0, &c->sul_every, every_cb, ms * LWS_US_PER_MS);
+}
+
 static void timer_cb(lws_sorted_usec_list_t *sul)
 {
 	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_timer);
@@ -550,6 +566,7 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_retry);
 		lws_sul_cancel(&c->sul_timer);
 		lws_sul_cancel(&c->sul_defer);
+		lws_sul_cancel(&c->sul_every);
 		if (signal_ctx == c->ctx)
 			signal_ctx = NULL;
 		lws_context_destroy(c->ctx);

@@ -43,6 +43,8 @@ struct wsb_client_ops {
 	void (*signal)(void *ud, int sig);
 	/* Requested with wsb_client_defer: the events at hand are processed. */
 	void (*deferred)(void *ud);
+	/* Every interval given to wsb_client_every. */
+	void (*tick)(void *ud);
 };
 
 struct wsb_client_cfg {
@@ -103,6 +105,9 @@ int wsb_client_set_query(struct wsb_client *c, const char *query);
  * than after the backoff delay (a slow-consumer close, where every moment
  * waited widens what has to be caught up). */
 void wsb_client_retry_now(struct wsb_client *c);
+
+/* Calls tick() every ms milliseconds from now on. */
+void wsb_client_every(struct wsb_client *c, int64_t ms);
 
 /* One-shot timer: timer() fires after ms (replaces a pending one); ms < 0
  * cancels. */

@@ -1,7 +1,12 @@
 #include "wsserver.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,7 @@ struct server {
 	struct timespec started, stop_at;
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick;
+	char iface[64];			/* --listen host as a numeric address */
 	/* --journal */
 	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
@@ -631,6 +637,40 @@ static void tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 }
 
+/* --listen's host as a numeric address (lws wants an IP or an interface
+ * name), and a trial bind so "not an address of this host" and "in use"
+ * fail here with a clear message instead of lws logging and going on. */
+static int check_listen(const struct wsb_cfg *cfg, char *ip, size_t cap, struct wsb_err *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
+	struct addrinfo *res = NULL;
+	char port[16];
+	int fd, one = 1, r, e;
+
+	snprintf(port, sizeof port, "%d", cfg->listen_port);
+	r = getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &res);
+	if (r)
+		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "--listen %s: %s", cfg->listen, gai_strerror(r));
+	if (cfg->listen_host[0])
+		getnameinfo(res->ai_addr, res->ai_addrlen, ip, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
+	else
+		ip[0] = '\0';
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		freeaddrinfo(res);
+		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "socket");
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	r = bind(fd, res->ai_addr, res->ai_addrlen);
+	e = errno;
+	close(fd);
+	freeaddrinfo(res);
+	if (r)
+		return wsb_err_errno(err, WSB_EXIT_UNAVAILABLE, e, "cannot listen on %s", cfg->listen);
+	return 0;
+}
+
 static int setup(struct server *s, struct wsb_err *err)
 {
 	static struct lws_protocols protocols[2];
@@ -697,13 +737,15 @@ static int setup(struct server *s, struct wsb_err *err)
 	info.port = s->cfg->listen_port ? s->cfg->listen_port : CONTEXT_PORT_NO_LISTEN_SERVER;
 	if (!s->cfg->listen_port)
 		info.port = 0;
-	info.iface = s->cfg->listen_host[0] ? s->cfg->listen_host : NULL;
+	if (check_listen(s->cfg, s->iface, sizeof s->iface, err))
+		return -1;
+	info.iface = s->iface[0] ? s->iface : NULL;
 	info.protocols = protocols;
 	info.user = s;
 	info.pt_serv_buf_size = BATCH;
 	info.retry_and_idle_policy = &s->retry;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
-	if (strchr(s->cfg->listen_host, ':'))
+	if (strchr(s->iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "wsbridge";
 	info.timeout_secs = 10;
@@ -771,8 +813,8 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(cfg->listen_host, ':') ? "[" : "",
-		cfg->listen_host[0] ? cfg->listen_host : "0.0.0.0", strchr(cfg->listen_host, ':') ? "]" : "",
+	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s.iface, ':') ? "[" : "",
+		s.iface[0] ? s.iface : "0.0.0.0", strchr(s.iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s.vh), cfg->path, cfg->tls_cert ? " (TLS: https, wss)" : "",
 		s.has_token ? " (token required)" : "");
 

@@ -55,6 +55,16 @@ seq 1000 | sed 's/.*/{"type":"c","data":&}/' | "$WSB_BIN/wsbridge-pub" --url "$W
 wait_pid $C 15
 check_eq "--count: sub exits 0 and head 0 (PIPESTATUS)" "$(cat "$T/c.status" 2>/dev/null)" "0 0"
 check_eq "--count: sub printed nothing on stderr" "$(cat "$T/c.err")" ""
+# 4: a quiet stream: the sub must notice head is gone without a next message.
+(
+	"$WSB_BIN/wsbridge-sub" --url "$WS_URL" --type d 2>"$T/d.err" | head -1 >"$T/d.out"
+	echo "${PIPESTATUS[*]}" >"$T/d.status"
+) &
+D=$!; track $D
+wait_subscribers 1 || fail "fourth sub subscribes"
+printf '%s\n' '{"type":"d","data":1}' '{"type":"d","data":2}' | "$WSB_BIN/wsbridge-pub" --url "$WS_URL"
+wait_pid $D 5
+check_eq "quiet stream: sub exits 0 soon after head, with no further message" "$(cat "$T/d.status" 2>/dev/null)" "0 0"
 check "server still healthy" test "$(health_field status)" = healthy
 stop $SERVE_PID
 check_eq "serve exits 0 on SIGTERM" "$RC" 0
