@@ -479,8 +479,18 @@ size_t wsb_health_render_prometheus(char *out, size_t cap, const struct wsb_heal
 	for (int i = 0; i < WSB_HF_COUNT; i++) {
 		if (!has(h, i))
 			continue;
-		snprintf(name, sizeof name, "wsbridge_health_%s", wsb_health_field_names[i]);
-		gauge(&b, name, "As reported by /health.", h->v[i]);
+		const char *f = wsb_health_field_names[i];
+		/* Totals since the broker started are counters to Prometheus
+		 * (rate() works on them); the rest are levels. */
+		int counter = !strcmp(f, "messages_in") || !strcmp(f, "messages_out") ||
+			      !strcmp(f, "dropped") || !strcmp(f, "slow_consumers_closed");
+
+		snprintf(name, sizeof name, "wsbridge_health_%s%s", f, counter ? "_total" : "");
+		if (counter)
+			pf(&b, "# HELP %s As reported by /health.\n# TYPE %s counter\n%s %.17g\n", name, name,
+			   name, h->v[i]);
+		else
+			gauge(&b, name, "As reported by /health.", h->v[i]);
 	}
 	return b.n;
 }

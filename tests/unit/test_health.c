@@ -326,7 +326,7 @@ static void test_render_prometheus(void)
 	T_CHECK(strstr(out, "\nwsbridge_probe_roundtrip_seconds 0.004000\n") != NULL);
 	T_CHECK(strstr(out, "wsbridge_probe_ws_seconds") == NULL);	/* not measured */
 	T_CHECK(strstr(out, "\nwsbridge_probe_timestamp_seconds 1795317100.123000\n") != NULL);
-	T_CHECK(strstr(out, "\nwsbridge_health_messages_out 2500\n") != NULL);
+	T_CHECK(strstr(out, "# TYPE wsbridge_health_messages_out_total counter\nwsbridge_health_messages_out_total 2500\n") != NULL);
 	T_CHECK(strstr(out, "# TYPE wsbridge_health_subscribers gauge\nwsbridge_health_subscribers 3\n") != NULL);
 	wsb_health_free(&h);
 
