@@ -641,11 +641,6 @@ void wsb_broker_free(struct wsb_broker *b)
 	free(b);
 }
 
-void wsb_broker_set_hooks(struct wsb_broker *b, const struct wsb_broker_hooks *hooks)
-{
-	b->hooks = *hooks;
-}
-
 const char *wsb_broker_epoch(const struct wsb_broker *b)
 {
 	return b->epoch;

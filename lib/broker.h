@@ -105,8 +105,6 @@ enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
 struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
 void wsb_broker_free(struct wsb_broker *b);
-/* Replaces the hooks (e.g. none while restoring a journal). */
-void wsb_broker_set_hooks(struct wsb_broker *b, const struct wsb_broker_hooks *hooks);
 
 /* A new session for transport connection conn. Queues the
  * connection_established greeting (with client_id and the last seq).
@@ -150,8 +148,8 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st);
 const char *wsb_broker_epoch(const struct wsb_broker *b);
 /* Journal recovery, before any session joins: adopt the journal's epoch,
  * then feed every recovered message (stamped, compact, as journaled) in seq
- * order: it enters history and the producers' positions. 0, or -1 if the
- * line is not a message. */
+ * order: it enters history, snapshots and the producers' positions (it is
+ * never handed to hooks.journal). 0, or -1 if the line is not a message. */
 void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch);
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq);
 /* After restoring: seqs up to seq were handed out (the journal's last line,

@@ -700,19 +700,9 @@ static int setup(struct server *s, struct wsb_err *err)
 	s->broker = wsb_broker_new(&bcfg, &hooks, err);
 	if (!s->broker)
 		return -1;
-	/* Before any client: the journal's epoch and history come first.
-	 * Restoring must not feed the journal its own lines again. */
-	if (s->cfg->journal) {
-		struct wsb_broker_hooks restoring = hooks;
-		int r;
-
-		restoring.journal = NULL;
-		wsb_broker_set_hooks(s->broker, &restoring);
-		r = open_journal(s, err);
-		wsb_broker_set_hooks(s->broker, &hooks);
-		if (r)
-			return -1;
-	}
+	/* Before any client: the journal's epoch and history come first. */
+	if (s->cfg->journal && open_journal(s, err))
+		return -1;
 	s->hard = wsb_broker_frame_max(s->cfg->max_message);
 	if (s->hard < BATCH)
 		s->hard = BATCH;
