@@ -1,0 +1,85 @@
+/* buf: growth, the hard cap, and that a failed append leaves the contents. */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "t.h"
+
+#define T_SUITE "buf"
+
+static void test_append_grows(void)
+{
+	struct wsb_buf b = { 0 };
+	struct wsb_err err = { 0 };
+	char chunk[1000];
+
+	memset(chunk, 'x', sizeof chunk);
+	for (int i = 0; i < 100; i++)
+		T_CHECK(wsb_buf_append(&b, chunk, sizeof chunk, &err) == 0);
+	T_CHECK(b.len == 100000);
+	T_CHECK(b.cap >= b.len);
+	T_CHECK(b.p[99999] == 'x');
+	wsb_buf_free(&b);
+	T_CHECK(!b.p && !b.len && !b.cap);
+}
+
+static void test_cap_is_hard(void)
+{
+	struct wsb_buf b = { .max = 10 };
+	struct wsb_err err = { 0 };
+
+	T_CHECK(wsb_buf_append(&b, "0123456789", 10, &err) == 0);
+	T_CHECK(b.cap == 10);
+	T_CHECK(wsb_buf_append(&b, "x", 1, &err) == -1);
+	T_CHECK(err.code == WSB_EXIT_DATAERR);
+	T_CHECK(strstr(err.msg, "10 bytes") != NULL);
+	T_CHECK(b.len == 10 && !memcmp(b.p, "0123456789", 10));
+	wsb_buf_free(&b);
+}
+
+static void test_empty_append(void)
+{
+	struct wsb_buf b = { 0 };
+	struct wsb_err err = { 0 };
+
+	/* An empty first fragment: nothing allocated, nothing copied. */
+	T_CHECK(wsb_buf_append(&b, NULL, 0, &err) == 0);
+	T_CHECK(b.p == NULL && b.len == 0);
+	wsb_buf_free(&b);
+}
+
+static void test_overflow_refused(void)
+{
+	struct wsb_buf b = { 0 };
+	struct wsb_err err = { 0 };
+
+	T_CHECK(wsb_buf_append(&b, "ab", 2, &err) == 0);
+	T_CHECK(wsb_buf_reserve(&b, (size_t)-1, &err) == -1);
+	T_CHECK(b.len == 2);
+	wsb_buf_free(&b);
+}
+
+static void test_shrink(void)
+{
+	struct wsb_buf b = { 0 };
+	struct wsb_err err = { 0 };
+	char big[8192] = { 0 };
+
+	T_CHECK(wsb_buf_append(&b, big, sizeof big, &err) == 0);
+	wsb_buf_shrink(&b, 4096);
+	T_CHECK(b.p == NULL && b.cap == 0 && b.len == 0);
+	T_CHECK(wsb_buf_append(&b, "a", 1, &err) == 0);
+	wsb_buf_shrink(&b, 4096);
+	T_CHECK(b.p != NULL && b.len == 0);
+	wsb_buf_reset(&b);
+	wsb_buf_free(&b);
+}
+
+int main(void)
+{
+	T_RUN(test_append_grows);
+	T_RUN(test_cap_is_hard);
+	T_RUN(test_empty_append);
+	T_RUN(test_overflow_refused);
+	T_RUN(test_shrink);
+	return t_done();
+}
