@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "log.h"
 #include "replay.h"
 #include "resume.h"
@@ -185,6 +186,20 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --allow-origin entries a browser could never send are a typo that would
+ * silently lock the operator's page out: refuse them at start. */
+static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	for (size_t i = 0; i < cfg->allow_origins.n; i++)
+		if (wsb_admit_check_allow(cfg->allow_origins.v[i], err))
+			return -1;
+	if (cfg->max_connections_per_ip && cfg->max_connections &&
+	    cfg->max_connections_per_ip > cfg->max_connections)
+		return wsb_err_set(err, WSB_EXIT_USAGE,
+				   "--max-connections-per-ip must not exceed --max-connections");
+	return 0;
+}
+
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->quiet)
@@ -203,6 +218,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
+	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
+		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		if (!cfg->url || !*cfg->url)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
@@ -243,7 +260,9 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 void wsb_cfg_free(struct wsb_cfg *cfg)
 {
 	free(cfg->types.v);
+	free(cfg->allow_origins.v);
 	free(cfg->operands);
 	cfg->types.v = NULL;
+	cfg->allow_origins.v = NULL;
 	cfg->operands = NULL;
 }

@@ -62,6 +62,9 @@ struct wsb_cfg {
 	const char *token_file;
 	const char *tls_cert;		/* serve: PEM certificate (chain); with tls_key: https/wss */
 	const char *tls_key;		/* serve: PEM private key */
+	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
+	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
+	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 
 	/* pub, sub, health */
 	const char *url;

@@ -1,12 +1,7 @@
 #include "wsserver.h"
 
 #include <errno.h>
-#include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +10,13 @@
 
 #include <libwebsockets.h>
 
+#include "admit.h"
 #include "auth.h"
 #include "broker.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "journal.h"
+#include "listen.h"
 #include "log.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
@@ -41,6 +38,8 @@ struct conn {
 	int published;			/* has published: paused under pressure */
 	int paused;
 	int is_ws;
+	int counted;			/* in server.nconns */
+	char peer[48];			/* remote address, for --max-connections-per-ip */
 };
 
 struct server {
@@ -59,6 +58,11 @@ struct server {
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick;
 	char iface[64];			/* --listen host as a numeric address */
+	/* the door: connection limits and the descriptor-limit episode */
+	uint64_t max_conns, nconns;
+	struct lws *listen_wsi;		/* learnt from the first accept */
+	int emfile;			/* in an accept-failure episode */
+	struct timespec emfile_at;	/* the episode's last failed accept */
 	/* --journal */
 	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
@@ -89,13 +93,21 @@ static double since(const struct timespec *t0)
 
 /* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
 static int tls_init_failed;
+/* errno of lws's last failed accept(), taken from its log line: the only
+ * sign lws gives. The main loop acts on it (see pause_accepting). */
+static int accept_errno;
 
 static void lws_emit(int level, const char *line)
 {
 	size_t n = strlen(line);
+	const char *a = strstr(line, "accept: errno ");
 
 	if (strstr(line, "init_server_ssl failed"))
 		tls_init_failed = 1;
+	if (a) {			/* logged once per episode by us, not per try */
+		accept_errno = atoi(a + 14);
+		return;
+	}
 
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
@@ -162,6 +174,9 @@ static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const
 					(const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	/* HEAD: the same headers (content-length included), never a body (RFC 9110 §9.3.2). */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	out = malloc(LWS_PRE + len + 1);
 	if (!out)
 		return -1;
@@ -345,11 +360,38 @@ static int metrics_text(struct server *s, char *buf, size_t cap)
 		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, since(&s->started));
 }
 
+/* Refuses a request with a real HTTP/1.1 status, a JSON body and extra
+ * header lines (each ending in CRLF), then closes the connection.
+ * lws_return_http_status() answers a refused upgrade as HTTP/1.0 with an
+ * HTML page, which strict clients (Python websockets) reject as not HTTP
+ * at all, hiding the status from them. */
+static int refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra)
+{
+	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
+	int body, n;
+	char json[160];
+
+	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
+	n = snprintf(p, sizeof buf - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+		     "connection: close\r\n%s\r\n%s",
+		     status, reason, body, extra ? extra : "",
+		     lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? "" : json);
+	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
+	return -1;
+}
+
 static int serve_http(struct server *s, struct lws *wsi, const char *path)
 {
 	char body[2048];
 	int n;
 
+	/* Every endpoint is read-only: other methods on a known path get 405
+	 * with Allow, not the GET answer (a POST must not look accepted). */
+	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
+	     !strcmp(path, s->cfg->path)) &&
+	    !lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) && !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+		return refuse(wsi, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
 	if (!strcmp(path, "/health")) {
 		n = health_json(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
@@ -373,50 +415,132 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 	return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "application/json", body, (size_t)n);
 }
 
-/* Refuses an upgrade with a real HTTP/1.1 status and a JSON body.
- * lws_return_http_status() answers a refused upgrade as HTTP/1.0 with an
- * HTML page, which strict clients (Python websockets) reject as not HTTP
- * at all, hiding the status from them. */
-static int refuse(struct lws *wsi, int status, const char *reason, const char *error)
+/* An argument of the query wherever it is: lws_get_urlarg_by_name gives up
+ * at the first argument longer than its buffer, hiding every one after it.
+ * An argument longer than buf cannot be what we look for; it is skipped. */
+static const char *query_arg(struct lws *wsi, const char *name, char *buf, int cap)
 {
-	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
-	int body, n;
-	char json[160];
+	size_t nl = strlen(name);
+	int i, n;
 
-	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
-	n = snprintf(p, sizeof buf - LWS_PRE,
-		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-		     "connection: close\r\n%s\r\n%s",
-		     status, reason, body, status == 401 ? "www-authenticate: Bearer\r\n" : "", json);
-	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
-	return -1;
+	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
+		if (n >= cap || lws_hdr_copy_fragment(wsi, buf, cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			continue;
+		if (!strncmp(buf, name, nl))
+			return buf + nl;
+	}
+	return NULL;
 }
 
-/* Handshake: path, shutdown and token checks, before any broker state. */
-static int filter_handshake(struct server *s, struct lws *wsi)
+static int check_token(struct server *s, struct lws *wsi, const char *peer)
 {
-	char uri[512], tok[WSB_TOKEN_MAX + 16];
+	char tok[WSB_TOKEN_MAX + 16];
 	const char *given = NULL;
 	int n;
 
-	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path)) {
-		return refuse(wsi, 404, "Not Found", "not found");
-	}
-	if (s->stopping) {
-		return refuse(wsi, 503, "Service Unavailable", "shutting down");
-	}
 	if (!s->has_token)
 		return 0;
 	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
 		given = tok + 7;
 	else
-		given = lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok);
+		given = query_arg(wsi, "token=", tok, sizeof tok);
 	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection: %s token", given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required");
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
+		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
+			      "www-authenticate: Bearer\r\n");
 	}
 	return 0;
+}
+
+/* What lws 4.1.6 would answer with a 101 anyway (another version) or a
+ * silently dropped socket (no Host, no or a bad key): RFC 6455 §4.2.1/§4.4. */
+static int check_upgrade(struct lws *wsi)
+{
+	char v[16], key[64];
+
+	if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_VERSION) <= 0)
+		return refuse(wsi, 400, "Bad Request", "missing Sec-WebSocket-Version", NULL);
+	if (strcmp(v, "13"))
+		return refuse(wsi, 426, "Upgrade Required", "unsupported WebSocket version: use 13",
+			      "sec-websocket-version: 13\r\n");
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+		return refuse(wsi, 400, "Bad Request", "missing Host header", NULL);
+	if (lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY) <= 0 || !wsb_admit_ws_key(key))
+		return refuse(wsi, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key", NULL);
+	return 0;
+}
+
+/* Cross-site WebSocket hijacking: any page a user opens may connect here. */
+static int check_origin(struct server *s, struct lws *wsi, const char *peer)
+{
+	char origin[256], host[256] = "", shown[100];
+	int has = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+	int n = has ? lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) : 0;
+
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
+		host[0] = '\0';
+	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
+				       &s->cfg->allow_origins, s->cfg->listen_host))
+		return 0;
+	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
+	wsb_log(WSB_LOG_INFO, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
+		peer, shown);
+	return refuse(wsi, 403, "Forbidden", "origin not allowed", NULL);
+}
+
+/* --max-connections and --max-connections-per-ip count WebSocket clients;
+ * /health and /metrics stay reachable when they are reached. */
+static int check_limits(struct server *s, struct lws *wsi, const char *peer)
+{
+	uint64_t same = 0, per_ip = s->cfg->max_connections_per_ip;
+
+	if (s->nconns >= s->max_conns) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %" PRIu64 " clients (--max-connections)",
+			peer, s->nconns);
+		return refuse(wsi, 503, "Service Unavailable", "too many connections", "retry-after: 1\r\n");
+	}
+	for (struct conn *c = s->conns; per_ip && c; c = c->next)
+		same += c->counted && !strcmp(c->peer, peer);
+	if (per_ip && same >= per_ip) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %" PRIu64 " clients from it "
+			"(--max-connections-per-ip)", peer, same);
+		return refuse(wsi, 503, "Service Unavailable", "too many connections from this address",
+			      "retry-after: 1\r\n");
+	}
+	return 0;
+}
+
+/* The door, before lws answers an upgrade (HTTP_CONFIRM_UPGRADE) and
+ * before any broker state: path, shutdown, RFC 6455 handshake, Origin,
+ * connection limits, token. Each refusal is an HTTP status with a JSON body. */
+static int filter_handshake(struct server *s, struct lws *wsi, const char *upgrade)
+{
+	char uri[512], peer[48] = "?";
+
+	if (strcasecmp(upgrade, "websocket"))
+		return refuse(wsi, 400, "Bad Request", "only websocket upgrades", NULL);
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path))
+		return refuse(wsi, 404, "Not Found", "not found", NULL);
+	if (s->stopping)
+		return refuse(wsi, 503, "Service Unavailable", "shutting down", NULL);
+	if (check_upgrade(wsi) || check_origin(s, wsi, peer) || check_limits(s, wsi, peer))
+		return -1;
+	return check_token(s, wsi, peer);
+}
+
+/* lws rewrites the RFC's reserved close codes to 1002 before echoing, but
+ * echoes codes >= 5000 and answers a 1-byte payload with an empty close;
+ * both are protocol errors (RFC 6455 §5.5.1, §7.4). */
+static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
+{
+	static const char why[] = "invalid close payload";
+
+	if (len != 1 && (len < 2 || ((p[0] << 8) | p[1]) < 5000))
+		return 0;
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why, sizeof why - 1);
+	return -1;
 }
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
@@ -598,17 +722,32 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return serve_http(s, wsi, in);
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* wsi is the listener here (user is lws's accept args): the
+		 * only public way to reach it, for pause_accepting. */
+		s->listen_wsi = wsi;
+		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return filter_handshake(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return filter_handshake(s, wsi);
+		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(c, 0, sizeof *c);
 		c->wsi = wsi;
+		c->counted = 1;
+		s->nconns++;
+		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		return join(s, c);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
 		return receive(s, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		if (c->counted)
+			s->nconns--;
+		c->counted = 0;
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -628,47 +767,57 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 #define TICK_US (100 * LWS_US_PER_MS)
+/* In a descriptor-limit episode, retry accept() this often even if no
+ * socket of ours closed (a descriptor freed elsewhere also counts), and end
+ * the episode (log it) after this long without a failed accept. */
+#define ACCEPT_RETRY_S 1.0
+#define ACCEPT_QUIET_S 5.0
+
+/* At EMFILE lws logs, leaves the connection queued and returns; poll()
+ * reports the listener readable at once again: a busy loop writing a log
+ * line per turn. So stop polling the listener instead. lws itself polls it
+ * again whenever one of its sockets closes (lws_accept_modulation), and
+ * door_tick retries once a second, so at most one failed accept per freed
+ * descriptor or second, and one log line per episode. */
+static void pause_accepting(struct server *s)
+{
+	int e = accept_errno;
+
+	accept_errno = 0;
+	if (!e)
+		return;
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+		wsb_log(WSB_LOG_DEBUG, "accept: %s", strerror(e));	/* that one connection */
+		return;
+	}
+	if (!s->emfile)
+		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
+			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
+	s->emfile = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	if (s->listen_wsi)
+		lws_rx_flow_control(s->listen_wsi, 0);
+}
+
+static void door_tick(struct server *s)
+{
+	if (!s->emfile || !s->listen_wsi)
+		return;
+	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+		lws_rx_flow_control(s->listen_wsi, 1);
+	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+		s->emfile = 0;
+		wsb_log(WSB_LOG_WARN, "accepting connections again");
+	}
+}
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
 	struct server *s = lws_container_of(sul, struct server, sul_tick);
 
 	wsb_broker_tick(s->broker);
+	door_tick(s);
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
-}
-
-/* --listen's host as a numeric address (lws wants an IP or an interface
- * name), and a trial bind so "not an address of this host" and "in use"
- * fail here with a clear message instead of lws logging and going on. */
-static int check_listen(const struct wsb_cfg *cfg, char *ip, size_t cap, struct wsb_err *err)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE };
-	struct addrinfo *res = NULL;
-	char port[16];
-	int fd, one = 1, r, e;
-
-	snprintf(port, sizeof port, "%d", cfg->listen_port);
-	r = getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &res);
-	if (r)
-		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "--listen %s: %s", cfg->listen, gai_strerror(r));
-	if (cfg->listen_host[0])
-		getnameinfo(res->ai_addr, res->ai_addrlen, ip, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
-	else
-		ip[0] = '\0';
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		freeaddrinfo(res);
-		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "socket");
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	r = bind(fd, res->ai_addr, res->ai_addrlen);
-	e = errno;
-	close(fd);
-	freeaddrinfo(res);
-	if (r)
-		return wsb_err_errno(err, WSB_EXIT_UNAVAILABLE, e, "cannot listen on %s", cfg->listen);
-	return 0;
 }
 
 static int setup(struct server *s, struct wsb_err *err)
@@ -727,7 +876,7 @@ static int setup(struct server *s, struct wsb_err *err)
 	info.port = s->cfg->listen_port ? s->cfg->listen_port : CONTEXT_PORT_NO_LISTEN_SERVER;
 	if (!s->cfg->listen_port)
 		info.port = 0;
-	if (check_listen(s->cfg, s->iface, sizeof s->iface, err))
+	if (wsb_listen_check(s->cfg, s->iface, sizeof s->iface, err))
 		return -1;
 	info.iface = s->iface[0] ? s->iface : NULL;
 	info.protocols = protocols;
@@ -757,6 +906,16 @@ static int setup(struct server *s, struct wsb_err *err)
 	s->vh = lws_get_vhost_by_name(s->ctx, "wsbridge");
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 	return 0;
+}
+
+static void set_max_conns(struct server *s)
+{
+	uint64_t nofile = wsb_admit_raise_nofile(), fit = wsb_admit_conn_budget(nofile);
+
+	s->max_conns = s->cfg->max_connections ? s->cfg->max_connections : fit;
+	if (s->max_conns > fit)
+		wsb_log(WSB_LOG_WARN, "--max-connections %" PRIu64 " is more than %" PRIu64 " descriptors "
+			"allow: past that, new connections wait", s->max_conns, nofile);
 }
 
 /* Before anything is opened, so a wrong path is named rather than left to
@@ -791,6 +950,8 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
 	lws_set_log_level(lwsl, lws_emit);
+	set_max_conns(&s);
+	accept_errno = 0;
 
 	if (setup(&s, err)) {
 		rc = -1;
@@ -809,6 +970,7 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		s.has_token ? " (token required)" : "");
 
 	while (lws_service(s.ctx, 0) >= 0) {
+		pause_accepting(&s);
 		if (!s.stopping)
 			continue;
 		if (!s.conns || since(&s.stop_at) * 1000 > SHUTDOWN_GRACE_MS)
