@@ -5,6 +5,8 @@
 # the line is skipped and logged, the lines around it are recovered and
 # served, and new messages continue after the last seq.
 . "$(dirname "$0")/../lib.sh"
+# ASan (quarantine, shadow memory) inflates RSS: the bound is looser there.
+hwm_lim=40000; [ "${WSB_SAN:-}" = 1 ] && hwm_lim=$((hwm_lim * 3))
 hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 
 start_serve --journal "$T/j" || { fail "serve starts"; finish; }
@@ -18,7 +20,7 @@ printf '\n{"type":"t","data":3,"timestamp":"2026-01-01T00:00:00.000Z","seq":3}\n
 
 start_serve --journal "$T/j" || { fail "serve starts on the journal with a 200 MB line"; finish; }
 h=$(hwm_kb "$SERVE_PID")
-check "peak RSS stays bounded (${h} kB, the line is 200 MB)" test "${h:-999999}" -lt 40000
+check "peak RSS stays bounded (${h} kB, the line is 200 MB)" test "${h:-999999}" -lt "$hwm_lim"
 check "the long line is skipped and logged" grep -q 'skipped 1 unreadable line' "$SERVE_ERR"
 check_eq "seq continues from the journal" "$(health_field seq)" 3
 "$WSB_BIN/wsbridge-sub" --url "$WS_URL" --from-start --count 3 --timeout 5 >"$T/out" 2>"$T/sub.err"
