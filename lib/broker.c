@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "match.h"
+#include "snapshot.h"
 
 /* Room the stamping may add to a compact message: the closing '}' is
  * rewritten as `,"timestamp":"2026-11-22T03:11:40.123Z"` (39 bytes; at most
@@ -47,6 +48,7 @@ struct msg {
 
 #define WSB_PRODUCER_MAX 64
 #define PROD_BUCKETS 4096
+#define SNAP_KEY_MAX 256	/* --snapshot-key values longer count per type only */
 
 struct pend {
 	uint64_t seq, pseq;
@@ -60,19 +62,6 @@ struct prod {
 	uint64_t last;			/* highest pseq accepted */
 	uint64_t durable;		/* highest pseq stored (journal) */
 	char id[WSB_PRODUCER_MAX + 1];
-};
-
-/* Latest retained message per type (and --snapshot-key value), for
- * ?snapshot=1. Open hashing on "type\x1fkey"; bounded: past SNAP_MAX new
- * keys are not tracked. */
-#define SNAP_BUCKETS 4096
-#define SNAP_MAX 65536
-#define SNAP_KEY_MAX 256
-
-struct snap {
-	struct snap *next;
-	struct msg *m;
-	char key[];
 };
 
 struct pending {
@@ -110,6 +99,10 @@ struct wsb_sess {
 	/* resume: reading history from seq rseq instead of a live queue */
 	int replay;
 	uint64_t rseq;
+	/* ?snapshot=1 bigger than max_queue: sent in pieces as the socket
+	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
+	int snap;
+	uint64_t snap_seq, snap_end;
 };
 
 struct wsb_broker {
@@ -126,8 +119,8 @@ struct wsb_broker {
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
 	size_t stalling;	/* sessions in STALL_ON */
 	struct prod *prod_hash[PROD_BUCKETS];
-	struct snap *snap_hash[SNAP_BUCKETS];
-	size_t nsnap;
+	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
+	size_t transport_bytes;		/* held by the transport: unfinished messages */
 	struct pending *pq;		/* published, waiting for the journal */
 	size_t pq_cap, pq_head, pq_n, pq_bytes;
 	int releasing;			/* fanning out a committed batch */
@@ -145,9 +138,11 @@ static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 
 static void hist_push(struct wsb_broker *b, struct msg *m);
 static int msg_matches(const struct msg *m, const struct wsb_sess *s);
 static unsigned prod_hash(const char *id);
-static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, const char *obj,
-			size_t len);
+static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, size_t tlen,
+			const char *obj, size_t len);
 static void snap_send(struct wsb_broker *b, struct wsb_sess *s);
+static size_t snap_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out, size_t total,
+			size_t soft, size_t hard);
 static void snap_free(struct wsb_broker *b);
 static void pend_release(struct wsb_broker *b, uint64_t seq);
 static struct msg *hist_at(const struct wsb_broker *b, size_t i);
@@ -269,6 +264,19 @@ static void flush_closes(struct wsb_broker *b)
 	}
 }
 
+/* What --max-memory counts: queued messages (each once), the snapshot
+ * table, and what the transport holds for unfinished inbound messages. The
+ * snapshot table is capped below max_memory (wsb_cfg_check), so pausing
+ * publishers can always bring the total back under the limit. */
+static uint64_t memory_used(const struct wsb_broker *b)
+{
+	struct wsb_snap_stats ss = { 0 };
+
+	if (b->snap)
+		wsb_snap_stats(b->snap, &ss);
+	return b->st.queued_bytes + ss.bytes + b->transport_bytes;
+}
+
 /* A zero max_queue, max_memory or history_bytes means "no limit": broker.h
  * leaves zero open, and as a limit it would close or pause everything. The
  * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
@@ -276,10 +284,12 @@ static void check_pressure(struct wsb_broker *b)
 {
 	int want;
 
+	uint64_t used = memory_used(b);
+
 	if (b->cfg.max_memory) {
-		if (!b->mem_pressure && b->st.queued_bytes > b->cfg.max_memory)
+		if (!b->mem_pressure && used > b->cfg.max_memory)
 			b->mem_pressure = 1;
-		else if (b->mem_pressure && b->st.queued_bytes < b->cfg.max_memory / 4 * 3 +
+		else if (b->mem_pressure && used < b->cfg.max_memory / 4 * 3 +
 				 b->cfg.max_memory % 4 * 3 / 4)
 			b->mem_pressure = 0;
 	}
@@ -590,6 +600,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 		if (!b->hist)
 			goto enomem;
 	}
+	if (cfg->snapshot_bytes && !(b->snap = wsb_snap_new(cfg->snapshot_bytes, cfg->snapshot_entries)))
+		goto enomem;
 	b->id_prefix = random_prefix();
 	snprintf(b->epoch, sizeof b->epoch, "%08x%08x", (unsigned)random_prefix(),
 		 (unsigned)random_prefix());
@@ -686,7 +698,7 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 			pr->last = pr->durable = pseq;
 	}
 	hist_push(b, m);
-	snap_update(b, m, env.type, msg_payload(m), (size_t)n);
+	snap_update(b, m, env.type, env.type_len, msg_payload(m), (size_t)n);
 	msg_unref(m);
 	return 0;
 }
@@ -1079,77 +1091,93 @@ static int msg_matches(const struct msg *m, const struct wsb_sess *s)
 
 /* ---- snapshots ---- */
 
-static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, const char *obj,
-			size_t len)
+static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, size_t tlen,
+			const char *obj, size_t len)
 {
-	char key[WSB_TYPE_MAX + 2 + SNAP_KEY_MAX];
-	size_t n = strlen(type);
-	unsigned h;
-	struct snap *e;
-	int k;
+	char key[SNAP_KEY_MAX];
+	long klen = -1;
+	void *old;
 
-	memcpy(key, type, n + 1);
-	if (b->hooks.snapshot_key) {
-		k = b->hooks.snapshot_key(b->hooks.ud, obj, len, key + n + 1, SNAP_KEY_MAX);
-		if (k >= 0) {
-			key[n] = '\x1f';
-			n += 1 + (size_t)k;
-			key[n] = '\0';
-		}
-	}
-	h = prod_hash(key) % SNAP_BUCKETS;
-	for (e = b->snap_hash[h]; e; e = e->next)
-		if (!strcmp(e->key, key)) {
-			msg_unref(e->m);
-			e->m = m;
-			m->refs++;
-			return;
-		}
-	if (b->nsnap >= SNAP_MAX || !(e = malloc(sizeof *e + n + 1)))
+	if (!b->snap)
 		return;
-	memcpy(e->key, key, n + 1);
-	e->m = m;
-	m->refs++;
-	e->next = b->snap_hash[h];
-	b->snap_hash[h] = e;
-	b->nsnap++;
-}
-
-static int snap_cmp(const void *a, const void *b)
-{
-	uint64_t x = (*(struct msg *const *)a)->seq, y = (*(struct msg *const *)b)->seq;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The latest message of every matching type/key, oldest first. */
-static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
-{
-	struct msg **v;
-	size_t n = 0;
-
-	if (!b->nsnap || !(v = malloc(b->nsnap * sizeof *v)))
-		return;
-	for (size_t i = 0; i < SNAP_BUCKETS; i++)
-		for (struct snap *e = b->snap_hash[i]; e; e = e->next)
-			if (msg_matches(e->m, s))
-				v[n++] = e->m;
-	qsort(v, n, sizeof *v, snap_cmp);
-	for (size_t i = 0; i < n; i++)
-		enqueue_lim(b, s, v[i], 1);
-	free(v);
+	if (b->hooks.snapshot_key)
+		klen = b->hooks.snapshot_key(b->hooks.ud, obj, len, key, sizeof key);
+	if (wsb_snap_put(b->snap, type, tlen, key, klen < 0 ? -1 : klen, m, m->len, &old) == 1)
+		m->refs++;
+	msg_unref(old);
+	while ((old = wsb_snap_trim(b->snap, 0)))
+		msg_unref(old);
 }
 
 static void snap_free(struct wsb_broker *b)
 {
-	for (size_t i = 0; i < SNAP_BUCKETS; i++)
-		while (b->snap_hash[i]) {
-			struct snap *e = b->snap_hash[i];
+	void *old;
 
-			b->snap_hash[i] = e->next;
-			msg_unref(e->m);
-			free(e);
+	if (!b->snap)
+		return;
+	while ((old = wsb_snap_trim(b->snap, 1)))
+		msg_unref(old);
+	wsb_snap_free(b->snap);
+}
+
+static int snap_matches(const struct wsb_snap_ent *e, const struct wsb_sess *s)
+{
+	return wsb_patterns_match(&s->pats, wsb_snap_type(e, NULL));
+}
+
+/* The latest message of every matching type/key, oldest first: queued at
+ * once when it fits max_queue, otherwise read in pieces by take() as the
+ * socket drains (a snapshot bigger than one queue is not a slow consumer). */
+static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
+{
+	const struct wsb_snap_ent *e;
+	size_t total = s->qbytes;
+
+	if (!b->snap)
+		return;
+	for (e = wsb_snap_oldest(b->snap); e; e = wsb_snap_newer(e))
+		if (snap_matches(e, s))
+			total += ((struct msg *)wsb_snap_item(e))->len;
+	if (b->cfg.max_queue && total > b->cfg.max_queue) {
+		s->snap = 1;
+		s->snap_seq = 0;
+		s->snap_end = b->st.seq;
+		return;
+	}
+	for (e = wsb_snap_oldest(b->snap); e; e = wsb_snap_newer(e))
+		if (snap_matches(e, s))
+			enqueue_lim(b, s, wsb_snap_item(e), 1);
+}
+
+/* Snapshot entries after snap_seq into out while they fit. Entries updated
+ * since the join have a later seq and come from history instead, where
+ * they sit in order with everything else published meanwhile: once the
+ * snapshot is out the session continues as a resume from snap_end. */
+static size_t snap_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out, size_t total,
+			size_t soft, size_t hard)
+{
+	const struct wsb_snap_ent *e;
+
+	for (e = wsb_snap_oldest(b->snap); e; e = wsb_snap_newer(e)) {
+		struct msg *m = wsb_snap_item(e);
+
+		if (m->seq <= s->snap_seq)
+			continue;
+		if (m->seq > s->snap_end)
+			break;
+		if (snap_matches(e, s) && m->len <= hard) {
+			if ((total && total + m->len > soft) || m->len > hard - total)
+				return total;
+			memcpy(out + total, m->buf + m->off, m->len);
+			total += m->len;
+			b->st.messages_out++;
 		}
+		s->snap_seq = m->seq;
+	}
+	s->snap = 0;
+	s->rseq = s->snap_end + 1;
+	s->replay = s->rseq <= b->st.seq;
+	return total;
 }
 
 /* Health probes ("$probe.<id>", published by wsbridge-health --roundtrip)
@@ -1181,8 +1209,9 @@ static void fanout(struct wsb_broker *b, struct msg *m, const struct wsb_sess *f
 		if (s->closing || (s == from && !(s->flags & WSB_SESS_ECHO)))
 			continue;
 		if (probe ? probe_wanted(s, type) : wsb_patterns_match(&s->pats, type)) {
-			/* Catching up from history: it will read this one there. */
-			if (s->replay) {
+			/* Catching up from history (or a snapshot, then
+			 * history): it will read this one there. */
+			if (s->replay || s->snap) {
 				if (b->hooks.wake)
 					b->hooks.wake(b->hooks.ud, s->conn);
 				continue;
@@ -1319,7 +1348,7 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	if (!probe) {
 		hist_push(b, m);
-		snap_update(b, m, env->type, p, o);
+		snap_update(b, m, env->type, env->type_len, p, o);
 	}
 	/* With a journal, nobody sees a message before it is stored: a crash
 	 * can then only lose what nobody saw, and the seqs a restart hands
@@ -1594,7 +1623,9 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 		if (total >= soft)
 			break;
 	}
-	if (s->replay && !s->qn)
+	if (s->snap && !s->qn)
+		total = snap_fill(b, s, out, total, soft, hard);
+	if (s->replay && !s->qn && !s->snap)
 		total = replay_fill(b, s, out, total, soft, hard);
 	if (s->stall != STALL_NONE)
 		stall_check(b, s);
@@ -1622,7 +1653,7 @@ int wsb_broker_pending(const struct wsb_sess *s)
 {
 	if (s->closing)
 		return 0;
-	if (!s->qn && (s->ack_due > s->ack_sent || s->replay))
+	if (!s->qn && (s->ack_due > s->ack_sent || s->replay || s->snap))
 		return 1;
 	return s->qn > (size_t)INT32_MAX ? INT32_MAX : (int)s->qn;
 }
@@ -1640,5 +1671,19 @@ size_t wsb_broker_frame_max(size_t max_message)
 
 void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 {
+	struct wsb_snap_stats ss = { 0 };
+
 	*st = b->st;
+	if (b->snap)
+		wsb_snap_stats(b->snap, &ss);
+	st->snapshot_bytes = ss.bytes;
+	st->snapshot_entries = ss.entries;
+	st->snapshot_evicted = ss.evicted;
+	st->memory_bytes = memory_used(b);
+}
+
+void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes)
+{
+	b->transport_bytes = bytes;
+	check_pressure(b);
 }

@@ -12,7 +12,8 @@
  * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
  * the transport to close it with 4008. hooks.pressure(1) asks the transport
  * to stop reading publishers while all queued messages together pass
- * max_memory (until under 3/4 of it), or while some session's backlog is
+ * max_memory (until under 3/4 of it; snapshots and the transport's
+ * unfinished messages count too), or while some session's backlog is
  * past 3/4 of max_queue (until under 1/2), for at most stall_ms per episode:
  * a consumer slower than a burst catches up, one that is stuck does not hold
  * anyone for longer. pressure(0) lifts it. Zero limits mean "none".
@@ -65,6 +66,9 @@ struct wsb_broker_cfg {
 	uint64_t stall_ms;		/* longest a backlog may pause publishers; 0: never */
 	int durable_acks;		/* acks wait for wsb_broker_durable() (journal) */
 	size_t max_producers;		/* producers remembered for dedup; 0: 65536 */
+	/* ?snapshot=1 table (snapshot.h): bytes, 0: no snapshots; entries, 0:
+	 * WSB_SNAP_ENTRIES_MAX. Its bytes count toward max_memory. */
+	size_t snapshot_bytes, snapshot_entries;
 	const char *greeting;		/* "message" of connection_established */
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
@@ -85,6 +89,10 @@ struct wsb_broker_stats {
 	uint64_t retained;		/* messages in history */
 	uint64_t duplicates;		/* resent messages recognised and not delivered again */
 	uint64_t durable_seq;		/* highest seq acks may cover */
+	uint64_t snapshot_bytes;	/* held by the snapshot table */
+	uint64_t snapshot_entries;
+	uint64_t snapshot_evicted;	/* entries let go for room (least recently updated first) */
+	uint64_t memory_bytes;		/* what max_memory is compared with */
 };
 
 /* What a connection asks for when it joins (URL query arguments). */
@@ -143,6 +151,9 @@ void wsb_broker_tick(struct wsb_broker *b);
 size_t wsb_broker_frame_max(size_t max_message);
 
 void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st);
+/* Bytes the transport holds for unfinished inbound messages: counted with
+ * queued bytes and snapshots against max_memory (may pause publishers). */
+void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes);
 
 /* The history's epoch (16 hex characters). */
 const char *wsb_broker_epoch(const struct wsb_broker *b);

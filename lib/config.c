@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->ping_interval = 30;
 	cfg->history = 10000;
 	cfg->history_bytes = 64 << 20;
+	cfg->snapshot_bytes = UINT64_MAX;	/* derived from --max-memory */
+	cfg->message_timeout = 30;
 	cfg->fsync = 1;			/* batch */
 	cfg->fsync_interval = 0.01;
 	cfg->journal_segment = 64 << 20;
@@ -167,6 +170,26 @@ static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* The snapshot table counts toward --max-memory but cannot be shrunk by
+ * pausing publishers, so it may take at most half of it; by default a
+ * quarter, at most 16 MiB. */
+static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	uint64_t half = cfg->max_memory / 2;
+
+	if (cfg->snapshot_bytes == UINT64_MAX) {
+		cfg->snapshot_bytes = 16 << 20;
+		if (cfg->max_memory && cfg->snapshot_bytes > cfg->max_memory / 4)
+			cfg->snapshot_bytes = cfg->max_memory / 4;
+	} else if (cfg->max_memory && cfg->snapshot_bytes > half) {
+		return wsb_err_set(err, WSB_EXIT_USAGE,
+				   "--snapshot-bytes must be at most half of --max-memory (%" PRIu64 " bytes)", half);
+	}
+	if (cfg->message_timeout <= 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--message-timeout must be more than 0");
+	return 0;
+}
+
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
@@ -213,6 +236,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 		if (cfg->max_queue < 1024)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-queue must be at least 1k");
+		if (check_memory(cfg, err))
+			return -1;
 		if (!cfg->tls_cert != !cfg->tls_key)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key go together: give both or neither");
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))

@@ -53,6 +53,8 @@ struct wsb_cfg {
 	uint64_t history;
 	uint64_t history_bytes;
 	const char *snapshot_key;	/* --snapshot-key JQPATH */
+	uint64_t snapshot_bytes;	/* UINT64_MAX until wsb_cfg_check derives it */
+	double message_timeout;		/* seconds to receive one whole message */
 	const char *journal;		/* --journal DIR */
 	int fsync;			/* enum wsb_fsync */
 	double fsync_interval;

@@ -19,6 +19,8 @@
 #define DEFAULT_SEGMENT (64ull * MIB)
 #define DEFAULT_PENDING (64ull * MIB)
 #define READ_CHUNK (1 * MIB)
+#define DEFAULT_MAX_LINE ((1ull << 30) + 64 * 1024)	/* the largest --max-message, stamped */
+#define SEQ_TAIL 32		/* ,"seq":<20 digits>} fits */
 #define SEG_NAME_DIGITS 20
 #define SEG_SUFFIX ".ndjson"
 #define SEG_NAME_LEN (SEG_NAME_DIGITS + sizeof SEG_SUFFIX - 1)
@@ -38,6 +40,7 @@ struct wsb_journal {
 	int dirfd;			/* also holds the flock that keeps a second server out */
 	int policy;
 	uint64_t seg_max, retain, max_pending;
+	size_t max_line;		/* recovery reads no longer line whole */
 
 	struct seg *segs;		/* oldest first; the last is the one we append to */
 	size_t nseg, segcap;
@@ -197,6 +200,11 @@ struct recover {
 	void *ud;
 	uint64_t last;
 	size_t skipped;
+	/* A line longer than max_line being read past: its first byte and its
+	 * last SEQ_TAIL bytes, enough to read its seq. */
+	int longline;
+	char head, tail[SEQ_TAIL];
+	size_t tn;
 };
 
 static int seg_path_err(struct wsb_journal *j, struct wsb_err *err, int code, int errnum,
@@ -240,13 +248,73 @@ static int recover_line(struct recover *r, const char *l, size_t len, uint64_t f
 	return 0;
 }
 
-/* Streams one segment through recover_line; *size gets its length. */
+static void long_feed(struct recover *r, const char *p, size_t n)
+{
+	size_t keep;
+
+	if (!r->longline) {
+		r->longline = 1;
+		r->head = n ? p[0] : 0;
+		r->tn = 0;
+	}
+	if (n >= SEQ_TAIL) {
+		memcpy(r->tail, p + n - SEQ_TAIL, SEQ_TAIL);
+		r->tn = SEQ_TAIL;
+		return;
+	}
+	keep = r->tn + n > SEQ_TAIL ? SEQ_TAIL - n : r->tn;
+	memmove(r->tail, r->tail + r->tn - keep, keep);
+	memcpy(r->tail + keep, p, n);
+	r->tn = keep + n;
+}
+
+/* The end of a line too long to restore: skipped and counted, but a seq it
+ * ends with still counts as handed out, so a restart never reuses it. */
+static void long_end(struct recover *r)
+{
+	char l[SEQ_TAIL + 1];
+	uint64_t seq;
+
+	l[0] = r->head;
+	memcpy(l + 1, r->tail, r->tn);
+	if (seq_fast(l, r->tn + 1, &seq) && seq > r->last)
+		r->last = seq;
+	r->skipped++;
+	r->longline = 0;
+}
+
+/* The lines complete in buf[0, len), through recover_line (or long_end);
+ * returns the offset of the first incomplete byte, or -1 + err. */
+static ssize_t recover_lines(struct recover *r, struct seg *sg, const char *buf, size_t len,
+			     struct wsb_err *err)
+{
+	size_t start = 0;
+	const char *nl;
+
+	while (start < len && (nl = memchr(buf + start, '\n', len - start))) {
+		size_t ll = (size_t)(nl - (buf + start));
+
+		if (r->longline) {
+			long_feed(r, buf + start, ll);
+			long_end(r);
+		} else if (recover_line(r, buf + start, ll, sg->first, err) < 0) {
+			return -1;
+		}
+		start += ll + 1;
+	}
+	return (ssize_t)start;
+}
+
+/* Streams one segment through recover_line; *size gets its length. Memory
+ * is bounded by max_line (plus a read chunk): a longer line is read past
+ * in pieces, never held whole. */
 static int recover_seg(struct recover *r, struct seg *sg, struct wsb_err *err)
 {
 	struct wsb_journal *j = r->j;
 	char name[SEG_NAME_LEN + 1];
-	size_t cap = READ_CHUNK, len = 0, start;
+	size_t cap = READ_CHUNK, len = 0, limit = j->max_line + 1;
 	uint64_t total = 0;
+	ssize_t done;
 	char *buf;
 	int fd, rc = 0;
 
@@ -259,20 +327,24 @@ static int recover_seg(struct recover *r, struct seg *sg, struct wsb_err *err)
 		close(fd);
 		return oom(err);
 	}
+	r->longline = 0;
 	for (;;) {
 		ssize_t n;
-		char *nl;
 
-		if (len == cap) {
+		if (len == cap && (cap >= limit || r->longline)) {
+			long_feed(r, buf, len);		/* no '\n' in a whole max_line */
+			len = 0;
+		} else if (len == cap) {
 			/* One line longer than everything buffered: grow. */
-			char *p = realloc(buf, cap * 2);
+			size_t ncap = cap * 2 < limit ? cap * 2 : limit;
+			char *p = realloc(buf, ncap);
 
 			if (!p) {
 				rc = oom(err);
 				break;
 			}
 			buf = p;
-			cap *= 2;
+			cap = ncap;
 		}
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
@@ -284,29 +356,103 @@ static int recover_seg(struct recover *r, struct seg *sg, struct wsb_err *err)
 		if (n == 0) {
 			/* An unterminated tail here is not the one we append to
 			 * (that was repaired before), so it is only counted. */
-			if (len)
+			if (len || r->longline)
 				r->skipped++;
 			break;
 		}
 		total += (uint64_t)n;
 		len += (size_t)n;
-		start = 0;
-		while (start < len && (nl = memchr(buf + start, '\n', len - start))) {
-			size_t ll = (size_t)(nl - (buf + start));
-
-			if ((rc = recover_line(r, buf + start, ll, sg->first, err)) < 0)
-				break;
-			start += ll + 1;
-		}
-		if (rc < 0)
+		if ((done = recover_lines(r, sg, buf, len, err)) < 0) {
+			rc = -1;
 			break;
-		memmove(buf, buf + start, len - start);
-		len -= start;
+		}
+		memmove(buf, buf + done, len - (size_t)done);
+		len -= (size_t)done;
 	}
 	free(buf);
 	close(fd);
 	sg->size = total;
 	return rc;
+}
+
+/* Reads n bytes at off; -1 with errno (EIO for a short file). */
+static int pread_full(int fd, char *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t m = pread(fd, buf + got, n - got, (off_t)(off + got));
+
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0) {
+			if (m == 0)
+				errno = EIO;
+			return -1;
+		}
+		got += (size_t)m;
+	}
+	return 0;
+}
+
+/* Offset of the last '\n' before end, -1 if none, -2 on a read error
+ * (errno). Reads backwards in small chunks: constant memory, whatever the
+ * length of the line. */
+static int64_t nl_before(int fd, uint64_t end)
+{
+	char b[16384];
+
+	while (end > 0) {
+		size_t n = end < sizeof b ? (size_t)end : sizeof b;
+		uint64_t off = end - n;
+
+		if (pread_full(fd, b, n, off) < 0)
+			return -2;
+		for (size_t i = n; i > 0; i--)
+			if (b[i - 1] == '\n')
+				return (int64_t)(off + i - 1);
+		end = off;
+	}
+	return -1;
+}
+
+/* How much of a segment of size bytes to keep: up to its last '\n', and
+ * without its last line if that is not JSON. A last line longer than
+ * max_line is kept: it cannot be checked in bounded memory, and recovery
+ * skips and counts it. -1 + err. */
+static int tail_keep(struct wsb_journal *j, struct scratch *sc, int fd, struct seg *sg,
+		     uint64_t size, uint64_t *keep, struct wsb_err *err)
+{
+	int64_t last = nl_before(fd, size), prev;
+	uint64_t start, ll, seq;
+	int has, v;
+	char *buf;
+
+	if (last == -1) {
+		*keep = 0;	/* no '\n' at all: nothing complete */
+		return 0;
+	}
+	prev = last < 0 ? -2 : nl_before(fd, (uint64_t)last);
+	if (prev == -2)
+		return seg_path_err(j, err, WSB_EXIT_IOERR, errno, "cannot read", sg->first);
+	start = (uint64_t)(prev + 1);
+	ll = (uint64_t)last - start;
+	if (ll > j->max_line) {
+		*keep = (uint64_t)last + 1;
+		return 0;
+	}
+	if (!(buf = malloc(ll ? (size_t)ll : 1)))
+		return oom(err);
+	if (pread_full(fd, buf, (size_t)ll, start) < 0) {
+		free(buf);
+		return seg_path_err(j, err, WSB_EXIT_IOERR, errno, "cannot read", sg->first);
+	}
+	v = parse_line(sc, buf, (size_t)ll, &has, &seq);
+	free(buf);
+	if (v < 0)
+		return oom(err);
+	*keep = v ? (uint64_t)last + 1 : start;
+	return 0;
 }
 
 /* Makes the newest segment end at a complete, valid line: cuts the bytes
@@ -320,9 +466,7 @@ static int repair_tail(struct wsb_journal *j, struct scratch *sc, struct wsb_err
 		struct seg *sg = &j->segs[j->nseg - 1];
 		char name[SEG_NAME_LEN + 1];
 		struct stat st;
-		uint64_t size, keep;
-		size_t want = 64 * 1024;
-		char *buf = NULL;
+		uint64_t size, keep = 0;
 		int fd;
 
 		seg_name(name, sg->first);
@@ -336,73 +480,10 @@ static int repair_tail(struct wsb_journal *j, struct scratch *sc, struct wsb_err
 			return seg_path_err(j, err, WSB_EXIT_IOERR, e, "cannot stat", sg->first);
 		}
 		size = (uint64_t)st.st_size;
-		keep = size;
-		/* Read backwards, doubling, until the last two '\n' (or the
-		 * start of the file) are in view. */
-		for (;;) {
-			size_t n = want < size ? want : (size_t)size;
-			uint64_t off = size - n;
-			size_t got = 0, last_nl, prev;
-			char *p = realloc(buf, n ? n : 1);
-			int found = 0, has, v;
-			uint64_t seq;
-
-			if (!p) {
-				free(buf);
-				close(fd);
-				return oom(err);
-			}
-			buf = p;
-			while (got < n) {
-				ssize_t m = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-				if (m < 0 && errno == EINTR)
-					continue;
-				if (m <= 0) {
-					int e = m < 0 ? errno : EIO;
-
-					free(buf);
-					close(fd);
-					return seg_path_err(j, err, WSB_EXIT_IOERR, e, "cannot read",
-							    sg->first);
-				}
-				got += (size_t)m;
-			}
-			last_nl = n;
-			for (size_t i = n; i > 0; i--)
-				if (buf[i - 1] == '\n') {
-					last_nl = i - 1;
-					break;
-				}
-			if (last_nl == n) {
-				if (off > 0) {
-					want *= 2;
-					continue;
-				}
-				keep = 0;	/* no '\n' at all: nothing complete */
-				break;
-			}
-			prev = 0;
-			for (size_t i = last_nl; i > 0; i--)
-				if (buf[i - 1] == '\n') {
-					prev = i;
-					found = 1;
-					break;
-				}
-			if (!found && off > 0) {
-				want *= 2;
-				continue;
-			}
-			v = parse_line(sc, buf + prev, last_nl - prev, &has, &seq);
-			if (v < 0) {
-				free(buf);
-				close(fd);
-				return oom(err);
-			}
-			keep = off + (v ? last_nl + 1 : prev);
-			break;
+		if (tail_keep(j, sc, fd, sg, size, &keep, err) < 0) {
+			close(fd);
+			return -1;
 		}
-		free(buf);
 		if (keep < size && ftruncate(fd, (off_t)keep) < 0) {
 			int e = errno;
 
@@ -881,6 +962,7 @@ struct wsb_journal *wsb_journal_open(const struct wsb_journal_cfg *cfg, const ch
 	j->seg_max = cfg->segment_bytes ? cfg->segment_bytes : DEFAULT_SEGMENT;
 	j->retain = cfg->retain_bytes;
 	j->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
+	j->max_line = cfg->max_line ? cfg->max_line : DEFAULT_MAX_LINE;
 	if (!(j->dir = strdup(cfg->dir))) {
 		oom(err);
 		goto fail;

@@ -38,6 +38,9 @@ struct wsb_journal_cfg {
 	uint64_t segment_bytes;		/* rotate after this; 0: 64 MiB */
 	uint64_t retain_bytes;		/* keep at most this many bytes; 0: no limit */
 	uint64_t max_pending;		/* unwritten bytes kept across errors; 0: 64 MiB */
+	/* Recovery holds no longer line in memory: a longer one is skipped
+	 * (counted; its seq still counts as used). 0: 1 GiB + 64 KiB. */
+	size_t max_line;
 };
 
 struct wsb_journal;
@@ -48,8 +51,9 @@ typedef int (*wsb_journal_fn)(void *ud, const char *line, size_t len, uint64_t s
 
 /* Opens (creating DIR and DIR/epoch when missing: the epoch is then
  * `new_epoch`) and recovers: reads every segment in order, calls fn for each
- * line with a valid top-level "seq" (a line without one is skipped and
- * counted in *skipped), and truncates a torn last line (no '\n', or not
+ * line with a valid top-level "seq" (a line without one, or longer than
+ * max_line, is skipped and counted in *skipped; recovery memory is bounded
+ * by max_line plus a constant), and truncates a torn last line (no '\n', or not
  * valid JSON) of the newest segment instead of failing. epoch receives the
  * journal's epoch (NUL-terminated), *last_seq the highest seq found (0 if
  * none). NULL + err (WSB_EXIT_CONFIG or WSB_EXIT_IOERR) on failure. */

@@ -39,11 +39,13 @@ static const struct wsb_opt table[] = {
 	{ "max-connections-per-ip", 0, WSB_OPT_UINT, "N", S, OFF(max_connections_per_ip), "WebSocket clients per address (0: no limit)", NULL, NULL },
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
 	{ "max-queue", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_queue), "per-subscriber backlog before closing it with 4008", NULL, NULL },
-	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queued bytes in all before publishers are paused", NULL, NULL },
+	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queues + snapshots + partial messages before pausing publishers", NULL, NULL },
+	{ "message-timeout", 0, WSB_OPT_SECONDS, "SECS", S, OFF(message_timeout), "longest to receive one message, then 1008", NULL, NULL },
 	{ "max-stall", 0, WSB_OPT_SECONDS, "SECS", S, OFF(max_stall), "longest a lagging subscriber may pause publishers (0: never)", NULL, NULL },
 	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
 	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
 	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
+	{ "snapshot-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(snapshot_bytes), "?snapshot=1 table (0: off; default: 16M, <= max-memory/4)", NULL, NULL },
 	{ "snapshot-key", 0, WSB_OPT_STR, "JQ", S, OFF(snapshot_key), "?snapshot=1 keeps the latest per type and per this jq path", NULL, NULL },
 	{ "journal", 'j', WSB_OPT_STR, "DIR", S, OFF(journal), "append every message to NDJSON segments in DIR; recover on start", NULL, NULL },
 	{ "fsync", 0, WSB_OPT_ENUM, "POLICY", S, OFF(fsync), "when journal writes reach the disk (acks wait for it)", "always|batch|never", NULL },
@@ -480,6 +482,8 @@ static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *c
 		break;
 	case WSB_OPT_SIZE:
 		u = *(const uint64_t *)(const void *)field;
+		if (u == UINT64_MAX)	/* derived from other options: the help says how */
+			break;
 		if (u && !(u % (1ULL << 30)))
 			snprintf(buf, cap, "%" PRIu64 "G", u >> 30);
 		else if (u && !(u % (1ULL << 20)))

@@ -13,6 +13,7 @@
 #include "admit.h"
 #include "auth.h"
 #include "broker.h"
+#include "buf.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "journal.h"
@@ -25,13 +26,18 @@
 #define BATCH 65536
 #define SHUTDOWN_GRACE_MS 2000
 #define CLOSE_GRACE_S 10
+/* Reassembly memory a connection keeps between messages: beyond it the
+ * buffer is given back once a big message is delivered. */
+#define RX_KEEP 4096
 
 struct conn {
 	struct lws *wsi;
 	struct wsb_sess *sess;
 	struct conn *prev, *next;
-	char *rx;			/* reassembly of a fragmented message */
-	size_t rx_len, rx_cap;
+	struct wsb_buf rx;		/* reassembly of a fragmented message */
+	int rx_open;			/* a message has begun and not ended */
+	uint64_t rx_since;		/* when it began, monotonic ms */
+	size_t rx_counted;		/* rx.cap as counted in partial_bytes */
 	int close_code;			/* set: close at the next chance */
 	int close_sent;
 	char close_reason[124];
@@ -53,6 +59,7 @@ struct server {
 	char token[WSB_TOKEN_MAX];
 	int has_token;
 	int pressure;
+	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
 	struct timespec started, stop_at;
 	lws_retry_bo_t retry;
@@ -81,6 +88,14 @@ static void on_signal(int sig)
 	got_signal = sig;
 	if (signal_ctx)
 		lws_cancel_service(signal_ctx);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static double since(const struct timespec *t0)
@@ -207,12 +222,15 @@ static int health_json(struct server *s, char *buf, size_t cap)
 			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
 			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
 			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
-			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
+			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
+			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
 			s->stopping ? "stopping" : s->degraded ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			since(&s->started), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
-			s->journal ? "true" : "false", WSB_VERSION, ts);
+			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, s->partial_bytes,
+			st.memory_bytes, s->journal ? "true" : "false", WSB_VERSION, ts);
 }
 
 /* ---- journal: group commit, acks follow durability ---- */
@@ -324,6 +342,7 @@ static int open_journal(struct server *s, struct wsb_err *err)
 		.fsync = s->cfg->fsync,
 		.segment_bytes = s->cfg->journal_segment,
 		.retain_bytes = s->cfg->journal_retain,
+		.max_line = wsb_broker_frame_max(s->cfg->max_message),
 	};
 	char epoch[WSB_EPOCH_LEN + 1];
 	uint64_t last = 0;
@@ -335,8 +354,10 @@ static int open_journal(struct server *s, struct wsb_err *err)
 		return -1;
 	wsb_broker_set_epoch(s->broker, epoch);
 	wsb_broker_advance_seq(s->broker, last);
-	wsb_log(WSB_LOG_INFO, "journal %s: epoch %s, last seq %" PRIu64 "%s", s->cfg->journal, epoch, last,
-		skipped ? " (some unreadable lines skipped)" : "");
+	wsb_log(WSB_LOG_INFO, "journal %s: epoch %s, last seq %" PRIu64, s->cfg->journal, epoch, last);
+	if (skipped)
+		wsb_log(WSB_LOG_WARN, "journal %s: skipped %zu unreadable lines (not a message, or longer "
+			"than --max-message allows)", s->cfg->journal, skipped);
 	return 0;
 }
 
@@ -355,9 +376,16 @@ static int metrics_text(struct server *s, char *buf, size_t cap)
 		"# HELP wsbridge_errors_total Error replies for invalid input.\n# TYPE wsbridge_errors_total counter\nwsbridge_errors_total %" PRIu64 "\n"
 		"# HELP wsbridge_seq Last sequence number assigned.\n# TYPE wsbridge_seq gauge\nwsbridge_seq %" PRIu64 "\n"
 		"# HELP wsbridge_queued_bytes Bytes waiting in subscriber queues.\n# TYPE wsbridge_queued_bytes gauge\nwsbridge_queued_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_bytes Bytes held by the snapshot table.\n# TYPE wsbridge_snapshot_bytes gauge\nwsbridge_snapshot_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_entries Entries in the snapshot table.\n# TYPE wsbridge_snapshot_entries gauge\nwsbridge_snapshot_entries %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_evicted_total Snapshot entries evicted for room.\n# TYPE wsbridge_snapshot_evicted_total counter\nwsbridge_snapshot_evicted_total %" PRIu64 "\n"
+		"# HELP wsbridge_partial_bytes Bytes held for unfinished inbound messages.\n# TYPE wsbridge_partial_bytes gauge\nwsbridge_partial_bytes %zu\n"
+		"# HELP wsbridge_memory_bytes Bytes counted against --max-memory.\n# TYPE wsbridge_memory_bytes gauge\nwsbridge_memory_bytes %" PRIu64 "\n"
 		"# HELP wsbridge_uptime_seconds Seconds since start.\n# TYPE wsbridge_uptime_seconds gauge\nwsbridge_uptime_seconds %.0f\n",
 		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
-		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, since(&s->started));
+		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
+		st.snapshot_entries, st.snapshot_evicted, s->partial_bytes, st.memory_bytes,
+		since(&s->started));
 }
 
 /* Refuses a request with a real HTTP/1.1 status, a JSON body and extra
@@ -383,7 +411,7 @@ static int refuse(struct lws *wsi, int status, const char *reason, const char *e
 
 static int serve_http(struct server *s, struct lws *wsi, const char *path)
 {
-	char body[2048];
+	char body[8192];
 	int n;
 
 	/* Every endpoint is read-only: other methods on a known path get 405
@@ -610,6 +638,16 @@ static int join(struct server *s, struct conn *c)
 	return 0;
 }
 
+static void rx_drop(struct server *s, struct conn *c);
+
+static void pause_conn(struct conn *c)
+{
+	if (!c->paused) {
+		c->paused = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+}
+
 static void unlink_conn(struct server *s, struct conn *c)
 {
 	if (!c->is_ws)
@@ -626,8 +664,7 @@ static void unlink_conn(struct server *s, struct conn *c)
 		wsb_broker_leave(s->broker, c->sess);
 		c->sess = NULL;
 	}
-	free(c->rx);
-	c->rx = NULL;
+	rx_drop(s, c);
 }
 
 static void deliver(struct server *s, struct conn *c, const char *msg, size_t len)
@@ -635,18 +672,39 @@ static void deliver(struct server *s, struct conn *c, const char *msg, size_t le
 	wsb_broker_input(s->broker, c->sess, msg, len);
 	c->published = 1;
 	/* Stop reading this publisher until the queues drain; TCP pushes back. */
-	if (s->pressure && !c->paused) {
-		c->paused = 1;
-		lws_rx_flow_control(c->wsi, 0);
-	}
+	if (s->pressure)
+		pause_conn(c);
 }
 
-/* Reassembles fragments (lws may split even small frames) under the size cap. */
+/* Reassembly memory held for c's unfinished message: counted in /health
+ * partial_bytes and, through the broker, against --max-memory. */
+static void rx_account(struct server *s, struct conn *c)
+{
+	size_t now = c->rx_open ? c->rx.cap : 0;
+
+	if (now == c->rx_counted)
+		return;
+	s->partial_bytes = s->partial_bytes - c->rx_counted + now;
+	c->rx_counted = now;
+	wsb_broker_transport_bytes(s->broker, s->partial_bytes);
+}
+
+static void rx_drop(struct server *s, struct conn *c)
+{
+	c->rx_open = 0;
+	wsb_buf_free(&c->rx);
+	rx_account(s, c);
+}
+
+/* Reassembles fragments (lws may split even small frames) under the size
+ * cap. The buffer grows with what arrived, not with what a header
+ * announces, so a connection paused mid-message holds only what it sent. */
 static int receive(struct server *s, struct conn *c, const char *in, size_t len)
 {
 	int first = lws_is_first_fragment(c->wsi);
-	int last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
 	size_t remain = lws_remaining_packet_payload(c->wsi);
+	int last = lws_is_final_fragment(c->wsi) && !remain;
+	struct wsb_err err;
 
 	if (c->close_code)
 		return 0;
@@ -655,11 +713,12 @@ static int receive(struct server *s, struct conn *c, const char *in, size_t len)
 		return 0;
 	}
 	if (first)
-		c->rx_len = 0;
-	if (c->rx_len + len + remain > s->cfg->max_message) {
+		wsb_buf_reset(&c->rx);
+	if (c->rx.len + len + remain > s->cfg->max_message) {
 		char why[96];
 
 		snprintf(why, sizeof why, "message larger than %" PRIu64 " bytes", s->cfg->max_message);
+		rx_drop(s, c);
 		close_soon(c, WSB_CLOSE_TOO_BIG, why);
 		return 0;
 	}
@@ -667,29 +726,45 @@ static int receive(struct server *s, struct conn *c, const char *in, size_t len)
 		deliver(s, c, in, len);
 		return 0;
 	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 4096;
-		char *p;
-
-		while (cap < c->rx_len + len + remain)
-			cap *= 2;
-		if (cap > s->cfg->max_message)
-			cap = s->cfg->max_message;
-		p = realloc(c->rx, cap);
-		if (!p) {
-			close_soon(c, WSB_CLOSE_INTERNAL, "out of memory");
-			return 0;
-		}
-		c->rx = p;
-		c->rx_cap = cap;
+	if (!c->rx_open) {
+		c->rx_open = 1;
+		c->rx_since = mono_ms();
 	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
+	if (wsb_buf_append(&c->rx, in, len, &err)) {
+		rx_drop(s, c);
+		close_soon(c, err.code == WSB_EXIT_DATAERR ? WSB_CLOSE_TOO_BIG : WSB_CLOSE_INTERNAL, err.msg);
+		return 0;
+	}
 	if (last) {
-		deliver(s, c, c->rx, c->rx_len);
-		c->rx_len = 0;
+		c->rx_open = 0;
+		deliver(s, c, c->rx.p ? c->rx.p : "", c->rx.len);
+		wsb_buf_shrink(&c->rx, RX_KEEP);
 	}
+	rx_account(s, c);
+	/* Unfinished messages count toward --max-memory: under pressure stop
+	 * reading whoever is sending one, not only those that published. */
+	if (c->rx_open && s->pressure)
+		pause_conn(c);
 	return 0;
+}
+
+/* --message-timeout: a connection that began a message and has not ended
+ * it in time (a slow-loris at the frame level, or a client that died
+ * mid-message) is closed with 1008 and its buffer freed at once. The clock
+ * also runs while it is paused: otherwise paused partial messages could hold
+ * the memory, and the pause, forever. */
+static void check_deadlines(struct server *s)
+{
+	uint64_t now = mono_ms(), lim = (uint64_t)(s->cfg->message_timeout * 1000);
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (!c->rx_open || c->close_code || now - c->rx_since < lim)
+			continue;
+		wsb_log(WSB_LOG_INFO, "closing %s: message not finished within %gs (%zu bytes so far)",
+			c->sess ? wsb_broker_client_id(c->sess) : "?", s->cfg->message_timeout, c->rx.len);
+		rx_drop(s, c);
+		close_soon(c, WSB_CLOSE_POLICY, "message not finished in time");
+	}
 }
 
 static int writable(struct server *s, struct conn *c)
@@ -737,6 +812,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->rx.max = s->cfg->max_message;
 		return join(s, c);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(wsi, in, len);
@@ -817,6 +893,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 	wsb_broker_tick(s->broker);
 	door_tick(s);
+	check_deadlines(s);
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 }
 
@@ -831,6 +908,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		.history_bytes = s->cfg->history_bytes,
 		.stall_ms = (uint64_t)(s->cfg->max_stall * 1000),
 		.durable_acks = s->cfg->journal != NULL,
+		.snapshot_bytes = s->cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,

@@ -24,6 +24,7 @@ static void fixed_now(struct timespec *ts)
 }
 
 static uint64_t mono_now = 1000, stall_ms;
+static size_t snap_bytes;	/* snapshot table size for mk(); 0: off */
 
 static uint64_t fake_mono(void)
 {
@@ -77,7 +78,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 	struct wsb_broker_cfg cfg = { .max_queue = max_queue, .max_memory = max_memory,
 				      .history = history, .history_bytes = history_bytes,
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
-				      .stall_ms = stall_ms };
+				      .stall_ms = stall_ms, .snapshot_bytes = snap_bytes };
 	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
@@ -534,10 +535,20 @@ static void test_restore(void)
 	wsb_broker_free(b);
 }
 
+static struct wsb_broker *mk_snap(size_t bytes, size_t max_queue)
+{
+	struct wsb_broker *b;
+
+	snap_bytes = bytes;
+	b = mk(max_queue, 1u << 24, 0, 0, NULL);
+	snap_bytes = 0;
+	return b;
+}
+
 /* ?snapshot=1: the latest message of each matching type, oldest first. */
 static void test_snapshot(void)
 {
-	struct wsb_broker *b = mk_default();
+	struct wsb_broker *b = mk_snap(1u << 20, 1u << 20);
 	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s;
 	const char *types[] = { "t*" };
 	struct wsb_join j = { .snapshot = 1, .types = types, .ntypes = 1 };
@@ -549,6 +560,103 @@ static void test_snapshot(void)
 	s = join_j(b, &j);
 	T_CHECK(drain(b, s) == 3);	/* greeting, trade 2, tick 3 */
 	T_CHECK(strstr(pay[1], "\"data\":2,") && strstr(pay[2], "\"data\":3,"));
+	T_CHECK(stats(b).snapshot_entries == 3);
+	wsb_broker_free(b);
+}
+
+/* Many distinct types: the table stays within its bytes, the least
+ * recently updated go first, and its bytes count as used memory. */
+static void test_snapshot_bounded(void)
+{
+	struct wsb_broker *b = mk_snap(4096, 1u << 20);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s;
+	struct wsb_join j = { .snapshot = 1 };
+	char msg[64];
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(msg, sizeof msg, "{\"type\":\"k%d\",\"data\":%d}", i, i);
+		in(b, pub, msg);
+		T_CHECK(stats(b).snapshot_bytes <= 4096);
+	}
+	T_CHECK(stats(b).snapshot_entries > 10 && stats(b).snapshot_evicted > 900);
+	T_CHECK(stats(b).snapshot_evicted + stats(b).snapshot_entries == 1000);
+	T_CHECK(stats(b).memory_bytes >= stats(b).snapshot_bytes);
+	s = join_j(b, &j);
+	T_CHECK(drain(b, s) == 1 + (int)stats(b).snapshot_entries);
+	T_CHECK(strstr(pay[npay - 1], "\"data\":999,") != NULL);	/* newest kept */
+	T_CHECK(strstr(pay[1], "\"type\":\"k9") != NULL);	/* oldest kept is recent */
+	wsb_broker_free(b);
+}
+
+/* Keys are compared with their lengths: a NUL inside a type, or the
+ * separator byte, does not make two keys one. Off means nothing is kept. */
+static void test_snapshot_keys(void)
+{
+	struct wsb_broker *b = mk_snap(1u << 20, 1u << 20);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0);
+
+	const char *l1 = "{\"type\":\"a\\u0000b\",\"seq\":1}", *l2 = "{\"type\":\"a\",\"seq\":2}";
+	const char *l3 = "{\"type\":\"a\\u001fb\",\"seq\":3}";
+
+	T_CHECK(wsb_broker_restore(b, l1, strlen(l1), 1) == 0);
+	T_CHECK(wsb_broker_restore(b, l2, strlen(l2), 2) == 0);
+	T_CHECK(wsb_broker_restore(b, l3, strlen(l3), 3) == 0);
+	in(b, pub, "{\"type\":\"a\",\"data\":2}");
+	T_CHECK(stats(b).snapshot_entries == 3);
+	wsb_broker_free(b);
+
+	b = mk_snap(0, 1u << 20);
+	pub = join_quiet(b, NULL, 0);
+	in(b, pub, "{\"type\":\"a\",\"data\":2}");
+	T_CHECK(stats(b).snapshot_entries == 0 && stats(b).snapshot_bytes == 0);
+	wsb_broker_free(b);
+}
+
+/* A snapshot bigger than max_queue is neither a slow consumer nor held
+ * until the next publication: it goes out in pieces as the socket takes
+ * them, then what was published meanwhile follows from history. */
+static void test_snapshot_pieces(void)
+{
+	struct wsb_broker *b;
+	struct wsb_sess *pub, *s;
+	struct wsb_join j = { .snapshot = 1 };
+	char msg[600], pad[501];
+	int got = 0, n, rounds = 0, last = -1, ordered = 1;
+
+	snap_bytes = 1u << 20;
+	b = mk(4096, 1u << 24, 100, 0, NULL);
+	snap_bytes = 0;
+	pub = join_quiet(b, NULL, 0);
+	memset(pad, 'x', 500);
+	pad[500] = '\0';
+	for (int i = 0; i < 40; i++) {	/* 40 x ~560 bytes: 5 queues' worth */
+		snprintf(msg, sizeof msg, "{\"type\":\"k%d\",\"data\":\"%s\"}", i, pad);
+		in(b, pub, msg);
+	}
+	s = join_j(b, &j);
+	T_CHECK(R.closes == 0);
+	T_CHECK(wsb_broker_pending(s) > 0);
+	in(b, pub, "{\"type\":\"live\",\"data\":1}");	/* published during the snapshot */
+	T_CHECK(R.closes == 0);
+	while ((n = split(tbuf, wsb_broker_take(b, s, tbuf, 2048, BUFSZ))) > 0 && rounds++ < 100) {
+		for (int i = 0; i < n && i < MAXF; i++) {
+			const char *q = strstr(pay[i], "\"seq\":");
+			int seq = q ? atoi(q + 6) : 0;
+
+			if (STARTS(pay[i], "{\"type\":\"connection_established\""))
+				continue;
+			if (seq <= last)
+				ordered = 0;
+			last = seq;
+			got++;
+		}
+	}
+	T_CHECK(got == 41);
+	T_CHECK(ordered);
+	T_CHECK(rounds > 5);
+	T_CHECK(R.closes == 0 && stats(b).dropped == 0);
+	in(b, pub, "{\"type\":\"live\",\"data\":2}");	/* and then live */
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"data\":2,"));
 	wsb_broker_free(b);
 }
 
@@ -1047,6 +1155,9 @@ int main(void)
 	T_RUN(test_resume_and_gaps);
 	T_RUN(test_restore);
 	T_RUN(test_snapshot);
+	T_RUN(test_snapshot_bounded);
+	T_RUN(test_snapshot_keys);
+	T_RUN(test_snapshot_pieces);
 	T_RUN(test_ping_pong);
 	T_RUN(test_subscribe_control);
 	T_RUN(test_subscribe_errors);

@@ -291,6 +291,49 @@ static void test_seq_lookup_and_skips(void)
 	got_free(&g);
 }
 
+/* Lines longer than max_line are read past, never held whole: skipped and
+ * counted, the lines around them recovered, and a seq one ends with still
+ * counts as used. A long last line is kept, not cut as torn. */
+static void test_long_lines(void)
+{
+	char dir[128], path[200], ep[WSB_EPOCH_LEN + 1];
+	uint64_t last = 0;
+	size_t skipped = 0, big = 3u << 20, n = 0;
+	struct wsb_err err = { 0 };
+	struct got g = { 0 };
+	struct wsb_journal_cfg cfg = { .fsync = WSB_FSYNC_NEVER, .max_line = 65536 };
+	struct wsb_journal *j;
+	char *text = malloc(4 * big);
+
+	newdir(dir, sizeof dir);
+	cfg.dir = dir;
+	n += (size_t)sprintf(text + n, "{\"type\":\"a\",\"seq\":1}\n");
+	memset(text + n, 0, big);			/* zeros left by a crash */
+	n += big;
+	text[n++] = '\n';
+	n += (size_t)sprintf(text + n, "{\"type\":\"b\",\"data\":\"");
+	memset(text + n, 'x', big);
+	n += big;
+	n += (size_t)sprintf(text + n, "\",\"seq\":5}\n{\"type\":\"c\",\"seq\":6}\n{\"d\":\"");
+	memset(text + n, 'y', big);
+	n += big;
+	n += (size_t)sprintf(text + n, "\",\"seq\":9}\n");
+	j = wsb_journal_open(&cfg, EPOCH_A, ep, NULL, NULL, NULL, NULL, &err);
+	T_CHECK(j != NULL);
+	wsb_journal_close(j);
+	segpath(path, sizeof path, dir, 1);
+	spit(path, text, n, "wb");
+	j = wsb_journal_open(&cfg, EPOCH_A, ep, &last, &skipped, collect, &g, &err);
+	T_CHECK(j != NULL);
+	T_CHECK(g.n == 2 && g.v[0].seq == 1 && g.v[1].seq == 6);
+	T_CHECK(skipped == 3);
+	T_CHECK(last == 9);
+	T_CHECK(fsize(path) == (off_t)n);
+	wsb_journal_close(j);
+	got_free(&g);
+	free(text);
+}
+
 static void test_rotation(void)
 {
 	char dir[128], path[200], ep[WSB_EPOCH_LEN + 1], big[3000];
@@ -699,6 +742,7 @@ int main(void)
 	T_RUN(test_fresh_open);
 	T_RUN(test_reopen_recovers);
 	T_RUN(test_seq_lookup_and_skips);
+	T_RUN(test_long_lines);
 	T_RUN(test_rotation);
 	T_RUN(test_retention);
 	T_RUN(test_torn_tail);
