@@ -1469,7 +1469,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	if (r == -WSB_ENV_INVALID_JSON) {
 		reply_error(b, s, "INVALID_JSON", err.msg);
 	} else if (r < 0) {
-		reply_error(b, s, "INVALID_MESSAGE", "message is not a JSON object");
+		reply_error(b, s, "INVALID_MESSAGE", err.msg);	/* not an object, repeated "type"... */
 	} else if (!env.has_type) {
 		reply_error(b, s, "INVALID_MESSAGE",
 			    env.type_v.len && p[env.type_v.off] == '"'

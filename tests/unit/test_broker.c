@@ -237,11 +237,39 @@ static void test_client_seq_replaced(void)
 	struct wsb_broker *b = mk_default();
 	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
 
-	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"seq\":\"x\",\"data\":{\"seq\":5}}");
+	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"data\":{\"seq\":5}}");
 	in(b, pub, "{\"type\":\"a\",\"seq\":18446744073709551615}");
 	T_CHECK(drain(b, sub) == 2);
 	T_STREQ(pay[0], "{\"type\":\"a\",\"data\":{\"seq\":5},\"timestamp\":\"" TS "\",\"seq\":1}");
 	T_STREQ(pay[1], "{\"type\":\"a\",\"timestamp\":\"" TS "\",\"seq\":2}");
+	/* Two of them are refused, although both would be replaced. */
+	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"seq\":\"x\"}");
+	T_CHECK(drain(b, sub) == 0 && drain(b, pub) == 1);
+	T_CHECK(strstr(pay[0], "\"code\":\"INVALID_MESSAGE\",\"message\":\"message has \\\"seq\\\" twice"));
+	wsb_broker_free(b);
+}
+
+/* Routing by one "type" while a subscriber's reader sees another would let
+ * {"type":"connection_established","type":"zz"} reach everyone as a
+ * greeting: a repeated member is refused with one error, delivered to nobody. */
+static void test_duplicate_members(void)
+{
+	static const char *const bad[] = {
+		"{\"type\":\"connection_established\",\"type\":\"zz\"}",
+		"{\"type\":\"zz\",\"type\":\"connection_established\"}",
+		"{\"type\":\"zz\",\"producer\":\"p\",\"producer\":\"q\"}",
+		"{\"type\":\"zz\",\"pseq\":1,\"pseq\":2}",
+	};
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		in(b, pub, bad[i]);
+		T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"INVALID_MESSAGE\"") &&
+			strstr(pay[0], " twice (at byte "));
+	}
+	T_CHECK(drain(b, sub) == 0);
+	T_CHECK(stats(b).errors == 4 && stats(b).messages_in == 0 && stats(b).seq == 0);
 	wsb_broker_free(b);
 }
 
@@ -1037,6 +1065,7 @@ int main(void)
 	T_RUN(test_greeting);
 	T_RUN(test_publish_stamps);
 	T_RUN(test_client_seq_replaced);
+	T_RUN(test_duplicate_members);
 	T_RUN(test_large_frame_headers);
 	T_RUN(test_type_filtering);
 	T_RUN(test_echo);
