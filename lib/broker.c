@@ -468,36 +468,48 @@ static size_t pat_json_len(const char *pat)
 	return wsb_json_escape(esc, sizeof esc, pat, strlen(pat));
 }
 
-/* 1 added or already there, 0 refused with err, -1 ENOMEM. */
+/* Every pattern costs a glob match per published message, and the
+ * "subscribed" reply lists them all: both are bounded per session. */
+#define PATTERNS_MAX 256
+#define PATTERN_BYTES (REPLY_MAX - 256)
+enum { ADD_FULL = -2, ADD_NOMEM = -1, ADD_BAD = 0, ADD_OK = 1 };
+
+/* ADD_OK added or already there; otherwise refused with err. A pattern
+ * already in the set never counts against the caps. */
 static int sess_add(struct wsb_broker *b, struct wsb_sess *s, const char *pat,
 		    struct wsb_err *err)
 {
 	size_t jl;
-	int r;
+	int r, all = s->pats.all;
 
 	if (!wsb_match_pattern_ok(pat, err))
-		return 0;
+		return ADD_BAD;
 	jl = pat_json_len(pat) + 1;
-	if (s->pat_bytes + jl > REPLY_MAX - 256) {
-		wsb_err_set(err, WSB_EXIT_USAGE,
-			    "too many type patterns: at most %d bytes of them", REPLY_MAX - 256);
-		return 0;
-	}
 	r = wsb_patterns_add(&s->pats, pat);
 	if (r < 0) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
-		return -1;
+		return ADD_NOMEM;
+	}
+	if (r > 0 && (s->pats.n > PATTERNS_MAX || s->pat_bytes + jl > PATTERN_BYTES)) {
+		wsb_patterns_remove(&s->pats, pat);
+		s->pats.all = all;
+		wsb_err_set(err, WSB_EXIT_USAGE, "too many type patterns: at most %d, %d bytes as JSON",
+			    PATTERNS_MAX, PATTERN_BYTES);
+		return ADD_FULL;
 	}
 	if (r > 0)
 		s->pat_bytes += jl;
 	sess_recount(b, s);
-	return 1;
+	return ADD_OK;
 }
 
+/* pat may be the set's own copy, which the removal frees: measure first. */
 static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pat)
 {
+	size_t jl = pat_json_len(pat) + 1;
+
 	if (wsb_patterns_remove(&s->pats, pat) > 0)
-		s->pat_bytes -= pat_json_len(pat) + 1;
+		s->pat_bytes -= jl;
 	sess_recount(b, s);
 }
 
@@ -760,7 +772,7 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	} else if (!j->epoch && !j->since) {
 		s->rseq = b->hn ? hist_at(b, 0)->seq : b->st.seq + 1;	/* --from-start */
 	} else {
-		s->rseq = j->since + 1;
+		s->rseq = j->since == UINT64_MAX ? UINT64_MAX : j->since + 1;	/* no wrap to 0 */
 	}
 	if (s->rseq <= b->st.seq)
 		s->replay = 1;	/* replay_fill reports what history cannot cover */
@@ -1337,31 +1349,58 @@ struct sub_ctx {
 	struct wsb_broker *b;
 	struct wsb_sess *s;
 	int unsub;
+	int apply;		/* 0: checking every pattern first; 1: changing the set */
+	const char *code;	/* the error to answer, once */
+	struct wsb_err err;
 };
 
+static int sub_check(struct sub_ctx *c, const char *str, size_t n, int too_long)
+{
+	if (too_long)
+		wsb_err_set(&c->err, WSB_EXIT_USAGE,
+			    "invalid type pattern \"%.32s...\": more than %d bytes", str, WSB_TYPE_MAX);
+	else if (strlen(str) != n)
+		wsb_err_set(&c->err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
+	else if (!wsb_match_pattern_ok(str, &c->err))
+		;
+	else
+		return 0;
+	c->code = "INVALID_MESSAGE";
+	return -1;
+}
+
+/* For wsb_env_strings: -1 stops at the first refusal, whose reason is the
+ * one answer the request gets. */
 static int sub_one(void *ud, const char *str, size_t n, int too_long)
 {
 	struct sub_ctx *c = ud;
-	struct wsb_err err;
+	int r;
 
-	if (too_long) {
-		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern \"%.32s...\": more than %d bytes",
-			    str, WSB_TYPE_MAX);
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-		return 0;
-	}
-	if (strlen(str) != n) {
-		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-		return 0;
-	}
+	if (!c->apply)
+		return sub_check(c, str, n, too_long);
 	if (c->unsub) {
+		/* The default set is listed as ["*"]: removing what the
+		 * reply showed leaves nothing, as for any other pattern. */
+		if (c->s->pats.all && !strcmp(str, "*"))
+			wsb_broker_subscribe_none(c->b, c->s);
 		sess_remove(c->b, c->s, str);
 		return 0;
 	}
-	if (sess_add(c->b, c->s, str, &err) != 1)
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-	return 0;
+	r = sess_add(c->b, c->s, str, &c->err);
+	if (r == ADD_OK)
+		return 0;
+	c->code = r == ADD_FULL ? "TOO_MANY_PATTERNS" : "INTERNAL_ERROR";
+	return -1;
+}
+
+/* Patterns a failed subscribe added are the ones past n0 (adding appends),
+ * so taking them off the end restores the set it found. */
+static void sub_undo(struct wsb_broker *b, struct wsb_sess *s, size_t n0, int all0)
+{
+	while (s->pats.n > n0)
+		sess_remove(b, s, s->pats.v[s->pats.n - 1]);
+	s->pats.all = all0;
+	sess_recount(b, s);
 }
 
 static void reply_subscribed(struct wsb_broker *b, struct wsb_sess *s)
@@ -1392,12 +1431,16 @@ static void reply_subscribed(struct wsb_broker *b, struct wsb_sess *s)
 	reply(b, s, m, n);
 }
 
+/* All or nothing, and one answer: the whole new set ("subscribed") or one
+ * error with the set unchanged, however many patterns the request holds,
+ * so a huge bad request cannot fill the sender's queue with errors. */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
 			      size_t len, int unsub)
 {
-	struct sub_ctx c = { b, s, unsub };
+	struct sub_ctx c = { .b = b, .s = s, .unsub = unsub };
+	size_t skipped = 0, n0 = s->pats.n;
+	int all0 = s->pats.all;
 	struct wsb_span v;
-	size_t skipped = 0;
 
 	/* Dashboards written for the systems wsbridge replaces send
 	 * {"type":"subscribe","symbols":[...]}: no "types" changes nothing
@@ -1407,11 +1450,17 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 		return;
 	}
 	if (wsb_env_strings(obj + v.off, v.len, sub_one, &c, &skipped) < 0 || skipped) {
-		reply_error(b, s, "INVALID_MESSAGE",
-			    unsub ? "unsubscribe needs \"types\": an array of strings"
-				  : "subscribe needs \"types\": an array of strings");
-		if (!skipped)
-			return;
+		if (!c.code)
+			wsb_err_set(&c.err, WSB_EXIT_USAGE, "%s needs \"types\": an array of strings",
+				    unsub ? "unsubscribe" : "subscribe");
+		reply_error(b, s, c.code ? c.code : "INVALID_MESSAGE", c.err.msg);
+		return;
+	}
+	c.apply = 1;
+	if (wsb_env_strings(obj + v.off, v.len, sub_one, &c, NULL) < 0) {
+		sub_undo(b, s, n0, all0);
+		reply_error(b, s, c.code, c.err.msg);
+		return;
 	}
 	reply_subscribed(b, s);
 }

@@ -643,20 +643,27 @@ static void test_subscribe_control(void)
 	wsb_broker_free(b);
 }
 
+/* A subscribe is all or nothing and gets exactly one answer. */
 static void test_subscribe_errors(void)
 {
 	struct wsb_broker *b = mk_default();
 	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
 
-	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"ok\",\"bad\\u0001\",\"fine*\"]}");
-	T_CHECK(drain(b, s) == 2);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"ok\",\"fine*\"]}");
+	T_CHECK(drain(b, s) == 1);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"new\",\"bad\\u0001\",\"other\"]}");
+	T_CHECK(drain(b, s) == 1);
 	T_CHECK(STARTS(pay[0], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":"
 			       "{\"code\":\"INVALID_MESSAGE\",\"message\":\"invalid type pattern"));
 	T_CHECK(strstr(pay[0], "bad\\\\x01") != NULL);	/* names the pattern */
-	T_STREQ(pay[1], "{\"type\":\"subscribed\",\"types\":[\"ok\",\"fine*\"]}");
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"new\",5]}");
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"ok\",\"x\\u0000y\"]}");
+	T_CHECK(drain(b, s) == 2);
+	T_CHECK(strstr(pay[0], "subscribe needs \\\"types\\\": an array of strings") != NULL);
+	T_CHECK(strstr(pay[1], "contains a NUL character") != NULL);
 
 	/* The older dashboards' {"type":"subscribe","symbols":[...]}: no
-	 * change, the current set, no error. */
+	 * change, the current set, no error. Nothing above changed it. */
 	in(b, s, "{\"type\":\"subscribe\",\"symbols\":[\"AAPL\"]}");
 	in(b, s, "{\"type\":\"subscribe\",\"types\":\"ok\"}");
 	T_CHECK(drain(b, s) == 2);
@@ -664,12 +671,36 @@ static void test_subscribe_errors(void)
 	T_STREQ(pay[1], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":{\"code\":"
 			"\"INVALID_MESSAGE\",\"message\":\"subscribe needs \\\"types\\\": an array "
 			"of strings\"}}");
-	T_CHECK(stats(b).errors == 2);
+	T_CHECK(stats(b).errors == 4);
 
 	in(b, pub, "{\"type\":\"ok\"}");
 	in(b, pub, "{\"type\":\"fine.x\"}");
 	in(b, pub, "{\"type\":\"other\"}");
+	in(b, pub, "{\"type\":\"new\"}");
 	T_CHECK(drain(b, s) == 2);
+	wsb_broker_free(b);
+}
+
+/* unsubscribe ["*"] on a connection that receives everything (listed as
+ * ["*"]) leaves it receiving nothing; on an explicit set it removes only a
+ * literal "*" pattern. */
+static void test_unsubscribe_all(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+
+	T_CHECK(stats(b).subscribers == 2);
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"*\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[]}");
+	T_CHECK(stats(b).subscribers == 1);
+	in(b, pub, "{\"type\":\"a\"}");
+	T_CHECK(drain(b, s) == 0);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"*\",\"b\"]}");
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"*\"]}");
+	T_CHECK(drain(b, s) == 2);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"*\",\"b\"]}");
+	T_STREQ(pay[1], "{\"type\":\"subscribed\",\"types\":[\"b\"]}");
 	wsb_broker_free(b);
 }
 
@@ -793,10 +824,54 @@ static void test_subscription_cap(void)
 	 * buffer, whatever max_message is. */
 	snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"types\":[\"%s\"]}", pat);
 	in(b, s, msg);
-	T_CHECK(drain(b, s) == 2);
-	T_CHECK(strstr(pay[0], "too many type patterns") != NULL);
-	T_CHECK(STARTS(pay[1], "{\"type\":\"subscribed\",\"types\":[\"0000"));
-	T_CHECK(paylen[1] + WSB_FRAME_HDR_MAX <= wsb_broker_frame_max(16));
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(strstr(pay[0], "\"code\":\"TOO_MANY_PATTERNS\",\"message\":\"too many type "
+			       "patterns") != NULL);
+	/* The "subscribed" reply listing them all still fits the transport's
+	 * buffer, whatever max_message is; one already there is no news. */
+	snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"types\":[\"0000%s\"]}", pat + 4);
+	in(b, s, msg);
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(STARTS(pay[0], "{\"type\":\"subscribed\",\"types\":[\"0000"));
+	T_CHECK(paylen[0] + WSB_FRAME_HDR_MAX <= wsb_broker_frame_max(16));
+	wsb_broker_free(b);
+}
+
+/* 100 000 patterns in one subscribe: one TOO_MANY_PATTERNS error, the set
+ * unchanged, the session open (it used to get an error per pattern past
+ * the cap, overflow its queue and be closed 4008). Short patterns meet the
+ * count cap before the byte cap. */
+static void test_subscribe_flood(void)
+{
+	struct wsb_broker *b = mk(64 * 1024, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+	size_t cap = 100000 * 10 + 64, n;
+	char *msg = malloc(cap);
+	int i;
+
+	n = (size_t)sprintf(msg, "{\"type\":\"subscribe\",\"types\":[");
+	for (i = 0; i < 100000; i++)
+		n += (size_t)sprintf(msg + n, "%s\"p%d\"", i ? "," : "", i);
+	n += (size_t)sprintf(msg + n, "]}");
+	wsb_broker_input(b, s, msg, n);
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(strstr(pay[0], "\"TOO_MANY_PATTERNS\"") && strstr(pay[0], "at most 256"));
+	T_CHECK(R.closes == 0 && stats(b).errors == 1);
+	in(b, pub, "{\"type\":\"p1\"}");	/* still receiving everything */
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"seq\":1"));
+	/* 256 is fine; a 257th in a later request is refused alone. */
+	n = (size_t)sprintf(msg, "{\"type\":\"subscribe\",\"types\":[");
+	for (i = 0; i < 256; i++)
+		n += (size_t)sprintf(msg + n, "%s\"p%d\"", i ? "," : "", i);
+	n += (size_t)sprintf(msg + n, "]}");
+	wsb_broker_input(b, s, msg, n);
+	T_CHECK(drain(b, s) == 1 && STARTS(pay[0], "{\"type\":\"subscribed\",\"types\":[\"p0\","));
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"p0\",\"q\"]}");
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"TOO_MANY_PATTERNS\""));
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"p0\"]}");
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"q\"]}");
+	T_CHECK(drain(b, s) == 2 && strstr(pay[1], "\"q\"]}"));
+	free(msg);
 	wsb_broker_free(b);
 }
 
@@ -1084,6 +1159,8 @@ int main(void)
 	T_RUN(test_slow_consumer_replies);
 	T_RUN(test_greeting_never_closes);
 	T_RUN(test_subscription_cap);
+	T_RUN(test_subscribe_flood);
+	T_RUN(test_unsubscribe_all);
 	T_RUN(test_close_hook_may_leave);
 	T_RUN(test_pressure);
 	T_RUN(test_pressure_hysteresis);
