@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "match.h"
+#include "stall.h"
 
 /* Room the stamping may add to a compact message: the closing '}' is
  * rewritten as `,"timestamp":"2026-11-22T03:11:40.123Z"` (39 bytes; at most
@@ -32,9 +33,8 @@
 
 /* A subscriber whose backlog passes 3/4 of max_queue pauses the publishers
  * (NATS does the same) so a consumer that is merely slower than a burst
- * catches up instead of being closed; one that does not get back under 1/2
- * within stall_ms stops holding anyone back and meets the 4008 cap. */
-enum { STALL_NONE, STALL_ON, STALL_EXPIRED };		/* power of two: ring indices are masked */
+ * catches up instead of being closed; lib/stall.h keeps its budget, so one
+ * that is steadily slower stops holding anyone back and meets the 4008 cap. */
 
 struct msg {
 	size_t refs;		/* queues + history + the builder while building */
@@ -85,8 +85,7 @@ struct wsb_sess {
 	void *conn;
 	unsigned flags;
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
-	int stall;		/* STALL_*: is this backlog holding publishers back? */
-	uint64_t stall_since;	/* ms, monotonic */
+	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */
 	size_t idx;		/* in b->sess */
 	struct msg **q;		/* ring, qcap is a power of two */
@@ -124,7 +123,9 @@ struct wsb_broker {
 	struct wsb_sess *close_head, *close_tail;
 	int pressure;		/* what hooks.pressure last said */
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
-	size_t stalling;	/* sessions in STALL_ON */
+	size_t stalling;	/* sessions in WSB_STALL_ON */
+	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
+	struct wsb_stall_cfg stall_cfg;
 	struct prod *prod_hash[PROD_BUCKETS];
 	struct snap *snap_hash[SNAP_BUCKETS];
 	size_t nsnap;
@@ -304,27 +305,33 @@ static uint64_t mono_ms(const struct wsb_broker *b)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void stall_set(struct wsb_broker *b, struct wsb_sess *s, int to)
+/* Keeps the broker's counts of stalling and spent sessions in step. */
+static void stall_count(struct wsb_broker *b, int from, int to)
 {
-	if (s->stall == STALL_ON)
-		b->stalling--;
-	if (to == STALL_ON) {
-		b->stalling++;
-		s->stall_since = mono_ms(b);
-	}
-	s->stall = to;
+	b->stalling += (to == WSB_STALL_ON) - (from == WSB_STALL_ON);
+	b->stall_spent += (to == WSB_STALL_SPENT) - (from == WSB_STALL_SPENT);
 }
 
+static void stall_off(struct wsb_broker *b, struct wsb_sess *s)
+{
+	int from = s->stall.state;
+
+	wsb_stall_end(&s->stall, from == WSB_STALL_ON ? mono_ms(b) : 0);
+	stall_count(b, from, WSB_STALL_NONE);
+}
+
+/* A spent budget stays spent until its window ends (wsb_broker_tick),
+ * whatever the backlog does meanwhile. */
 static void stall_check(struct wsb_broker *b, struct wsb_sess *s)
 {
 	size_t q = b->cfg.max_queue;
 
 	if (!q || !b->cfg.stall_ms)
 		return;
-	if (s->stall == STALL_NONE && s->qbytes > q / 4 * 3)
-		stall_set(b, s, STALL_ON);
-	else if (s->stall != STALL_NONE && s->qbytes < q / 2)
-		stall_set(b, s, STALL_NONE);
+	if (s->stall.state == WSB_STALL_NONE && s->qbytes > q / 4 * 3)
+		stall_count(b, WSB_STALL_NONE, wsb_stall_begin(&s->stall, &b->stall_cfg, mono_ms(b)));
+	else if (s->stall.state == WSB_STALL_ON && s->qbytes < q / 2)
+		stall_off(b, s);
 }
 
 static struct msg *q_pop(struct wsb_broker *b, struct wsb_sess *s)
@@ -370,7 +377,7 @@ static int q_grow(struct wsb_sess *s)
 static void sess_drop(struct wsb_broker *b, struct wsb_sess *s, int code, const char *reason)
 {
 	s->closing = 1;
-	stall_set(b, s, STALL_NONE);
+	stall_off(b, s);
 	q_release(b, s, 1);
 	b->st.dropped++;	/* the message that did not fit */
 	if (code == WSB_CLOSE_SLOW)
@@ -403,7 +410,7 @@ static void enqueue_lim(struct wsb_broker *b, struct wsb_sess *s, struct msg *m,
 		b->st.queued_bytes += m->len;
 	if (s->qn == 1 && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
-	if (s->stall == STALL_NONE)
+	if (s->stall.state == WSB_STALL_NONE)
 		stall_check(b, s);
 }
 
@@ -579,6 +586,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	if (!b)
 		goto enomem;
 	b->cfg = *cfg;
+	b->stall_cfg.max_ms = cfg->stall_ms;
+	b->stall_cfg.window_ms = cfg->stall_window_ms;
 	if (hooks)
 		b->hooks = *hooks;
 	g = cfg->greeting ? cfg->greeting : "Connected to wsbridge";
@@ -830,7 +839,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 		return;
 	if (s->close_pending)
 		close_unlink(b, s);
-	stall_set(b, s, STALL_NONE);
+	stall_off(b, s);
 	last = b->sess[--b->nsess];
 	b->sess[s->idx] = last;
 	last->idx = s->idx;
@@ -1645,7 +1654,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 	}
 	if (s->replay && !s->qn)
 		total = replay_fill(b, s, out, total, soft, hard);
-	if (s->stall != STALL_NONE)
+	if (s->stall.state == WSB_STALL_ON)
 		stall_check(b, s);
 	check_pressure(b);
 	return total;
@@ -1655,14 +1664,17 @@ void wsb_broker_tick(struct wsb_broker *b)
 {
 	uint64_t now;
 
-	if (!b->stalling)
+	if (!b->stalling && !b->stall_spent)
 		return;
 	now = mono_ms(b);
 	for (size_t i = 0; i < b->nsess; i++) {
 		struct wsb_sess *s = b->sess[i];
+		int from = s->stall.state;
 
-		if (s->stall == STALL_ON && now - s->stall_since >= b->cfg.stall_ms)
-			stall_set(b, s, STALL_EXPIRED);
+		if (from == WSB_STALL_NONE || !wsb_stall_tick(&s->stall, &b->stall_cfg, now))
+			continue;
+		stall_count(b, from, s->stall.state);
+		stall_check(b, s);	/* a new window: it may pause again */
 	}
 	check_pressure(b);
 }

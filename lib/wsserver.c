@@ -682,6 +682,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		.history = s->cfg->history,
 		.history_bytes = s->cfg->history_bytes,
 		.stall_ms = (uint64_t)(s->cfg->max_stall * 1000),
+		.stall_window_ms = (uint64_t)(s->cfg->stall_window * 1000),
 		.durable_acks = s->cfg->journal != NULL,
 		.greeting = "Connected to wsbridge-serve",
 	};

@@ -23,7 +23,7 @@ static void fixed_now(struct timespec *ts)
 	ts->tv_nsec = 123456789;	/* milliseconds are truncated, not rounded */
 }
 
-static uint64_t mono_now = 1000, stall_ms;
+static uint64_t mono_now = 1000, stall_ms, stall_window_ms;
 
 static uint64_t fake_mono(void)
 {
@@ -77,7 +77,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 	struct wsb_broker_cfg cfg = { .max_queue = max_queue, .max_memory = max_memory,
 				      .history = history, .history_bytes = history_bytes,
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
-				      .stall_ms = stall_ms };
+				      .stall_ms = stall_ms, .stall_window_ms = stall_window_ms };
 	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
@@ -418,6 +418,66 @@ static void test_stall(void)
 	stall_ms = 0;
 }
 
+/* A steady reader slower than the publishers: every time it passes 3/4 it
+ * pauses them until it is back under 1/2. It may do so for stall_ms in total
+ * per window; then it pauses nobody until the window ends (it used to
+ * re-arm forever, pacing every publisher at its own rate). */
+static void test_stall_budget(void)
+{
+	struct wsb_broker *b;
+	struct wsb_sess *pub, *slow, *fast;
+	char msg[200];
+	int i, cycle;
+
+	stall_ms = 500;
+	stall_window_ms = 5000;
+	b = mk(8192, 1u << 24, 0, 0, NULL);
+	pub = join_quiet(b, NULL, 0);
+	slow = join_quiet(b, NULL, 0);
+	fast = join_quiet(b, NULL, 0);
+	snprintf(msg, sizeof msg, "{\"type\":\"t\",\"data\":\"%0100d\"}", 0);
+	for (cycle = 0; cycle < 5; cycle++) {
+		for (i = 0; !R.last_pressure && i < 100; i++) {
+			in(b, pub, msg);
+			T_CHECK(drain(b, fast) == 1);
+		}
+		T_CHECK(R.last_pressure == 1 && R.pressure_on == cycle + 1);
+		mono_now += 100;	/* paused for 100 ms, then it catches up */
+		wsb_broker_tick(b);
+		T_CHECK(R.last_pressure == (cycle < 4));	/* the 5th reaches 500 ms */
+		T_CHECK(split(tbuf, wsb_broker_take(b, slow, tbuf, 8192 / 2, BUFSZ)) > 0);
+		T_CHECK(R.last_pressure == 0);
+	}
+	/* Spent: past 3/4 again and again, it pauses nobody. */
+	drain(b, slow);
+	for (cycle = 0; cycle < 3; cycle++) {
+		for (i = 0; i < 40; i++) {
+			in(b, pub, msg);
+			T_CHECK(drain(b, fast) == 1);
+		}
+		T_CHECK(drain(b, slow) >= 40);
+	}
+	T_CHECK(R.pressure_on == 5 && R.closes == 0);
+	/* A new window gives a new budget... */
+	mono_now += 5000;
+	wsb_broker_tick(b);
+	for (i = 0; !R.last_pressure && i < 100; i++) {
+		in(b, pub, msg);
+		T_CHECK(drain(b, fast) == 1);
+	}
+	T_CHECK(R.pressure_on == 6);
+	mono_now += 500;
+	wsb_broker_tick(b);
+	T_CHECK(R.last_pressure == 0);
+	/* ...and once spent, a reader that stops is closed at the cap. */
+	for (i = 0; !R.closes && i < 100; i++) {
+		in(b, pub, msg);
+		T_CHECK(drain(b, fast) == 1);
+	}
+	T_CHECK(R.closes == 1 && R.close_code == WSB_CLOSE_SLOW && R.pressure_on == 6);
+	wsb_broker_free(b);
+	stall_ms = stall_window_ms = 0;
+}
 
 static struct wsb_sess *join_j(struct wsb_broker *b, const struct wsb_join *j)
 {
@@ -1146,6 +1206,7 @@ int main(void)
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
+	T_RUN(test_stall_budget);
 	T_RUN(test_producer_acks);
 	T_RUN(test_durable_acks);
 	T_RUN(test_resume_and_gaps);
