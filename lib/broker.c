@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "match.h"
 #include "snapshot.h"
+#include "stall.h"
 
 /* Room the stamping may add to a compact message: the closing '}' is
  * rewritten as `,"timestamp":"2026-11-22T03:11:40.123Z"` (39 bytes; at most
@@ -33,9 +34,8 @@
 
 /* A subscriber whose backlog passes 3/4 of max_queue pauses the publishers
  * (NATS does the same) so a consumer that is merely slower than a burst
- * catches up instead of being closed; one that does not get back under 1/2
- * within stall_ms stops holding anyone back and meets the 4008 cap. */
-enum { STALL_NONE, STALL_ON, STALL_EXPIRED };		/* power of two: ring indices are masked */
+ * catches up instead of being closed; lib/stall.h keeps its budget, so one
+ * that is steadily slower stops holding anyone back and meets the 4008 cap. */
 
 struct msg {
 	size_t refs;		/* queues + history + the builder while building */
@@ -74,8 +74,7 @@ struct wsb_sess {
 	void *conn;
 	unsigned flags;
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
-	int stall;		/* STALL_*: is this backlog holding publishers back? */
-	uint64_t stall_since;	/* ms, monotonic */
+	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */
 	size_t idx;		/* in b->sess */
 	struct msg **q;		/* ring, qcap is a power of two */
@@ -117,7 +116,9 @@ struct wsb_broker {
 	struct wsb_sess *close_head, *close_tail;
 	int pressure;		/* what hooks.pressure last said */
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
-	size_t stalling;	/* sessions in STALL_ON */
+	size_t stalling;	/* sessions in WSB_STALL_ON */
+	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
+	struct wsb_stall_cfg stall_cfg;
 	struct prod *prod_hash[PROD_BUCKETS];
 	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
 	size_t transport_bytes;		/* held by the transport: unfinished messages */
@@ -314,27 +315,33 @@ static uint64_t mono_ms(const struct wsb_broker *b)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void stall_set(struct wsb_broker *b, struct wsb_sess *s, int to)
+/* Keeps the broker's counts of stalling and spent sessions in step. */
+static void stall_count(struct wsb_broker *b, int from, int to)
 {
-	if (s->stall == STALL_ON)
-		b->stalling--;
-	if (to == STALL_ON) {
-		b->stalling++;
-		s->stall_since = mono_ms(b);
-	}
-	s->stall = to;
+	b->stalling += (to == WSB_STALL_ON) - (from == WSB_STALL_ON);
+	b->stall_spent += (to == WSB_STALL_SPENT) - (from == WSB_STALL_SPENT);
 }
 
+static void stall_off(struct wsb_broker *b, struct wsb_sess *s)
+{
+	int from = s->stall.state;
+
+	wsb_stall_end(&s->stall, from == WSB_STALL_ON ? mono_ms(b) : 0);
+	stall_count(b, from, WSB_STALL_NONE);
+}
+
+/* A spent budget stays spent until its window ends (wsb_broker_tick),
+ * whatever the backlog does meanwhile. */
 static void stall_check(struct wsb_broker *b, struct wsb_sess *s)
 {
 	size_t q = b->cfg.max_queue;
 
 	if (!q || !b->cfg.stall_ms)
 		return;
-	if (s->stall == STALL_NONE && s->qbytes > q / 4 * 3)
-		stall_set(b, s, STALL_ON);
-	else if (s->stall != STALL_NONE && s->qbytes < q / 2)
-		stall_set(b, s, STALL_NONE);
+	if (s->stall.state == WSB_STALL_NONE && s->qbytes > q / 4 * 3)
+		stall_count(b, WSB_STALL_NONE, wsb_stall_begin(&s->stall, &b->stall_cfg, mono_ms(b)));
+	else if (s->stall.state == WSB_STALL_ON && s->qbytes < q / 2)
+		stall_off(b, s);
 }
 
 static struct msg *q_pop(struct wsb_broker *b, struct wsb_sess *s)
@@ -380,7 +387,7 @@ static int q_grow(struct wsb_sess *s)
 static void sess_drop(struct wsb_broker *b, struct wsb_sess *s, int code, const char *reason)
 {
 	s->closing = 1;
-	stall_set(b, s, STALL_NONE);
+	stall_off(b, s);
 	q_release(b, s, 1);
 	b->st.dropped++;	/* the message that did not fit */
 	if (code == WSB_CLOSE_SLOW)
@@ -413,7 +420,7 @@ static void enqueue_lim(struct wsb_broker *b, struct wsb_sess *s, struct msg *m,
 		b->st.queued_bytes += m->len;
 	if (s->qn == 1 && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
-	if (s->stall == STALL_NONE)
+	if (s->stall.state == WSB_STALL_NONE)
 		stall_check(b, s);
 }
 
@@ -478,36 +485,48 @@ static size_t pat_json_len(const char *pat)
 	return wsb_json_escape(esc, sizeof esc, pat, strlen(pat));
 }
 
-/* 1 added or already there, 0 refused with err, -1 ENOMEM. */
+/* Every pattern costs a glob match per published message, and the
+ * "subscribed" reply lists them all: both are bounded per session. */
+#define PATTERNS_MAX 256
+#define PATTERN_BYTES (REPLY_MAX - 256)
+enum { ADD_FULL = -2, ADD_NOMEM = -1, ADD_BAD = 0, ADD_OK = 1 };
+
+/* ADD_OK added or already there; otherwise refused with err. A pattern
+ * already in the set never counts against the caps. */
 static int sess_add(struct wsb_broker *b, struct wsb_sess *s, const char *pat,
 		    struct wsb_err *err)
 {
 	size_t jl;
-	int r;
+	int r, all = s->pats.all;
 
 	if (!wsb_match_pattern_ok(pat, err))
-		return 0;
+		return ADD_BAD;
 	jl = pat_json_len(pat) + 1;
-	if (s->pat_bytes + jl > REPLY_MAX - 256) {
-		wsb_err_set(err, WSB_EXIT_USAGE,
-			    "too many type patterns: at most %d bytes of them", REPLY_MAX - 256);
-		return 0;
-	}
 	r = wsb_patterns_add(&s->pats, pat);
 	if (r < 0) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
-		return -1;
+		return ADD_NOMEM;
+	}
+	if (r > 0 && (s->pats.n > PATTERNS_MAX || s->pat_bytes + jl > PATTERN_BYTES)) {
+		wsb_patterns_remove(&s->pats, pat);
+		s->pats.all = all;
+		wsb_err_set(err, WSB_EXIT_USAGE, "too many type patterns: at most %d, %d bytes as JSON",
+			    PATTERNS_MAX, PATTERN_BYTES);
+		return ADD_FULL;
 	}
 	if (r > 0)
 		s->pat_bytes += jl;
 	sess_recount(b, s);
-	return 1;
+	return ADD_OK;
 }
 
+/* pat may be the set's own copy, which the removal frees: measure first. */
 static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pat)
 {
+	size_t jl = pat_json_len(pat) + 1;
+
 	if (wsb_patterns_remove(&s->pats, pat) > 0)
-		s->pat_bytes -= pat_json_len(pat) + 1;
+		s->pat_bytes -= jl;
 	sess_recount(b, s);
 }
 
@@ -577,6 +596,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	if (!b)
 		goto enomem;
 	b->cfg = *cfg;
+	b->stall_cfg.max_ms = cfg->stall_ms;
+	b->stall_cfg.window_ms = cfg->stall_window_ms;
 	if (hooks)
 		b->hooks = *hooks;
 	g = cfg->greeting ? cfg->greeting : "Connected to wsbridge";
@@ -772,7 +793,7 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	} else if (!j->epoch && !j->since) {
 		s->rseq = b->hn ? hist_at(b, 0)->seq : b->st.seq + 1;	/* --from-start */
 	} else {
-		s->rseq = j->since + 1;
+		s->rseq = j->since == UINT64_MAX ? UINT64_MAX : j->since + 1;	/* no wrap to 0 */
 	}
 	if (s->rseq <= b->st.seq)
 		s->replay = 1;	/* replay_fill reports what history cannot cover */
@@ -830,7 +851,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 		return;
 	if (s->close_pending)
 		close_unlink(b, s);
-	stall_set(b, s, STALL_NONE);
+	stall_off(b, s);
 	last = b->sess[--b->nsess];
 	b->sess[s->idx] = last;
 	last->idx = s->idx;
@@ -1366,31 +1387,58 @@ struct sub_ctx {
 	struct wsb_broker *b;
 	struct wsb_sess *s;
 	int unsub;
+	int apply;		/* 0: checking every pattern first; 1: changing the set */
+	const char *code;	/* the error to answer, once */
+	struct wsb_err err;
 };
 
+static int sub_check(struct sub_ctx *c, const char *str, size_t n, int too_long)
+{
+	if (too_long)
+		wsb_err_set(&c->err, WSB_EXIT_USAGE,
+			    "invalid type pattern \"%.32s...\": more than %d bytes", str, WSB_TYPE_MAX);
+	else if (strlen(str) != n)
+		wsb_err_set(&c->err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
+	else if (!wsb_match_pattern_ok(str, &c->err))
+		;
+	else
+		return 0;
+	c->code = "INVALID_MESSAGE";
+	return -1;
+}
+
+/* For wsb_env_strings: -1 stops at the first refusal, whose reason is the
+ * one answer the request gets. */
 static int sub_one(void *ud, const char *str, size_t n, int too_long)
 {
 	struct sub_ctx *c = ud;
-	struct wsb_err err;
+	int r;
 
-	if (too_long) {
-		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern \"%.32s...\": more than %d bytes",
-			    str, WSB_TYPE_MAX);
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-		return 0;
-	}
-	if (strlen(str) != n) {
-		wsb_err_set(&err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-		return 0;
-	}
+	if (!c->apply)
+		return sub_check(c, str, n, too_long);
 	if (c->unsub) {
+		/* The default set is listed as ["*"]: removing what the
+		 * reply showed leaves nothing, as for any other pattern. */
+		if (c->s->pats.all && !strcmp(str, "*"))
+			wsb_broker_subscribe_none(c->b, c->s);
 		sess_remove(c->b, c->s, str);
 		return 0;
 	}
-	if (sess_add(c->b, c->s, str, &err) != 1)
-		reply_error(c->b, c->s, "INVALID_MESSAGE", err.msg);
-	return 0;
+	r = sess_add(c->b, c->s, str, &c->err);
+	if (r == ADD_OK)
+		return 0;
+	c->code = r == ADD_FULL ? "TOO_MANY_PATTERNS" : "INTERNAL_ERROR";
+	return -1;
+}
+
+/* Patterns a failed subscribe added are the ones past n0 (adding appends),
+ * so taking them off the end restores the set it found. */
+static void sub_undo(struct wsb_broker *b, struct wsb_sess *s, size_t n0, int all0)
+{
+	while (s->pats.n > n0)
+		sess_remove(b, s, s->pats.v[s->pats.n - 1]);
+	s->pats.all = all0;
+	sess_recount(b, s);
 }
 
 static void reply_subscribed(struct wsb_broker *b, struct wsb_sess *s)
@@ -1421,12 +1469,16 @@ static void reply_subscribed(struct wsb_broker *b, struct wsb_sess *s)
 	reply(b, s, m, n);
 }
 
+/* All or nothing, and one answer: the whole new set ("subscribed") or one
+ * error with the set unchanged, however many patterns the request holds,
+ * so a huge bad request cannot fill the sender's queue with errors. */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
 			      size_t len, int unsub)
 {
-	struct sub_ctx c = { b, s, unsub };
+	struct sub_ctx c = { .b = b, .s = s, .unsub = unsub };
+	size_t skipped = 0, n0 = s->pats.n;
+	int all0 = s->pats.all;
 	struct wsb_span v;
-	size_t skipped = 0;
 
 	/* Dashboards written for the systems wsbridge replaces send
 	 * {"type":"subscribe","symbols":[...]}: no "types" changes nothing
@@ -1436,11 +1488,17 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 		return;
 	}
 	if (wsb_env_strings(obj + v.off, v.len, sub_one, &c, &skipped) < 0 || skipped) {
-		reply_error(b, s, "INVALID_MESSAGE",
-			    unsub ? "unsubscribe needs \"types\": an array of strings"
-				  : "subscribe needs \"types\": an array of strings");
-		if (!skipped)
-			return;
+		if (!c.code)
+			wsb_err_set(&c.err, WSB_EXIT_USAGE, "%s needs \"types\": an array of strings",
+				    unsub ? "unsubscribe" : "subscribe");
+		reply_error(b, s, c.code ? c.code : "INVALID_MESSAGE", c.err.msg);
+		return;
+	}
+	c.apply = 1;
+	if (wsb_env_strings(obj + v.off, v.len, sub_one, &c, NULL) < 0) {
+		sub_undo(b, s, n0, all0);
+		reply_error(b, s, c.code, c.err.msg);
+		return;
 	}
 	reply_subscribed(b, s);
 }
@@ -1498,7 +1556,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	if (r == -WSB_ENV_INVALID_JSON) {
 		reply_error(b, s, "INVALID_JSON", err.msg);
 	} else if (r < 0) {
-		reply_error(b, s, "INVALID_MESSAGE", "message is not a JSON object");
+		reply_error(b, s, "INVALID_MESSAGE", err.msg);	/* not an object, repeated "type"... */
 	} else if (!env.has_type) {
 		reply_error(b, s, "INVALID_MESSAGE",
 			    env.type_v.len && p[env.type_v.off] == '"'
@@ -1627,7 +1685,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 		total = snap_fill(b, s, out, total, soft, hard);
 	if (s->replay && !s->qn && !s->snap)
 		total = replay_fill(b, s, out, total, soft, hard);
-	if (s->stall != STALL_NONE)
+	if (s->stall.state == WSB_STALL_ON)
 		stall_check(b, s);
 	check_pressure(b);
 	return total;
@@ -1637,14 +1695,17 @@ void wsb_broker_tick(struct wsb_broker *b)
 {
 	uint64_t now;
 
-	if (!b->stalling)
+	if (!b->stalling && !b->stall_spent)
 		return;
 	now = mono_ms(b);
 	for (size_t i = 0; i < b->nsess; i++) {
 		struct wsb_sess *s = b->sess[i];
+		int from = s->stall.state;
 
-		if (s->stall == STALL_ON && now - s->stall_since >= b->cfg.stall_ms)
-			stall_set(b, s, STALL_EXPIRED);
+		if (from == WSB_STALL_NONE || !wsb_stall_tick(&s->stall, &b->stall_cfg, now))
+			continue;
+		stall_count(b, from, s->stall.state);
+		stall_check(b, s);	/* a new window: it may pause again */
 	}
 	check_pressure(b);
 }

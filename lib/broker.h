@@ -14,8 +14,9 @@
  * to stop reading publishers while all queued messages together pass
  * max_memory (until under 3/4 of it; snapshots and the transport's
  * unfinished messages count too), or while some session's backlog is
- * past 3/4 of max_queue (until under 1/2), for at most stall_ms per episode:
- * a consumer slower than a burst catches up, one that is stuck does not hold
+ * past 3/4 of max_queue (until under 1/2), for at most stall_ms in total per
+ * stall_window_ms for each session (lib/stall.h): a consumer slower than a
+ * burst catches up, one that is stuck or steadily slower does not hold
  * anyone for longer. pressure(0) lifts it. Zero limits mean "none".
  *
  * Single-threaded; every call runs on the transport's event loop.
@@ -64,6 +65,7 @@ struct wsb_broker_cfg {
 	size_t history;			/* messages retained for resume (0: none) */
 	size_t history_bytes;		/* and at most this many bytes of them */
 	uint64_t stall_ms;		/* longest a backlog may pause publishers; 0: never */
+	uint64_t stall_window_ms;	/* per this window, per session; 0: 10 * stall_ms */
 	int durable_acks;		/* acks wait for wsb_broker_durable() (journal) */
 	size_t max_producers;		/* producers remembered for dedup; 0: 65536 */
 	/* ?snapshot=1 table (snapshot.h): bytes, 0: no snapshots; entries, 0:
@@ -145,7 +147,8 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
 		       size_t soft, size_t hard);
 int wsb_broker_pending(const struct wsb_sess *s);
-/* Call every 100 ms or so: ends stalls that ran past stall_ms. */
+/* Call every 100 ms or so: ends stalls that spent their budget, and starts
+ * new stall windows. */
 void wsb_broker_tick(struct wsb_broker *b);
 /* The largest frame the broker can produce for a message of max_message bytes. */
 size_t wsb_broker_frame_max(size_t max_message);

@@ -24,6 +24,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->max_queue = 1 << 20;
 	cfg->max_memory = 256 << 20;
 	cfg->max_stall = 1;
+	cfg->stall_window = 10;
 	cfg->ping_interval = 30;
 	cfg->history = 10000;
 	cfg->history_bytes = 64 << 20;
@@ -238,6 +239,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-queue must be at least 1k");
 		if (check_memory(cfg, err))
 			return -1;
+		if (cfg->max_stall > 0 && cfg->stall_window <= cfg->max_stall)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--stall-window must be longer than --max-stall");
 		if (!cfg->tls_cert != !cfg->tls_key)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key go together: give both or neither");
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))

@@ -49,6 +49,7 @@ struct wsb_cfg {
 	uint64_t max_queue;
 	uint64_t max_memory;
 	double max_stall;
+	double stall_window;		/* --max-stall is a budget per this window */
 	double ping_interval;
 	uint64_t history;
 	uint64_t history_bytes;

@@ -218,6 +218,8 @@ struct jp {
 	int root_obj;
 	size_t kept, mstart, vstart;
 	int field;
+	unsigned seen;		/* bits of known[] met at the top level */
+	const char *dup;	/* the repeated member, when that failed the parse */
 	const char *const *drop;
 	struct wsb_env *env;
 };
@@ -381,26 +383,52 @@ static int jp_value(struct jp *p)
 	}
 }
 
-static int jp_classify(const char *raw, size_t n, const char *const *drop)
-{
-	static const struct {
-		const char *name;
-		int field;
-	} known[] = { { "type", F_TYPE }, { "data", F_DATA }, { "timestamp", F_TS }, { "seq", F_SEQ } };
+/* The members wsbridge reads (routing, stamping, dedup) may appear once at
+ * the top level: with two "type"s, the broker would route by one while a
+ * subscriber's JSON reader may see the other. One bit each in jp.seen. */
+static const struct {
+	const char *name;
+	int field;
+} known[] = { { "type", F_TYPE }, { "data", F_DATA }, { "timestamp", F_TS }, { "seq", F_SEQ },
+	      { "producer", F_OTHER }, { "pseq", F_OTHER } };
 
+/* The field of a top-level key, and in *k its index in known (or -1). */
+static int jp_classify(const char *raw, size_t n, const char *const *drop, int *k)
+{
+	int field = F_OTHER;
+
+	*k = -1;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (key_eq(raw, n, known[i].name)) {
+			field = known[i].field;
+			*k = (int)i;
+			break;
+		}
 	for (; drop && *drop; drop++)
 		if (key_eq(raw, n, *drop))
 			return F_DROP;
-	for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-		if (key_eq(raw, n, known[k].name))
-			return known[k].field;
-	return F_OTHER;
+	return field;
+}
+
+/* A repeated envelope member fails the parse as a message (not JSON)
+ * error, at the second occurrence: no extra pass, no allocation. */
+static int jp_once(struct jp *p, int k, size_t at)
+{
+	if (k < 0)
+		return 0;
+	if (p->seen & 1u << k) {
+		p->pos = at;
+		p->dup = known[k].name;
+		return jp_fail(p, "duplicate member");
+	}
+	p->seen |= 1u << k;
+	return 0;
 }
 
 static int jp_member(struct jp *p)
 {
-	int top = p->root_obj && p->depth == 1;
-	size_t key;
+	int top = p->root_obj && p->depth == 1, k;
+	size_t key, at = p->pos;
 
 	if (p->pos >= p->len)
 		return jp_fail(p, "unexpected end of input");
@@ -416,8 +444,11 @@ static int jp_member(struct jp *p)
 	key = p->o;
 	if (jp_string(p) == S_ERR)
 		return S_ERR;
-	if (top)
-		p->field = jp_classify(p->out + key + 1, p->o - key - 2, p->drop);
+	if (top) {
+		p->field = jp_classify(p->out + key + 1, p->o - key - 2, p->drop, &k);
+		if (jp_once(p, k, at) == S_ERR)
+			return S_ERR;
+	}
 	jp_ws(p);
 	if (p->pos >= p->len || p->in[p->pos] != ':')
 		return jp_fail(p, p->pos >= p->len ? "unexpected end of input" : "expected ':'");
@@ -535,6 +566,11 @@ ssize_t wsb_env_parse(const char *in, size_t len, char *out, const char *const *
 	p.root_obj = p.in[p.pos] == '{';
 	if (len > SSIZE_MAX || jp_run(&p) == S_ERR) {
 		memset(env, 0, sizeof *env);
+		if (p.dup) {
+			wsb_err_set(err, WSB_EXIT_DATAERR, "message has \"%s\" twice (at byte %zu)",
+				    p.dup, p.pos);
+			return -WSB_ENV_INVALID_MESSAGE;
+		}
 		wsb_err_set(err, WSB_EXIT_DATAERR, "invalid JSON at byte %zu: %s", p.pos,
 			    p.why ? p.why : "message too long");
 		return -WSB_ENV_INVALID_JSON;
@@ -599,7 +635,7 @@ static size_t skip_value(const char *s, size_t len, size_t i)
 }
 
 /* Keys are compared decoded, so "t\u0079pe" finds "type" as in wsb_env_parse;
- * a later duplicate wins, as it does there. */
+ * a later duplicate wins (wsb_env_parse refuses those that matter). */
 int wsb_env_lookup(const char *obj, size_t len, const char *key, struct wsb_span *val)
 {
 	size_t i = skip_ws(obj, len, 0), k, v;

@@ -48,10 +48,12 @@ struct wsb_env {
 /* Validates the JSON text in[0..len), writes its compact form to out (which
  * must have room for len bytes; the result is never longer), leaving out any
  * top-level member whose name is in drop (a NULL-terminated list, or NULL).
- * Fills env from the top-level members that were kept (a later duplicate
- * wins). Returns the compact length, or -WSB_ENV_INVALID_JSON /
- * -WSB_ENV_INVALID_MESSAGE with a message in err that gives the byte offset
- * ("invalid JSON at byte 17: expected ',' or '}'"). A missing or non-string
+ * Fills env from the top-level members that were kept. Returns the compact
+ * length, or -WSB_ENV_INVALID_JSON / -WSB_ENV_INVALID_MESSAGE with a message
+ * in err that gives the byte offset ("invalid JSON at byte 17: expected ','
+ * or '}'"). Not a message either: an object that repeats a top-level
+ * "type", "data", "timestamp", "seq", "producer" or "pseq" (dropped or not),
+ * since readers disagree on which one counts. A missing or non-string
  * "type" is not an error here: check env->has_type. */
 ssize_t wsb_env_parse(const char *in, size_t len, char *out, const char *const *drop,
 		      struct wsb_env *env, struct wsb_err *err);

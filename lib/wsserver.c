@@ -581,7 +581,6 @@ static int join(struct server *s, struct conn *c)
 	const char *tv[MAX_TYPE_ARGS];
 	struct wsb_join j = { 0 };
 	struct wsb_err err = { 0 };
-	char *end;
 	int i;
 
 	for (i = 0; lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
@@ -607,10 +606,12 @@ static int join(struct server *s, struct conn *c)
 			snprintf(producer, sizeof producer, "%.79s", arg + 9);
 			j.producer = producer;
 		} else if (!strncmp(arg, "since=", 6)) {
+			/* Digits only, no wrap: strtoull takes "-1" and 2^64 as
+			 * 2^64-1, which would silently skip all history. */
 			j.resume = 1;
-			j.since = strtoull(arg + 6, &end, 10);
-			if (!arg[6] || *end)
-				wsb_err_set(&err, WSB_EXIT_USAGE, "since= must be a sequence number");
+			if (wsb_env_uint(arg + 6, strlen(arg + 6), &j.since))
+				wsb_err_set(&err, WSB_EXIT_USAGE,
+					    "since= must be a seq: digits, 0 to 18446744073709551615");
 		} else if (!strncmp(arg, "epoch=", 6)) {
 			snprintf(epoch, sizeof epoch, "%.39s", arg + 6);
 			j.epoch = epoch;
@@ -907,6 +908,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		.history = s->cfg->history,
 		.history_bytes = s->cfg->history_bytes,
 		.stall_ms = (uint64_t)(s->cfg->max_stall * 1000),
+		.stall_window_ms = (uint64_t)(s->cfg->stall_window * 1000),
 		.durable_acks = s->cfg->journal != NULL,
 		.snapshot_bytes = s->cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",

@@ -23,7 +23,7 @@ static void fixed_now(struct timespec *ts)
 	ts->tv_nsec = 123456789;	/* milliseconds are truncated, not rounded */
 }
 
-static uint64_t mono_now = 1000, stall_ms;
+static uint64_t mono_now = 1000, stall_ms, stall_window_ms;
 static size_t snap_bytes;	/* snapshot table size for mk(); 0: off */
 
 static uint64_t fake_mono(void)
@@ -78,7 +78,8 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 	struct wsb_broker_cfg cfg = { .max_queue = max_queue, .max_memory = max_memory,
 				      .history = history, .history_bytes = history_bytes,
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
-				      .stall_ms = stall_ms, .snapshot_bytes = snap_bytes };
+				      .stall_ms = stall_ms, .stall_window_ms = stall_window_ms,
+				      .snapshot_bytes = snap_bytes };
 	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
@@ -238,11 +239,39 @@ static void test_client_seq_replaced(void)
 	struct wsb_broker *b = mk_default();
 	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
 
-	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"seq\":\"x\",\"data\":{\"seq\":5}}");
+	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"data\":{\"seq\":5}}");
 	in(b, pub, "{\"type\":\"a\",\"seq\":18446744073709551615}");
 	T_CHECK(drain(b, sub) == 2);
 	T_STREQ(pay[0], "{\"type\":\"a\",\"data\":{\"seq\":5},\"timestamp\":\"" TS "\",\"seq\":1}");
 	T_STREQ(pay[1], "{\"type\":\"a\",\"timestamp\":\"" TS "\",\"seq\":2}");
+	/* Two of them are refused, although both would be replaced. */
+	in(b, pub, "{\"seq\":99,\"type\":\"a\",\"seq\":\"x\"}");
+	T_CHECK(drain(b, sub) == 0 && drain(b, pub) == 1);
+	T_CHECK(strstr(pay[0], "\"code\":\"INVALID_MESSAGE\",\"message\":\"message has \\\"seq\\\" twice"));
+	wsb_broker_free(b);
+}
+
+/* Routing by one "type" while a subscriber's reader sees another would let
+ * {"type":"connection_established","type":"zz"} reach everyone as a
+ * greeting: a repeated member is refused with one error, delivered to nobody. */
+static void test_duplicate_members(void)
+{
+	static const char *const bad[] = {
+		"{\"type\":\"connection_established\",\"type\":\"zz\"}",
+		"{\"type\":\"zz\",\"type\":\"connection_established\"}",
+		"{\"type\":\"zz\",\"producer\":\"p\",\"producer\":\"q\"}",
+		"{\"type\":\"zz\",\"pseq\":1,\"pseq\":2}",
+	};
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *sub = join_quiet(b, NULL, 0);
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		in(b, pub, bad[i]);
+		T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"INVALID_MESSAGE\"") &&
+			strstr(pay[0], " twice (at byte "));
+	}
+	T_CHECK(drain(b, sub) == 0);
+	T_CHECK(stats(b).errors == 4 && stats(b).messages_in == 0 && stats(b).seq == 0);
 	wsb_broker_free(b);
 }
 
@@ -391,6 +420,66 @@ static void test_stall(void)
 	stall_ms = 0;
 }
 
+/* A steady reader slower than the publishers: every time it passes 3/4 it
+ * pauses them until it is back under 1/2. It may do so for stall_ms in total
+ * per window; then it pauses nobody until the window ends (it used to
+ * re-arm forever, pacing every publisher at its own rate). */
+static void test_stall_budget(void)
+{
+	struct wsb_broker *b;
+	struct wsb_sess *pub, *slow, *fast;
+	char msg[200];
+	int i, cycle;
+
+	stall_ms = 500;
+	stall_window_ms = 5000;
+	b = mk(8192, 1u << 24, 0, 0, NULL);
+	pub = join_quiet(b, NULL, 0);
+	slow = join_quiet(b, NULL, 0);
+	fast = join_quiet(b, NULL, 0);
+	snprintf(msg, sizeof msg, "{\"type\":\"t\",\"data\":\"%0100d\"}", 0);
+	for (cycle = 0; cycle < 5; cycle++) {
+		for (i = 0; !R.last_pressure && i < 100; i++) {
+			in(b, pub, msg);
+			T_CHECK(drain(b, fast) == 1);
+		}
+		T_CHECK(R.last_pressure == 1 && R.pressure_on == cycle + 1);
+		mono_now += 100;	/* paused for 100 ms, then it catches up */
+		wsb_broker_tick(b);
+		T_CHECK(R.last_pressure == (cycle < 4));	/* the 5th reaches 500 ms */
+		T_CHECK(split(tbuf, wsb_broker_take(b, slow, tbuf, 8192 / 2, BUFSZ)) > 0);
+		T_CHECK(R.last_pressure == 0);
+	}
+	/* Spent: past 3/4 again and again, it pauses nobody. */
+	drain(b, slow);
+	for (cycle = 0; cycle < 3; cycle++) {
+		for (i = 0; i < 40; i++) {
+			in(b, pub, msg);
+			T_CHECK(drain(b, fast) == 1);
+		}
+		T_CHECK(drain(b, slow) >= 40);
+	}
+	T_CHECK(R.pressure_on == 5 && R.closes == 0);
+	/* A new window gives a new budget... */
+	mono_now += 5000;
+	wsb_broker_tick(b);
+	for (i = 0; !R.last_pressure && i < 100; i++) {
+		in(b, pub, msg);
+		T_CHECK(drain(b, fast) == 1);
+	}
+	T_CHECK(R.pressure_on == 6);
+	mono_now += 500;
+	wsb_broker_tick(b);
+	T_CHECK(R.last_pressure == 0);
+	/* ...and once spent, a reader that stops is closed at the cap. */
+	for (i = 0; !R.closes && i < 100; i++) {
+		in(b, pub, msg);
+		T_CHECK(drain(b, fast) == 1);
+	}
+	T_CHECK(R.closes == 1 && R.close_code == WSB_CLOSE_SLOW && R.pressure_on == 6);
+	wsb_broker_free(b);
+	stall_ms = stall_window_ms = 0;
+}
 
 static struct wsb_sess *join_j(struct wsb_broker *b, const struct wsb_join *j)
 {
@@ -723,20 +812,27 @@ static void test_subscribe_control(void)
 	wsb_broker_free(b);
 }
 
+/* A subscribe is all or nothing and gets exactly one answer. */
 static void test_subscribe_errors(void)
 {
 	struct wsb_broker *b = mk_default();
 	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
 
-	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"ok\",\"bad\\u0001\",\"fine*\"]}");
-	T_CHECK(drain(b, s) == 2);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"ok\",\"fine*\"]}");
+	T_CHECK(drain(b, s) == 1);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"new\",\"bad\\u0001\",\"other\"]}");
+	T_CHECK(drain(b, s) == 1);
 	T_CHECK(STARTS(pay[0], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":"
 			       "{\"code\":\"INVALID_MESSAGE\",\"message\":\"invalid type pattern"));
 	T_CHECK(strstr(pay[0], "bad\\\\x01") != NULL);	/* names the pattern */
-	T_STREQ(pay[1], "{\"type\":\"subscribed\",\"types\":[\"ok\",\"fine*\"]}");
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"new\",5]}");
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"ok\",\"x\\u0000y\"]}");
+	T_CHECK(drain(b, s) == 2);
+	T_CHECK(strstr(pay[0], "subscribe needs \\\"types\\\": an array of strings") != NULL);
+	T_CHECK(strstr(pay[1], "contains a NUL character") != NULL);
 
 	/* The older dashboards' {"type":"subscribe","symbols":[...]}: no
-	 * change, the current set, no error. */
+	 * change, the current set, no error. Nothing above changed it. */
 	in(b, s, "{\"type\":\"subscribe\",\"symbols\":[\"AAPL\"]}");
 	in(b, s, "{\"type\":\"subscribe\",\"types\":\"ok\"}");
 	T_CHECK(drain(b, s) == 2);
@@ -744,12 +840,36 @@ static void test_subscribe_errors(void)
 	T_STREQ(pay[1], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":{\"code\":"
 			"\"INVALID_MESSAGE\",\"message\":\"subscribe needs \\\"types\\\": an array "
 			"of strings\"}}");
-	T_CHECK(stats(b).errors == 2);
+	T_CHECK(stats(b).errors == 4);
 
 	in(b, pub, "{\"type\":\"ok\"}");
 	in(b, pub, "{\"type\":\"fine.x\"}");
 	in(b, pub, "{\"type\":\"other\"}");
+	in(b, pub, "{\"type\":\"new\"}");
 	T_CHECK(drain(b, s) == 2);
+	wsb_broker_free(b);
+}
+
+/* unsubscribe ["*"] on a connection that receives everything (listed as
+ * ["*"]) leaves it receiving nothing; on an explicit set it removes only a
+ * literal "*" pattern. */
+static void test_unsubscribe_all(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+
+	T_CHECK(stats(b).subscribers == 2);
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"*\"]}");
+	T_CHECK(drain(b, s) == 1);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[]}");
+	T_CHECK(stats(b).subscribers == 1);
+	in(b, pub, "{\"type\":\"a\"}");
+	T_CHECK(drain(b, s) == 0);
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"*\",\"b\"]}");
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"*\"]}");
+	T_CHECK(drain(b, s) == 2);
+	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"*\",\"b\"]}");
+	T_STREQ(pay[1], "{\"type\":\"subscribed\",\"types\":[\"b\"]}");
 	wsb_broker_free(b);
 }
 
@@ -873,10 +993,54 @@ static void test_subscription_cap(void)
 	 * buffer, whatever max_message is. */
 	snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"types\":[\"%s\"]}", pat);
 	in(b, s, msg);
-	T_CHECK(drain(b, s) == 2);
-	T_CHECK(strstr(pay[0], "too many type patterns") != NULL);
-	T_CHECK(STARTS(pay[1], "{\"type\":\"subscribed\",\"types\":[\"0000"));
-	T_CHECK(paylen[1] + WSB_FRAME_HDR_MAX <= wsb_broker_frame_max(16));
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(strstr(pay[0], "\"code\":\"TOO_MANY_PATTERNS\",\"message\":\"too many type "
+			       "patterns") != NULL);
+	/* The "subscribed" reply listing them all still fits the transport's
+	 * buffer, whatever max_message is; one already there is no news. */
+	snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"types\":[\"0000%s\"]}", pat + 4);
+	in(b, s, msg);
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(STARTS(pay[0], "{\"type\":\"subscribed\",\"types\":[\"0000"));
+	T_CHECK(paylen[0] + WSB_FRAME_HDR_MAX <= wsb_broker_frame_max(16));
+	wsb_broker_free(b);
+}
+
+/* 100 000 patterns in one subscribe: one TOO_MANY_PATTERNS error, the set
+ * unchanged, the session open (it used to get an error per pattern past
+ * the cap, overflow its queue and be closed 4008). Short patterns meet the
+ * count cap before the byte cap. */
+static void test_subscribe_flood(void)
+{
+	struct wsb_broker *b = mk(64 * 1024, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub = join_quiet(b, NULL, 0), *s = join_quiet(b, NULL, 0);
+	size_t cap = 100000 * 10 + 64, n;
+	char *msg = malloc(cap);
+	int i;
+
+	n = (size_t)sprintf(msg, "{\"type\":\"subscribe\",\"types\":[");
+	for (i = 0; i < 100000; i++)
+		n += (size_t)sprintf(msg + n, "%s\"p%d\"", i ? "," : "", i);
+	n += (size_t)sprintf(msg + n, "]}");
+	wsb_broker_input(b, s, msg, n);
+	T_CHECK(drain(b, s) == 1);
+	T_CHECK(strstr(pay[0], "\"TOO_MANY_PATTERNS\"") && strstr(pay[0], "at most 256"));
+	T_CHECK(R.closes == 0 && stats(b).errors == 1);
+	in(b, pub, "{\"type\":\"p1\"}");	/* still receiving everything */
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"seq\":1"));
+	/* 256 is fine; a 257th in a later request is refused alone. */
+	n = (size_t)sprintf(msg, "{\"type\":\"subscribe\",\"types\":[");
+	for (i = 0; i < 256; i++)
+		n += (size_t)sprintf(msg + n, "%s\"p%d\"", i ? "," : "", i);
+	n += (size_t)sprintf(msg + n, "]}");
+	wsb_broker_input(b, s, msg, n);
+	T_CHECK(drain(b, s) == 1 && STARTS(pay[0], "{\"type\":\"subscribed\",\"types\":[\"p0\","));
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"p0\",\"q\"]}");
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"TOO_MANY_PATTERNS\""));
+	in(b, s, "{\"type\":\"unsubscribe\",\"types\":[\"p0\"]}");
+	in(b, s, "{\"type\":\"subscribe\",\"types\":[\"q\"]}");
+	T_CHECK(drain(b, s) == 2 && strstr(pay[1], "\"q\"]}"));
+	free(msg);
 	wsb_broker_free(b);
 }
 
@@ -1145,11 +1309,13 @@ int main(void)
 	T_RUN(test_greeting);
 	T_RUN(test_publish_stamps);
 	T_RUN(test_client_seq_replaced);
+	T_RUN(test_duplicate_members);
 	T_RUN(test_large_frame_headers);
 	T_RUN(test_type_filtering);
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
+	T_RUN(test_stall_budget);
 	T_RUN(test_producer_acks);
 	T_RUN(test_durable_acks);
 	T_RUN(test_resume_and_gaps);
@@ -1166,6 +1332,8 @@ int main(void)
 	T_RUN(test_slow_consumer_replies);
 	T_RUN(test_greeting_never_closes);
 	T_RUN(test_subscription_cap);
+	T_RUN(test_subscribe_flood);
+	T_RUN(test_unsubscribe_all);
 	T_RUN(test_close_hook_may_leave);
 	T_RUN(test_pressure);
 	T_RUN(test_pressure_hysteresis);

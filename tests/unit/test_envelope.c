@@ -127,6 +127,18 @@ static const struct {
 	{ " null ", 0, BADM },
 	{ "[{\"a\":1}]", 0, BADM },
 	{ "[1,]", 0, BADJ },			/* syntax is checked before shape */
+	/* Envelope members appear once at the top level; others may repeat. */
+	{ "{\"type\":\"connection_established\",\"type\":\"zz\"}", 0, BADM },
+	{ "{\"type\":\"a\",\"t\\u0079pe\":\"b\"}", 0, BADM },	/* decoded names */
+	{ "{\"seq\":1,\"type\":\"a\",\"seq\":2}", 0, BADM },
+	{ "{\"producer\":\"p\",\"pseq\":1,\"producer\":\"q\"}", 0, BADM },
+	{ "{\"pseq\":1,\"pseq\":2}", 0, BADM },
+	{ "{\"timestamp\":\"x\",\"timestamp\":\"y\"}", 0, BADM },
+	{ "{\"data\":1,\"data\":2}", 0, BADM },
+	{ "{\"type\":\"a\",\"d\":{\"type\":1,\"type\":2}}", 0, OK },	/* nested: data */
+	{ "{\"type\":\"a\",\"types\":1,\"typ\":2,\"Type\":3}", 0, OK },
+	{ "{\"type\":\"a\",\"type\":1", 0, BADM },	/* refused before the end */
+	{ "[{\"type\":1,\"type\":2}]", 0, BADM },	/* not an object anyway */
 };
 
 static void test_validity_table(void)
@@ -311,6 +323,34 @@ static void test_drop(void)
 	T_STREQ(parse("{\"a\":1}", (const char *const[]){ NULL }, &env, &n), "{\"a\":1}");
 }
 
+/* A repeated envelope member: one clear message, wherever it sits, and
+ * even when the caller drops that member (a duplicated "seq" is refused
+ * although the broker would replace it). */
+static void test_duplicates(void)
+{
+	static const char *const drop[] = { "seq", "producer", "pseq", NULL };
+	static const struct {
+		const char *s, *why;
+	} bad[] = {
+		{ "{\"type\":\"a\", \"type\" :\"b\"}", "message has \"type\" twice (at byte 13)" },
+		{ "{\"seq\":1,\"type\":\"a\",\"seq\":2}", "message has \"seq\" twice (at byte 20)" },
+		{ "{\"pseq\":1,\"x\":{},\"pseq\":1}", "message has \"pseq\" twice (at byte 17)" },
+	};
+	struct wsb_env env;
+	struct wsb_err err;
+	ssize_t n;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		parse_n(bad[i].s, strlen(bad[i].s), drop, &env, &err, &n);
+		T_CHECK(n == BADM && !env.has_type);
+		T_STREQ(err.msg, bad[i].why);
+	}
+	/* Once each is fine, dropped or kept. */
+	T_STREQ(parse("{\"type\":\"a\",\"seq\":1,\"producer\":\"p\",\"pseq\":2,\"data\":0,"
+		      "\"timestamp\":\"t\"}", drop, &env, &n),
+		"{\"type\":\"a\",\"data\":0,\"timestamp\":\"t\"}");
+}
+
 static void test_type(void)
 {
 	struct wsb_env env;
@@ -342,11 +382,9 @@ static void test_type(void)
 	parse("{\"data\":{\"type\":\"x\"}}", NULL, &env, &n);
 	T_CHECK(n >= 0 && !env.has_type && env.type_v.len == 0);
 
+	/* A second "type" is refused, never routed by (test_duplicates). */
 	parse("{\"type\":\"a\",\"type\":\"bb\"}", NULL, &env, &n);
-	T_CHECK(env.has_type && env.type_len == 2);
-	T_STREQ(env.type, "bb");
-	parse("{\"type\":\"a\",\"type\":null}", NULL, &env, &n);
-	T_CHECK(!env.has_type);
+	T_CHECK(n == BADM && !env.has_type);
 	T_STREQ(env.type, "");
 
 	/* WSB_TYPE_MAX counts decoded bytes. */
@@ -836,6 +874,7 @@ static void test_mutations(void)
 int main(void)
 {
 	T_RUN(test_validity_table);
+	T_RUN(test_duplicates);
 	T_RUN(test_depth_limit);
 	T_RUN(test_error_messages);
 	T_RUN(test_compaction);
