@@ -61,6 +61,16 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The console page and the browser client, embedded from their readable
+# sources (lib/console.h); the $^ above picks the object up.
+EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
+$(LIBA): $(BUILD)/gen/embedded.o
+$(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $(EMBED) >$@
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(BINDIR)/wsbridge-%: $(BUILD)/cmd/wsbridge-%/main.o $(LIBA) | $(BINDIR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
