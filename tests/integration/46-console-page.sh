@@ -8,12 +8,10 @@
 # filtered, and changing the filter rewrites the address. Without chromium
 # this fails and says so; it never skips.
 . "$(dirname "$0")/../lib.sh"
-export T
+export T WSB_TESTS
 pyrun 150 - <<'PY'
-import json
+import re
 from cdp import *
-
-Q = "document.querySelector"
 
 
 async def main():
@@ -80,6 +78,20 @@ async def main():
         got = await b.wait_rows("rows.some(r => r[0] == 'tickets') && rows")
         check("the new filter applies, from where the page was (no replay)",
               got and got[0][0] == "tickets" and not any(r[2] == '{"id":100}' for r in got), got)
+
+        # docs/protocol.md's ten-line dashboard, as written there, on the broker's origin.
+        doc = open(os.environ["WSB_TESTS"] + "/../docs/protocol.md").read()
+        html = re.search(r"## A dashboard on wsbridge.js.*?```html\n(.*?)```", doc, re.S).group(1)
+        check("the dashboard in docs/protocol.md is ten lines", len(html.strip().split("\n")) <= 12, html)
+        await b.goto(srv.http + "/console")
+        await b.eval("document.open(); document.write(%s); document.close()" % json.dumps(html))
+        check("it connects", await b.wait("document.title === 'orders'"), await b.eval("document.title"))
+        await srv.publish([{"type": "tick", "data": 1}, {"type": "order", "data": {"id": 7}},
+                           {"type": "fill", "data": {"id": 7}}])
+        rows = await b.wait("(r => r.length == 2 && r)([...document.querySelectorAll('#orders tr')]"
+                            ".map(t => t.textContent))")
+        check("and shows orders and fills, newest first, not ticks", rows and rows[0].endswith('fill{"id":7}') and
+              rows[1].endswith('order{"id":7}'), rows)
 
         await b.screenshot(os.environ["T"] + "/page.png")
         with open(os.environ["T"] + "/page.png", "rb") as f:

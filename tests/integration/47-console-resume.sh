@@ -10,10 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 export T
 pyrun 200 - <<'PY'
-import signal
 from cdp import *
-
-Q = "document.querySelector"
 ORDERS = lambda a, b: [{"type": "order", "data": {"id": i}} for i in range(a, b + 1)]
 SEQS = "rows.map(r => r[1]).join()"
 

@@ -8,8 +8,6 @@ export T
 pyrun 120 - <<'PY'
 from cdp import *
 
-Q = "document.querySelector"
-
 
 async def main():
     async with Serve("--token", "s3cret-tok") as srv, Browser() as b:

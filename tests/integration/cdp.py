@@ -30,7 +30,10 @@ import websockets
 
 from wsclient import check, run  # noqa: F401  (re-exported for the tests)
 
+__all__ = ["BIN", "Q", "Serve", "Browser", "check", "run", "poll", "os", "json", "signal"]
+
 BIN = os.environ["WSB_BIN"]
+Q = "document.querySelector"	# for the tests' JavaScript expressions
 CHROMIUM = shutil.which("chromium")
 _children = []		# what we started, each in its own process group
 
