@@ -14,10 +14,11 @@
 // It reconnects by itself (exponential backoff with jitter) and resumes
 // where it was with since=SEQ&epoch=E, so nothing the broker still holds is
 // missed or shown twice; what it no longer holds arrives as a gap record.
-// Liveness: an application ping every pingInterval, answered by a pong that
-// also gives the round trip; nothing at all from the broker for two
-// intervals closes the socket and reconnects. Close codes after which a
-// retry cannot help (1003, 1008, 1009) stop it in state "failed".
+// Liveness: no greeting within connectTimeout, or nothing at all from the
+// broker for two pingIntervals (a ping goes out every interval; its pong
+// gives the round trip), and it drops the socket and reconnects. Close
+// codes after which a retry cannot help (1003, 1008, 1009) stop it in state
+// "failed".
 // Seqs are JavaScript numbers: exact up to 2^53.
 
 const CONTROL = new Set(["connection_established", "pong", "subscribed", "unsubscribed", "error", "ack",
@@ -27,6 +28,7 @@ const FINAL = new Set([1003, 1008, 1009]);
 const DEFAULTS = {
 	types: [], filter: "", since: null, epoch: "", token: "", echo: false, snapshot: false,
 	pingInterval: 15000,	// ms between pings; two without any answer: reconnect
+	connectTimeout: 10000,	// ms from opening to the greeting (a frozen broker or proxy), then retry
 	minDelay: 250, maxDelay: 30000,	// reconnect backoff, ms
 	queueLimit: 10000,	// publish() calls kept while disconnected
 	onMessage() {}, onGap() {}, onState() {}, onControl() {}, onPong() {},
@@ -137,6 +139,9 @@ class Client {
 		this.ws = ws;
 		this.opened = false;
 		this._set("connecting", { attempt: this.attempt });
+		// A socket the broker accepts but never answers would stay CONNECTING
+		// for minutes: the browser has no handshake timeout of its own.
+		this.greetTimer = setTimeout(() => this._lost(1006, "no greeting", this.opened), this.o.connectTimeout);
 		ws.onopen = () => {
 			this.opened = true;
 			this.lastRx = Date.now();
@@ -151,6 +156,7 @@ class Client {
 	_drop() {
 		clearInterval(this.pingTimer);
 		clearTimeout(this.retryTimer);
+		clearTimeout(this.greetTimer);
 		const ws = this.ws;
 		this.ws = null;
 		if (!ws) return;
@@ -209,6 +215,7 @@ class Client {
 			if (!p.epoch) p.epoch = m.epoch;
 			if (!p.have && typeof m.seq === "number") Object.assign(p, { seq: m.seq, have: true });
 		}
+		clearTimeout(this.greetTimer);
 		this.attempt = 0;
 		this._set("open", { epoch: m.epoch, seq: m.seq, client_id: m.client_id });
 		this._ping();

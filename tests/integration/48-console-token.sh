@@ -11,7 +11,8 @@ from cdp import *
 
 async def main():
     async with Serve("--token", "s3cret-tok") as srv, Browser() as b:
-        check("the page loads with ?token=", await b.goto(srv.http + "/?type=order&token=s3cret-tok"))
+        if not check("the page loads with ?token=", await b.goto(srv.http + "/?type=order&token=s3cret-tok")):
+            return		# the rest would only wait out its bounds
         check("and connects with it", await b.wait_state("open"), await b.state())
         check("the token is gone from the address bar, the rest kept",
               await b.eval("location.href") == srv.http + "/?type=order", await b.eval("location.href"))
