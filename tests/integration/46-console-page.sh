@@ -56,8 +56,19 @@ async def main():
         await b.eval(Q + "('#clear').click()")
         check("clear empties the table", await b.wait_rows("rows.length == 0"))
 
+        await srv.publish([{"type": "big", "data": "z" * 200000}])
+        got = await b.wait_rows("rows[0] && rows[0][0] === 'big' && rows")
+        check("a big message's line is cut", got and len(got[0][2]) == 401 and got[0][2].endswith("z…"),
+              got and len(got[0][2]))
+        await b.eval(Q + "('#rows tr.msg').click()")
+        detail = await b.wait("(d => d && d.textContent)(" + Q + "('#rows tr.detail'))")
+        check("and its detail is its first 64 KiB, saying so", detail and len(detail) < 65700 and
+              re.search(r"z…\n\(200,\d{3} characters; the console keeps the first 65536\)$", detail),
+              detail and detail[-80:])
+        await b.eval(Q + "('#clear').click()")
+
         await srv.publish([{"type": "bulk", "data": {"n": i}} for i in range(600)])
-        check("600 messages: the newest arrives", await b.wait_rows("rows.length && rows[0][1] == 608", 30),
+        check("600 messages: the newest arrives", await b.wait_rows("rows.length && rows[0][1] == 609", 30),
               (await b.rows() or [None])[:1])
         check("and the table is capped at 500 rows", len(await b.rows()) == 500, len(await b.rows()))
 
