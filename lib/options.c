@@ -28,7 +28,7 @@ static const struct wsb_opt table[] = {
 	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
 	{ "cafile", 0, WSB_OPT_STR, "FILE", C | H, OFF(cafile), "trust only the CA certificates in FILE to verify a wss:// or https:// server", NULL, NULL },
 	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "wss://, https://: do not verify the server certificate", NULL, NULL },
-	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", C | H, OFF(connect_timeout), "bound on a connection attempt (health: HTTP connect)", NULL, NULL },
+	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", C | H, OFF(connect_timeout), "bound on each connect and handshake", NULL, NULL },
 
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
