@@ -20,7 +20,9 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 
 	cfg->listen = "127.0.0.1:8765";
 	cfg->path = "/ws";
-	cfg->max_message = 1 << 20;
+	/* serve: what one publisher may send; clients: what they buffer from
+	 * the broker, which also sends snapshots and replays larger ones. */
+	cfg->max_message = tool & (WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH) ? 16 << 20 : 1 << 20;
 	cfg->max_queue = 1 << 20;
 	cfg->max_memory = 256 << 20;
 	cfg->max_stall = 1;
@@ -56,7 +58,9 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 		cfg->url = "http://127.0.0.1:8765";
 		cfg->timeout = 5;
 	}
-	cfg->connect_timeout = 2;
+	/* health probes a local broker and must answer fast; pub and sub
+	 * include the WebSocket handshake of a possibly busy broker. */
+	cfg->connect_timeout = tool == WSB_TOOL_HEALTH ? 2 : 10;
 	cfg->ws_path = "/ws";
 	cfg->warn_latency = cfg->crit_latency = -1;
 	cfg->max_slow_consumers = cfg->max_dropped = -1;
@@ -228,13 +232,14 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->quiet)
 		cfg->verbose = -1;
+	if ((cfg->tool & (WSB_TOOL_SERVE | WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)) &&
+	    (cfg->max_message < 64 || cfg->max_message > (1ULL << 30)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 	if (cfg->tool & WSB_TOOL_SERVE) {
 		if (parse_listen(cfg, err))
 			return -1;
 		if (cfg->path[0] != '/')
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--path must start with '/'");
-		if (cfg->max_message < 64 || cfg->max_message > (1ULL << 30))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 		if (cfg->max_queue < 1024)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-queue must be at least 1k");
 		if (check_memory(cfg, err))
@@ -259,6 +264,11 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--retries must be -1 (never give up) or more");
 		if (cfg->cafile && !*cfg->cafile)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--cafile must not be empty");
+		if (cfg->connect_timeout <= 0)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--connect-timeout must be more than 0");
+		/* lws counts pings in whole seconds, and 3 of them in 16 bits. */
+		if (cfg->ping_interval < 1 || cfg->ping_interval > 21600)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--ping-interval must be between 1s and 6h");
 	}
 	if (cfg->tool & WSB_TOOL_PUB) {
 		if (cfg->raw && !cfg->type)

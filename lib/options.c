@@ -28,6 +28,7 @@ static const struct wsb_opt table[] = {
 	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
 	{ "cafile", 0, WSB_OPT_STR, "FILE", C | H, OFF(cafile), "trust only the CA certificates in FILE to verify a wss:// or https:// server", NULL, NULL },
 	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "wss://, https://: do not verify the server certificate", NULL, NULL },
+	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", C | H, OFF(connect_timeout), "bound on each connect and handshake", NULL, NULL },
 
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
@@ -37,13 +38,13 @@ static const struct wsb_opt table[] = {
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
 	{ "max-connections", 0, WSB_OPT_UINT, "N", S, OFF(max_connections), "WebSocket clients at once, then 503 (0: ulimit -n)", NULL, NULL },
 	{ "max-connections-per-ip", 0, WSB_OPT_UINT, "N", S, OFF(max_connections_per_ip), "WebSocket clients per address (0: no limit)", NULL, NULL },
-	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
+	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S | C | H, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
 	{ "max-queue", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_queue), "per-subscriber backlog before closing it with 4008", NULL, NULL },
 	{ "max-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(max_memory), "queues + snapshots + partial messages before pausing publishers", NULL, NULL },
 	{ "message-timeout", 0, WSB_OPT_SECONDS, "SECS", S, OFF(message_timeout), "longest to receive one message, then 1008", NULL, NULL },
 	{ "max-stall", 0, WSB_OPT_SECONDS, "SECS", S, OFF(max_stall), "time a lagging subscriber may pause publishers per window (0: never)", NULL, NULL },
 	{ "stall-window", 0, WSB_OPT_SECONDS, "SECS", S, OFF(stall_window), "the window --max-stall counts in, per subscriber", NULL, NULL },
-	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
+	{ "ping-interval", 0, WSB_OPT_SECONDS, "SECS", S | C, OFF(ping_interval), "idle time before a WebSocket ping; 2 missed close", NULL, NULL },
 	{ "history", 0, WSB_OPT_UINT, "N", S, OFF(history), "messages retained in memory", NULL, NULL },
 	{ "history-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(history_bytes), "bytes retained in memory", NULL, NULL },
 	{ "snapshot-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(snapshot_bytes), "?snapshot=1 table (0: off; default: 16M, <= max-memory/4)", NULL, NULL },
@@ -94,7 +95,6 @@ static const struct wsb_opt table[] = {
 	 * and must not pick up the clients' ws:// $WSBRIDGE_URL */
 	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
-	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(connect_timeout), "bound on the TCP (and TLS) connect", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
 	{ "ws-path", 0, WSB_OPT_STR, "PATH", H, OFF(ws_path), "WebSocket path on the --url host and port", NULL, NULL },

@@ -368,6 +368,9 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 		.retry_max = 0.1,
 		.retries = 0,		/* a probe reports the first failure */
 		.ping_interval = 30,
+		/* The budget timer below bounds the handshake, and says so. */
+		.connect_timeout = budget_ms / 1000 + 1,
+		.max_message = (size_t)cfg->max_message,
 		.ca_file = cfg->cafile,
 		.insecure = cfg->insecure,
 	};

@@ -156,6 +156,40 @@ static void test_cross_checks(void)
 	wsb_cfg_free(&c);
 }
 
+/* The client limits share rows with serve and health but not defaults:
+ * serve's --max-message bounds what one publisher sends (1M), a client's
+ * what it buffers from the broker (16M); health connects fast (2s). */
+static void test_client_limits(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, NULL) == WSB_OPT_RUN && wsb_cfg_check(&c, &e) == 0);
+	T_CHECK(c.max_message == 16 << 20 && c.connect_timeout == 10 && c.ping_interval == 30);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, NULL) == WSB_OPT_RUN && c.max_message == 1 << 20);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, NULL) == WSB_OPT_RUN && c.connect_timeout == 2);
+	T_CHECK(c.max_message == 16 << 20);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--connect-timeout", "250ms", "--ping-interval", "2",
+		      "--max-message", "64k", NULL) == WSB_OPT_RUN && wsb_cfg_check(&c, &e) == 0);
+	T_CHECK(c.connect_timeout > 0.24 && c.connect_timeout < 0.26 && c.ping_interval == 2 &&
+		c.max_message == 65536);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--connect-timeout", "0", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--connect-timeout"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--ping-interval", "500ms", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--ping-interval"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--max-message", "10", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--max-message"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_REPLAY, &e, "--max-message", "1M", NULL) == -1);
+	wsb_cfg_free(&c);
+}
+
 int main(void)
 {
 	T_RUN(test_sizes_and_seconds);
@@ -164,5 +198,6 @@ int main(void)
 	T_RUN(test_env_then_argv);
 	T_RUN(test_help_lists_only_the_tools_options);
 	T_RUN(test_cross_checks);
+	T_RUN(test_client_limits);
 	return t_done();
 }
