@@ -7,13 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lineio.h"
+#include "buf.h"
 
 #define LINE_MAX_ (WSB_PRODUCER_MAX + 1 + 2 * WSB_SECRET_HASH + 1)
+
+#define PENDING_MAX (1u << 20)	/* unwritten registrations kept across errors */
 
 struct wsb_prodfile {
 	int fd;
 	int sync;
+	int unsynced;			/* written since the last good fsync */
+	struct wsb_buf pending;		/* lines not yet written (a full disk) */
 	char path[4096];
 };
 
@@ -102,7 +106,7 @@ static int end_line(int fd)
 
 	if (end > 0 && pread(fd, &c, 1, end - 1) != 1)
 		return -1;
-	return c == '\n' ? 0 : wsb_write_all(fd, "\n", 1);
+	return c == '\n' || write(fd, "\n", 1) == 1 ? 0 : -1;
 }
 
 /* The file's name must be as durable as the lines in it. */
@@ -127,6 +131,7 @@ struct wsb_prodfile *wsb_prodfile_open(const char *dir, int sync, size_t keep, s
 		return NULL;
 	}
 	pf->sync = sync;
+	pf->pending.max = PENDING_MAX;
 	snprintf(pf->path, sizeof pf->path, "%s/producers", dir);
 	if (keep && lines > 2 * keep && compact(pf->path, lines, keep, err) < 0) {
 		free(pf);
@@ -143,6 +148,34 @@ struct wsb_prodfile *wsb_prodfile_open(const char *dir, int sync, size_t keep, s
 	return pf;
 }
 
+/* What a short write took leaves the buffer, so the rest of a torn line
+ * follows it at the next try and the line ends whole. */
+int wsb_prodfile_flush(struct wsb_prodfile *pf, struct wsb_err *err)
+{
+	struct wsb_buf *b;
+
+	if (!pf)
+		return 0;
+	b = &pf->pending;
+	while (b->len) {
+		ssize_t w = write(pf->fd, b->p, b->len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return wsb_err_errno(err, WSB_EXIT_IOERR, w < 0 ? errno : EIO, "cannot write %s",
+					     pf->path);
+		memmove(b->p, b->p + w, b->len - (size_t)w);
+		b->len -= (size_t)w;
+		pf->unsynced = pf->sync;
+	}
+	/* Retried until it succeeds, so a failed fsync is never forgotten. */
+	if (pf->unsynced && fsync(pf->fd) < 0)
+		return wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot fsync %s", pf->path);
+	pf->unsynced = 0;
+	return 0;
+}
+
 int wsb_prodfile_add(struct wsb_prodfile *pf, const char *id,
 		     const unsigned char hash[WSB_SECRET_HASH], struct wsb_err *err)
 {
@@ -152,15 +185,22 @@ int wsb_prodfile_add(struct wsb_prodfile *pf, const char *id,
 	wsb_hex(l + n, hash, WSB_SECRET_HASH);
 	n += 2 * WSB_SECRET_HASH;
 	l[n++] = '\n';
-	if (wsb_write_all(pf->fd, l, n) < 0 || (pf->sync && fsync(pf->fd) < 0))
-		return wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write %s", pf->path);
-	return 0;
+	if (wsb_buf_append(&pf->pending, l, n, err) < 0)
+		return -1;
+	return wsb_prodfile_flush(pf, err) < 0 ? 1 : 0;
+}
+
+size_t wsb_prodfile_pending(const struct wsb_prodfile *pf)
+{
+	return pf ? pf->pending.len : 0;
 }
 
 void wsb_prodfile_close(struct wsb_prodfile *pf)
 {
 	if (!pf)
 		return;
+	wsb_prodfile_flush(pf, NULL);
 	close(pf->fd);
+	wsb_buf_free(&pf->pending);
 	free(pf);
 }

@@ -237,7 +237,9 @@ static void commit_now(struct server *s, int sync)
 {
 	struct wsb_err err = { 0 };
 
-	if (wsb_journal_commit(s->journal, sync, &err)) {
+	/* Registrations first: a producer's lines are never stored (nor
+	 * acknowledged) before the broker can recognise it after a restart. */
+	if (wsb_prodfile_flush(s->prodfile, &err) || wsb_journal_commit(s->journal, sync, &err)) {
 		set_degraded(s, err.msg);
 		arm_commit(s, 500 * LWS_US_PER_MS);	/* retry: the disk may recover */
 		return;
@@ -305,9 +307,15 @@ static int hook_producer(void *ud, const char *id, const unsigned char hash[WSB_
 {
 	struct server *s = ud;
 
-	if (wsb_prodfile_add(s->prodfile, id, hash, err) < 0) {
+	int r = wsb_prodfile_add(s->prodfile, id, hash, err);
+
+	if (r < 0) {
 		wsb_log(WSB_LOG_ERROR, "%s: refusing new producer %s", err->msg, id);
 		return -1;
+	}
+	if (r > 0) {		/* kept: commit_now retries it before the journal */
+		set_degraded(s, err->msg);
+		arm_commit(s, 500 * LWS_US_PER_MS);
 	}
 	return 0;
 }
