@@ -14,6 +14,7 @@
 #include "lineio.h"
 #include "log.h"
 #include "msgq.h"
+#include "producers.h"
 #include "resume.h"
 #include "wsclient.h"
 
@@ -40,6 +41,10 @@ struct pub {
 	int stopping;			/* signal: no more input */
 	int lingering;			/* the --linger deadline is set */
 	char producer[WSB_PRODUCER_ID_MAX + 1];
+	char query[256];		/* producer=ID&subscribe=none (or echo=1) */
+	/* The secret the first greeting issued for our id: every reconnect
+	 * presents it, or the broker refuses the id (docs/protocol.md). */
+	char secret[WSB_SECRET_HEX + 1];
 	/* The greeting of the current connection was seen: only then is it
 	 * known what the server already has (accepted) and whether it
 	 * acknowledges at all. */
@@ -347,6 +352,20 @@ static void writable(void *ud)
 	progress(p);
 }
 
+static void keep_secret(struct pub *p, const char *v, size_t len)
+{
+	char q[sizeof p->query + 64];
+
+	if (wsb_env_string(v, len, p->secret, sizeof p->secret) != WSB_SECRET_HEX) {
+		p->secret[0] = '\0';
+		return;
+	}
+	snprintf(q, sizeof q, "%s", p->query);
+	if (wsb_client_query_add(q, sizeof q, "producer_secret", p->secret) ||
+	    wsb_client_set_query(p->cl, q))
+		wsb_log(WSB_LOG_WARN, "cannot keep the producer secret: a reconnect will be refused");
+}
+
 /* connection_established: with "producer" the server acknowledges, and
  * "accepted" is the last pseq it has of ours; everything after it is sent
  * (again), in order. */
@@ -356,6 +375,8 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	uint64_t accepted = 0;
 
 	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	if (p->acks && wsb_env_lookup(obj, len, "producer_secret", &v))
+		keep_secret(p, obj + v.off, v.len);
 	if (p->acks) {
 		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
 			wsb_msgq_release(p->q, accepted);
@@ -489,7 +510,6 @@ static const struct wsb_client_ops ops = {
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
-	char query[256] = "";
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
@@ -498,7 +518,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 	/* A publisher listens to nothing (subscribe=none in query), so other
 	 * publishers' traffic is not sent to it; with --echo it sees its own. */
-	wsb_client_cfg_from(&ccfg, cfg, query);
+	wsb_client_cfg_from(&ccfg, cfg, p.query);
 
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;
@@ -525,8 +545,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
 	}
-	if (wsb_client_query_add(query, sizeof query, "producer", p.producer) ||
-	    wsb_client_query_add(query, sizeof query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
+	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
+	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
 	if (cfg->type) {
 		size_t n;

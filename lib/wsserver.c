@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "listen.h"
 #include "log.h"
+#include "prodfile.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -73,6 +74,7 @@ struct server {
 	/* --journal */
 	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
+	struct wsb_prodfile *prodfile;	/* DIR/producers: registered producer ids */
 	lws_sorted_usec_list_t sul_commit;
 	int commit_armed;
 	int degraded;			/* the journal cannot be written */
@@ -211,11 +213,16 @@ static int health_json(struct server *s, char *buf, size_t cap)
 
 	char reason[2 * WSB_ERR_LEN] = "";
 
+	static const char exhausted[] = "seq space exhausted: publishing is refused (SEQ_EXHAUSTED) "
+					"until the server starts a new epoch";
+	const char *why;
+
 	wsb_broker_stats(s->broker, &st);
 	wsb_env_timestamp_now(ts);
-	if (s->degraded) {
+	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : NULL;
+	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
-		wsb_json_escape(reason + 10, sizeof reason - 10, s->degraded_reason, strlen(s->degraded_reason));
+		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
 	}
 	return snprintf(buf, cap,
 			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
@@ -225,7 +232,7 @@ static int health_json(struct server *s, char *buf, size_t cap)
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
-			s->stopping ? "stopping" : s->degraded ? "degraded" : "healthy", reason, st.connections, st.subscribers,
+			s->stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			since(&s->started), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
@@ -263,7 +270,9 @@ static void commit_now(struct server *s, int sync)
 {
 	struct wsb_err err = { 0 };
 
-	if (wsb_journal_commit(s->journal, sync, &err)) {
+	/* Registrations first: a producer's lines are never stored (nor
+	 * acknowledged) before the broker can recognise it after a restart. */
+	if (wsb_prodfile_flush(s->prodfile, &err) || wsb_journal_commit(s->journal, sync, &err)) {
 		set_degraded(s, err.msg);
 		arm_commit(s, 500 * LWS_US_PER_MS);	/* retry: the disk may recover */
 		return;
@@ -326,6 +335,29 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 	return (int)out.len;
 }
 
+static int hook_producer(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
+			 struct wsb_err *err)
+{
+	struct server *s = ud;
+
+	int r = wsb_prodfile_add(s->prodfile, id, hash, err);
+
+	if (r < 0) {
+		wsb_log(WSB_LOG_ERROR, "%s: refusing new producer %s", err->msg, id);
+		return -1;
+	}
+	if (r > 0) {		/* kept: commit_now retries it before the journal */
+		set_degraded(s, err->msg);
+		arm_commit(s, 500 * LWS_US_PER_MS);
+	}
+	return 0;
+}
+
+static int restore_producer(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH])
+{
+	return wsb_broker_restore_producer(((struct server *)ud)->broker, id, hash);
+}
+
 static int restore_line(void *ud, const char *line, size_t len, uint64_t seq)
 {
 	struct server *s = ud;
@@ -346,11 +378,20 @@ static int open_journal(struct server *s, struct wsb_err *err)
 	};
 	char epoch[WSB_EPOCH_LEN + 1];
 	uint64_t last = 0;
-	size_t skipped = 0;
+	size_t skipped = 0, plines = 0, pskipped = 0;
 
+	/* Producers first: journal lines restore positions only for them. */
+	if (wsb_prodfile_load(s->cfg->journal, restore_producer, s, &plines, &pskipped, err) < 0)
+		return -1;
+	if (pskipped)
+		wsb_log(WSB_LOG_WARN, "%s/producers: skipped %zu malformed lines", s->cfg->journal, pskipped);
 	s->journal = wsb_journal_open(&jc, wsb_broker_epoch(s->broker), epoch, &last, &skipped,
 				      restore_line, s, err);
 	if (!s->journal)
+		return -1;
+	s->prodfile = wsb_prodfile_open(s->cfg->journal, s->cfg->fsync != WSB_FSYNC_NEVER, 65536,
+					plines, err);
+	if (!s->prodfile)
 		return -1;
 	wsb_broker_set_epoch(s->broker, epoch);
 	wsb_broker_advance_seq(s->broker, last);
@@ -572,12 +613,13 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 }
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
- * echo=1, subscribe=none, producer=ID, since=SEQ, epoch=E. */
+ * echo=1, subscribe=none, producer=ID, producer_secret=S, since=SEQ, epoch=E. */
 #define MAX_TYPE_ARGS 64
 
 static int join(struct server *s, struct conn *c)
 {
 	char arg[1024], types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1], producer[80] = "", epoch[40] = "";
+	char secret[WSB_SECRET_HEX + 8];
 	const char *tv[MAX_TYPE_ARGS];
 	struct wsb_join j = { 0 };
 	struct wsb_err err = { 0 };
@@ -605,6 +647,9 @@ static int join(struct server *s, struct conn *c)
 		} else if (!strncmp(arg, "producer=", 9)) {
 			snprintf(producer, sizeof producer, "%.79s", arg + 9);
 			j.producer = producer;
+		} else if (!strncmp(arg, "producer_secret=", 16)) {
+			snprintf(secret, sizeof secret, "%.*s", (int)sizeof secret - 1, arg + 16);
+			j.producer_secret = secret;
 		} else if (!strncmp(arg, "since=", 6)) {
 			/* Digits only, no wrap: strtoull takes "-1" and 2^64 as
 			 * 2^64-1, which would silently skip all history. */
@@ -630,7 +675,10 @@ static int join(struct server *s, struct conn *c)
 			wsb_log(WSB_LOG_ERROR, "%s", err.msg);
 			close_soon(c, WSB_CLOSE_INTERNAL, "out of memory");
 		} else {
-			close_soon(c, WSB_CLOSE_POLICY, err.msg);
+			if (j.producer)
+				wsb_log(WSB_LOG_INFO, "refused producer %s: %s", j.producer, err.msg);
+			close_soon(c, err.code == WSB_EXIT_IOERR ? WSB_CLOSE_INTERNAL : WSB_CLOSE_POLICY,
+				   err.msg);
 		}
 		return 0;
 	}
@@ -915,7 +963,8 @@ static int setup(struct server *s, struct wsb_err *err)
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,
 					  s->cfg->journal ? hook_journal : NULL,
-					  s->cfg->snapshot_key ? hook_snapshot_key : NULL };
+					  s->cfg->snapshot_key ? hook_snapshot_key : NULL,
+					  s->cfg->journal ? hook_producer : NULL };
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
 	if (ping > 20000)
@@ -1066,6 +1115,7 @@ out:
 	}
 	if (s.journal)
 		wsb_journal_close(s.journal);
+	wsb_prodfile_close(s.prodfile);
 	wsb_jqf_free(s.snapkey);
 	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
 	wsb_broker_free(s.broker);
