@@ -133,8 +133,4 @@ int wsb_health_url(const char *base, char *out, size_t cap);
  * ws_path, no query. -1 if it does not fit or base is not http(s). */
 int wsb_health_ws_url(const char *base, const char *ws_path, char *out, size_t cap);
 
-/* Whether argv asks for --nagios or --format nagios, so that a usage error
- * found before parsing ends can still exit 3 (UNKNOWN) as plugins must. */
-int wsb_health_argv_nagios(int argc, char **argv);
-
 #endif

@@ -513,7 +513,6 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
-	struct wsb_err e2;
 	int r;
 
 	/* A publisher listens to nothing (subscribe=none in query), so other
@@ -529,10 +528,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 		/* Every run numbers its lines from 1, so the id on the wire gets
 		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped). */
-		if (strlen(cfg->producer) > WSB_PRODUCER_ID_MAX - 9)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: at most %d bytes",
-					   WSB_PRODUCER_ID_MAX - 9);
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
 		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
 			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
@@ -548,11 +545,9 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
 	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
-	if (cfg->type) {
+	if (cfg->type) {	/* checked by wsb_cfg_check */
 		size_t n;
 
-		if (!wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		memcpy(p.type_member, "\"type\":", 7);
 		n = 7 + wsb_json_escape(p.type_member + 7, sizeof p.type_member - 8, cfg->type, strlen(cfg->type));
 		p.type_member[n] = ',';
@@ -563,7 +558,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	p.buf = malloc(p.buf_cap);
 	p.q = wsb_msgq_new();
 	if (!p.buf || !p.q) {
-		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
 		goto out;
 	}
 	p.cl = wsb_client_new(&ccfg, &ops, &p, err);
@@ -585,7 +580,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
 	}
 	if (p.skipped && !cfg->strict)
-		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid lines", p.skipped);
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid line%s", p.skipped, p.skipped == 1 ? "" : "s");
 out:
 	if (p.in_fd > 0)
 		close(p.in_fd);
@@ -594,5 +589,5 @@ out:
 	wsb_msgq_free(p.q);
 	free(p.buf);
 	free(p.scan);
-	return r;
+	return wsb_err_exit(err, r);
 }

@@ -67,9 +67,9 @@ enum { WSB_TS_ISO = 0, WSB_TS_EPOCH_MS, WSB_TS_EPOCH_S };
  * (NUL-terminated); returns its length. */
 size_t wsb_replay_format_ts(char *out, size_t cap, int64_t ms, int style);
 
-/* Runs wsbridge-replay. Returns the exit status (0, 64 for a jq program that
- * does not compile, 65 with --strict, 66, 74); err holds the message for a
- * non-zero status not yet reported (empty if it was). */
+/* Runs wsbridge-replay. Returns 0, or -1 with err->code the exit status (64
+ * for a jq program that does not compile, 65 with --strict, 66, 74) and
+ * err->msg what is not reported yet (empty if it was). */
 int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
 #endif

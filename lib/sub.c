@@ -426,16 +426,13 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	int r;
 
 	wsb_client_cfg_from(&ccfg, cfg, query);
-	for (size_t i = 0; i < cfg->types.n; i++) {
-		if (!wsb_match_pattern_ok(cfg->types.v[i], err)) {
-			err->code = WSB_EXIT_USAGE;
-			return WSB_EXIT_USAGE;
-		}
+	/* The patterns are checked by wsb_cfg_check; only whether they fit
+	 * the URL is known here, where the query is built. */
+	for (size_t i = 0; i < cfg->types.n; i++)
 		if (wsb_client_query_add(s.base_query, sizeof s.base_query, "type", cfg->types.v[i]))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns"), WSB_EXIT_USAGE;
-	}
+			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->echo && wsb_client_query_add(s.base_query, sizeof s.base_query, "echo", "1"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns"), WSB_EXIT_USAGE;
+		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->cursor_file && open_cursor(&s, &cseq, cepoch, &have_cursor)) {
 		r = err->code;
 		goto out;
@@ -450,7 +447,7 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	else if (cfg->from_start)
 		wsb_pos_start(&s.pos, 0, NULL);
 	if (make_query(&s, query, sizeof query)) {
-		r = wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns");
+		r = wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 		goto out;
 	}
 	s.cl = wsb_client_new(&ccfg, &ops, &s, err);
@@ -478,5 +475,5 @@ out:
 		close(s.cursor_fd);
 	wsb_buf_free(&s.scan);
 	free(s.out);
-	return r;
+	return wsb_err_exit(err, r);
 }

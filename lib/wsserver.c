@@ -877,8 +877,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: closing %s clients", (int)got_signal,
-				s->conns ? "all" : "no");
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
 			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
 			for (struct conn *k = s->conns; k; k = k->next)
