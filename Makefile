@@ -50,9 +50,12 @@ all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 deps:
 	@scripts/install-deps.sh check
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) | $(BUILD)/lib $(BUILD)/cmd
+# -MMD: each object depends on the headers it includes, no more.
+$(BUILD)/%.o: %.c | $(BUILD)/lib $(BUILD)/cmd
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/lib $(BUILD)/cmd $(BINDIR):
 	@mkdir -p $@
@@ -61,8 +64,10 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BINDIR)/wsbridge-%: $(BUILD)/cmd/wsbridge-%/main.o $(LIBA) | $(BINDIR)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+# A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
+.SECONDEXPANSION:
+$(BINDIR)/wsbridge-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/wsbridge-$$*/*.c))) $(LIBA) | $(BINDIR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -2,8 +2,9 @@
  * and the probe's timings against the thresholds, and render the verdict as
  * a JSON line, a monitoring-plugin line or a Prometheus textfile snippet.
  *
- * No I/O and no clocks: the probes (probe.c) measure, this module judges and
- * writes into buffers the caller owns, so every rule is unit-testable.
+ * No I/O and no clocks: the probes (cmd/wsbridge-health/probe.c) measure,
+ * this module judges and writes into buffers the caller owns, so every rule
+ * is unit-testable.
  *
  * Latency, the figure --warn-latency/--crit-latency compare against, is the
  * largest of the times measured in this run: the HTTP total time, the ping

@@ -1,6 +1,6 @@
 /* wsbridge-replay — see wsbridge-replay(1). */
 #include "cli.h"
-#include "replay.h"
+#include "replay_run.h"
 
 int main(int argc, char **argv)
 {

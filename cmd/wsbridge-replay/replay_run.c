@@ -1,6 +1,7 @@
 /* The wsbridge-replay loop: files → lines → envelope → selection → schedule
  * → stdout. Single-threaded and blocking: between messages the process
  * sleeps until an absolute deadline on CLOCK_MONOTONIC. */
+#include "replay_run.h"
 #include "replay.h"
 
 #include <errno.h>
