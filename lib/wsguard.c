@@ -9,7 +9,6 @@ enum {
 	F_B1,				/* frame: mask bit and 7-bit length */
 	F_REST,				/* frame: extended length, then mask key */
 	F_PAYLOAD,			/* frame: payload, skipped by count */
-	F_BAD,				/* the rule was broken: nothing passes */
 };
 
 /* g->upgrade: 0..8 chars of "upgrade:" matched at the start of this line,
@@ -71,20 +70,18 @@ static void http_byte(struct wsb_wsguard *g, unsigned char c)
 }
 
 /* The second header byte: the rule itself, then what the header still holds. */
-static int header_b1(struct wsb_wsguard *g, unsigned char c)
+static void header_b1(struct wsb_wsguard *g, unsigned char c)
 {
 	unsigned masked = c & 0x80, len7 = c & 0x7f;
 
-	if (masked != (g->side == WSB_WSGUARD_SERVER ? 0x80u : 0u)) {
+	if (masked != (g->side == WSB_WSGUARD_SERVER ? 0x80u : 0u) && !g->failed) {
 		g->bad = g->hdr_at;
-		g->state = F_BAD;
-		return -1;
+		g->failed = 1;
 	}
 	g->lenbytes = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
 	g->len = g->lenbytes ? 0 : len7;
 	g->need = masked ? 4 : 0;
 	g->state = F_REST;
-	return 0;
 }
 
 static void payload_start(struct wsb_wsguard *g)
@@ -100,7 +97,7 @@ size_t wsb_wsguard_feed(struct wsb_wsguard *g, const void *p, size_t n)
 	uint64_t start = g->pos;
 	size_t i = 0;
 
-	while (i < n && g->state != F_BAD) {
+	while (i < n) {
 		if (g->state == F_PAYLOAD) {	/* the common case: skip, don't look */
 			size_t take = (uint64_t)(n - i) < g->skip ? n - i : (size_t)g->skip;
 
@@ -115,14 +112,16 @@ size_t wsb_wsguard_feed(struct wsb_wsguard *g, const void *p, size_t n)
 			continue;
 		}
 		if (g->state == F_B0) {
+			/* After a violation frames are still followed, for the close. */
+			if (g->failed && (b[i] & 0x0f) == 0x8)
+				g->peer_closed = 1;
 			g->hdr_at = start + i++;
 			g->state = F_B1;
 			continue;
 		}
-		if (g->state == F_B1) {
-			if (header_b1(g, b[i++]))
-				break;
-		} else if (g->lenbytes) {
+		if (g->state == F_B1)
+			header_b1(g, b[i++]);
+		else if (g->lenbytes) {
 			g->len = g->len << 8 | b[i++];
 			g->lenbytes--;
 		} else if (g->need) {
@@ -133,14 +132,19 @@ size_t wsb_wsguard_feed(struct wsb_wsguard *g, const void *p, size_t n)
 			payload_start(g);
 	}
 	g->pos = start + n;
-	if (g->state != F_BAD)
+	if (!g->failed)
 		return n;
 	return g->bad >= start ? (size_t)(g->bad - start) : 0;
 }
 
 int wsb_wsguard_failed(const struct wsb_wsguard *g)
 {
-	return g->state == F_BAD;
+	return g->failed;
+}
+
+int wsb_wsguard_peer_closed(const struct wsb_wsguard *g)
+{
+	return g->peer_closed;
 }
 
 uint64_t wsb_wsguard_bad_at(const struct wsb_wsguard *g)

@@ -46,6 +46,8 @@ struct wsb_wsguard {
 	uint8_t lenbytes;		/* of which extended length (the rest: mask key) */
 	uint8_t upgrade;		/* HTTP: how far this line matches "upgrade:" */
 	uint8_t head_up;		/* HTTP: this head has an Upgrade header */
+	uint8_t failed;			/* a frame broke the rule */
+	uint8_t peer_closed;		/* after that, a close frame began */
 };
 
 /* Starts a tracker for one connection. http: the stream begins with HTTP
@@ -62,6 +64,10 @@ size_t wsb_wsguard_feed(struct wsb_wsguard *g, const void *p, size_t n);
 
 /* 1 once a frame broke the masking rule (wsb_wsguard_bad_at says where). */
 int wsb_wsguard_failed(const struct wsb_wsguard *g);
+/* 1 once, after the violation, the peer began a close frame (frames are
+ * still followed, only not passed on): it answered the close we sent, or
+ * is closing anyway, so the connection can end without waiting. */
+int wsb_wsguard_peer_closed(const struct wsb_wsguard *g);
 uint64_t wsb_wsguard_bad_at(const struct wsb_wsguard *g);
 /* 1 while the tracker is still in the HTTP part of the stream. */
 int wsb_wsguard_in_http(const struct wsb_wsguard *g);

@@ -262,6 +262,28 @@ static void test_http_client(void)
 	T_CHECK(feed_check(&s, WSB_WSGUARD_CLIENT, 1, &one, 1));
 }
 
+/* After the violation frames are still followed (not passed): the peer's
+ * close frame is noticed, even right behind a long bad frame. */
+static void test_peer_close_after(void)
+{
+	static struct stream s;
+	struct wsb_wsguard g;
+	size_t one = 1, before;
+
+	stream_init(&s);
+	put_frame(&s, WSB_WSGUARD_SERVER, 1, 10, 0);
+	put_frame(&s, WSB_WSGUARD_SERVER, 0, 300, 0x88);	/* an unmasked close is no answer */
+	put_frame(&s, WSB_WSGUARD_SERVER, 1, 200, 0);
+	before = s.n;
+	put_frame(&s, WSB_WSGUARD_SERVER, 1, 2, 0x88);
+	wsb_wsguard_init(&g, WSB_WSGUARD_SERVER, 0);
+	T_CHECK(wsb_wsguard_feed(&g, s.b, before) == 16);
+	T_CHECK(wsb_wsguard_failed(&g) && !wsb_wsguard_peer_closed(&g));
+	T_CHECK(wsb_wsguard_feed(&g, s.b + before, s.n - before) == 0);
+	T_CHECK(wsb_wsguard_peer_closed(&g));
+	T_CHECK(feed_check(&s, WSB_WSGUARD_SERVER, 0, &one, 1));
+}
+
 int main(void)
 {
 	T_RUN(test_every_form_server);
@@ -274,5 +296,6 @@ int main(void)
 	T_RUN(test_http_server);
 	T_RUN(test_http_stays_http);
 	T_RUN(test_http_client);
+	T_RUN(test_peer_close_after);
 	return t_done();
 }
