@@ -20,6 +20,7 @@
 #include "listen.h"
 #include "log.h"
 #include "prodfile.h"
+#include "lwsio.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -45,6 +46,7 @@ struct conn {
 	int published;			/* has published: paused under pressure */
 	int paused;
 	int is_ws;
+	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 };
@@ -816,9 +818,34 @@ static void check_deadlines(struct server *s)
 	}
 }
 
+/* RFC 6455 §5.1: a client frame without the mask bit fails the connection.
+ * lws 4.1.6 does not check it, so lwsio does, on the bytes before lws sees
+ * them, and withholds the frame; this runs inside lws's read, so it only
+ * notes it and the close goes out from WRITEABLE. */
+static void guard_hook(void *owner)
+{
+	struct conn *c = owner;
+
+	c->unmasked = 1;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void close_unmasked(struct conn *c)
+{
+	static const char why[] = "unmasked frame from the client";
+
+	if (c->close_code)
+		return;
+	wsb_log(WSB_LOG_INFO, "closing %s: %s (1002)", c->sess ? wsb_broker_client_id(c->sess) : c->peer, why);
+	close_soon(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
+}
+
 static int writable(struct server *s, struct conn *c)
 {
 	size_t n;
+
+	if (c->unmasked)
+		close_unmasked(c);
 
 	/* Return -1 once: lws then sends the close frame and waits for the
 	 * client's; a second -1 while it waits would drop the socket at once. */
@@ -838,6 +865,17 @@ static int writable(struct server *s, struct conn *c)
 	return 0;
 }
 
+static int watch_new(int fd)
+{
+	struct wsb_err err;
+
+	if (!wsb_lwsio_watch(fd, WSB_WSGUARD_SERVER, &err))
+		return 0;
+	/* Unchecked, it could send unmasked frames: not taken. */
+	wsb_log(WSB_LOG_ERROR, "refusing a connection: %s", err.msg);
+	return -1;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct server *s = lws_context_user(lws_get_context(wsi));
@@ -848,9 +886,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return serve_http(s, wsi, in);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* wsi is the listener here (user is lws's accept args): the
-		 * only public way to reach it, for pause_accepting. */
+		 * only public way to reach it, for pause_accepting. in is the
+		 * new socket: watched from its first byte, because a client may
+		 * send frames in the same packet as its upgrade request. */
 		s->listen_wsi = wsi;
-		return 0;
+		return watch_new((int)(lws_intptr_t)in);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return filter_handshake(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -862,7 +902,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		c->rx.max = s->cfg->max_message;
-		return join(s, c);
+		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
+			c->unmasked = 1;	/* came with the upgrade request */
+		join(s, c);
+		if (c->unmasked)
+			close_unmasked(c);
+		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
@@ -870,6 +915,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
