@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
-LIBS    := -lwebsockets -ljq -lcurl -lz -lm
+LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -50,9 +50,12 @@ all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 deps:
 	@scripts/install-deps.sh check
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) | $(BUILD)/lib $(BUILD)/cmd
+# -MMD: each object depends on the headers it includes, no more.
+$(BUILD)/%.o: %.c | $(BUILD)/lib $(BUILD)/cmd
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/lib $(BUILD)/cmd $(BINDIR):
 	@mkdir -p $@
@@ -62,7 +65,7 @@ $(LIBA): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 # The console page and the browser client, embedded from their readable
-# sources (lib/console.h); the $^ above picks the object up.
+# sources (lib/console.h); the $^ of $(LIBA) picks the object up.
 EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
 $(LIBA): $(BUILD)/gen/embedded.o
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
@@ -71,8 +74,10 @@ $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
 $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BINDIR)/wsbridge-%: $(BUILD)/cmd/wsbridge-%/main.o $(LIBA) | $(BINDIR)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+# A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
+.SECONDEXPANSION:
+$(BINDIR)/wsbridge-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/wsbridge-$$*/*.c))) $(LIBA) | $(BINDIR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -15,21 +15,21 @@ _wsbridge_complete()
 	COMPREPLY=()
 	case ${COMP_WORDS[0]##*/} in
 	wsbridge-health)
-		opts='--token --token-file --cafile --insecure --url --timeout --connect-timeout --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --verbose --quiet --help --version'
+		opts='--token --token-file --cafile --insecure --connect-timeout --max-message --url --timeout --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--format|-f) mapfile -t COMPREPLY < <(compgen -W 'json prometheus nagios' -- "$cur"); return 0 ;;
-		--token|--url|-u|--timeout|--connect-timeout|--ws-path|--warn-latency|--crit-latency|--min-subscribers|--max-slow-consumers|--max-dropped|--watch) return 0 ;;
+		--token|--connect-timeout|--max-message|--url|-u|--timeout|--ws-path|--warn-latency|--crit-latency|--min-subscribers|--max-slow-consumers|--max-dropped|--watch) return 0 ;;
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
 	wsbridge-replay)
@@ -52,13 +52,13 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--gap) mapfile -t COMPREPLY < <(compgen -W 'mark stderr fail' -- "$cur"); return 0 ;;
 		--cursor-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;
 		esac
 		;;
 	*) return 1 ;;

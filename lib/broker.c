@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "match.h"
+#include "producers.h"
 #include "snapshot.h"
 #include "stall.h"
 
@@ -46,22 +47,10 @@ struct msg {
 	unsigned char buf[];	/* WSB_FRAME_HDR_MAX reserved, then the payload */
 };
 
-#define WSB_PRODUCER_MAX 64
-#define PROD_BUCKETS 4096
 #define SNAP_KEY_MAX 256	/* --snapshot-key values longer count per type only */
 
 struct pend {
 	uint64_t seq, pseq;
-};
-
-/* Last accepted pseq per producer, so a resend after a reconnect is
- * recognised. Least recently used producers are forgotten first. */
-struct prod {
-	struct prod *hnext;		/* hash chain */
-	struct prod *lprev, *lnext;	/* LRU list, most recent at head */
-	uint64_t last;			/* highest pseq accepted */
-	uint64_t durable;		/* highest pseq stored (journal) */
-	char id[WSB_PRODUCER_MAX + 1];
 };
 
 struct pending {
@@ -92,6 +81,8 @@ struct wsb_sess {
 	uint64_t num;			/* unique per broker */
 	/* acknowledged publishing */
 	char producer[WSB_PRODUCER_MAX + 1];
+	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
+	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
 	uint64_t ack_due, ack_sent;	/* highest pseq ackable / acked */
 	struct pend *pend;		/* (seq, pseq) waiting to be durable */
 	size_t pcap, phead, pn;
@@ -119,26 +110,21 @@ struct wsb_broker {
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
 	struct wsb_stall_cfg stall_cfg;
-	struct prod *prod_hash[PROD_BUCKETS];
 	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
 	size_t transport_bytes;		/* held by the transport: unfinished messages */
+	struct wsb_prods *prods;	/* producer ids, secrets and positions */
 	struct pending *pq;		/* published, waiting for the journal */
 	size_t pq_cap, pq_head, pq_n, pq_bytes;
 	int releasing;			/* fanning out a committed batch */
-	struct prod *lru_head, *lru_tail;
-	size_t nprod;
 	char epoch[WSB_EPOCH_HEX + 1];
 	struct msg **hist;	/* ring of cfg.history entries */
 	size_t hhead, hn, hbytes;
 	struct wsb_broker_stats st;
 };
 
-static struct prod *prod_find(struct wsb_broker *b, const char *id, int create);
-static int producer_ok(const char *id, size_t n);
 static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq);
 static void hist_push(struct wsb_broker *b, struct msg *m);
 static int msg_matches(const struct msg *m, const struct wsb_sess *s);
-static unsigned prod_hash(const char *id);
 static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, size_t tlen,
 			const char *obj, size_t len);
 static void snap_send(struct wsb_broker *b, struct wsb_sess *s);
@@ -533,7 +519,7 @@ static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pa
 static void greet(struct wsb_broker *b, struct wsb_sess *s)
 {
 	char ts[WSB_TS_LEN];
-	struct msg *m = msg_alloc(b->greeting_len + 300 + WSB_PRODUCER_MAX);
+	struct msg *m = msg_alloc(b->greeting_len + 340 + WSB_PRODUCER_MAX + WSB_SECRET_HEX);
 	char *p;
 	size_t n;
 
@@ -546,14 +532,17 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n += put(p + n, b->greeting, b->greeting_len);
 	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
 			     (unsigned long long)b->st.seq, b->epoch);
-	if (s->producer[0]) {
-		struct prod *pr = prod_find(b, s->producer, 0);
+	if (s->prod) {
 		/* With a journal, only what is stored counts as accepted: the
 		 * publisher drops what the greeting covers from its queue. */
-		uint64_t acc = !pr ? 0 : b->cfg.durable_acks ? pr->durable : pr->last;
+		uint64_t acc = b->cfg.durable_acks ? s->prod->durable : s->prod->last;
 
 		n += (size_t)sprintf(p + n, ",\"producer\":\"%s\",\"accepted\":%llu", s->producer,
 				     (unsigned long long)acc);
+		/* Only to the connection that claimed the id; kept nowhere. */
+		if (s->secret[0])
+			n += (size_t)sprintf(p + n, ",\"producer_secret\":\"%s\"", s->secret);
+		memset(s->secret, 0, sizeof s->secret);
 	}
 	p[n++] = '}';
 	msg_seal(m, n);
@@ -623,6 +612,9 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	}
 	if (cfg->snapshot_bytes && !(b->snap = wsb_snap_new(cfg->snapshot_bytes, cfg->snapshot_entries)))
 		goto enomem;
+	b->prods = wsb_prods_new(cfg->max_producers);
+	if (!b->prods)
+		goto enomem;
 	b->id_prefix = random_prefix();
 	snprintf(b->epoch, sizeof b->epoch, "%08x%08x", (unsigned)random_prefix(),
 		 (unsigned)random_prefix());
@@ -630,6 +622,7 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 enomem:
 	if (b) {
 		free(b->greeting);
+		free(b->hist);
 		free(b);
 	}
 	wsb_err_set(err, WSB_EXIT_OSERR, "cannot create broker: out of memory");
@@ -664,12 +657,7 @@ void wsb_broker_free(struct wsb_broker *b)
 	}
 	free(b->pq);
 	snap_free(b);
-	while (b->lru_head) {
-		struct prod *p = b->lru_head;
-
-		b->lru_head = p->lnext;
-		free(p);
-	}
+	wsb_prods_free(b->prods);
 	free(b->greeting);
 	free(b);
 }
@@ -685,6 +673,14 @@ void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq)
 		b->st.seq = seq;
 	if (seq > b->st.durable_seq)
 		b->st.durable_seq = seq;
+}
+
+int wsb_broker_restore_producer(struct wsb_broker *b, const char *id,
+				const unsigned char hash[WSB_SECRET_HASH])
+{
+	if (!wsb_prods_id_ok(id, strlen(id)))
+		return -1;
+	return wsb_prods_restore(b->prods, id, hash) ? 0 : -1;
 }
 
 void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
@@ -712,8 +708,12 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (seq > b->st.seq)
 		b->st.seq = seq;
 	b->st.durable_seq = b->st.seq;	/* it came from the journal */
+	/* A line can name any producer; only one the broker registered
+	 * itself (wsb_broker_restore_producer, from the file only it writes)
+	 * gets a position, and client content never carries these members
+	 * (wsb_broker_input strips or checks them). */
 	if (msg_producer(msg_payload(m), (size_t)n, pid, &pseq)) {
-		struct prod *pr = prod_find(b, pid, 1);
+		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
 
 		if (pr && pseq > pr->last)
 			pr->last = pr->durable = pseq;
@@ -799,21 +799,49 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 		s->replay = 1;	/* replay_fill reports what history cannot cover */
 }
 
+/* ?producer=ID: s holds the id (producers.h) or the join fails. A
+ * connection that held it before is closed at once: a half-open socket
+ * must not keep the real publisher out, and there is one live connection
+ * per id. Called before s is known to the transport, so the old session's
+ * close goes straight to hooks.close rather than through close_later. */
+static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct wsb_join *j,
+			 struct wsb_err *err)
+{
+	struct wsb_claim c;
+	struct wsb_sess *old;
+
+	if (wsb_prods_claim(b->prods, j->producer, j->producer_secret, s, &c, err) < 0)
+		return -1;
+	if (c.changed && b->hooks.producer &&
+	    b->hooks.producer(b->hooks.ud, c.prod->id, c.prod->hash, err) < 0) {
+		wsb_prods_release(c.prod, s);
+		return -1;
+	}
+	s->prod = c.prod;
+	snprintf(s->producer, sizeof s->producer, "%s", c.prod->id);
+	memcpy(s->secret, c.issued, sizeof s->secret);
+	old = c.replaced;
+	if (old && old != s) {
+		old->prod = NULL;	/* publishes nothing more (wsb_broker_input) */
+		if (!old->closing) {
+			old->closing = 1;
+			stall_off(b, old);
+			q_release(b, old, 1);
+			if (b->hooks.close)
+				b->hooks.close(b->hooks.ud, old->conn, WSB_CLOSE_POLICY,
+					       "producer taken over by a newer connection");
+		}
+	}
+	return 0;
+}
+
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err)
 {
-	struct wsb_sess *s;
+	struct wsb_sess *s = sess_new(b, conn, j->flags, err);
 
-	if (j->producer && !producer_ok(j->producer, strlen(j->producer))) {
-		wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer id (1-%d of A-Z a-z 0-9 . _ : -)",
-			    WSB_PRODUCER_MAX);
-		return NULL;
-	}
-	s = sess_new(b, conn, j->flags, err);
 	if (!s)
 		return NULL;
-	if (j->producer)
-		snprintf(s->producer, sizeof s->producer, "%s", j->producer);
 	if (j->subscribe_none)
 		wsb_broker_subscribe_none(b, s);
 	for (size_t i = 0; i < j->ntypes; i++)
@@ -821,6 +849,10 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 			wsb_broker_leave(b, s);
 			return NULL;
 		}
+	if (j->producer && producer_bind(b, s, j, err) < 0) {
+		wsb_broker_leave(b, s);
+		return NULL;
+	}
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
@@ -858,6 +890,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	b->st.connections--;
 	if (s->counted)
 		b->st.subscribers--;
+	wsb_prods_release(s->prod, s);
 	sess_free(b, s);
 	check_pressure(b);
 }
@@ -902,89 +935,6 @@ static void hist_push(struct wsb_broker *b, struct msg *m)
 
 /* ---- producers: dedup of resent messages ---- */
 
-static unsigned prod_hash(const char *id)
-{
-	unsigned h = 2166136261u;
-
-	while (*id)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h % PROD_BUCKETS;
-}
-
-static void lru_unlink(struct wsb_broker *b, struct prod *p)
-{
-	if (p->lprev)
-		p->lprev->lnext = p->lnext;
-	else
-		b->lru_head = p->lnext;
-	if (p->lnext)
-		p->lnext->lprev = p->lprev;
-	else
-		b->lru_tail = p->lprev;
-}
-
-static void lru_front(struct wsb_broker *b, struct prod *p)
-{
-	p->lprev = NULL;
-	p->lnext = b->lru_head;
-	if (b->lru_head)
-		b->lru_head->lprev = p;
-	b->lru_head = p;
-	if (!b->lru_tail)
-		b->lru_tail = p;
-}
-
-static struct prod *prod_find(struct wsb_broker *b, const char *id, int create)
-{
-	unsigned h = prod_hash(id);
-	struct prod *p, **pp;
-	size_t max = b->cfg.max_producers ? b->cfg.max_producers : 65536;
-
-	for (p = b->prod_hash[h]; p; p = p->hnext)
-		if (!strcmp(p->id, id)) {
-			lru_unlink(b, p);
-			lru_front(b, p);
-			return p;
-		}
-	if (!create)
-		return NULL;
-	if (b->nprod >= max && b->lru_tail) {
-		/* Forget the producer silent the longest: should it come back,
-		 * it may duplicate what it resends, but memory stays bounded. */
-		struct prod *old = b->lru_tail;
-
-		lru_unlink(b, old);
-		for (pp = &b->prod_hash[prod_hash(old->id)]; *pp != old; pp = &(*pp)->hnext)
-			;
-		*pp = old->hnext;
-		free(old);
-		b->nprod--;
-	}
-	p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	snprintf(p->id, sizeof p->id, "%s", id);
-	p->hnext = b->prod_hash[h];
-	b->prod_hash[h] = p;
-	lru_front(b, p);
-	b->nprod++;
-	return p;
-}
-
-static int producer_ok(const char *id, size_t n)
-{
-	if (!n || n > WSB_PRODUCER_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Reads "producer" and "pseq" of a compact message. 1 if both are valid. */
 static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq)
 {
@@ -996,7 +946,7 @@ static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 
 	if (!wsb_env_lookup(obj, len, "producer", &v))
 		return 0;
 	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_MAX + 1);
-	return n > 0 && producer_ok(id, (size_t)n);
+	return n > 0 && wsb_prods_id_ok(id, (size_t)n);
 }
 
 /* ---- acknowledgements ---- */
@@ -1288,11 +1238,11 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 		{
 			char pid[WSB_PRODUCER_MAX + 1];
 			uint64_t pseq;
-			struct prod *pr;
+			struct wsb_prod *pr;
 			const char *obj = (const char *)e->m->buf + WSB_FRAME_HDR_MAX;
 
 			if (msg_producer(obj, e->m->len - (WSB_FRAME_HDR_MAX - e->m->off), pid, &pseq) &&
-			    (pr = prod_find(b, pid, 0)) && pseq > pr->durable)
+			    (pr = wsb_prods_find(b->prods, pid)) && pseq > pr->durable)
 				pr->durable = pseq;
 		}
 		b->st.queued_bytes -= e->m->len;
@@ -1306,31 +1256,73 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 	}
 }
 
+/* A message from a producer's connection: 1 new (its pseq in *pseq), 0 a
+ * duplicate, 2 no producer members (published unacknowledged), -1 refused
+ * with an error reply: producer/pseq must name this connection's id, and
+ * pseq may not jump past WSB_PSEQ_JUMP_MAX (the position does not move). */
+static int producer_check(struct wsb_broker *b, struct wsb_sess *s, const char *obj, size_t n,
+			  uint64_t *pseq)
+{
+	const struct wsb_prod *pr = s->prod;
+	char id[WSB_PRODUCER_MAX + 1], text[WSB_ERR_LEN];
+	struct wsb_span pv, iv;
+	int has_p = wsb_env_lookup(obj, n, "pseq", &pv), has_i = wsb_env_lookup(obj, n, "producer", &iv);
+	ssize_t il;
+
+	if (!has_p && !has_i)
+		return 2;
+	il = has_i ? wsb_env_string(obj + iv.off, iv.len, id, sizeof id) : -1;
+	if (!has_p || wsb_env_uint(obj + pv.off, pv.len, pseq) || il < 0 ||
+	    (size_t)il != strlen(pr->id) || memcmp(id, pr->id, (size_t)il)) {
+		snprintf(text, sizeof text, "\"producer\" must be this connection's id (%s), "
+			 "with an integer \"pseq\"", pr->id);
+		reply_error(b, s, "PRODUCER_MISMATCH", text);
+		return -1;
+	}
+	if (*pseq <= pr->last)
+		return 0;
+	if (*pseq - pr->last > WSB_PSEQ_JUMP_MAX) {
+		snprintf(text, sizeof text, "pseq %llu is too far past the last accepted (%llu): "
+			 "at most %llu ahead", (unsigned long long)*pseq, (unsigned long long)pr->last,
+			 (unsigned long long)WSB_PSEQ_JUMP_MAX);
+		reply_error(b, s, "PSEQ_JUMP", text);
+		return -1;
+	}
+	return 1;
+}
+
 static void publish(struct wsb_broker *b, struct wsb_sess *from, struct msg *m,
 		    const struct wsb_env *env, size_t n, size_t cap)
 {
 	int probe = is_probe(env);
 	char *p = msg_payload(m);
 	size_t o = n - 1;	/* overwrite the closing '}' */
-	char pid[WSB_PRODUCER_MAX + 1];
 	uint64_t pseq = 0;
-	struct prod *pr = NULL;
+	struct wsb_prod *pr = NULL;
+	int r = 2;
 
-	/* Only a connection that declared ?producer=ID is deduplicated and
-	 * acknowledged, and only for its own id: producer/pseq in a plain
-	 * client's message are just data, and nobody can silence another
-	 * producer by claiming its id. */
-	if (!probe && from && from->producer[0] && msg_producer(p, n, pid, &pseq) &&
-	    !strcmp(pid, from->producer)) {
-		pr = prod_find(b, pid, 1);
-		if (pr && pseq <= pr->last) {
-			/* A resend after a reconnect: delivered before, so only
-			 * acknowledged (once what came before is stored). */
-			b->st.duplicates++;
-			ack_later(b, from, b->st.seq, pseq);
-			msg_unref(m);
-			return;
-		}
+	/* Only a connection that holds ?producer=ID (with its secret) is
+	 * deduplicated and acknowledged, and only for that id. */
+	if (!probe && from && from->prod)
+		r = producer_check(b, from, p, n, &pseq);
+	if (r == 0) {
+		/* A resend after a reconnect: delivered before, so only
+		 * acknowledged (once what came before is stored). */
+		b->st.duplicates++;
+		ack_later(b, from, b->st.seq, pseq);
+	}
+	if (r == 1)
+		pr = from->prod;
+	/* Wrapping would hand out seqs that subscribers and the journal
+	 * already hold: refuse instead, and /health says so. */
+	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
+		reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+			    "nothing more can be published in this epoch");
+		r = -1;
+	}
+	if (r <= 0) {
+		msg_unref(m);
+		return;
 	}
 
 	if (!env->timestamp.len) {
@@ -1540,7 +1532,11 @@ static int type_is(const struct wsb_env *env, const char *name)
 
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)
 {
-	static const char *const drop[] = { "seq", NULL };
+	/* seq, producer and pseq are the broker's stamp: a plain connection's
+	 * are removed, so neither a subscriber nor journal recovery can take
+	 * them for the broker's; a producer's are checked in publish. */
+	static const char *const drop_plain[] = { "seq", "producer", "pseq", NULL };
+	static const char *const drop_prod[] = { "seq", NULL };
 	struct wsb_env env;
 	struct wsb_err err;
 	size_t cap = len + STAMP_MAX;
@@ -1548,11 +1544,15 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	ssize_t r;
 	char *p;
 
+	/* Taken over by a newer connection of its producer: whatever it still
+	 * sends is not that producer's any more. */
+	if (s->producer[0] && !s->prod)
+		return;
 	if (cap < len || !(m = msg_alloc(cap)))
 		return;
 	p = msg_payload(m);
 	wsb_err_clear(&err);
-	r = wsb_env_parse(msg, len, p, drop, &env, &err);
+	r = wsb_env_parse(msg, len, p, s->prod ? drop_prod : drop_plain, &env, &err);
 	if (r == -WSB_ENV_INVALID_JSON) {
 		reply_error(b, s, "INVALID_JSON", err.msg);
 	} else if (r < 0) {
@@ -1741,6 +1741,7 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 	st->snapshot_entries = ss.entries;
 	st->snapshot_evicted = ss.evicted;
 	st->memory_bytes = memory_used(b);
+	st->seq_exhausted = b->st.seq == UINT64_MAX;
 }
 
 void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes)

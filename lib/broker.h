@@ -19,6 +19,13 @@
  * burst catches up, one that is stuck or steadily slower does not hold
  * anyone for longer. pressure(0) lifts it. Zero limits mean "none".
  *
+ * Integrity: seq, producer and pseq are the broker's stamp. A plain
+ * connection's top-level producer/pseq are removed; a producer id is held
+ * by one live connection and opened only with its secret (producers.h); a
+ * producer's pseq must name its own id and not jump past WSB_PSEQ_JUMP_MAX;
+ * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
+ * wrapped.
+ *
  * Single-threaded; every call runs on the transport's event loop.
  */
 #ifndef WSB_BROKER_H
@@ -29,6 +36,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "producers.h"
 
 #define WSB_CLOSE_NORMAL 1000
 #define WSB_CLOSE_GOING_AWAY 1001
@@ -57,6 +65,11 @@ struct wsb_broker_hooks {
 	 * bytes); its length, or -1 for none (the message then counts per type
 	 * only). NULL: snapshots are per type. */
 	int (*snapshot_key)(void *ud, const char *msg, size_t len, char *key, size_t cap);
+	/* A producer id was registered or given a new secret (hash: its
+	 * SHA-256): persist it before the greeting hands the secret out. -1 +
+	 * err refuses the join. May be NULL. */
+	int (*producer)(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
+			struct wsb_err *err);
 };
 
 struct wsb_broker_cfg {
@@ -95,12 +108,14 @@ struct wsb_broker_stats {
 	uint64_t snapshot_entries;
 	uint64_t snapshot_evicted;	/* entries let go for room (least recently updated first) */
 	uint64_t memory_bytes;		/* what max_memory is compared with */
+	uint64_t seq_exhausted;		/* 1: seq reached 2^64-1, publishing is refused */
 };
 
 /* What a connection asks for when it joins (URL query arguments). */
 struct wsb_join {
 	unsigned flags;			/* WSB_SESS_* */
 	const char *producer;		/* ?producer=ID: acknowledged publishing */
+	const char *producer_secret;	/* ?producer_secret=S, or NULL */
 	int resume;			/* ?since= given */
 	uint64_t since;
 	const char *epoch;		/* ?epoch=, or NULL */
@@ -122,8 +137,10 @@ void wsb_broker_free(struct wsb_broker *b);
 struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flags,
 				 struct wsb_err *err);
 /* A session with everything wsb_join asks for; the greeting reflects it
- * (producer position, epoch). NULL + err: WSB_EXIT_USAGE for an invalid
- * pattern or producer id (close with 1008), WSB_EXIT_OSERR on ENOMEM. */
+ * (producer position and, for a newly issued secret, producer_secret;
+ * epoch). NULL + err: WSB_EXIT_USAGE for an invalid pattern, producer id or
+ * secret, WSB_EXIT_NOPERM for a producer id held under another secret (both
+ * close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err);
 /* Subscribe before the first message flows (URL ?type=...); no reply. 0, or
@@ -166,6 +183,11 @@ const char *wsb_broker_epoch(const struct wsb_broker *b);
  * never handed to hooks.journal). 0, or -1 if the line is not a message. */
 void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch);
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq);
+/* Recovery, before wsb_broker_restore: a producer id the broker registered
+ * (from the file hooks.producer writes). Only such ids get their position
+ * back from restored lines. 0, or -1 (invalid id, ENOMEM). */
+int wsb_broker_restore_producer(struct wsb_broker *b, const char *id,
+				const unsigned char hash[WSB_SECRET_HASH]);
 /* After restoring: seqs up to seq were handed out (the journal's last line,
  * even one that did not restore); new messages continue after it. */
 void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq);

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "admit.h"
+#include "envelope.h"
+#include "health.h"
+#include "journal.h"
 #include "log.h"
+#include "match.h"
 #include "replay.h"
 #include "resume.h"
 
@@ -20,7 +24,9 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 
 	cfg->listen = "127.0.0.1:8765";
 	cfg->path = "/ws";
-	cfg->max_message = 1 << 20;
+	/* serve: what one publisher may send; clients: what they buffer from
+	 * the broker, which also sends snapshots and replays larger ones. */
+	cfg->max_message = tool & (WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH) ? 16 << 20 : 1 << 20;
 	cfg->max_queue = 1 << 20;
 	cfg->max_memory = 256 << 20;
 	cfg->max_stall = 1;
@@ -30,7 +36,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->history_bytes = 64 << 20;
 	cfg->snapshot_bytes = UINT64_MAX;	/* derived from --max-memory */
 	cfg->message_timeout = 30;
-	cfg->fsync = 1;			/* batch */
+	cfg->fsync = WSB_FSYNC_BATCH;
 	cfg->fsync_interval = 0.01;
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
@@ -56,7 +62,9 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 		cfg->url = "http://127.0.0.1:8765";
 		cfg->timeout = 5;
 	}
-	cfg->connect_timeout = 2;
+	/* health probes a local broker and must answer fast; pub and sub
+	 * include the WebSocket handshake of a possibly busy broker. */
+	cfg->connect_timeout = tool == WSB_TOOL_HEALTH ? 2 : 10;
 	cfg->ws_path = "/ws";
 	cfg->warn_latency = cfg->crit_latency = -1;
 	cfg->max_slow_consumers = cfg->max_dropped = -1;
@@ -145,6 +153,9 @@ static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
 
 static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
 {
+	for (size_t i = 0; i < cfg->types.n; i++)
+		if (!wsb_match_pattern_ok(cfg->types.v[i], err))
+			return -1;
 	if (cfg->since) {
 		char *end;
 		unsigned long long v;
@@ -204,9 +215,9 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--warn-latency must not be above --crit-latency");
 	if (cfg->max_slow_consumers < -1 || cfg->max_dropped < -1)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-slow-consumers and --max-dropped must be -1 (off) or more");
-	/* --nagios is the short spelling of --format nagios (enum index 2). */
+	/* --nagios is the short spelling of --format nagios. */
 	if (cfg->nagios)
-		cfg->health_format = 2;
+		cfg->health_format = WSB_HEALTH_NAGIOS;
 	return 0;
 }
 
@@ -231,15 +242,18 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
+	struct wsb_err e2;
+
 	if (cfg->quiet)
 		cfg->verbose = -1;
+	if ((cfg->tool & (WSB_TOOL_SERVE | WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)) &&
+	    (cfg->max_message < 64 || cfg->max_message > (1ULL << 30)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 	if (cfg->tool & WSB_TOOL_SERVE) {
 		if (parse_listen(cfg, err))
 			return -1;
 		if (cfg->path[0] != '/')
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--path must start with '/'");
-		if (cfg->max_message < 64 || cfg->max_message > (1ULL << 30))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-message must be between 64 and 1G");
 		if (cfg->max_queue < 1024)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-queue must be at least 1k");
 		if (check_memory(cfg, err))
@@ -264,6 +278,11 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--retries must be -1 (never give up) or more");
 		if (cfg->cafile && !*cfg->cafile)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--cafile must not be empty");
+		if (cfg->connect_timeout <= 0)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--connect-timeout must be more than 0");
+		/* lws counts pings in whole seconds, and 3 of them in 16 bits. */
+		if (cfg->ping_interval < 1 || cfg->ping_interval > 21600)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--ping-interval must be between 1s and 6h");
 	}
 	if (cfg->tool & WSB_TOOL_PUB) {
 		if (cfg->raw && !cfg->type)
@@ -272,9 +291,12 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
 		if (cfg->max_line < 16)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
-		if (cfg->producer && !wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)))
+		if (cfg->producer && (!wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)) ||
+				      strlen(cfg->producer) > WSB_PRODUCER_NAME_MAX))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: '%s' is not 1 to %d characters of A-Z a-z 0-9 . _ : -",
-					   cfg->producer, WSB_PRODUCER_ID_MAX);
+					   cfg->producer, WSB_PRODUCER_NAME_MAX);
+		if (cfg->type && !wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */

@@ -74,7 +74,8 @@ char *wsb_log_redact(const char *s, char *out, size_t cap)
 	while (*s && o + 1 < cap) {
 		int at_param = s[0] != '\0' && (o == 0 || s[-1] == '?' || s[-1] == '&');
 
-		if (at_param && (!strncmp(s, "token=", 6) || !strncmp(s, "access_token=", 13))) {
+		if (at_param && (!strncmp(s, "token=", 6) || !strncmp(s, "access_token=", 13) ||
+				 !strncmp(s, "producer_secret=", 16))) {
 			const char *eq = strchr(s, '=');
 
 			while (s <= eq && o + 1 < cap)

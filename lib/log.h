@@ -19,8 +19,8 @@ int wsb_log_level(void);
 const char *wsb_log_progname(void);
 void wsb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Copies s into out (cap bytes), replacing the value of every token= or
- * access_token= parameter with "***". Returns out. */
+/* Copies s into out (cap bytes), replacing the value of every token=,
+ * access_token= or producer_secret= parameter with "***". Returns out. */
 char *wsb_log_redact(const char *s, char *out, size_t cap);
 
 #endif

@@ -1,7 +1,9 @@
 #include "wsclient.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +15,18 @@
 
 #include "auth.h"
 #include "backoff.h"
+#include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "lwsio.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
+/* A reassembly buffer bigger than this is freed after its message: only a
+ * connection receiving a large message holds a large buffer. */
+#define RX_KEEP (1 << 20)
+#define DEFAULT_CONNECT_TIMEOUT 10.0
+#define DEFAULT_MAX_MESSAGE ((size_t)16 << 20)
 
 struct wsb_client {
 	struct wsb_client_cfg cfg;
@@ -32,22 +41,29 @@ struct wsb_client {
 	struct wsb_backoff backoff;
 	int64_t failures;		/* consecutive failed attempts */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
+	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
+	struct lws *abandoned;		/* a timed-out attempt being killed: ignored */
+	int64_t last_pong_us;		/* when the open connection last proved alive */
+	int local_code;			/* close code we failed this connection with */
+	char local_reason[124];
+	struct wsb_err fatal;		/* ends wsb_client_run (out of memory) */
 	int64_t every_ms;
 	int deferred;
 	lws_retry_bo_t idle;
 	int peer_code;			/* close code the peer sent */
 	int tls_verify_failed;		/* this attempt: the server certificate was refused */
+	int guard_fd;			/* this attempt's socket, watched by lwsio; -1: none */
 	char peer_reason[124];
 
 	char url[1024];			/* parsed copy */
+	char shown[1024];		/* the URL as logged (tokens redacted) */
 	const char *host;
 	char base[1024];		/* path and query of the URL */
 	char path[4096];		/* base + the tool's query: what is requested */
 	int port, tls;
 	char token[WSB_TOKEN_MAX];
 
-	char *rx;			/* reassembly */
-	size_t rx_len, rx_cap;
+	struct wsb_buf rx;		/* reassembly, capped at max_message */
 	unsigned char *batch;		/* LWS_PRE + cap */
 	size_t batch_len, batch_cap;
 	uint64_t rng;			/* mask keys */
@@ -90,10 +106,20 @@ static void lws_emit(int level, const char *line)
 
 static void connect_now(lws_sorted_usec_list_t *sul);
 
+/* Before the socket number can be reused (by libcurl, say). */
+static void unwatch(struct wsb_client *c)
+{
+	if (c->guard_fd >= 0)
+		wsb_lwsio_unwatch(c->guard_fd);
+	c->guard_fd = -1;
+}
+
 static void schedule_retry(struct wsb_client *c, int code, const char *reason, int terminal)
 {
 	int64_t delay = -1;
 
+	lws_sul_cancel(&c->sul_handshake);
+	unwatch(c);
 	c->open = c->connecting = 0;
 	c->wsi = NULL;
 	if (c->closing || c->done) {
@@ -115,6 +141,35 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	if (c->retry_now)
 		delay = 1;
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, delay * LWS_US_PER_MS);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* lws 4.1.6 has no bound of its own that reliably ends an attempt: when
+ * the server accepts TCP and never answers the upgrade, its timeout frees
+ * the connection without any callback, and the client would wait forever.
+ * So every attempt carries its own timer; when it fires the attempt is
+ * written off at once (retry or give up) and its connection killed, and
+ * whatever lws reports later for that connection is ignored. */
+static void handshake_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_handshake);
+	struct lws *wsi = c->wsi;
+	char why[sizeof c->shown + 64];
+
+	if (!c->connecting)
+		return;
+	snprintf(why, sizeof why, "connection to %s: no handshake within %g s", c->shown, c->cfg.connect_timeout);
+	c->abandoned = wsi;
+	schedule_retry(c, 0, why, 0);
+	if (wsi)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 static void connect_now(lws_sorted_usec_list_t *sul)
@@ -145,8 +200,12 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->peer_code = 0;
 	c->peer_reason[0] = '\0';
 	c->tls_verify_failed = 0;
+	c->local_code = 0;
 	tls_why[0] = '\0';
-	if (!lws_client_connect_via_info(&i))
+	lws_sul_schedule(c->ctx, 0, &c->sul_handshake, handshake_timeout,
+			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
+	/* lws may already have reported the failure (CONNECTION_ERROR). */
+	if (!lws_client_connect_via_info(&i) && c->connecting)
 		schedule_retry(c, 0, "cannot start connection", 0);
 }
 
@@ -187,34 +246,87 @@ int wsb_client_set_query(struct wsb_client *c, const char *query)
 	return n >= sizeof c->path ? -1 : 0;
 }
 
+/* Fails the open connection with code (1009, 1003, 1011): our close frame
+ * goes out at the next WRITEABLE, and CLIENT_CLOSED reports the code with
+ * retry_ms -1. */
+static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->local_reason, sizeof c->local_reason, fmt, ap);
+	va_end(ap);
+	c->local_code = code;
+	/* The close goes out from WRITEABLE (see writable()): returning -1
+	 * here, inside the parser, made lws 4.1.6 go on parsing the same read
+	 * into a half-closed connection and crash. */
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* RFC 6455 §5.1: a masked server frame fails the connection. lws 4.1.6
+ * unmasks it without telling, so lwsio checks the bytes before lws parses
+ * them and withholds the frame. This runs inside lws's read: it only notes
+ * the failure (fail_connection closes from WRITEABLE). */
+static void guard_hook(void *owner)
+{
+	struct wsb_client *c = owner;
+
+	if (c->open && !c->local_code)
+		fail_connection(c, 1002, "masked frame from the server");
+}
+
+/* The response to our upgrade request may arrive in the same read as the
+ * first frames, so the socket is watched from before the request is sent. */
+static int watch(struct wsb_client *c, struct lws *wsi)
+{
+	struct wsb_err e;
+
+	unwatch(c);
+	if (wsb_lwsio_watch(lws_get_socket_fd(wsi), WSB_WSGUARD_CLIENT, &e)) {
+		wsb_log(WSB_LOG_ERROR, "%s", e.msg);
+		return -1;
+	}
+	c->guard_fd = lws_get_socket_fd(wsi);
+	return 0;
+}
+
 static int receive(struct wsb_client *c, const char *in, size_t len)
 {
+	size_t rest = lws_remaining_packet_payload(c->wsi);
 	int first = lws_is_first_fragment(c->wsi);
-	int last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+	int last = lws_is_final_fragment(c->wsi) && !rest;
+	struct wsb_err e;
 
+	/* Failing: our close is out and lws waits (a bounded time) for the
+	 * peer's; what arrives meanwhile is dropped, not buffered. */
+	if (c->local_code)
+		return 0;
+	if (lws_frame_is_binary(c->wsi))
+		return fail_connection(c, 1003, "binary message: only JSON text is accepted");
 	if (first)
-		c->rx_len = 0;
+		wsb_buf_reset(&c->rx);
+	/* rest is what the current frame still announces: one huge frame
+	 * fails at its first bytes, endless fragments when they pass the cap. */
+	if (len + rest > c->cfg.max_message - c->rx.len)
+		return fail_connection(c, 1009, "message larger than %zu bytes (--max-message)",
+				       c->cfg.max_message);
 	if (first && last) {
 		c->ops->message(c->ud, in, len);
 		return 0;
 	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap * 2 : 65536;
-		char *p;
-
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		p = realloc(c->rx, cap);
-		if (!p)
-			return -1;
-		c->rx = p;
-		c->rx_cap = cap;
+	if (wsb_buf_append(&c->rx, in, len, &e)) {
+		/* Within the cap, so out of memory: nothing to retry. */
+		c->fatal = e;
+		c->done = 1;
+		return fail_connection(c, 1011, "out of memory");
 	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
 	if (last) {
-		c->ops->message(c->ud, c->rx, c->rx_len);
-		c->rx_len = 0;
+		c->ops->message(c->ud, c->rx.p, c->rx.len);
+		wsb_buf_shrink(&c->rx, RX_KEEP);
 	}
 	return 0;
 }
@@ -262,7 +374,7 @@ static int writable(struct wsb_client *c)
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->closing) {
+	if (c->closing || c->local_code) {
 		/* Once. lws then sends our close frame and waits for the peer's,
 		 * but leaves POLLOUT armed, so WRITEABLE comes again at once;
 		 * returning -1 then makes lws drop the socket on the spot
@@ -273,7 +385,11 @@ static int writable(struct wsb_client *c)
 		if (c->close_sent)
 			return 0;
 		c->close_sent = 1;
-		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+		if (c->local_code)
+			lws_close_reason(c->wsi, (enum lws_close_status)c->local_code,
+					 (unsigned char *)c->local_reason, strlen(c->local_reason));
+		else
+			lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
 	}
 	c->batch_len = 0;
@@ -296,13 +412,43 @@ static void peer_close(struct wsb_client *c, const unsigned char *in, size_t len
 	}
 }
 
+/* Why an open connection ended: the peer's close, our own failure, or
+ * silence (lws hangs up when no pong came for 3 ping intervals). */
+static void lost(struct wsb_client *c)
+{
+	int hangup = c->idle.secs_since_valid_hangup;
+	char why[sizeof c->shown + 64];
+
+	if (c->local_code) {
+		schedule_retry(c, c->local_code, c->local_reason, 1);
+		return;
+	}
+	if (!c->peer_code && now_us() - c->last_pong_us >= (int64_t)(hangup - 1) * 1000000) {
+		snprintf(why, sizeof why, "connection to %s: no pong within %d s", c->shown, hangup);
+		schedule_retry(c, 1006, why, 0);
+		return;
+	}
+	/* 1008 (policy, auth), 1009 (too big), 1003 (binary): the server
+	 * refuses what we are or send; retrying cannot help. */
+	schedule_retry(c, c->peer_code ? c->peer_code : 1006,
+		       c->peer_reason[0] ? c->peer_reason : "connection lost",
+		       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
 	int status;
 
+	if (wsi == c->abandoned) {
+		if (reason == LWS_CALLBACK_WSI_DESTROY)
+			c->abandoned = NULL;
+		return 0;
+	}
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (watch(c, wsi))
+			return -1;
 		if (c->token[0]) {
 			unsigned char **p = in, *end = *p + len;
 			char v[WSB_TOKEN_MAX + 8];
@@ -318,11 +464,18 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->close_sent = 0;
 		c->connecting = 0;
 		c->failures = 0;
+		c->last_pong_us = now_us();
+		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
+		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
+			guard_hook(c);	/* came with the 101 */
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return receive(c, in, len);
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		c->last_pong_us = now_us();
+		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return writable(c);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -350,12 +503,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
 			       status == 401 || status == 403);
 		return 0;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		/* An attempt lws itself gave up before the upgrade answer (its
+		 * own timeout, the server hanging up): a failed attempt too. */
+		if (c->connecting && wsi == c->wsi)
+			schedule_retry(c, 0, "connection closed before the WebSocket handshake", 0);
+		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		/* 1008 (policy, auth), 1009 (too big), 1003 (binary): the server
-		 * refuses what we are or send; retrying cannot help. */
-		schedule_retry(c, c->peer_code ? c->peer_code : 1006,
-			       c->peer_reason[0] ? c->peer_reason : "connection lost",
-			       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
+		lost(c);
 		return 0;
 	default:
 		break;
@@ -488,7 +643,9 @@ void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, c
 		.retry_min = cfg->retry_min,
 		.retry_max = cfg->retry_max,
 		.retries = cfg->retries,
-		.ping_interval = 30,
+		.ping_interval = (int)ceil(cfg->ping_interval),
+		.connect_timeout = cfg->connect_timeout,
+		.max_message = (size_t)cfg->max_message,
 		.ca_file = cfg->cafile,
 		.insecure = cfg->insecure,
 	};
@@ -506,11 +663,18 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 		return NULL;
 	}
 	c->cfg = *cfg;
+	if (c->cfg.connect_timeout <= 0)
+		c->cfg.connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+	if (!c->cfg.max_message)
+		c->cfg.max_message = DEFAULT_MAX_MESSAGE;
+	c->rx.max = c->cfg.max_message;
 	c->ops = ops;
 	c->ud = ud;
 	c->in_fd = -1;
+	c->guard_fd = -1;
 	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
+	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
 	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	c->rng = seed | 1;
@@ -521,7 +685,8 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		goto fail;
 	}
-	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 ? cfg->ping_interval : 30);
+	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 && cfg->ping_interval <= 21845 ?
+						   cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
 
 	/* Errors always reach lws_emit (logged at debug): it picks out why a
@@ -543,8 +708,9 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 		fclose(f);
 		info.client_ssl_ca_filepath = cfg->ca_file;
 	}
-	info.timeout_secs = 10;
-	info.connect_timeout_secs = 10;
+	/* lws's own limits stay behind ours, so ours decides and says why. */
+	info.timeout_secs = (unsigned)(c->cfg.connect_timeout < 10 ? 10 : ceil(c->cfg.connect_timeout) + 1);
+	info.connect_timeout_secs = info.timeout_secs;
 	info.pt_serv_buf_size = BATCH;
 	c->ctx = lws_create_context(&info);
 	if (!c->ctx) {
@@ -567,11 +733,13 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_timer);
 		lws_sul_cancel(&c->sul_defer);
 		lws_sul_cancel(&c->sul_every);
+		lws_sul_cancel(&c->sul_handshake);
 		if (signal_ctx == c->ctx)
 			signal_ctx = NULL;
 		lws_context_destroy(c->ctx);
 	}
-	free(c->rx);
+	unwatch(c);
+	wsb_buf_free(&c->rx);
 	free(c->batch);
 	free(c);
 }
@@ -581,6 +749,7 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 	struct sigaction sa, old_int, old_term;
 	int rc = 0;
 
+	wsb_err_clear(&c->fatal);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -593,6 +762,11 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 			rc = wsb_err_set(err, WSB_EXIT_SOFTWARE, "event loop failed");
 			break;
 		}
+	if (c->fatal.code && !rc) {
+		if (err)
+			*err = c->fatal;
+		rc = -1;
+	}
 	/* Callers such as wsbridge-health --watch run the client repeatedly. */
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -682,8 +856,10 @@ void wsb_client_timer(struct wsb_client *c, int64_t ms)
 
 int wsb_client_exit_code(int code)
 {
-	if (code == 1009 || code == 1003)
-		return WSB_EXIT_DATAERR;	/* what we sent is refused as such */
+	/* Too big, binary, a protocol error (a masked server frame): the
+	 * same data would come again, so nothing to retry. */
+	if (code == 1009 || code == 1003 || code == 1002)
+		return WSB_EXIT_DATAERR;
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
 }
 

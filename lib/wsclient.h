@@ -4,6 +4,21 @@
  * reads, and an optional input fd (stdin) served by the same event loop
  * with back-pressure. It knows nothing of envelopes or queues: the tool
  * decides what a message means and what to send.
+ *
+ * Nothing a server does can hang it or grow it without bound:
+ * - every attempt has connect_timeout to reach an open WebSocket (TCP, TLS
+ *   and the upgrade); past it the attempt fails ("no handshake within N s")
+ *   and counts against retries like a refused connect;
+ * - an open connection is pinged after ping_interval without a pong and
+ *   dropped (then retried) when two more intervals pass without one;
+ * - an inbound message is at most max_message bytes: a bigger one (one
+ *   frame or many fragments) fails the connection with 1009, a binary one
+ *   with 1003, for good (closed() gets that code and retry_ms -1: the same
+ *   message would come again on a resume). Running out of memory while
+ *   reassembling ends wsb_client_run with WSB_EXIT_OSERR;
+ * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
+ *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
+ *   lwsio checks the bytes before lws parses them (see lwsio.h).
  */
 #ifndef WSB_WSCLIENT_H
 #define WSB_WSCLIENT_H
@@ -25,8 +40,9 @@ struct wsb_client_ops {
 	 * or nothing is left. The batch is written when this returns. */
 	void (*writable)(void *ud);
 	/* The connection closed or could not be made. code is the peer's close
-	 * code, the HTTP status of a refused upgrade (401, 403, 404...), or 0
-	 * for a network error; retry_ms is when the next attempt starts, or -1
+	 * code, the close code this client failed the connection with (1009,
+	 * 1003, 1002, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
+	 * or 0 for a network error or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
 	 * wsb_client_close was called): the loop then ends. */
 	void (*closed)(void *ud, int code, const char *reason, int64_t retry_ms);
@@ -54,13 +70,16 @@ struct wsb_client_cfg {
 	const char *token_file;		/* or read from this file */
 	double retry_min, retry_max;	/* seconds */
 	int64_t retries;		/* consecutive failures before giving up; -1 never */
-	int ping_interval;		/* seconds between keepalive pings */
+	int ping_interval;		/* seconds without a pong before a ping; 3x: drop */
+	double connect_timeout;		/* seconds to an open WebSocket; 0: 10 */
+	size_t max_message;		/* largest inbound message; 0: 16 MiB */
 	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
 	int insecure;			/* wss: accept any certificate and host name */
 };
 
 /* The connection settings every client tool takes from its options:
- * --url, --token(-file), --retry-*, --retries, --cafile, --insecure. */
+ * --url, --token(-file), --retry-*, --retries, --cafile, --insecure,
+ * --connect-timeout, --ping-interval, --max-message. */
 void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, const char *query);
 
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
@@ -87,7 +106,8 @@ int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err);
 void wsb_client_input_resume(struct wsb_client *c);
 
 /* The exit status for a connection that ended for good with code (from
- * closed()): WSB_EXIT_NOPERM for 401/403/1008, else WSB_EXIT_UNAVAILABLE. */
+ * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_DATAERR for
+ * 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */

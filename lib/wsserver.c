@@ -20,6 +20,8 @@
 #include "journal.h"
 #include "listen.h"
 #include "log.h"
+#include "prodfile.h"
+#include "lwsio.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -45,6 +47,7 @@ struct conn {
 	int published;			/* has published: paused under pressure */
 	int paused;
 	int is_ws;
+	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 };
@@ -74,6 +77,7 @@ struct server {
 	/* --journal */
 	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
+	struct wsb_prodfile *prodfile;	/* DIR/producers: registered producer ids */
 	lws_sorted_usec_list_t sul_commit;
 	int commit_armed;
 	int degraded;			/* the journal cannot be written */
@@ -224,11 +228,16 @@ static int health_json(struct server *s, char *buf, size_t cap)
 
 	char reason[2 * WSB_ERR_LEN] = "";
 
+	static const char exhausted[] = "seq space exhausted: publishing is refused (SEQ_EXHAUSTED) "
+					"until the server starts a new epoch";
+	const char *why;
+
 	wsb_broker_stats(s->broker, &st);
 	wsb_env_timestamp_now(ts);
-	if (s->degraded) {
+	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : NULL;
+	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
-		wsb_json_escape(reason + 10, sizeof reason - 10, s->degraded_reason, strlen(s->degraded_reason));
+		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
 	}
 	return snprintf(buf, cap,
 			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
@@ -238,7 +247,7 @@ static int health_json(struct server *s, char *buf, size_t cap)
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
-			s->stopping ? "stopping" : s->degraded ? "degraded" : "healthy", reason, st.connections, st.subscribers,
+			s->stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			since(&s->started), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
@@ -276,7 +285,9 @@ static void commit_now(struct server *s, int sync)
 {
 	struct wsb_err err = { 0 };
 
-	if (wsb_journal_commit(s->journal, sync, &err)) {
+	/* Registrations first: a producer's lines are never stored (nor
+	 * acknowledged) before the broker can recognise it after a restart. */
+	if (wsb_prodfile_flush(s->prodfile, &err) || wsb_journal_commit(s->journal, sync, &err)) {
 		set_degraded(s, err.msg);
 		arm_commit(s, 500 * LWS_US_PER_MS);	/* retry: the disk may recover */
 		return;
@@ -339,6 +350,29 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 	return (int)out.len;
 }
 
+static int hook_producer(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
+			 struct wsb_err *err)
+{
+	struct server *s = ud;
+
+	int r = wsb_prodfile_add(s->prodfile, id, hash, err);
+
+	if (r < 0) {
+		wsb_log(WSB_LOG_ERROR, "%s: refusing new producer %s", err->msg, id);
+		return -1;
+	}
+	if (r > 0) {		/* kept: commit_now retries it before the journal */
+		set_degraded(s, err->msg);
+		arm_commit(s, 500 * LWS_US_PER_MS);
+	}
+	return 0;
+}
+
+static int restore_producer(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH])
+{
+	return wsb_broker_restore_producer(((struct server *)ud)->broker, id, hash);
+}
+
 static int restore_line(void *ud, const char *line, size_t len, uint64_t seq)
 {
 	struct server *s = ud;
@@ -359,11 +393,20 @@ static int open_journal(struct server *s, struct wsb_err *err)
 	};
 	char epoch[WSB_EPOCH_LEN + 1];
 	uint64_t last = 0;
-	size_t skipped = 0;
+	size_t skipped = 0, plines = 0, pskipped = 0;
 
+	/* Producers first: journal lines restore positions only for them. */
+	if (wsb_prodfile_load(s->cfg->journal, restore_producer, s, &plines, &pskipped, err) < 0)
+		return -1;
+	if (pskipped)
+		wsb_log(WSB_LOG_WARN, "%s/producers: skipped %zu malformed lines", s->cfg->journal, pskipped);
 	s->journal = wsb_journal_open(&jc, wsb_broker_epoch(s->broker), epoch, &last, &skipped,
 				      restore_line, s, err);
 	if (!s->journal)
+		return -1;
+	s->prodfile = wsb_prodfile_open(s->cfg->journal, s->cfg->fsync != WSB_FSYNC_NEVER, 65536,
+					plines, err);
+	if (!s->prodfile)
 		return -1;
 	wsb_broker_set_epoch(s->broker, epoch);
 	wsb_broker_advance_seq(s->broker, last);
@@ -635,12 +678,13 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 }
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
- * echo=1, subscribe=none, producer=ID, since=SEQ, epoch=E. */
+ * echo=1, subscribe=none, producer=ID, producer_secret=S, since=SEQ, epoch=E. */
 #define MAX_TYPE_ARGS 64
 
 static int join(struct server *s, struct conn *c)
 {
 	char arg[1024], types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1], producer[80] = "", epoch[40] = "";
+	char secret[WSB_SECRET_HEX + 8];
 	const char *tv[MAX_TYPE_ARGS];
 	struct wsb_join j = { 0 };
 	struct wsb_err err = { 0 };
@@ -668,6 +712,9 @@ static int join(struct server *s, struct conn *c)
 		} else if (!strncmp(arg, "producer=", 9)) {
 			snprintf(producer, sizeof producer, "%.79s", arg + 9);
 			j.producer = producer;
+		} else if (!strncmp(arg, "producer_secret=", 16)) {
+			snprintf(secret, sizeof secret, "%.*s", (int)sizeof secret - 1, arg + 16);
+			j.producer_secret = secret;
 		} else if (!strncmp(arg, "since=", 6)) {
 			/* Digits only, no wrap: strtoull takes "-1" and 2^64 as
 			 * 2^64-1, which would silently skip all history. */
@@ -693,7 +740,10 @@ static int join(struct server *s, struct conn *c)
 			wsb_log(WSB_LOG_ERROR, "%s", err.msg);
 			close_soon(c, WSB_CLOSE_INTERNAL, "out of memory");
 		} else {
-			close_soon(c, WSB_CLOSE_POLICY, err.msg);
+			if (j.producer)
+				wsb_log(WSB_LOG_INFO, "refused producer %s: %s", j.producer, err.msg);
+			close_soon(c, err.code == WSB_EXIT_IOERR ? WSB_CLOSE_INTERNAL : WSB_CLOSE_POLICY,
+				   err.msg);
 		}
 		return 0;
 	}
@@ -831,9 +881,34 @@ static void check_deadlines(struct server *s)
 	}
 }
 
+/* RFC 6455 §5.1: a client frame without the mask bit fails the connection.
+ * lws 4.1.6 does not check it, so lwsio does, on the bytes before lws sees
+ * them, and withholds the frame; this runs inside lws's read, so it only
+ * notes it and the close goes out from WRITEABLE. */
+static void guard_hook(void *owner)
+{
+	struct conn *c = owner;
+
+	c->unmasked = 1;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void close_unmasked(struct conn *c)
+{
+	static const char why[] = "unmasked frame from the client";
+
+	if (c->close_code)
+		return;
+	wsb_log(WSB_LOG_INFO, "closing %s: %s (1002)", c->sess ? wsb_broker_client_id(c->sess) : c->peer, why);
+	close_soon(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
+}
+
 static int writable(struct server *s, struct conn *c)
 {
 	size_t n;
+
+	if (c->unmasked)
+		close_unmasked(c);
 
 	/* Return -1 once: lws then sends the close frame and waits for the
 	 * client's; a second -1 while it waits would drop the socket at once. */
@@ -853,6 +928,17 @@ static int writable(struct server *s, struct conn *c)
 	return 0;
 }
 
+static int watch_new(int fd)
+{
+	struct wsb_err err;
+
+	if (!wsb_lwsio_watch(fd, WSB_WSGUARD_SERVER, &err))
+		return 0;
+	/* Unchecked, it could send unmasked frames: not taken. */
+	wsb_log(WSB_LOG_ERROR, "refusing a connection: %s", err.msg);
+	return -1;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct server *s = lws_context_user(lws_get_context(wsi));
@@ -863,9 +949,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return serve_http(s, wsi, in);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* wsi is the listener here (user is lws's accept args): the
-		 * only public way to reach it, for pause_accepting. */
+		 * only public way to reach it, for pause_accepting. in is the
+		 * new socket: watched from its first byte, because a client may
+		 * send frames in the same packet as its upgrade request. */
 		s->listen_wsi = wsi;
-		return 0;
+		return watch_new((int)(lws_intptr_t)in);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return filter_handshake(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -877,7 +965,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		c->rx.max = s->cfg->max_message;
-		return join(s, c);
+		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
+			c->unmasked = 1;	/* came with the upgrade request */
+		join(s, c);
+		if (c->unmasked)
+			close_unmasked(c);
+		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
@@ -885,6 +978,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
@@ -892,8 +986,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: closing %s clients", (int)got_signal,
-				s->conns ? "all" : "no");
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
 			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
 			for (struct conn *k = s->conns; k; k = k->next)
@@ -978,7 +1072,8 @@ static int setup(struct server *s, struct wsb_err *err)
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,
 					  s->cfg->journal ? hook_journal : NULL,
-					  s->cfg->snapshot_key ? hook_snapshot_key : NULL };
+					  s->cfg->snapshot_key ? hook_snapshot_key : NULL,
+					  s->cfg->journal ? hook_producer : NULL };
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
 	if (ping > 20000)
@@ -1129,6 +1224,7 @@ out:
 	}
 	if (s.journal)
 		wsb_journal_close(s.journal);
+	wsb_prodfile_close(s.prodfile);
 	wsb_jqf_free(s.snapkey);
 	/* lws_context_destroy closed every wsi, and CLOSED left the broker. */
 	wsb_broker_free(s.broker);

@@ -178,3 +178,20 @@ pyrun() {
 	[ -s "$out.err" ] && sed 's/^/  py stderr: /' "$out.err" | tail -n 20
 	py_checks "$out" "$rc"
 }
+
+# start_hostile MODE[,MODE...] [BYTES]: tests/integration/hostile_server.py
+# (a broken or hostile WebSocket server for the client tools; modes are
+# described there) on a free port. Sets HOSTILE_PID, HOSTILE_URL and
+# HOSTILE_LOG (one event per line: "conn N MODE", "close N CODE", ...).
+_hostile_n=0
+start_hostile() {
+	_hostile_n=$((_hostile_n + 1))
+	HOSTILE_LOG="$T/hostile.$_hostile_n.log"
+	"$PY" "$WSB_TESTS/integration/hostile_server.py" "$@" >"$HOSTILE_LOG" 2>"$HOSTILE_LOG.err" &
+	HOSTILE_PID=$!
+	track "$HOSTILE_PID"
+	poll 10 test -s "$HOSTILE_LOG" || { echo "hostile server did not start:"; cat "$HOSTILE_LOG.err"; return 1; }
+	HOSTILE_URL="ws://127.0.0.1:$(head -1 "$HOSTILE_LOG")/ws"
+}
+# hostile_saw PATTERN: the hostile server logged a line matching PATTERN.
+hostile_saw() { grep -q "$1" "$HOSTILE_LOG"; }

@@ -80,7 +80,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
 				      .stall_ms = stall_ms, .stall_window_ms = stall_window_ms,
 				      .snapshot_bytes = snap_bytes };
-	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL };
+	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL, NULL };
 	struct wsb_err err;
 	struct wsb_broker *b;
 
@@ -490,6 +490,19 @@ static struct wsb_sess *join_j(struct wsb_broker *b, const struct wsb_join *j)
 	return s;
 }
 
+/* The producer_secret a greeting issued, into out ("" if none). */
+static const char *secret_of(const char *greeting, char out[WSB_SECRET_HEX + 1])
+{
+	const char *p = strstr(greeting, "\"producer_secret\":\"");
+
+	out[0] = '\0';
+	if (p && strlen(p + 19) > WSB_SECRET_HEX && p[19 + WSB_SECRET_HEX] == '"') {
+		memcpy(out, p + 19, WSB_SECRET_HEX);
+		out[WSB_SECRET_HEX] = '\0';
+	}
+	return out;
+}
+
 /* Producer dedup and cumulative acks: a resend after a reconnect is
  * acknowledged but not delivered twice, and the greeting tells the
  * producer where to resume. */
@@ -498,10 +511,11 @@ static void test_producer_acks(void)
 	struct wsb_broker *b = mk(1u << 20, 1u << 24, 100, 0, NULL);
 	struct wsb_join pj = { .producer = "p-1", .subscribe_none = 1 };
 	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
-	char m[128];
+	char m[128], secret[WSB_SECRET_HEX + 1];
 
 	T_CHECK(drain(b, pub) == 1);
-	T_CHECK(strstr(pay[0], "\"producer\":\"p-1\",\"accepted\":0}") != NULL);
+	T_CHECK(strstr(pay[0], "\"producer\":\"p-1\",\"accepted\":0,\"producer_secret\":\"") != NULL);
+	T_CHECK(strlen(secret_of(pay[0], secret)) == WSB_SECRET_HEX);
 	for (int i = 1; i <= 3; i++) {
 		snprintf(m, sizeof m, "{\"type\":\"t\",\"data\":%d,\"producer\":\"p-1\",\"pseq\":%d}", i, i);
 		in(b, pub, m);
@@ -512,7 +526,8 @@ static void test_producer_acks(void)
 	T_CHECK(strstr(pay[2], "\"producer\":\"p-1\",\"pseq\":3,") != NULL);
 	wsb_broker_leave(b, pub);
 
-	pub = join_j(b, &pj);		/* reconnect */
+	pj.producer_secret = secret;
+	pub = join_j(b, &pj);		/* reconnect, with the secret */
 	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"accepted\":3}") != NULL);
 	in(b, pub, "{\"type\":\"t\",\"data\":3,\"producer\":\"p-1\",\"pseq\":3}");	/* resend */
 	in(b, pub, "{\"type\":\"t\",\"data\":4,\"producer\":\"p-1\",\"pseq\":4}");
@@ -598,17 +613,22 @@ static void test_resume_and_gaps(void)
 	wsb_broker_free(b);
 }
 
+#define SECRET "0123456789abcdef0123456789abcdef"
+
 /* Journal recovery: restored lines rebuild history, seq and producers. */
 static void test_restore(void)
 {
 	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
-	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1, .producer_secret = SECRET };
 	struct wsb_join rj = { .resume = 1 };
+	unsigned char h[WSB_SECRET_HASH];
 	const char *l1 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":7,\"timestamp\":\"x\",\"seq\":41}";
 	const char *l2 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":8,\"timestamp\":\"x\",\"seq\":42}";
 	struct wsb_sess *s;
 
 	wsb_broker_set_epoch(b, "00000000deadbeef");
+	wsb_secret_hash(SECRET, h);
+	T_CHECK(wsb_broker_restore_producer(b, "p", h) == 0);
 	T_CHECK(wsb_broker_restore(b, l1, strlen(l1), 41) == 0);
 	T_CHECK(wsb_broker_restore(b, l2, strlen(l2), 42) == 0);
 	T_CHECK(wsb_broker_restore(b, "not json", 8, 43) == -1);
@@ -1304,6 +1324,204 @@ static void test_null_hooks_and_clock(void)
 	wsb_broker_free(b);
 }
 
+/* Finding 1: a producer id is opened only by its secret. A third party
+ * with the id (it is in every delivered message) is refused with or
+ * without a guessed secret; the real producer's reconnect takes over from
+ * its half-open old connection, which is closed. */
+static void test_producer_secret(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_join bad = { .producer = "feed", .producer_secret = SECRET };
+	struct wsb_join junk = { .producer = "feed", .producer_secret = "xyz" };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj), *pub2;
+	char secret[WSB_SECRET_HEX + 1];
+	struct wsb_err err;
+	int conn2;
+
+	T_CHECK(drain(b, pub) == 1 && strlen(secret_of(pay[0], secret)) == WSB_SECRET_HEX);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":1}");
+	T_CHECK(drain(b, sub) == 1);
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &pj, &err) && err.code == WSB_EXIT_NOPERM &&
+		strstr(err.msg, "producer_secret"));
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &bad, &err) && err.code == WSB_EXIT_NOPERM &&
+		strstr(err.msg, "wrong producer_secret"));
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &junk, &err) && err.code == WSB_EXIT_USAGE);
+	T_CHECK(stats(b).connections == 2);	/* refused joins leave nothing */
+	pj.producer_secret = secret;
+	R.closes = 0;
+	pub2 = wsb_broker_join_ex(b, &conn2, &pj, &err);
+	T_CHECK(pub2 != NULL && R.closes == 1 && R.close_code == WSB_CLOSE_POLICY &&
+		strstr(R.reason, "taken over"));
+	T_CHECK(drain(b, pub2) == 1 && strstr(pay[0], "\"accepted\":1}") != NULL);	/* no new secret */
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":2}");	/* the old one: ignored */
+	T_CHECK(drain(b, sub) == 0 && stats(b).seq == 1);
+	in(b, pub2, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":2}");
+	T_CHECK(drain(b, sub) == 1 && drain(b, pub2) == 1 && !strcmp(pay[0], "{\"type\":\"ack\",\"pseq\":2}"));
+	wsb_broker_leave(b, pub);
+	wsb_broker_leave(b, pub2);
+	pj.producer_secret = NULL;	/* nobody holds it, but it has history: still closed */
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &pj, &err) && err.code == WSB_EXIT_NOPERM);
+	wsb_broker_free(b);
+}
+
+/* An id nothing was accepted from (the publisher lost its greeting before
+ * reading the secret) and that nobody holds is issued a new secret; a
+ * secret presented for an unknown id (a restart without a journal) is
+ * adopted and not echoed. */
+static void test_producer_unconfirmed(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_join aj = { .producer = "other", .producer_secret = SECRET };
+	char s1[WSB_SECRET_HEX + 1], s2[WSB_SECRET_HEX + 1];
+	struct wsb_sess *s = join_j(b, &pj);
+
+	T_CHECK(drain(b, s) == 1 && strlen(secret_of(pay[0], s1)) == WSB_SECRET_HEX);
+	wsb_broker_leave(b, s);
+	s = join_j(b, &pj);
+	T_CHECK(drain(b, s) == 1 && strlen(secret_of(pay[0], s2)) == WSB_SECRET_HEX);
+	T_CHECK(strcmp(s1, s2) != 0);
+	s = join_j(b, &aj);
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"producer\":\"other\",\"accepted\":0}"));
+	wsb_broker_leave(b, s);
+	aj.producer_secret = "00000000000000000000000000000000";
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &aj, NULL));
+	wsb_broker_free(b);
+}
+
+/* A plain connection's producer/pseq are stripped: they can neither
+ * silence the real producer nor reach the journal as the broker's. A
+ * producer's message must name its own id. */
+static void test_producer_fields_stripped(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+	struct wsb_sess *evil = join_quiet(b, NULL, 0);
+
+	T_CHECK(drain(b, pub) == 1);
+	in(b, evil, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":18446744073709551615,\"d\":1}");
+	T_CHECK(drain(b, sub) == 1);
+	T_STREQ(pay[0], "{\"type\":\"t\",\"d\":1,\"timestamp\":\"" TS "\",\"seq\":1}");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":1}");
+	T_CHECK(drain(b, sub) == 1 && drain(b, pub) == 1 && strstr(pay[0], "\"ack\""));
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"else\",\"pseq\":2}");
+	in(b, pub, "{\"type\":\"t\",\"pseq\":2}");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\"}");
+	T_CHECK(drain(b, pub) == 3 && strstr(pay[0], "PRODUCER_MISMATCH") && strstr(pay[2], "PRODUCER_MISMATCH"));
+	T_CHECK(drain(b, sub) == 0 && stats(b).seq == 2);
+	in(b, pub, "{\"type\":\"t\",\"n\":1}");	/* no producer members: unacknowledged */
+	T_CHECK(drain(b, sub) == 1 && drain(b, pub) == 0);
+	wsb_broker_free(b);
+}
+
+/* A pseq jump past WSB_PSEQ_JUMP_MAX is refused and does not move the
+ * producer's position. */
+static void test_pseq_jump(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+	char m[128];
+
+	T_CHECK(drain(b, pub) == 1);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":5}");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":18446744073709551615}");
+	snprintf(m, sizeof m, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":%llu}",
+		 (unsigned long long)(5 + WSB_PSEQ_JUMP_MAX + 1));
+	in(b, pub, m);
+	T_CHECK(drain(b, pub) == 3 && strstr(pay[0], "\"pseq\":5}") && strstr(pay[1], "PSEQ_JUMP") &&
+		strstr(pay[2], "PSEQ_JUMP"));
+	snprintf(m, sizeof m, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":%llu}",
+		 (unsigned long long)(5 + WSB_PSEQ_JUMP_MAX));
+	in(b, pub, m);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":6}");	/* now a duplicate */
+	T_CHECK(drain(b, sub) == 2 && stats(b).duplicates == 1);
+	wsb_broker_free(b);
+}
+
+/* Recovery: a journal line can name any producer and pseq; only a
+ * producer the broker registered gets a position from it. */
+static void test_restore_only_registered(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	const char *l = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":18446744073709551615,\"seq\":1}";
+	struct wsb_sess *s;
+
+	T_CHECK(wsb_broker_restore(b, l, strlen(l), 1) == 0);
+	s = join_j(b, &pj);
+	T_CHECK(drain(b, s) == 1 && strstr(pay[0], "\"accepted\":0,\"producer_secret\""));
+	in(b, s, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":1}");
+	T_CHECK(drain(b, s) == 1 && !strcmp(pay[0], "{\"type\":\"ack\",\"pseq\":1}"));
+	T_CHECK(stats(b).seq == 2 && stats(b).duplicates == 0);
+	wsb_broker_free(b);
+}
+
+/* A full table forgets an idle producer, never one a connection holds. */
+static void test_producer_table_keeps_held(void)
+{
+	struct wsb_broker_cfg cfg = { .max_producers = 2, .now = fixed_now };
+	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, NULL);
+	struct wsb_join a = { .producer = "a" }, x = { .producer = "x" }, y = { .producer = "y" };
+	struct wsb_sess *sa = join_j(b, &a), *sx;
+	struct wsb_err err;
+
+	in(b, sa, "{\"type\":\"t\",\"producer\":\"a\",\"pseq\":1}");
+	sx = join_j(b, &x);
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &y, &err) && strstr(err.msg, "connected"));
+	wsb_broker_leave(b, sx);
+	T_CHECK(wsb_broker_join_ex(b, NULL, &y, &err) != NULL);	/* x was forgotten */
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &a, &err) && err.code == WSB_EXIT_NOPERM);
+	wsb_broker_free(b);
+}
+
+static int h_producer_fail(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
+			   struct wsb_err *err)
+{
+	return wsb_err_set(err, WSB_EXIT_IOERR, "disk full");
+}
+
+/* A registration that cannot be persisted refuses the join: a secret
+ * handed out but not stored would be refused after a restart. */
+static void test_producer_persist_fails(void)
+{
+	struct wsb_broker_cfg cfg = { .now = fixed_now };
+	struct wsb_broker_hooks hooks = { .producer = h_producer_fail };
+	struct wsb_broker *b = wsb_broker_new(&cfg, &hooks, NULL);
+	struct wsb_join pj = { .producer = "p" };
+	struct wsb_err err;
+
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &pj, &err) && err.code == WSB_EXIT_IOERR);
+	T_CHECK(stats(b).connections == 0);
+	wsb_broker_free(b);
+}
+
+/* Finding 12: at the end of the seq space publishing is refused
+ * (SEQ_EXHAUSTED), never wrapped to 0; stats say so for /health. */
+static void test_seq_exhausted(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+	struct wsb_sess *plain = join_quiet(b, NULL, 0);
+
+	T_CHECK(drain(b, pub) == 1);
+	wsb_broker_advance_seq(b, UINT64_MAX - 1);
+	in(b, plain, "{\"type\":\"t\"}");
+	T_CHECK(drain(b, sub) == 1 && strstr(pay[0], "\"seq\":18446744073709551615}"));
+	T_CHECK(stats(b).seq_exhausted == 1);
+	in(b, plain, "{\"type\":\"t\"}");
+	T_CHECK(drain(b, plain) == 1 && strstr(pay[0], "\"code\":\"SEQ_EXHAUSTED\""));
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":1}");
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "SEQ_EXHAUSTED"));	/* no ack */
+	T_CHECK(drain(b, sub) == 0 && stats(b).seq == UINT64_MAX && stats(b).messages_in == 1);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":1}");	/* resend: still none */
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "SEQ_EXHAUSTED"));
+	wsb_broker_free(b);
+}
+
 int main(void)
 {
 	T_RUN(test_greeting);
@@ -1344,5 +1562,13 @@ int main(void)
 	T_RUN(test_history);
 	T_RUN(test_frame_max);
 	T_RUN(test_null_hooks_and_clock);
+	T_RUN(test_producer_secret);
+	T_RUN(test_producer_unconfirmed);
+	T_RUN(test_producer_fields_stripped);
+	T_RUN(test_pseq_jump);
+	T_RUN(test_restore_only_registered);
+	T_RUN(test_producer_table_keeps_held);
+	T_RUN(test_producer_persist_fails);
+	T_RUN(test_seq_exhausted);
 	return t_done();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "prodfile.h"
 
 #define EPOCH_A "0123456789abcdef"
 #define EPOCH_B "fedcba9876543210"
@@ -732,6 +733,63 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return remove(p);
 }
 
+/* DIR/producers: registrations survive a restart, a later line for an id
+ * wins, a torn or foreign line is skipped (and a torn tail does not glue
+ * itself to the next append), and the file is compacted at open. */
+struct regs {
+	char id[8][WSB_PRODUCER_MAX + 1];
+	unsigned char hash[8][WSB_SECRET_HASH];
+	int n;
+};
+
+static int reg_collect(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH])
+{
+	struct regs *r = ud;
+
+	if (r->n < 8) {
+		snprintf(r->id[r->n], sizeof r->id[0], "%s", id);
+		memcpy(r->hash[r->n], hash, WSB_SECRET_HASH);
+	}
+	r->n++;
+	return 0;
+}
+
+static void test_prodfile(void)
+{
+	char dir[128], path[160];
+	unsigned char h1[WSB_SECRET_HASH], h2[WSB_SECRET_HASH];
+	struct regs r = { .n = 0 };
+	struct wsb_prodfile *pf;
+	size_t lines = 9, skipped = 9;
+	struct wsb_err err;
+	FILE *f;
+
+	newdir(dir, sizeof dir);
+	T_CHECK(wsb_prodfile_load(dir, reg_collect, &r, &lines, &skipped, &err) == 0 && lines == 0);
+	T_CHECK(mkdir(dir, 0700) == 0);
+	wsb_secret_hash("0123456789abcdef0123456789abcdef", h1);
+	wsb_secret_hash("fedcba9876543210fedcba9876543210", h2);
+	pf = wsb_prodfile_open(dir, 1, 2, 0, &err);
+	T_CHECK(pf && wsb_prodfile_add(pf, "a", h1, &err) == 0 && wsb_prodfile_add(pf, "b", h2, &err) == 0);
+	wsb_prodfile_close(pf);
+	snprintf(path, sizeof path, "%s/producers", dir);
+	f = fopen(path, "a");
+	fputs("not a registration\nc 00ff", f);	/* foreign, then torn */
+	fclose(f);
+	pf = wsb_prodfile_open(dir, 0, 2, 4, &err);
+	T_CHECK(pf && wsb_prodfile_add(pf, "a", h2, &err) == 0);
+	wsb_prodfile_close(pf);
+	T_CHECK(wsb_prodfile_load(dir, reg_collect, &r, &lines, &skipped, &err) == 0);
+	T_CHECK(lines == 5 && skipped == 2 && r.n == 3);
+	T_CHECK(!strcmp(r.id[0], "a") && !memcmp(r.hash[0], h1, WSB_SECRET_HASH));
+	T_CHECK(!strcmp(r.id[2], "a") && !memcmp(r.hash[2], h2, WSB_SECRET_HASH));
+	pf = wsb_prodfile_open(dir, 0, 2, lines, &err);	/* 5 > 2 * 2: keep the last 2 */
+	wsb_prodfile_close(pf);
+	r.n = 0;
+	T_CHECK(wsb_prodfile_load(dir, reg_collect, &r, &lines, &skipped, &err) == 0);
+	T_CHECK(lines == 2 && skipped == 1 && r.n == 1 && !strcmp(r.id[0], "a"));
+}
+
 int main(void)
 {
 	snprintf(root, sizeof root, "%s", "/tmp/wsb-journal-XXXXXX");
@@ -750,6 +808,7 @@ int main(void)
 	T_RUN(test_append_rules);
 	T_RUN(test_open_errors);
 	T_RUN(test_write_failure);
+	T_RUN(test_prodfile);
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done();
 }

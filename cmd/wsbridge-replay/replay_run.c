@@ -1,6 +1,7 @@
 /* The wsbridge-replay loop: files → lines → envelope → selection → schedule
  * → stdout. Single-threaded and blocking: between messages the process
  * sleeps until an absolute deadline on CLOCK_MONOTONIC. */
+#include "replay_run.h"
 #include "replay.h"
 
 #include <errno.h>
@@ -547,7 +548,7 @@ int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	if (r.where_err > 1)
 		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages left out on --where errors", r.where_err);
 	if (r.bad && !cfg->strict)
-		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid lines skipped", r.bad);
+		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid line%s skipped", r.bad, r.bad == 1 ? "" : "s");
 	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r.emitted);
 out:
 	close_input(&r);
@@ -562,5 +563,5 @@ out:
 	/* Already reported where it happened, or nothing to report. */
 	if (r.rc == 0 || (r.rc && !err->msg[0]))
 		err->msg[0] = '\0';
-	return r.rc;
+	return wsb_err_exit(err, r.rc);
 }

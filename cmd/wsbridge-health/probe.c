@@ -368,6 +368,9 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 		.retry_max = 0.1,
 		.retries = 0,		/* a probe reports the first failure */
 		.ping_interval = 30,
+		/* The budget timer below bounds the handshake, and says so. */
+		.connect_timeout = budget_ms / 1000 + 1,
+		.max_message = (size_t)cfg->max_message,
 		.ca_file = cfg->cafile,
 		.insecure = cfg->insecure,
 	};
@@ -518,9 +521,9 @@ static int wait_slot(const sigset_t *set, double until_ms)
 	}
 }
 
-int wsb_probe_run(const struct wsb_cfg *cfg, FILE *out, struct wsb_err *err)
+int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	struct run r = { .cfg = cfg, .out = out };
+	struct run r = { .cfg = cfg, .out = stdout };
 	int rc = WSB_EXIT_SOFTWARE, got, nagios = cfg->health_format == WSB_HEALTH_NAGIOS;
 	sigset_t set, old;
 	double next;
@@ -534,15 +537,15 @@ int wsb_probe_run(const struct wsb_cfg *cfg, FILE *out, struct wsb_err *err)
 	if (wsb_health_url(cfg->url, r.url, sizeof r.url) ||
 	    wsb_health_ws_url(cfg->url, cfg->ws_path, r.ws_url, sizeof r.ws_url)) {
 		wsb_err_set(err, WSB_EXIT_USAGE, "--url '%s' is not a usable http(s) URL", cfg->url);
-		return nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_USAGE;
+		return wsb_err_exit(err, nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_USAGE);
 	}
 	got = wsb_auth_load(cfg->token, cfg->token_file, r.token, err);
 	if (got < 0)
-		return nagios ? WSB_HEALTH_UNKNOWN : err->code;
+		return wsb_err_exit(err, nagios ? WSB_HEALTH_UNKNOWN : err->code);
 	r.has_token = got > 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		wsb_err_set(err, WSB_EXIT_SOFTWARE, "cannot initialise libcurl");
-		return nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_SOFTWARE;
+		return wsb_err_exit(err, nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_SOFTWARE);
 	}
 	if (cfg->watch <= 0) {
 		if (probe_once(&r, &rc))
@@ -579,5 +582,5 @@ done:
 	free(r.line);
 	explicit_bzero(r.token, sizeof r.token);
 	curl_global_cleanup();
-	return rc;
+	return wsb_err_exit(err, rc);
 }

@@ -20,10 +20,11 @@
 #define WSB_PROBE_BODY_MAX (64 * 1024)
 
 /* One probe, or one every cfg->watch seconds until SIGINT/SIGTERM, each
- * verdict written to out in cfg->health_format. Returns the exit status of
- * the (last) verdict: the shared table, or 0-3 with --format nagios. A
- * setup failure (token file, curl) returns its status with err filled. */
-int wsb_probe_run(const struct wsb_cfg *cfg, FILE *out, struct wsb_err *err);
+ * verdict written to stdout in cfg->health_format. Returns 0 for a healthy
+ * (last) verdict, else -1 with err->code its exit status (the shared table,
+ * or 1-3 with --format nagios) and an empty err->msg: the verdict was the
+ * output. A setup failure (token file, curl) fills err->msg too. */
+int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
 /* Fetches url (already ending in /health) into p (http_* fields) and a
  * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */

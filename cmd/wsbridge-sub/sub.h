@@ -10,8 +10,8 @@
 #include "err.h"
 
 /* Runs until --count messages, --timeout, a closed stdout (exit 0), or a
- * final connection failure. Returns the exit status; err holds the message
- * for a non-zero one (empty if already reported). */
+ * final connection failure. Returns 0, or -1 with err->code the exit status
+ * and err->msg what is not reported yet (empty if it was). */
 int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
 #endif

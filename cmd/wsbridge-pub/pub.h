@@ -10,9 +10,8 @@
 #include "err.h"
 
 /* Runs until every input line is sent and the connection closed cleanly.
- * Returns the exit status (0, 65 with --strict, 66, 69, 74, 75, 77); err
- * holds the message for a non-zero status that has not been reported yet
- * (err->msg empty if it was). */
+ * Returns 0, or -1 with err->code the exit status (65 with --strict, 66,
+ * 69, 74, 75, 77) and err->msg what is not reported yet (empty if it was). */
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "lineio.h"
 #include "log.h"
 #include "msgq.h"
+#include "producers.h"
 #include "resume.h"
 #include "wsclient.h"
 
@@ -40,6 +41,10 @@ struct pub {
 	int stopping;			/* signal: no more input */
 	int lingering;			/* the --linger deadline is set */
 	char producer[WSB_PRODUCER_ID_MAX + 1];
+	char query[256];		/* producer=ID&subscribe=none (or echo=1) */
+	/* The secret the first greeting issued for our id: every reconnect
+	 * presents it, or the broker refuses the id (docs/protocol.md). */
+	char secret[WSB_SECRET_HEX + 1];
 	/* The greeting of the current connection was seen: only then is it
 	 * known what the server already has (accepted) and whether it
 	 * acknowledges at all. */
@@ -347,6 +352,20 @@ static void writable(void *ud)
 	progress(p);
 }
 
+static void keep_secret(struct pub *p, const char *v, size_t len)
+{
+	char q[sizeof p->query + 64];
+
+	if (wsb_env_string(v, len, p->secret, sizeof p->secret) != WSB_SECRET_HEX) {
+		p->secret[0] = '\0';
+		return;
+	}
+	snprintf(q, sizeof q, "%s", p->query);
+	if (wsb_client_query_add(q, sizeof q, "producer_secret", p->secret) ||
+	    wsb_client_set_query(p->cl, q))
+		wsb_log(WSB_LOG_WARN, "cannot keep the producer secret: a reconnect will be refused");
+}
+
 /* connection_established: with "producer" the server acknowledges, and
  * "accepted" is the last pseq it has of ours; everything after it is sent
  * (again), in order. */
@@ -356,6 +375,8 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	uint64_t accepted = 0;
 
 	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	if (p->acks && wsb_env_lookup(obj, len, "producer_secret", &v))
+		keep_secret(p, obj + v.off, v.len);
 	if (p->acks) {
 		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
 			wsb_msgq_release(p->q, accepted);
@@ -489,16 +510,14 @@ static const struct wsb_client_ops ops = {
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
-	char query[256] = "";
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
-	struct wsb_err e2;
 	int r;
 
 	/* A publisher listens to nothing (subscribe=none in query), so other
 	 * publishers' traffic is not sent to it; with --echo it sees its own. */
-	wsb_client_cfg_from(&ccfg, cfg, query);
+	wsb_client_cfg_from(&ccfg, cfg, p.query);
 
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;
@@ -509,10 +528,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 		/* Every run numbers its lines from 1, so the id on the wire gets
 		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped). */
-		if (strlen(cfg->producer) > WSB_PRODUCER_ID_MAX - 9)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: at most %d bytes",
-					   WSB_PRODUCER_ID_MAX - 9);
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
 		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
 			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
@@ -525,14 +542,12 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
 		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
 	}
-	if (wsb_client_query_add(query, sizeof query, "producer", p.producer) ||
-	    wsb_client_query_add(query, sizeof query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
+	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
+	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
-	if (cfg->type) {
+	if (cfg->type) {	/* checked by wsb_cfg_check */
 		size_t n;
 
-		if (!wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		memcpy(p.type_member, "\"type\":", 7);
 		n = 7 + wsb_json_escape(p.type_member + 7, sizeof p.type_member - 8, cfg->type, strlen(cfg->type));
 		p.type_member[n] = ',';
@@ -543,7 +558,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	p.buf = malloc(p.buf_cap);
 	p.q = wsb_msgq_new();
 	if (!p.buf || !p.q) {
-		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
 		goto out;
 	}
 	p.cl = wsb_client_new(&ccfg, &ops, &p, err);
@@ -565,7 +580,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
 	}
 	if (p.skipped && !cfg->strict)
-		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid lines", p.skipped);
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid line%s", p.skipped, p.skipped == 1 ? "" : "s");
 out:
 	if (p.in_fd > 0)
 		close(p.in_fd);
@@ -574,5 +589,5 @@ out:
 	wsb_msgq_free(p.q);
 	free(p.buf);
 	free(p.scan);
-	return r;
+	return wsb_err_exit(err, r);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "envelope.h"
 #include "lineio.h"
 #include "log.h"
@@ -19,8 +20,8 @@
 struct sub {
 	const struct wsb_cfg *cfg;
 	struct wsb_client *cl;
-	char *scan;			/* wsb_env_parse output (discarded) */
-	size_t scan_cap;
+	struct wsb_buf scan;		/* wsb_env_parse output: the compact form printed */
+	uint64_t not_envelopes;		/* server messages reported and skipped */
 	uint64_t got;
 	char *out;			/* lines not yet written */
 	size_t out_len, out_cap;
@@ -170,7 +171,7 @@ static void greeting(struct sub *s, const char *obj, size_t len, const struct ws
 }
 
 /* {"type":"gap","from":F,"to":T|null,"reason":"evicted"|"epoch","epoch":"E"} */
-static void gap(struct sub *s, const char *msg, size_t len, const char *obj, size_t olen)
+static void gap(struct sub *s, const char *obj, size_t olen)
 {
 	char reason[32], epoch[WSB_EPOCH_MAX + 1], what[400];
 	struct wsb_span v;
@@ -203,10 +204,23 @@ static void gap(struct sub *s, const char *msg, size_t len, const char *obj, siz
 		return;
 	}
 	wsb_log(WSB_LOG_WARN, "gap: %s", what);
-	if (s->cfg->gap == WSB_GAP_MARK && emit(s, msg, len))
+	if (s->cfg->gap == WSB_GAP_MARK && emit(s, obj, olen))
 		return;
 	wsb_pos_gap(&s->pos, epoch_reason, epoch, has_to, to);
 	wsb_client_defer(s->cl);
+}
+
+/* A server message that is not a JSON object with a "type" is said on
+ * stderr (why, and its start escaped onto one line), counted, and not
+ * printed: stdout carries only whole envelopes, one per line. */
+static void not_envelope(struct sub *s, const char *msg, size_t len, const struct wsb_err *e)
+{
+	char head[100];
+
+	wsb_json_escape(head, sizeof head, msg, len > 60 ? 60 : len);
+	s->not_envelopes++;
+	wsb_log(WSB_LOG_WARN, "skipped a server message that is not a wsbridge envelope (%s): %s%s",
+		e ? e->msg : "no \"type\"", head, len > 60 ? "..." : "");
 }
 
 static void message(void *ud, const char *msg, size_t len)
@@ -214,35 +228,37 @@ static void message(void *ud, const char *msg, size_t len)
 	struct sub *s = ud;
 	struct wsb_env env;
 	struct wsb_err e;
+	const char *obj;
 	ssize_t n;
 
 	/* The rest of a network read after --count must not be printed (nor
 	 * move the cursor past what was printed). */
 	if (s->rc || s->stopped)
 		return;
-	if (len > s->scan_cap) {
-		char *p = realloc(s->scan, len);
-
-		if (!p)
-			return;
-		s->scan = p;
-		s->scan_cap = len;
+	wsb_buf_reset(&s->scan);
+	if (wsb_buf_reserve(&s->scan, len, &e)) {
+		wsb_err_set(s->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte message: %s", len, e.msg);
+		finish(s, WSB_EXIT_OSERR);
+		return;
 	}
-	if ((n = wsb_env_parse(msg, len, s->scan, NULL, &env, &e)) < 0 || !env.has_type) {
-		wsb_log(WSB_LOG_WARN, "ignored a message that is not a wsbridge envelope");
+	/* What is printed is the compact form: a pretty-printed message from
+	 * the server still makes exactly one line. */
+	obj = s->scan.p;
+	if ((n = wsb_env_parse(msg, len, s->scan.p, NULL, &env, &e)) < 0 || !env.has_type) {
+		not_envelope(s, msg, len, n < 0 ? &e : NULL);
 		return;
 	}
 	if (!strcmp(env.type, "gap")) {
-		gap(s, msg, len, s->scan, (size_t)n);
+		gap(s, obj, (size_t)n);
 		return;
 	}
 	if (is_control(env.type)) {
 		if (!strcmp(env.type, "connection_established"))
-			greeting(s, s->scan, (size_t)n, &env);
+			greeting(s, obj, (size_t)n, &env);
 		else if (!strcmp(env.type, "error"))
-			wsb_log(WSB_LOG_WARN, "broker error: %.*s", (int)(len > 300 ? 300 : len), msg);
+			wsb_log(WSB_LOG_WARN, "broker error: %.*s", (int)(n > 300 ? 300 : n), obj);
 		if (s->cfg->control)
-			emit(s, msg, len);
+			emit(s, obj, (size_t)n);
 		return;
 	}
 	/* The broker filters too; checking here keeps output exact even if a
@@ -264,7 +280,7 @@ static void message(void *ud, const char *msg, size_t len)
 		s->dups++;
 		return;
 	}
-	if (emit(s, msg, len))
+	if (emit(s, obj, (size_t)n))
 		return;
 	wsb_pos_advance(&s->pos, NULL, env.has_seq, env.seq);
 	if (s->cfg->count && ++s->got >= s->cfg->count)
@@ -410,16 +426,13 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	int r;
 
 	wsb_client_cfg_from(&ccfg, cfg, query);
-	for (size_t i = 0; i < cfg->types.n; i++) {
-		if (!wsb_match_pattern_ok(cfg->types.v[i], err)) {
-			err->code = WSB_EXIT_USAGE;
-			return WSB_EXIT_USAGE;
-		}
+	/* The patterns are checked by wsb_cfg_check; only whether they fit
+	 * the URL is known here, where the query is built. */
+	for (size_t i = 0; i < cfg->types.n; i++)
 		if (wsb_client_query_add(s.base_query, sizeof s.base_query, "type", cfg->types.v[i]))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns"), WSB_EXIT_USAGE;
-	}
+			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->echo && wsb_client_query_add(s.base_query, sizeof s.base_query, "echo", "1"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns"), WSB_EXIT_USAGE;
+		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->cursor_file && open_cursor(&s, &cseq, cepoch, &have_cursor)) {
 		r = err->code;
 		goto out;
@@ -434,7 +447,7 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	else if (cfg->from_start)
 		wsb_pos_start(&s.pos, 0, NULL);
 	if (make_query(&s, query, sizeof query)) {
-		r = wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns");
+		r = wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 		goto out;
 	}
 	s.cl = wsb_client_new(&ccfg, &ops, &s, err);
@@ -453,11 +466,14 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	}
 	if (s.dups)
 		wsb_log(WSB_LOG_INFO, "dropped %" PRIu64 " messages received twice across a reconnect", s.dups);
+	if (s.not_envelopes)
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " server messages that were not wsbridge envelopes",
+			s.not_envelopes);
 out:
 	wsb_client_free(s.cl);
 	if (s.cursor_fd >= 0)
 		close(s.cursor_fd);
-	free(s.scan);
+	wsb_buf_free(&s.scan);
 	free(s.out);
-	return r;
+	return wsb_err_exit(err, r);
 }

@@ -1,0 +1,201 @@
+# A hostile or broken WebSocket server for the client tests (60-64).
+#
+#   hostile_server.py MODE[,MODE...] [BYTES]
+#
+# Listens on 127.0.0.1 (a free port, printed as the first line of stdout)
+# and serves connection N with the Nth MODE (the last one repeats). Every
+# event is one line on stdout, flushed, for the test to poll:
+#   conn N MODE / handshake N / ping N / close N CODE / eof N SECS / sent N BYTES
+# Modes:
+#   mute        accept TCP, read, never answer the upgrade (a frozen broker)
+#   silent      complete the handshake, then never send or answer a ping
+#   ok          handshake, greeting, {"type":"hello","seq":1}; answer pings
+#   fragments   handshake, then one text message of BYTES in 64 KiB fragments
+#   hugeframe   handshake, then one text frame announcing BYTES, sent slowly
+#   pretty      a pretty-printed message, a non-JSON text, then {"type":"after"}
+#   binary      a binary frame holding JSON, then {"type":"after"}
+#   masked      a masked text frame (RFC 6455 forbids it from a server)
+#   masked101   the 101 answer, the greeting and a masked frame in one packet
+# With HOSTILE_CERT and HOSTILE_KEY (PEM files) in the environment it speaks
+# TLS (wss://).
+import base64, hashlib, os, select, socket, ssl, struct, sys, threading, time
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+modes = sys.argv[1].split(",")
+nbytes = int(sys.argv[2]) if len(sys.argv) > 2 else 300 << 20
+lock = threading.Lock()
+
+
+def say(*a):
+    with lock:
+        print(*a, flush=True)
+
+
+def frame(payload, op=1, fin=True, mask=False):
+    b0 = (0x80 if fin else 0) | op
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        h = struct.pack("!BB", b0, m | n)
+    elif n < 65536:
+        h = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        h = struct.pack("!BBQ", b0, m | 127, n)
+    if mask:
+        key = os.urandom(4)
+        payload = bytes(c ^ key[i & 3] for i, c in enumerate(payload))
+        h += key
+    return h + payload
+
+
+class Conn:
+    def __init__(self, sock, n):
+        self.s, self.n, self.buf, self.t0 = sock, n, b"", time.time()
+        self.closed = None          # close code the client sent, once seen
+        self.eof = False
+        self.sent = 0               # bytes sent by send_while_open
+
+    def handshake(self, then=b""):
+        while b"\r\n\r\n" not in self.buf:
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError
+            self.buf += d
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
+               if l.lower().startswith(b"sec-websocket-key:")][0]
+        acc = base64.b64encode(hashlib.sha1(key + GUID).digest())
+        self.s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                       b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n" + then)
+        say("handshake", self.n)
+
+    def poll(self, timeout=0.0, answer_pings=False):
+        """Reads what the client sent; logs pings and its close."""
+        r, _, _ = select.select([self.s], [], [], timeout)
+        if not r:
+            return
+        d = self.s.recv(65536)
+        if not d:
+            self.eof = True
+            say("eof", self.n, "%.1f" % (time.time() - self.t0))
+            return
+        self.buf += d
+        while len(self.buf) >= 2:
+            op, ln = self.buf[0] & 15, self.buf[1] & 127
+            off = 2
+            if ln == 126:
+                ln, off = struct.unpack("!H", self.buf[2:4])[0], 4
+            elif ln == 127:
+                ln, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+            if len(self.buf) < off + 4 + ln:
+                return
+            key, body = self.buf[off:off + 4], self.buf[off + 4:off + 4 + ln]
+            body = bytes(c ^ key[i & 3] for i, c in enumerate(body))
+            self.buf = self.buf[off + 4 + ln:]
+            if op == 9:
+                say("ping", self.n)
+                if answer_pings:
+                    self.s.sendall(frame(body, 10))
+            elif op == 8 and self.closed is None:
+                self.closed = struct.unpack("!H", body[:2])[0] if len(body) >= 2 else 1005
+                say("close", self.n, self.closed)
+                self.s.sendall(frame(body[:2], 8))
+
+    def wait(self, answer_pings=False, secs=60):
+        end = time.time() + secs
+        while not self.eof and time.time() < end:
+            self.poll(0.2, answer_pings)
+
+    def send_while_open(self, data):
+        """Sends unless the client has closed; False once it has."""
+        while data:
+            self.poll()
+            if self.closed is not None or self.eof:
+                return False
+            _, w, _ = select.select([], [self.s], [], 0.2)
+            if w:
+                k = self.s.send(data)
+                data = data[k:]
+                self.sent += k
+        return True
+
+
+def greeting(c):
+    c.s.sendall(frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}'))
+
+
+def serve(sock, n, mode):
+    say("conn", n, mode)
+    c = None
+    try:
+        if os.environ.get("HOSTILE_CERT"):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(os.environ["HOSTILE_CERT"], os.environ["HOSTILE_KEY"])
+            sock = ctx.wrap_socket(sock, server_side=True)
+        c = Conn(sock, n)
+        if mode == "mute":
+            c.wait()
+            return
+        if mode == "masked101":
+            c.handshake(frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}') +
+                        frame(b'{"type":"masked","seq":1}', mask=True))
+            c.wait()
+            return
+        c.handshake()
+        if mode == "silent":
+            c.wait()
+        elif mode == "ok":
+            greeting(c)
+            c.s.sendall(frame(b'{"type":"hello","seq":1,"data":"x"}'))
+            c.wait(answer_pings=True)
+        elif mode == "fragments":
+            chunk, sent = b"a" * 65536, 0
+            ok = c.send_while_open(frame(b'{"type":"big","data":"', fin=False))
+            while ok and sent < nbytes:
+                ok = c.send_while_open(frame(chunk, op=0, fin=False))
+                sent += len(chunk)
+            ok and c.send_while_open(frame(b'"}', op=0))
+            c.wait()
+        elif mode == "hugeframe":
+            c.send_while_open(struct.pack("!BBQ", 0x81, 127, nbytes) + b'{"type":"big","data":"')
+            sent = 0
+            while sent < nbytes - 30 and c.send_while_open(b"a" * 65536):
+                sent += 65536
+            c.wait()
+        elif mode == "pretty":
+            greeting(c)
+            c.s.sendall(frame(b'{\n  "type": "pretty",\n  "data": {\n    "a": [1, 2],\n    "b": "x y"\n  },\n  "seq": 1\n}\n'))
+            c.s.sendall(frame(b"hello\nworld"))
+            c.s.sendall(frame(b'{"type":"after","seq":2}'))
+            c.wait(answer_pings=True)
+        elif mode == "binary":
+            greeting(c)
+            c.s.sendall(frame(b'{"type":"bin","seq":1}', op=2))
+            c.s.sendall(frame(b'{"type":"after","seq":2}'))
+            c.wait()
+        elif mode == "masked":
+            greeting(c)
+            c.s.sendall(frame(b'{"type":"masked","seq":1}', mask=True))
+            c.wait()
+    except (EOFError, OSError) as e:
+        say("error", n, type(e).__name__)
+    finally:
+        if c and c.sent:
+            say("sent", n, c.sent)
+        sock.close()
+
+
+def main():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    say(ls.getsockname()[1])
+    n = 0
+    while True:
+        s, _ = ls.accept()
+        n += 1
+        threading.Thread(target=serve, args=(s, n, modes[min(n, len(modes)) - 1]), daemon=True).start()
+
+
+main()
