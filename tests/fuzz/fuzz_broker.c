@@ -285,9 +285,10 @@ static struct wsb_broker *mk(struct fuzz_in *in)
 		.greeting = f & 2 ? "hello \"fuzz\"" : NULL,
 		.now = f_now,
 		.mono_ms = f_mono,
+		.snapshot_bytes = f & 8 ? 1u << (10 + (f >> 4) % 8) : 0,
 	};
-	struct wsb_broker_hooks hooks = { NULL, h_wake, h_close, h_pressure, h_journal,
-					  f & 4 ? h_snapkey : NULL };
+	struct wsb_broker_hooks hooks = { .wake = h_wake, .close = h_close, .pressure = h_pressure,
+					  .journal = h_journal, .snapshot_key = f & 4 ? h_snapkey : NULL };
 	struct wsb_err err;
 	struct wsb_broker *b = wsb_broker_new(&cfg, &hooks, &err);
 

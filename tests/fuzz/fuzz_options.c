@@ -45,13 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (p = copy, end = copy + size - 1; p <= end && argc <= MAX_ARGS; p += strlen(p) + 1)
 		argv[argc++] = p;
 	argv[argc] = NULL;
-	if (tool == WSB_TOOL_HEALTH)
-		(void)wsb_health_argv_nagios(argc, argv);
 	wsb_cfg_defaults(&cfg, tool, "wsbridge-fuzz");
 	memset(&err, 0, sizeof err);
 	rc = wsb_opt_parse(&cfg, argc, argv, devnull, &err);
 	FUZZ_CHECK(rc == WSB_OPT_RUN || rc == WSB_OPT_EXIT_OK || rc == -1);
 	check_refusal(rc, &err);
+	/* A usage error exits 64, or 3 for health under --format nagios. */
+	if (rc == -1 && err.code == WSB_EXIT_USAGE)
+		FUZZ_CHECK(wsb_opt_usage_exit(&cfg) == WSB_EXIT_USAGE ||
+			   (tool == WSB_TOOL_HEALTH && wsb_opt_usage_exit(&cfg) == 3));
 	if (rc == WSB_OPT_RUN) {
 		memset(&err, 0, sizeof err);
 		rc = wsb_cfg_check(&cfg, &err);
