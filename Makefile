@@ -4,6 +4,10 @@
 #   make check      install what is missing, build, run every test (last line: N passed, N failed)
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
 #   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
+#                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
+#   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
+#                   fails on any memory error or definite leak
 #   make docs       regenerate man pages and shell completions from the option table
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -17,19 +21,30 @@ WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-pro
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
 LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
 
-ifeq ($(SAN),1)
+FUZZ_CC ?= clang
+ifeq ($(FUZZ),1)
+# make fuzz builds here: lib instrumented for coverage, fuzz targets linked
+# with libFuzzer's main. Debian's clang (scripts/install-deps.sh fuzz).
+override CC := $(FUZZ_CC)
+BUILD   := build/fuzz
+BINDIR  := build/fuzz/bin
+SANFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined
+SANLD   := -fsanitize=fuzzer,address,undefined
+else ifeq ($(SAN),1)
 BUILD   := build/san
 BINDIR  := build/san/bin
 SANFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANLD   := -fsanitize=address,undefined
 else
 BUILD   := build/rel
 BINDIR  := bin
 SANFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SANLD   :=
 endif
 
 ALL_CFLAGS := $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $(SANFLAGS)
-SANLD   := -fsanitize=address,undefined
-ALL_LDFLAGS := $(LDFLAGS) $(if $(filter 1,$(SAN)),$(SANLD))
+ALL_LDFLAGS := $(LDFLAGS) $(SANLD)
 
 TOOLS     := $(patsubst cmd/wsbridge-%/main.c,%,$(wildcard cmd/wsbridge-*/main.c))
 BINS      := $(addprefix $(BINDIR)/wsbridge-,$(TOOLS))
@@ -40,12 +55,19 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+# Fuzz targets: replay_<name> (normal compiler + replay_main.c) replays the
+# committed corpus in make check; build/fuzz/fuzz_<name> is the libFuzzer binary.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+VALGRIND_SECONDS ?= 60
 
-.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean
+.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean fuzz fuzz-bins valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 deps:
 	@scripts/install-deps.sh check
@@ -86,6 +108,28 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/fuzz.h
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
+# Each target runs FUZZ_SECONDS from its committed corpus (tests/fuzz/run.sh);
+# new inputs and crashers go to a temporary folder, named loudly on a crash.
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bins FUZZ=1 FUZZ_TARGETS="$(FUZZ_TARGETS)"
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+valgrind:
+	@scripts/install-deps.sh valgrind
+	@$(MAKE) --no-print-directory bin/wsbridge-serve
+	@WSB_BIN=$(abspath bin) scripts/valgrind-churn.sh $(VALGRIND_SECONDS)
 
 # The tests run the binaries in $(BINDIR); tests/run.sh prints the closing count.
 check: deps

@@ -1605,6 +1605,13 @@ static size_t gap_frame(const struct wsb_broker *b, unsigned char *out, size_t r
  * Once the cursor has passed the newest retained message, the session
  * joins the live stream (publish queues to it again) with no hole or
  * duplicate at the seam, as everything here runs on one thread. */
+/* Room for the next frame of a take: only the first may pass soft (up to
+ * hard), as wsb_broker_take promises; a gap record is a frame like any other. */
+static size_t take_room(size_t total, size_t soft, size_t hard)
+{
+	return !total ? hard : total < soft ? soft - total : 0;
+}
+
 static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out, size_t total,
 			  size_t soft, size_t hard)
 {
@@ -1613,7 +1620,8 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 	uint64_t lim = b->cfg.durable_acks ? b->st.durable_seq : UINT64_MAX;
 
 	if (s->rseq < oldest) {
-		size_t g = gap_frame(b, out + total, hard - total, s->rseq, oldest - 1, "evicted");
+		size_t g = gap_frame(b, out + total, take_room(total, soft, hard), s->rseq, oldest - 1,
+				     "evicted");
 
 		if (!g)
 			return total;
@@ -1629,7 +1637,8 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 		if (m->len > hard && msg_matches(m, s)) {
 			/* Bigger than any write can hold (restored under a larger
 			 * --max-message): said, not skipped silently or retried. */
-			size_t g = gap_frame(b, out + total, hard - total, m->seq, m->seq, "too_big");
+			size_t g = gap_frame(b, out + total, take_room(total, soft, hard), m->seq, m->seq,
+					     "too_big");
 
 			if (!g)
 				break;
