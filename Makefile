@@ -169,3 +169,11 @@ uninstall:
 
 clean:
 	rm -rf build bin
+
+# make deb: the Debian package of the binaries in $(BINDIR), built with
+# dpkg-deb (scripts/build-deb.sh says what is in it); install it with
+# apt install ./wsbridge_$(VERSION)_<arch>.deb
+.PHONY: deb
+deb: $(BINS)
+	@scripts/install-deps.sh deb
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/build-deb.sh
