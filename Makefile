@@ -1,6 +1,6 @@
 # wsbridge — GNU make, no generator. Targets:
 #   make            build the five binaries into bin/
-#   make serve      install what is missing, build, run wsbridge-serve on 127.0.0.1:8765
+#   make serve      install what is missing, build every tool, run wsbridge-serve on 127.0.0.1:8765
 #   make check      install what is missing, build, run every test (last line: N passed, N failed)
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
 #   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
@@ -144,7 +144,7 @@ unit: all
 
 serve:
 	@scripts/install-deps.sh build
-	@$(MAKE) --no-print-directory $(BINDIR)/wsbridge-serve
+	@$(MAKE) --no-print-directory $(BINS)
 	exec $(BINDIR)/wsbridge-serve --listen 127.0.0.1:8765
 
 bench:
@@ -179,3 +179,11 @@ uninstall:
 
 clean:
 	rm -rf build bin
+
+# make deb: the Debian package of the binaries in $(BINDIR), built with
+# dpkg-deb (scripts/build-deb.sh says what is in it); install it with
+# apt install ./wsbridge_$(VERSION)_<arch>.deb
+.PHONY: deb
+deb: $(BINS)
+	@scripts/install-deps.sh deb
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/build-deb.sh
