@@ -7,7 +7,8 @@ set -eu
 
 what=${1:-check}
 
-build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
+# libssl-dev: SHA-256 of producer secrets (-lcrypto), the OpenSSL libwebsockets already uses
+build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev libssl-dev"
 # deb: make deb (dpkg-deb, dpkg-shlibdeps) and the lintian check of 92-deb.sh
 deb_pkgs="$build_pkgs dpkg-dev lintian man-db"
 # chromium: the console tests (45-49) drive the page in a real headless browser.
