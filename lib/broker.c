@@ -30,7 +30,6 @@
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 
 #define QUEUE_MIN 16
-#define WSB_EPOCH_HEX 16
 #define REPLAY_SCAN 4096	/* history entries looked at per take() */
 
 /* A subscriber whose backlog passes 3/4 of max_queue pauses the publishers
@@ -80,7 +79,7 @@ struct wsb_sess {
 	char id[32];
 	uint64_t num;			/* unique per broker */
 	/* acknowledged publishing */
-	char producer[WSB_PRODUCER_MAX + 1];
+	char producer[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
 	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
 	uint64_t ack_due, ack_sent;	/* highest pseq ackable / acked */
@@ -116,13 +115,13 @@ struct wsb_broker {
 	struct pending *pq;		/* published, waiting for the journal */
 	size_t pq_cap, pq_head, pq_n, pq_bytes;
 	int releasing;			/* fanning out a committed batch */
-	char epoch[WSB_EPOCH_HEX + 1];
+	char epoch[WSB_EPOCH_LEN + 1];
 	struct msg **hist;	/* ring of cfg.history entries */
 	size_t hhead, hn, hbytes;
 	struct wsb_broker_stats st;
 };
 
-static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq);
+static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq);
 static void hist_push(struct wsb_broker *b, struct msg *m);
 static int msg_matches(const struct msg *m, const struct wsb_sess *s);
 static void snap_update(struct wsb_broker *b, struct msg *m, const char *type, size_t tlen,
@@ -473,7 +472,6 @@ static size_t pat_json_len(const char *pat)
 
 /* Every pattern costs a glob match per published message, and the
  * "subscribed" reply lists them all: both are bounded per session. */
-#define PATTERNS_MAX 256
 #define PATTERN_BYTES (REPLY_MAX - 256)
 enum { ADD_FULL = -2, ADD_NOMEM = -1, ADD_BAD = 0, ADD_OK = 1 };
 
@@ -493,11 +491,11 @@ static int sess_add(struct wsb_broker *b, struct wsb_sess *s, const char *pat,
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		return ADD_NOMEM;
 	}
-	if (r > 0 && (s->pats.n > PATTERNS_MAX || s->pat_bytes + jl > PATTERN_BYTES)) {
+	if (r > 0 && (s->pats.n > WSB_PATTERNS_MAX || s->pat_bytes + jl > PATTERN_BYTES)) {
 		wsb_patterns_remove(&s->pats, pat);
 		s->pats.all = all;
 		wsb_err_set(err, WSB_EXIT_USAGE, "too many type patterns: at most %d, %d bytes as JSON",
-			    PATTERNS_MAX, PATTERN_BYTES);
+			    WSB_PATTERNS_MAX, PATTERN_BYTES);
 		return ADD_FULL;
 	}
 	if (r > 0)
@@ -519,7 +517,7 @@ static void sess_remove(struct wsb_broker *b, struct wsb_sess *s, const char *pa
 static void greet(struct wsb_broker *b, struct wsb_sess *s)
 {
 	char ts[WSB_TS_LEN];
-	struct msg *m = msg_alloc(b->greeting_len + 340 + WSB_PRODUCER_MAX + WSB_SECRET_HEX);
+	struct msg *m = msg_alloc(b->greeting_len + 340 + WSB_PRODUCER_ID_MAX + WSB_SECRET_HEX);
 	char *p;
 	size_t n;
 
@@ -691,7 +689,7 @@ void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
 {
 	struct msg *m = msg_alloc(len);
-	char pid[WSB_PRODUCER_MAX + 1];
+	char pid[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_env env;
 	uint64_t pseq;
 	ssize_t n;
@@ -936,7 +934,7 @@ static void hist_push(struct wsb_broker *b, struct msg *m)
 /* ---- producers: dedup of resent messages ---- */
 
 /* Reads "producer" and "pseq" of a compact message. 1 if both are valid. */
-static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 1], uint64_t *pseq)
+static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq)
 {
 	struct wsb_span v;
 	ssize_t n;
@@ -945,7 +943,7 @@ static int msg_producer(const char *obj, size_t len, char id[WSB_PRODUCER_MAX + 
 		return 0;
 	if (!wsb_env_lookup(obj, len, "producer", &v))
 		return 0;
-	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_MAX + 1);
+	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_ID_MAX + 1);
 	return n > 0 && wsb_prods_id_ok(id, (size_t)n);
 }
 
@@ -1236,7 +1234,7 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 			if (b->sess[i]->num == e->from)
 				from = b->sess[i];
 		{
-			char pid[WSB_PRODUCER_MAX + 1];
+			char pid[WSB_PRODUCER_ID_MAX + 1];
 			uint64_t pseq;
 			struct wsb_prod *pr;
 			const char *obj = (const char *)e->m->buf + WSB_FRAME_HDR_MAX;
@@ -1264,7 +1262,7 @@ static int producer_check(struct wsb_broker *b, struct wsb_sess *s, const char *
 			  uint64_t *pseq)
 {
 	const struct wsb_prod *pr = s->prod;
-	char id[WSB_PRODUCER_MAX + 1], text[WSB_ERR_LEN];
+	char id[WSB_PRODUCER_ID_MAX + 1], text[WSB_ERR_LEN];
 	struct wsb_span pv, iv;
 	int has_p = wsb_env_lookup(obj, n, "pseq", &pv), has_i = wsb_env_lookup(obj, n, "producer", &iv);
 	ssize_t il;

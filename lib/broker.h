@@ -37,14 +37,7 @@
 
 #include "err.h"
 #include "producers.h"
-
-#define WSB_CLOSE_NORMAL 1000
-#define WSB_CLOSE_GOING_AWAY 1001
-#define WSB_CLOSE_UNSUPPORTED 1003	/* binary frame */
-#define WSB_CLOSE_POLICY 1008		/* auth */
-#define WSB_CLOSE_TOO_BIG 1009
-#define WSB_CLOSE_INTERNAL 1011
-#define WSB_CLOSE_SLOW 4008
+#include "proto.h"	/* close codes, limits */
 
 struct wsb_broker;
 struct wsb_sess;

@@ -72,7 +72,7 @@ static void lru_front(struct wsb_prods *t, struct wsb_prod *p)
 
 int wsb_prods_id_ok(const char *id, size_t n)
 {
-	if (!n || n > WSB_PRODUCER_MAX)
+	if (!n || n > WSB_PRODUCER_ID_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
@@ -242,7 +242,7 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 	memset(c, 0, sizeof *c);
 	if (!wsb_prods_id_ok(id, strlen(id)))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer id (1-%d of A-Z a-z 0-9 . _ : -)",
-				   WSB_PRODUCER_MAX);
+				   WSB_PRODUCER_ID_MAX);
 	if (secret && wsb_unhex(h, WSB_SECRET_HEX / 2, secret, strlen(secret)) < 0)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer_secret (%d hex characters)",
 				   WSB_SECRET_HEX);

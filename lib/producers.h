@@ -23,15 +23,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "proto.h"	/* id and secret lengths, WSB_PSEQ_JUMP_MAX */
 
-#define WSB_PRODUCER_MAX 64		/* bytes of an id */
-#define WSB_SECRET_HEX 32		/* characters of a producer secret */
-#define WSB_SECRET_HASH 32		/* bytes of its SHA-256 */
-/* A producer's next pseq may be at most this far past its last accepted
- * one: far beyond any window a publisher keeps (wsbridge-pub --drop-oldest
- * skips what it dropped), yet no single message can move a producer to the
- * end of the pseq space. */
-#define WSB_PSEQ_JUMP_MAX ((uint64_t)1 << 32)
+#define WSB_SECRET_HASH 32		/* bytes of a secret's SHA-256 (never on the wire) */
 
 struct wsb_prod {
 	struct wsb_prod *hnext;		/* hash chain */
@@ -40,7 +34,7 @@ struct wsb_prod {
 	uint64_t durable;		/* highest pseq stored (journal) */
 	void *owner;			/* the live session holding the id, or NULL */
 	unsigned char hash[WSB_SECRET_HASH];
-	char id[WSB_PRODUCER_MAX + 1];
+	char id[WSB_PRODUCER_ID_MAX + 1];
 };
 
 struct wsb_prods;
