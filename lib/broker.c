@@ -1,11 +1,8 @@
 #include "broker.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "envelope.h"
 #include "frame.h"
@@ -13,6 +10,7 @@
 #include "producers.h"
 #include "snapshot.h"
 #include "stall.h"
+#include "sys.h"
 
 /* Room the stamping may add to a compact message: the closing '}' is
  * rewritten as `,"timestamp":"2026-11-22T03:11:40.123Z"` (39 bytes; at most
@@ -290,14 +288,14 @@ static void check_pressure(struct wsb_broker *b)
 	}
 }
 
+static uint64_t mono_ms_default(void)
+{
+	return wsb_mono_ns() / 1000000;
+}
+
 static uint64_t mono_ms(const struct wsb_broker *b)
 {
-	struct timespec ts;
-
-	if (b->cfg.mono_ms)
-		return b->cfg.mono_ms();
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return b->cfg.mono_ms();
 }
 
 /* Keeps the broker's counts of stalling and spent sessions in step. */
@@ -548,26 +546,17 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	msg_unref(m);
 }
 
-static uint32_t random_prefix(void)
+/* The epoch names this lifetime of the numbering and the prefix this
+ * lifetime's client ids: both must differ from every earlier run's. */
+static int draw_ids(struct wsb_broker *b, struct wsb_err *err)
 {
-	uint32_t v = 0;
-	struct timespec ts;
-	int fd;
+	unsigned char r[4 + WSB_EPOCH_LEN / 2];
 
-	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
-		return v;
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t r = read(fd, &v, sizeof v);
-
-		close(fd);
-		if (r == (ssize_t)sizeof v)
-			return v;
-	}
-	/* Uniqueness only has to hold across restarts of one server, so clock
-	 * and pid are enough when the kernel has no entropy to give. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid() << 16;
+	if (b->cfg.rand(r, sizeof r) < 0)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot draw the broker's epoch: no entropy");
+	b->id_prefix = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+	wsb_hex(b->epoch, r + 4, WSB_EPOCH_LEN / 2);
+	return 0;
 }
 
 /* ---- public API ---- */
@@ -583,6 +572,10 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	if (!b)
 		goto enomem;
 	b->cfg = *cfg;
+	if (!b->cfg.mono_ms)
+		b->cfg.mono_ms = mono_ms_default;
+	if (!b->cfg.rand)
+		b->cfg.rand = wsb_random_bytes;
 	b->stall_cfg.max_ms = cfg->stall_ms;
 	b->stall_cfg.window_ms = cfg->stall_window_ms;
 	if (hooks)
@@ -610,19 +603,16 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	}
 	if (cfg->snapshot_bytes && !(b->snap = wsb_snap_new(cfg->snapshot_bytes, cfg->snapshot_entries)))
 		goto enomem;
-	b->prods = wsb_prods_new(cfg->max_producers);
+	b->prods = wsb_prods_new(cfg->max_producers, b->cfg.rand);
 	if (!b->prods)
 		goto enomem;
-	b->id_prefix = random_prefix();
-	snprintf(b->epoch, sizeof b->epoch, "%08x%08x", (unsigned)random_prefix(),
-		 (unsigned)random_prefix());
+	if (draw_ids(b, err) < 0) {
+		wsb_broker_free(b);
+		return NULL;
+	}
 	return b;
 enomem:
-	if (b) {
-		free(b->greeting);
-		free(b->hist);
-		free(b);
-	}
+	wsb_broker_free(b);
 	wsb_err_set(err, WSB_EXIT_OSERR, "cannot create broker: out of memory");
 	return NULL;
 }

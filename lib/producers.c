@@ -3,10 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include "sys.h"
 
 #define PROD_BUCKETS 4096
 
@@ -14,14 +15,17 @@ struct wsb_prods {
 	struct wsb_prod *hash[PROD_BUCKETS];
 	struct wsb_prod *lru_head, *lru_tail;
 	size_t n, max;
+	wsb_rand_fn rand;
 };
 
-struct wsb_prods *wsb_prods_new(size_t max)
+struct wsb_prods *wsb_prods_new(size_t max, wsb_rand_fn rand)
 {
 	struct wsb_prods *t = calloc(1, sizeof *t);
 
-	if (t)
+	if (t) {
 		t->max = max ? max : 65536;
+		t->rand = rand ? rand : wsb_random_bytes;
+	}
 	return t;
 }
 
@@ -185,28 +189,16 @@ int wsb_unhex(unsigned char *out, size_t n, const char *s, size_t len)
 	return 0;
 }
 
-/* 16 bytes from the kernel. Unlike an epoch or a client id, a secret must
- * not be guessable, so there is no clock fallback: no entropy, no secret. */
-static int new_secret(char out[WSB_SECRET_HEX + 1])
+/* 16 random bytes. Unlike an epoch or a client id, a secret must not be
+ * guessable, so there is no clock fallback: no entropy, no secret. */
+static int issue(struct wsb_prods *t, struct wsb_prod *p, struct wsb_claim *c,
+		 struct wsb_err *err)
 {
 	unsigned char r[WSB_SECRET_HEX / 2];
-	size_t got = 0;
 
-	while (got < sizeof r) {
-		ssize_t n = getrandom(r + got, sizeof r - got, 0);
-
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	wsb_hex(out, r, sizeof r);
-	return 0;
-}
-
-static int issue(struct wsb_prod *p, struct wsb_claim *c, struct wsb_err *err)
-{
-	if (new_secret(c->issued) < 0)
-		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot draw a producer secret from getrandom");
+	if (t->rand(r, sizeof r) < 0)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot draw a producer secret: no entropy");
+	wsb_hex(c->issued, r, sizeof r);
 	wsb_secret_hash(c->issued, p->hash);
 	c->changed = 1;
 	return 0;
@@ -214,8 +206,8 @@ static int issue(struct wsb_prod *p, struct wsb_claim *c, struct wsb_err *err)
 
 /* The id is known: only its secret opens it, or nothing at all when
  * nothing of it was accepted yet and nobody holds it. */
-static int claim_known(struct wsb_prod *p, const char *secret, struct wsb_claim *c,
-		       struct wsb_err *err)
+static int claim_known(struct wsb_prods *t, struct wsb_prod *p, const char *secret,
+		       struct wsb_claim *c, struct wsb_err *err)
 {
 	unsigned char h[WSB_SECRET_HASH];
 
@@ -230,7 +222,7 @@ static int claim_known(struct wsb_prod *p, const char *secret, struct wsb_claim 
 	if (p->last || p->durable || p->owner)
 		return wsb_err_set(err, WSB_EXIT_NOPERM,
 				   "producer %s is taken: reconnecting needs its producer_secret", p->id);
-	return issue(p, c, err);
+	return issue(t, p, c, err);
 }
 
 int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, void *owner,
@@ -248,7 +240,7 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 				   WSB_SECRET_HEX);
 	p = wsb_prods_find(t, id);
 	if (p) {
-		if (claim_known(p, secret, c, err) < 0)
+		if (claim_known(t, p, secret, c, err) < 0)
 			return -1;
 	} else {
 		p = create(t, id);
@@ -258,7 +250,7 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 		if (secret) {
 			wsb_secret_hash(secret, p->hash);	/* adopted */
 			c->changed = 1;
-		} else if (issue(p, c, err) < 0) {
+		} else if (issue(t, p, c, err) < 0) {
 			return -1;
 		}
 	}

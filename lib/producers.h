@@ -4,7 +4,7 @@
  * every delivered message, so the id alone must not be enough to act as a
  * producer (docs/design.md, "Producer ids are bound"). The first connection
  * that claims an unknown id is issued a random secret (128 bits, 32 hex
- * characters, from getrandom); only its SHA-256 is kept. To use the id
+ * characters, from the caller's randomness); only its SHA-256 is kept. To use the id
  * again a connection presents the secret; a wrong one, or none, is refused,
  * except for an id nothing was accepted from yet and that nobody holds (a
  * publisher that lost its greeting before reading the secret may claim it
@@ -14,7 +14,9 @@
  * id (the broker restarted without a journal) is adopted.
  *
  * The table is bounded (max ids; least recently used first out) but never
- * forgets an id that a live connection holds. Pure, apart from getrandom.
+ * forgets an id that a live connection holds. Pure: secrets come from the
+ * rand function given to wsb_prods_new, which may fail (no entropy: no
+ * secret, the claim is refused).
  */
 #ifndef WSB_PRODUCERS_H
 #define WSB_PRODUCERS_H
@@ -39,7 +41,11 @@ struct wsb_prod {
 
 struct wsb_prods;
 
-struct wsb_prods *wsb_prods_new(size_t max);	/* max 0: 65536 */
+/* Fills p with n unpredictable bytes: 0, or -1 when there is no entropy. */
+typedef int (*wsb_rand_fn)(void *p, size_t n);
+
+/* max 0: 65536; rand NULL: wsb_random_bytes (sys.h). */
+struct wsb_prods *wsb_prods_new(size_t max, wsb_rand_fn rand);
 void wsb_prods_free(struct wsb_prods *t);
 
 /* 1..64 bytes of [A-Za-z0-9._:-]. */
