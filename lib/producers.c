@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "envelope.h"
 #include "sys.h"
 
 #define PROD_BUCKETS 4096
@@ -263,4 +264,45 @@ void wsb_prods_release(struct wsb_prod *p, void *owner)
 {
 	if (p && p->owner == owner)
 		p->owner = NULL;
+}
+
+int wsb_prods_read(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq)
+{
+	struct wsb_span v;
+	ssize_t n;
+
+	if (!wsb_env_lookup(obj, len, "pseq", &v) || wsb_env_uint(obj + v.off, v.len, pseq))
+		return 0;
+	if (!wsb_env_lookup(obj, len, "producer", &v))
+		return 0;
+	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_ID_MAX + 1);
+	return n > 0 && wsb_prods_id_ok(id, (size_t)n);
+}
+
+int wsb_prods_check(const struct wsb_prod *p, const char *obj, size_t n, uint64_t *pseq,
+		    const char **code, struct wsb_err *err)
+{
+	char id[WSB_PRODUCER_ID_MAX + 1];
+	struct wsb_span pv, iv;
+	int has_p = wsb_env_lookup(obj, n, "pseq", &pv), has_i = wsb_env_lookup(obj, n, "producer", &iv);
+	ssize_t il;
+
+	if (!has_p && !has_i)
+		return 2;
+	il = has_i ? wsb_env_string(obj + iv.off, iv.len, id, sizeof id) : -1;
+	if (!has_p || wsb_env_uint(obj + pv.off, pv.len, pseq) || il < 0 ||
+	    (size_t)il != strlen(p->id) || memcmp(id, p->id, (size_t)il)) {
+		*code = "PRODUCER_MISMATCH";
+		return wsb_err_set(err, WSB_EXIT_DATAERR, "\"producer\" must be this connection's id "
+				   "(%s), with an integer \"pseq\"", p->id);
+	}
+	if (*pseq <= p->last)
+		return 0;
+	if (*pseq - p->last > WSB_PSEQ_JUMP_MAX) {
+		*code = "PSEQ_JUMP";
+		return wsb_err_set(err, WSB_EXIT_DATAERR, "pseq %llu is too far past the last accepted "
+				   "(%llu): at most %llu ahead", (unsigned long long)*pseq,
+				   (unsigned long long)p->last, (unsigned long long)WSB_PSEQ_JUMP_MAX);
+	}
+	return 1;
 }

@@ -72,6 +72,15 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 /* owner leaves: the id is free to be taken with its secret. */
 void wsb_prods_release(struct wsb_prod *p, void *owner);
 
+/* Reads "producer" and "pseq" of a compact message: 1 if both are valid. */
+int wsb_prods_read(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq);
+/* A message obj[0..n) from p's connection: 1 new (its pseq in *pseq), 0 a
+ * duplicate, 2 no producer members (published unacknowledged), -1 refused
+ * with the error *code and err: producer/pseq must name p's id, and pseq
+ * may not jump past WSB_PSEQ_JUMP_MAX. Changes nothing. */
+int wsb_prods_check(const struct wsb_prod *p, const char *obj, size_t n, uint64_t *pseq,
+		    const char **code, struct wsb_err *err);
+
 /* SHA-256 of a secret; the secret itself is never stored. */
 void wsb_secret_hash(const char *secret, unsigned char out[WSB_SECRET_HASH]);
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
