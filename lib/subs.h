@@ -13,6 +13,7 @@
 #include "err.h"
 #include "match.h"
 #include "msg.h"
+#include "proto.h"	/* WSB_PATTERNS_MAX */
 
 #define WSB_REPLY_MAX 8192	/* bytes of any reply: greeting, error, subscribed */
 #define WSB_SUBS_BYTES (WSB_REPLY_MAX - 256)
