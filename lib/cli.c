@@ -48,6 +48,8 @@ int wsb_cli_main(unsigned tool, wsb_cli_run_fn run, int argc, char **argv)
 	r = wsb_opt_parse(&cfg, argc, argv, stdout, &err);
 	if (r < 0 || (r == WSB_OPT_RUN && wsb_cfg_check(&cfg, &err))) {
 		status = usage_error(&cfg, &err);
+	} else if (r == WSB_OPT_RUN && cfg.dump_config) {
+		wsb_opt_dump_config(stdout, &cfg);
 	} else if (r == WSB_OPT_RUN) {
 		log_setup(&cfg);
 		if (run(&cfg, &err))

@@ -317,6 +317,8 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 	free(cfg->types.v);
 	free(cfg->allow_origins.v);
 	free(cfg->operands);
+	free(cfg->config_buf);
+	cfg->config_buf = NULL;
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
 	cfg->operands = NULL;

@@ -31,6 +31,9 @@ struct wsb_cfg {
 	const char *progname;
 
 	/* all */
+	const char *config;		/* --config FILE */
+	char *config_buf;		/* its text, owned: its values point into it */
+	int dump_config;		/* --dump-config: print the effective configuration */
 	int verbose;			/* -v count; -q sets -1 */
 	int quiet;
 	enum wsb_log_format log_format;

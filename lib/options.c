@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "health.h"
 #include "journal.h"
@@ -136,6 +137,8 @@ static const struct wsb_opt table[] = {
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
 
 	/* everyone */
+	{ "config", 0, WSB_OPT_STR, "FILE", WSB_TOOL_ALL, OFF(config), "read options from FILE: 'name value' lines, # comments", NULL, NULL },
+	{ "dump-config", 0, WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, OFF(dump_config), "print the effective configuration as a --config file (secrets redacted) and exit", NULL, NULL },
 	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
 	{ "quiet", 'q', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, OFF(quiet), "errors only on stderr", NULL, NULL },
 	{ "help", 'h', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, NOFF, "show this help and exit", NULL, NULL },
@@ -330,20 +333,67 @@ static const struct wsb_opt *find_short(unsigned tool, char c)
 	return NULL;
 }
 
-static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const char *how,
-		 struct wsb_err *err)
+/* Where a value came from. A higher source replaces what a lower one set
+ * (a command-line --type replaces the file's list instead of adding to it);
+ * within one source a list grows and -v counts. */
+enum src { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_ARGV };
+
+#define NTABLE (sizeof table / sizeof table[0])
+
+struct pstate {
+	unsigned char src[NTABLE];	/* per row: the source that set it last */
+};
+
+/* A flag's value in a file or the environment: "echo", "echo true". */
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on", NULL }, *const no[] = { "0", "false", "no", "off", NULL };
+
+	for (int i = 0; yes[i]; i++)
+		if (!strcasecmp(s, yes[i]))
+			return *out = 1, 0;
+	for (int i = 0; no[i]; i++)
+		if (!strcasecmp(s, no[i]))
+			return *out = 0, 0;
+	return -1;
+}
+
+/* A flag or count given a value (file, environment): the value sets it. */
+static int store_switch(int *field, const struct wsb_opt *o, const char *val)
+{
+	int64_t i;
+
+	if (!val) {
+		*field = o->kind == WSB_OPT_COUNT ? *field + 1 : 1;
+		return 0;
+	}
+	if (o->kind == WSB_OPT_FLAG)
+		return parse_bool(val, field);
+	if (parse_int(val, &i, 0) || i > 100)
+		return -1;
+	*field = (int)i;
+	return 0;
+}
+
+static int store(struct wsb_cfg *cfg, struct pstate *st, enum src from, const struct wsb_opt *o, char *val,
+		 const char *how, struct wsb_err *err)
 {
 	char *field = (char *)cfg + o->off;
 	const struct wsb_choice *c;
 	char buf[128];
 	int64_t i;
+	size_t row = (size_t)(o - table);
 
+	if (st->src[row] < from && o->kind == WSB_OPT_LIST)
+		((struct wsb_strlist *)(void *)field)->n = 0;
+	if (st->src[row] < from && o->kind == WSB_OPT_COUNT)
+		*(int *)field = 0;
+	st->src[row] = (unsigned char)from;
 	switch (o->kind) {
 	case WSB_OPT_FLAG:
-		*(int *)field = 1;
-		return 0;
 	case WSB_OPT_COUNT:
-		(*(int *)field)++;
+		if (store_switch((int *)field, o, val))
+			break;
 		return 0;
 	case WSB_OPT_STR:
 		*(const char **)field = val;
@@ -390,15 +440,42 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 			   o->arg ? o->arg : "value", val);
 }
 
-static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
+/* Set only on the command line: --help, --version, --config (found before
+ * anything else is read; its variable is WSBRIDGE_CONFIG) and --dump-config. */
+static int argv_only(const struct wsb_opt *o)
 {
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+	return o->off == NOFF || o->off == OFF(config) || o->off == OFF(dump_config);
+}
+
+/* Every option has a variable: the row's, or WSBRIDGE_ and the long name
+ * in capitals with '_' for '-' (--max-queue: WSBRIDGE_MAX_QUEUE). "" for
+ * the command-line-only ones. */
+static const char *env_name(const struct wsb_opt *o, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	if (o->env)
+		return o->env;
+	buf[0] = '\0';
+	if (argv_only(o) && o->off != OFF(config))
+		return buf;
+	n = (size_t)snprintf(buf, cap, "WSBRIDGE_");
+	for (const char *p = o->name; *p && n + 1 < cap; p++)
+		buf[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int apply_env(struct wsb_cfg *cfg, struct pstate *st, struct wsb_err *err)
+{
+	for (size_t i = 0; i < NTABLE; i++) {
 		const struct wsb_opt *o = &table[i];
+		char name[80];
 		char *v;
 
-		if (!(o->tools & cfg->tool) || !o->env || !(v = getenv(o->env)) || !*v)
+		if (!(o->tools & cfg->tool) || argv_only(o) || !(v = getenv(env_name(o, name, sizeof name))) || !*v)
 			continue;
-		if (store(cfg, o, v, o->env, err))
+		if (store(cfg, st, SRC_ENV, o, v, o->env ? o->env : name, err))
 			return -1;
 	}
 	return 0;
@@ -407,7 +484,7 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 /* Handles one option that was found; *ai is advanced past a separate value.
  * out is NULL while parsing on after a usage error: --help and --version
  * then do nothing. */
-static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, int argc,
+static int take(struct wsb_cfg *cfg, struct pstate *st, const struct wsb_opt *o, char *inline_val, int argc,
 		char **argv, int *ai, const char *spelled, FILE *out, struct wsb_err *err)
 {
 	char *val = inline_val;
@@ -426,14 +503,14 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 	if (!o->arg) {
 		if (inline_val)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s takes no value", spelled);
-		return store(cfg, o, NULL, "option", err);
+		return store(cfg, st, SRC_ARGV, o, NULL, "option", err);
 	}
 	if (!val) {
 		if (*ai + 1 >= argc)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s needs a value (%s)", spelled, o->arg);
 		val = argv[++*ai];
 	}
-	return store(cfg, o, val, "option", err);
+	return store(cfg, st, SRC_ARGV, o, val, "option", err);
 }
 
 /* Hidden: the machine-readable tables scripts/gen-docs.sh builds the man
@@ -456,7 +533,7 @@ static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
 	return 1;
 }
 
-static int take_long(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *ai, FILE *out,
+static int take_long(struct wsb_cfg *cfg, struct pstate *st, char *a, int argc, char **argv, int *ai, FILE *out,
 		     struct wsb_err *err)
 {
 	char *name = a + 2, *eq = strchr(name, '=');
@@ -467,11 +544,11 @@ static int take_long(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *a
 		return WSB_OPT_EXIT_OK;
 	if (!o)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
-	return take(cfg, o, eq ? eq + 1 : NULL, argc, argv, ai, a, out, err);
+	return take(cfg, st, o, eq ? eq + 1 : NULL, argc, argv, ai, a, out, err);
 }
 
 /* Bundled short options: -vv, -c10, -t order */
-static int take_short(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *ai, FILE *out,
+static int take_short(struct wsb_cfg *cfg, struct pstate *st, char *a, int argc, char **argv, int *ai, FILE *out,
 		      struct wsb_err *err)
 {
 	for (char *p = a + 1; *p; p++) {
@@ -481,20 +558,154 @@ static int take_short(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *
 
 		if (!o)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '-%c'", *p);
-		r = take(cfg, o, rest ? p + 1 : NULL, argc, argv, ai, spelled, out, err);
+		r = take(cfg, st, o, rest ? p + 1 : NULL, argc, argv, ai, spelled, out, err);
 		if (r || rest)
 			return r;
 	}
 	return WSB_OPT_RUN;
 }
 
+/* --config FILE: where the command line names it (the last one), found
+ * before anything is stored since the file ranks below everything else. */
+static const char *config_arg(unsigned tool, int argc, char **argv)
+{
+	const char *path = NULL;
+
+	for (int ai = 1; ai < argc; ai++) {
+		const char *a = argv[ai], *eq;
+		const struct wsb_opt *o;
+
+		if (!strcmp(a, "--"))
+			break;
+		if (a[0] != '-' || !a[1])
+			continue;
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			o = find_long(tool, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+			if (o && o->off == OFF(config))
+				path = eq ? eq + 1 : ai + 1 < argc ? argv[ai + 1] : NULL;
+			ai += o && o->arg && !eq;
+			continue;
+		}
+		for (const char *p = a + 1; *p; p++)
+			if ((o = find_short(tool, *p)) && o->arg) {
+				ai += !p[1];
+				break;
+			}
+	}
+	return path;
+}
+
+/* One "name value" line of a config file (in place). 0: applied or blank;
+ * -1 + err naming where. */
+static int config_line(struct wsb_cfg *cfg, struct pstate *st, char *line, const char *where,
+		       struct wsb_err *err)
+{
+	char *name, *val;
+	size_t nlen, vlen;
+	const struct wsb_opt *o;
+
+	line += strspn(line, " \t");
+	vlen = strlen(line);
+	while (vlen && strchr(" \t\r", line[vlen - 1]))
+		line[--vlen] = '\0';
+	if (!*line || *line == '#')
+		return 0;
+	name = line + (line[0] == '-' && line[1] == '-' ? 2 : 0);
+	nlen = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	val = name + nlen;
+	if (*val && !strchr(" \t=", *val))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s expected 'option value', not '%.40s'", where, line);
+	val += strspn(val, " \t");
+	val += *val == '=';
+	val += strspn(val, " \t");
+	name[nlen] = '\0';
+	vlen = strlen(val);
+	if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {	/* "keeps  spaces", "" */
+		val[vlen - 1] = '\0';
+		val++;
+	}
+	o = find_long(cfg->tool, name, nlen);
+	if (!o)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s '%s' is not an option of %s", where, name,
+				   cfg->progname);
+	if (argv_only(o))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s is for the command line only", where, name);
+	if (o->arg && !*val && vlen < 2)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s needs a value (%s)", where, name, o->arg);
+	return store(cfg, st, SRC_FILE, o, *val || o->arg ? val : NULL, where, err);
+}
+
+/* A config file that does not parse is a configuration error (78), not a
+ * usage error: nothing on the command line is wrong. */
+static int config_error(struct wsb_err *err)
+{
+	if (err->code == WSB_EXIT_USAGE)
+		err->code = WSB_EXIT_CONFIG;
+	return -1;
+}
+
+static int config_text(struct wsb_cfg *cfg, struct pstate *st, char *text, const char *name,
+		       struct wsb_err *err)
+{
+	char where[300];
+	unsigned lineno = 0;
+
+	for (char *line = text, *nl; line; line = nl) {
+		if ((nl = strchr(line, '\n')))
+			*nl++ = '\0';
+		snprintf(where, sizeof where, "%s:%u:", name, ++lineno);
+		if (config_line(cfg, st, line, where, err))
+			return config_error(err);
+	}
+	return 0;
+}
+
+int wsb_opt_config_text(struct wsb_cfg *cfg, char *text, const char *name, struct wsb_err *err)
+{
+	struct pstate st = { { 0 } };
+
+	return config_text(cfg, &st, text, name, err);
+}
+
+/* Reads the file into cfg->config_buf, which the values point into. */
+static int load_config(struct wsb_cfg *cfg, struct pstate *st, const char *path, struct wsb_err *err)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "--config %s", path);
+	free(cfg->config_buf);
+	cfg->config_buf = malloc(WSB_CONFIG_MAX + 1);
+	n = cfg->config_buf ? fread(cfg->config_buf, 1, WSB_CONFIG_MAX + 1, f) : 0;
+	if (cfg->config_buf && ferror(f)) {
+		fclose(f);
+		return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "--config %s", path);
+	}
+	fclose(f);
+	if (!cfg->config_buf)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	if (n > WSB_CONFIG_MAX || memchr(cfg->config_buf, '\0', n))
+		return wsb_err_set(err, WSB_EXIT_CONFIG, "--config %s: not a text file of at most %d bytes", path,
+				   WSB_CONFIG_MAX);
+	cfg->config_buf[n] = '\0';
+	return config_text(cfg, st, cfg->config_buf, path, err);
+}
+
 int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err)
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
 	struct wsb_err later;
+	struct pstate st = { { 0 } };
 	int only_operands = 0, failed = 0, r;
+	const char *conf = config_arg(cfg->tool, argc, argv);
 
-	if (apply_env(cfg, err))
+	if (!conf && (conf = getenv("WSBRIDGE_CONFIG")) && !*conf)
+		conf = NULL;
+	if (conf && load_config(cfg, &st, conf, err))
+		return -1;
+	if (apply_env(cfg, &st, err))
 		return -1;
 	cfg->operands = calloc((size_t)argc + 1, sizeof *cfg->operands);
 	if (!cfg->operands)
@@ -512,7 +723,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 		}
 		/* After the first error, parse on for the options a tool's
 		 * usage_exit reads, but report only that first error. */
-		r = (a[1] == '-' ? take_long : take_short)(cfg, a, argc, argv, &ai, failed ? NULL : out,
+		r = (a[1] == '-' ? take_long : take_short)(cfg, &st, a, argc, argv, &ai, failed ? NULL : out,
 							    failed ? &later : err);
 		if (r == WSB_OPT_EXIT_OK)
 			return r;
@@ -691,6 +902,9 @@ void wsb_opt_help(FILE *out, unsigned tool)
 			l += len + (l[len] == '\n');
 		}
 	}
+	fprintf(out, "\nEvery option may also be set as WSBRIDGE_NAME (the long name in capitals, '_'\n"
+		"for '-') or in a --config file; the command line wins, then the environment,\n"
+		"then the file.\n");
 	fprintf(out, "\nSee %s(1) and wsbridge(7).\n", ti->name);
 	wsb_cfg_free(&def);
 }
@@ -701,7 +915,7 @@ static const char *const kind_names[] = { "flag", "count", "string", "list", "ui
 void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
 {
 	struct wsb_cfg def;
-	char dflt[128], ch[128];
+	char dflt[128], ch[128], env[80];
 
 	wsb_cfg_defaults(&def, cfg->tool, cfg->progname);
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -709,10 +923,72 @@ void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
 
 		if (!(o->tools & cfg->tool))
 			continue;
+		env_name(o, env, sizeof env);
 		fprintf(out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\t%s\n", o->name, o->letter ? o->letter : '-',
 			o->arg ? o->arg : "-", kind_names[o->kind], o->choices ? choices_text(o->choices, ch, sizeof ch) : "-",
-			*default_text(o, &def, dflt, sizeof dflt) ? dflt : "-", o->env ? o->env : "-",
+			*default_text(o, &def, dflt, sizeof dflt) ? dflt : "-", *env ? env : "-",
 			o->help);
 	}
 	wsb_cfg_free(&def);
+}
+
+/* Never shown by --dump-config. */
+static int is_secret(const struct wsb_opt *o)
+{
+	return !strcmp(o->name, "token");
+}
+
+/* "name value", quoted when the file syntax would otherwise change it. */
+static void dump_kv(FILE *out, const char *name, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strchr(v, '\n'))
+		fprintf(out, "# %s: a value with a line break cannot be written here\n", name);
+	else if (!n || strchr(" \t", v[0]) || strchr(" \t", v[n - 1]) || v[0] == '"')
+		fprintf(out, "%s \"%s\"\n", name, v);
+	else
+		fprintf(out, "%s %s\n", name, v);
+}
+
+static void dump_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *cfg)
+{
+	const char *field = (const char *)cfg + o->off, *str;
+	const struct wsb_strlist *l = (const void *)field;
+	char v[128];
+
+	switch (o->kind) {
+	case WSB_OPT_FLAG:
+		fprintf(out, "%s %s\n", o->name, *(const int *)(const void *)field ? "true" : "false");
+		return;
+	case WSB_OPT_COUNT:
+		fprintf(out, "%s %d\n", o->name, *(const int *)(const void *)field > 0 ? *(const int *)(const void *)field : 0);
+		return;
+	case WSB_OPT_LIST:
+		for (size_t i = 0; i < l->n; i++)
+			dump_kv(out, o->name, l->v[i]);
+		if (!l->n)
+			fprintf(out, "# %s\n", o->name);
+		return;
+	case WSB_OPT_STR:
+		str = *(const char *const *)(const void *)field;
+		if (!str)
+			fprintf(out, "# %s\n", o->name);
+		else
+			dump_kv(out, o->name, is_secret(o) ? "***" : str);
+		return;
+	default:
+		default_text(o, cfg, v, sizeof v);
+		fprintf(out, "%s %s\n", o->name, *v ? v : "0");
+	}
+}
+
+void wsb_opt_dump_config(FILE *out, const struct wsb_cfg *cfg)
+{
+	fprintf(out, "# %s %s: the effective configuration (command line > environment\n"
+		"# > --config file > default); '# name' is unset; secrets are shown as ***\n",
+		cfg->progname, WSB_VERSION);
+	for (size_t i = 0; i < NTABLE; i++)
+		if ((table[i].tools & cfg->tool) && !argv_only(&table[i]))
+			dump_row(out, &table[i], cfg);
 }

@@ -62,7 +62,10 @@ enum { WSB_OPT_RUN = 0, WSB_OPT_EXIT_OK = 1 };
 const struct wsb_tool_info *wsb_opt_tool(unsigned tool);
 const struct wsb_opt *wsb_opt_table(size_t *n);
 
-/* Applies environment variables, then argv, to cfg (which holds defaults).
+/* Applies the --config file, environment variables (every option's:
+ * WSBRIDGE_ and its long name in capitals, '-' as '_', unless the row names
+ * another), then argv, to cfg (which holds defaults); a later source
+ * replaces a list or count an earlier one set.
  * Returns WSB_OPT_RUN, WSB_OPT_EXIT_OK after printing --help, --version or
  * --dump-options to out, or -1 with err (code WSB_EXIT_USAGE) naming the
  * first bad option. After a usage error the rest of argv is still parsed
@@ -70,6 +73,19 @@ const struct wsb_opt *wsb_opt_table(size_t *n);
  * wsb_opt_usage_exit sees every option given, before or after the bad one.
  * Operands are left in cfg->operands. */
 int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err);
+/* Applies the text of a --config file (modified in place; values point
+ * into it) to cfg as the lowest source: "name value" lines, the long option
+ * names (a leading "--" and a "=" are allowed), full-line # comments, a
+ * value in double quotes keeps its spaces, a flag alone or with
+ * true/false/yes/no/on/off/1/0. -1 + err (WSB_EXIT_CONFIG, "NAME:LINE: ...")
+ * for an unknown or command-line-only option or a bad value. wsb_opt_parse
+ * reads --config FILE (or $WSBRIDGE_CONFIG) itself, before the environment
+ * and argv, so each of those overrides the file. */
+#define WSB_CONFIG_MAX (1 << 20)
+int wsb_opt_config_text(struct wsb_cfg *cfg, char *text, const char *name, struct wsb_err *err);
+/* --dump-config: every option of cfg->tool with its value, as a --config
+ * file would set it ("# name" for unset ones), secrets as ***. */
+void wsb_opt_dump_config(FILE *out, const struct wsb_cfg *cfg);
 /* The exit status for a usage error of cfg->tool: 64, or what the tool's
  * usage_exit says (wsbridge-health --format nagios: 3, UNKNOWN). */
 int wsb_opt_usage_exit(const struct wsb_cfg *cfg);

@@ -4,9 +4,9 @@
 #
 # The package holds the five binaries of $WSB_BIN (default bin/, stripped),
 # their man pages and wsbridge(7) (gzipped), the bash, zsh and fish
-# completions, the systemd unit scripts/wsbridge-serve.service, its settings
-# /etc/default/wsbridge-serve (a conffile: wsbridge has no --config file yet,
-# so the unit reads WSBRIDGE_* variables and ARGS from there), and under
+# completions, the systemd unit scripts/wsbridge-serve.service, its
+# configuration /etc/wsbridge/serve.conf (a conffile, read with --config),
+# and under
 # /usr/share/doc/wsbridge the copyright, changelog.gz and README.md. The
 # version is what the binaries say; scripts/deb/changelog must have an entry
 # for it.
@@ -36,7 +36,7 @@ pkg=$work/wsbridge
 doc=$pkg/usr/share/doc/wsbridge
 install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man7" "$doc" \
 	"$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions" \
-	"$pkg/usr/share/fish/vendor_completions.d" "$pkg/lib/systemd/system" "$pkg/etc/default"
+	"$pkg/usr/share/fish/vendor_completions.d" "$pkg/lib/systemd/system" "$pkg/etc/wsbridge"
 
 for t in "${tools[@]}"; do
 	install -m 0755 "$bindir/wsbridge-$t" "$pkg/usr/bin/"
@@ -49,7 +49,7 @@ done
 gzip -9n <"$root/docs/man/wsbridge.7" >"$pkg/usr/share/man/man7/wsbridge.7.gz"
 install -m 0644 "$root/completions/_wsbridge" "$pkg/usr/share/zsh/vendor-completions/_wsbridge"
 install -m 0644 "$root/scripts/wsbridge-serve.service" "$pkg/lib/systemd/system/"
-install -m 0644 "$root/scripts/deb/wsbridge-serve.default" "$pkg/etc/default/wsbridge-serve"
+install -m 0644 "$root/scripts/deb/serve.conf" "$pkg/etc/wsbridge/serve.conf"
 install -m 0644 "$root/scripts/deb/copyright" "$doc/copyright"
 gzip -9n <"$root/scripts/deb/changelog" >"$doc/changelog.gz"
 install -m 0644 "$root/README.md" "$doc/README.md"
@@ -65,7 +65,7 @@ depends=$(cd "$work/src" && dpkg-shlibdeps -O "${tools[@]/#/$pkg/usr/bin/wsbridg
 size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@DEPENDS@/$depends/" \
 	"$root/scripts/deb/control" >"$pkg/DEBIAN/control"
-echo /etc/default/wsbridge-serve >"$pkg/DEBIAN/conffiles"
+echo /etc/wsbridge/serve.conf >"$pkg/DEBIAN/conffiles"
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
 	>"$pkg/DEBIAN/md5sums"
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/conffiles" "$pkg/DEBIAN/md5sums"

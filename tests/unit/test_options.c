@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "health.h"
@@ -132,7 +133,7 @@ static void test_help_lists_only_the_tools_options(void)
 	T_CHECK(strstr(out, "[$WSBRIDGE_URL]") != NULL);
 	wsb_cfg_free(&c);
 	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--dump-options", NULL) == WSB_OPT_EXIT_OK);
-	T_CHECK(strstr(out, "max-queue\t-\tBYTES\tsize\t-\t1M\t-\t") != NULL);
+	T_CHECK(strstr(out, "max-queue\t-\tBYTES\tsize\t-\t1M\tWSBRIDGE_MAX_QUEUE\t") != NULL);
 	wsb_cfg_free(&c);
 }
 
@@ -345,6 +346,106 @@ static void test_pub_and_sub_checks(void)
 	wsb_cfg_free(&c);
 }
 
+/* The config file's syntax: names with or without "--", "=" or spaces,
+ * comments, quotes, flags alone or with a boolean. */
+static void test_config_text(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+	char text[] = "# a comment\n\n  listen 127.0.0.1:9\n--max-queue=2M\nmax-memory = 8M\r\n"
+		      "allow-origin https://a.example\nallow-origin https://b.example\n"
+		      "console-publish\nno-console false\nsnapshot-key \" .k \"\nverbose\n";
+	char bad1[] = "listen 127.0.0.1:9\nmax-queue lots\n", bad2[] = "url ws://x/ws\n",
+	     bad3[] = "help\n", bad4[] = "max-queue\n", bad5[] = "echo maybe\n";
+
+	wsb_cfg_defaults(&c, WSB_TOOL_SERVE, "wsbridge-serve");
+	T_CHECK(wsb_opt_config_text(&c, text, "t.conf", &e) == 0);
+	T_STREQ(c.listen, "127.0.0.1:9");
+	T_CHECK(c.max_queue == 2 << 20 && c.max_memory == 8 << 20);
+	T_CHECK(c.allow_origins.n == 2 && !strcmp(c.allow_origins.v[1], "https://b.example"));
+	T_CHECK(c.console_publish == 1 && c.no_console == 0);
+	T_STREQ(c.snapshot_key, " .k ");
+	wsb_cfg_free(&c);
+	wsb_cfg_defaults(&c, WSB_TOOL_SERVE, "wsbridge-serve");
+	T_CHECK(wsb_opt_config_text(&c, bad1, "t.conf", &e) == -1 && e.code == WSB_EXIT_CONFIG);
+	T_CHECK(strstr(e.msg, "t.conf:2: --max-queue") != NULL);
+	T_CHECK(wsb_opt_config_text(&c, bad2, "t.conf", &e) == -1 && strstr(e.msg, "'url' is not an option"));
+	T_CHECK(wsb_opt_config_text(&c, bad3, "t.conf", &e) == -1 && strstr(e.msg, "command line only"));
+	T_CHECK(wsb_opt_config_text(&c, bad4, "t.conf", &e) == -1 && strstr(e.msg, "needs a value"));
+	wsb_cfg_free(&c);
+	wsb_cfg_defaults(&c, WSB_TOOL_SUB, "wsbridge-sub");
+	T_CHECK(wsb_opt_config_text(&c, bad5, "t.conf", &e) == -1 && strstr(e.msg, "--echo"));
+	wsb_cfg_free(&c);
+}
+
+/* command line > environment > file > default, and a list or count from a
+ * higher source replaces the lower one's instead of adding to it. */
+static void test_config_precedence(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+	char path[] = "/tmp/wsb-test-conf.XXXXXX";
+	int fd = mkstemp(path);
+	static const char text[] = "url ws://file:1/ws\ntype a\ntype b\ncount 5\nretry-max 9s\ntimeout 3\nverbose 2\n";
+
+	T_CHECK(fd >= 0 && write(fd, text, sizeof text - 1) == (ssize_t)sizeof text - 1);
+	close(fd);
+	setenv("WSBRIDGE_RETRY_MAX", "8s", 1);
+	setenv("WSBRIDGE_COUNT", "6", 1);
+	setenv("WSBRIDGE_ECHO", "no", 1);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--config", path, "--count", "7", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "ws://file:1/ws");		/* file only */
+	T_CHECK(c.types.n == 2 && c.timeout == 3);
+	T_CHECK(c.retry_max == 8 && c.count == 7 && c.echo == 0 && c.verbose == 2);
+	wsb_cfg_free(&c);
+	setenv("WSBRIDGE_CONFIG", path, 1);
+	setenv("WSBRIDGE_ECHO", "1", 1);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "-t", "c", "-v", NULL) == WSB_OPT_RUN);
+	T_CHECK(c.types.n == 1 && !strcmp(c.types.v[0], "c") && c.verbose == 1 && c.echo == 1);
+	T_CHECK(c.count == 6);
+	wsb_cfg_free(&c);
+	/* the command line's --config wins over $WSBRIDGE_CONFIG */
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--config=/nonexistent/x.conf", NULL) == -1);
+	T_CHECK(e.code == WSB_EXIT_CONFIG && strstr(e.msg, "/nonexistent/x.conf"));
+	wsb_cfg_free(&c);
+	unsetenv("WSBRIDGE_CONFIG");
+	unsetenv("WSBRIDGE_RETRY_MAX");
+	unsetenv("WSBRIDGE_COUNT");
+	unsetenv("WSBRIDGE_ECHO");
+	unlink(path);
+}
+
+/* --dump-config redacts secrets and otherwise reads back as itself. */
+static void test_dump_config_round_trip(void)
+{
+	static char first[16384], second[16384];
+	struct wsb_cfg c, d;
+	struct wsb_err e;
+	FILE *f;
+
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--token", "hunter2", "--allow-origin", "https://a.example",
+		      "--max-queue", "3M", "--snapshot-key", "\"k\"", "--console-publish", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	f = fmemopen(first, sizeof first, "w");
+	wsb_opt_dump_config(f, &c);
+	fclose(f);
+	T_CHECK(strstr(first, "hunter2") == NULL && strstr(first, "token ***\n"));
+	T_CHECK(strstr(first, "max-queue 3M\n") && strstr(first, "console-publish true\n"));
+	wsb_cfg_defaults(&d, WSB_TOOL_SERVE, "wsbridge-test");
+	memcpy(second, first, sizeof first);
+	T_CHECK(wsb_opt_config_text(&d, second, "dump", &e) == 0);
+	T_CHECK(wsb_cfg_check(&d, &e) == 0);
+	T_STREQ(d.snapshot_key, "\"k\"");
+	f = fmemopen(second, sizeof second, "w");
+	wsb_opt_dump_config(f, &d);
+	fclose(f);
+	T_STREQ(first, second);
+	if (strcmp(first, second))
+		printf("%s\n----\n%s\n", first, second);
+	wsb_cfg_free(&c);
+	wsb_cfg_free(&d);
+}
+
 int main(void)
 {
 	T_RUN(test_sizes_and_seconds);
@@ -359,5 +460,8 @@ int main(void)
 	T_RUN(test_help_fits_and_exit_rows_are_the_tools);
 	T_RUN(test_health_usage_exit);
 	T_RUN(test_pub_and_sub_checks);
+	T_RUN(test_config_text);
+	T_RUN(test_config_precedence);
+	T_RUN(test_dump_config_round_trip);
 	return t_done();
 }
