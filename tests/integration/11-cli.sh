@@ -81,7 +81,7 @@ done
 # Every tool: --help fits 80 columns, and its exit table (in --help and in
 # the dump the man page is made from) lists only the codes it can return.
 declare -A codes=([serve]="0 64 69 70 71 74 78" [pub]="0 64 65 66 69 70 71 74 75 77 78"
-	[sub]="0 64 65 69 70 71 74 75 77 78" [health]="0 1 64 69 70 71 74 75 77 78" [replay]="0 64 65 66 70 71 74")
+	[sub]="0 64 65 69 70 71 74 75 77 78" [health]="0 1 64 69 70 71 74 75 77 78" [replay]="0 64 65 66 70 71 74 78")
 for b in serve pub sub health replay; do
 	run help "$WSB_BIN/wsbridge-$b" --help
 	check_eq "$b --help: no line over 80 columns" "$(awk 'length($0) > 80' "$T/help.out" | head -n 3)" ""
