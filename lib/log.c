@@ -30,28 +30,60 @@ const char *wsb_log_progname(void)
 	return prog;
 }
 
-void wsb_log(int level, const char *fmt, ...)
+/* ,"name":"value" for a set string member, escaped. */
+static size_t ctx_str(char *out, size_t cap, const char *name, const char *v)
 {
-	char msg[1024], line[2300], ts[WSB_TS_LEN];
-	va_list ap;
+	size_t n;
+
+	if (!v || cap < 16)
+		return 0;
+	n = (size_t)snprintf(out, cap, ",\"%s\":", name);
+	if (n >= cap || n + wsb_json_escape(out + n, cap - n, v, strlen(v)) >= cap) {
+		out[0] = '\0';		/* a field is whole or absent: the line stays JSON */
+		return 0;
+	}
+	return strlen(out);
+}
+
+static size_t ctx_fields(char *out, size_t cap, const struct wsb_log_ctx *c)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!c)
+		return 0;
+	/* Members are bounded (ids, addresses, a 123-byte close reason), and
+	 * cap leaves room for all of them. */
+	n += ctx_str(out + n, cap - n, "client", c->client);
+	n += ctx_str(out + n, cap - n, "remote", c->remote);
+	if (c->code)
+		n += (size_t)snprintf(out + n, cap - n, ",\"code\":%d", c->code);
+	if (c->status)
+		n += (size_t)snprintf(out + n, cap - n, ",\"status\":%d", c->status);
+	n += ctx_str(out + n, cap - n, "reason", c->reason);
+	return n;
+}
+
+static void vlog(int level, const struct wsb_log_ctx *ctx, const char *fmt, va_list ap)
+{
+	char msg[1024], line[3300], ts[WSB_TS_LEN];
 	int n;
 
 	if (level > max_level)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (level < 0)
 		level = 0;
 	if (level > WSB_LOG_DEBUG)
 		level = WSB_LOG_DEBUG;
 	if (fmt_json) {
-		char esc[2100];
+		char esc[2100], fields[1100];
 
 		wsb_env_timestamp_now(ts);
 		wsb_json_escape(esc, sizeof esc, msg, strlen(msg));
-		n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"msg\":%s}\n",
-			     ts, level_names[level], prog, esc);
+		ctx_fields(fields, sizeof fields, ctx);
+		n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"msg\":%s%s}\n",
+			     ts, level_names[level], prog, esc, fields);
 	} else {
 		n = snprintf(line, sizeof line, "%s: %s%s\n", prog,
 			     level <= WSB_LOG_WARN ? (level == WSB_LOG_ERROR ? "error: " : "warning: ") : "",
@@ -63,6 +95,24 @@ void wsb_log(int level, const char *fmt, ...)
 	 * processes share a terminal or log file. */
 	fwrite(line, 1, (size_t)n, stderr);
 	fflush(stderr);
+}
+
+void wsb_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void wsb_logx(int level, const struct wsb_log_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, ctx, fmt, ap);
+	va_end(ap);
 }
 
 char *wsb_log_redact(const char *s, char *out, size_t cap)

@@ -19,6 +19,21 @@ int wsb_log_level(void);
 const char *wsb_log_progname(void);
 void wsb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What a line is about. With --log-format json each member that is set
+ * becomes a field of its own ("client", "remote", "code" for a WebSocket
+ * close code, "status" for an HTTP status, "reason"), so a log pipeline can
+ * select on them without parsing msg; text lines show msg only, which
+ * already names them. */
+struct wsb_log_ctx {
+	const char *client;		/* client id */
+	const char *remote;		/* peer address */
+	int code;			/* close code, 0: none */
+	int status;			/* HTTP status, 0: none */
+	const char *reason;		/* close or refusal reason */
+};
+void wsb_logx(int level, const struct wsb_log_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Copies s into out (cap bytes), replacing the value of every token=,
  * access_token= or producer_secret= parameter with "***". Returns out. */
 char *wsb_log_redact(const char *s, char *out, size_t cap);

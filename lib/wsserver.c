@@ -41,6 +41,8 @@ struct wsb_conn {
 	int paused;
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
+	int peer_code;			/* the client's close code, 0: none yet */
+	char peer_reason[124];
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 };
@@ -126,6 +128,11 @@ static void timer_cb(lws_sorted_usec_list_t *sul);
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
+}
+
+const char *wsb_server_peer(const struct wsb_conn *c)
+{
+	return c->peer;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -299,7 +306,9 @@ static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
 	else
 		given = query_arg(wsi, "token=", tok, sizeof tok);
 	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
+		struct wsb_log_ctx lc = { .remote = peer, .status = 401, .reason = given ? "invalid token" : "missing token" };
+
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
 		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
 			      "www-authenticate: Bearer\r\n");
 	}
@@ -336,9 +345,11 @@ static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
 	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
 				       &s->cfg->allow_origins, s->cfg->listen_host))
 		return 0;
+	struct wsb_log_ctx lc = { .remote = peer, .status = 403, .reason = "origin not allowed" };
+
 	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
-	wsb_log(WSB_LOG_INFO, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
-		peer, shown);
+	wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
+		 peer, shown);
 	return refuse(wsi, 403, "Forbidden", "origin not allowed", NULL);
 }
 
@@ -347,17 +358,18 @@ static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
 static int check_limits(struct wsb_server *s, struct lws *wsi, const char *peer)
 {
 	uint64_t same = 0, per_ip = s->cfg->max_connections_per_ip;
+	struct wsb_log_ctx lc = { .remote = peer, .status = 503, .reason = "too many connections" };
 
 	if (s->nconns >= s->max_conns) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %" PRIu64 " clients (--max-connections)",
-			peer, s->nconns);
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients (--max-connections)",
+			 peer, s->nconns);
 		return refuse(wsi, 503, "Service Unavailable", "too many connections", "retry-after: 1\r\n");
 	}
 	for (struct wsb_conn *c = s->conns; per_ip && c; c = c->next)
 		same += c->counted && !strcmp(c->peer, peer);
 	if (per_ip && same >= per_ip) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %" PRIu64 " clients from it "
-			"(--max-connections-per-ip)", peer, same);
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients from it "
+			 "(--max-connections-per-ip)", peer, same);
 		return refuse(wsi, 503, "Service Unavailable", "too many connections from this address",
 			      "retry-after: 1\r\n");
 	}
@@ -386,12 +398,16 @@ static int filter_handshake(struct wsb_server *s, struct lws *wsi, const char *u
 /* lws rewrites the RFC's reserved close codes to 1002 before echoing, but
  * echoes codes >= 5000 and answers a 1-byte payload with an empty close;
  * both are protocol errors (RFC 6455 §5.5.1, §7.4). */
-static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
+static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *p, size_t len)
 {
 	static const char why[] = "invalid close payload";
 
-	if (len != 1 && (len < 2 || ((p[0] << 8) | p[1]) < 5000))
+	if (len != 1 && (len < 2 || ((p[0] << 8) | p[1]) < 5000)) {
+		c->peer_code = len >= 2 ? (p[0] << 8) | p[1] : 1005;	/* 1005: no code given */
+		snprintf(c->peer_reason, sizeof c->peer_reason, "%.*s", len > 2 ? (int)(len - 2) : 0,
+			 (const char *)p + 2);
 		return 0;
+	}
 	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why, sizeof why - 1);
 	return -1;
 }
@@ -424,6 +440,20 @@ static void pause_conn(struct wsb_conn *c)
 	}
 }
 
+/* One line per connection that ends, with the close that ended it: ours,
+ * the client's, or none (1006, as RFC 6455 §7.1.5 names it). */
+static void log_gone(struct wsb_server *s, struct wsb_conn *c)
+{
+	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, c->close_code, 0, c->close_reason };
+
+	if (!c->close_code) {
+		lc.code = c->peer_code ? c->peer_code : 1006;
+		lc.reason = c->peer_code ? c->peer_reason : "closed without a close frame";
+	}
+	wsb_logx(WSB_LOG_DEBUG, &lc, "client %s (%s) disconnected: %d%s%s%s", lc.client ? lc.client : "-", c->peer,
+		 lc.code, *lc.reason ? " (" : "", lc.reason, *lc.reason ? ")" : "");
+}
+
 static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 {
 	if (!c->is_ws)
@@ -435,6 +465,7 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->is_ws = 0;
+	log_gone(s, c);
 	if (c->sess) {
 		void *sess = c->sess;
 
@@ -472,6 +503,16 @@ static void rx_drop(struct wsb_server *s, struct wsb_conn *c)
 	rx_account(s, c);
 }
 
+/* A close the client caused by what it sent, said once in the log. */
+static void close_logged(struct wsb_server *s, struct wsb_conn *c, int code, const char *why)
+{
+	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, code, 0, why };
+
+	if (!c->close_code)
+		wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (%d)", conn_name(s, c, c->peer), why, code);
+	wsb_server_close(c, code, why);
+}
+
 /* Reassembles fragments (lws may split even small frames) under the size
  * cap. The buffer grows with what arrived, not with what a header
  * announces, so a connection paused mid-message holds only what it sent. */
@@ -485,7 +526,7 @@ static int receive(struct wsb_server *s, struct wsb_conn *c, const char *in, siz
 	if (c->close_code)
 		return 0;
 	if (lws_frame_is_binary(c->wsi)) {
-		wsb_server_close(c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
+		close_logged(s, c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
 		return 0;
 	}
 	if (first)
@@ -495,7 +536,7 @@ static int receive(struct wsb_server *s, struct wsb_conn *c, const char *in, siz
 
 		snprintf(why, sizeof why, "message larger than %" PRIu64 " bytes", s->cfg->max_message);
 		rx_drop(s, c);
-		wsb_server_close(c, WSB_CLOSE_TOO_BIG, why);
+		close_logged(s, c, WSB_CLOSE_TOO_BIG, why);
 		return 0;
 	}
 	if (first && last) {		/* the common case: no copy */
@@ -536,8 +577,11 @@ static void check_deadlines(struct wsb_server *s)
 	for (struct wsb_conn *c = s->conns; c; c = c->next) {
 		if (!c->rx_open || c->close_code || now - c->rx_since < lim)
 			continue;
-		wsb_log(WSB_LOG_INFO, "closing %s: message not finished within %gs (%zu bytes so far)",
-			conn_name(s, c, "?"), s->cfg->message_timeout, c->rx.len);
+		struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, WSB_CLOSE_POLICY, 0,
+					  "message not finished in time" };
+
+		wsb_logx(WSB_LOG_INFO, &lc, "closing %s: message not finished within %gs (%zu bytes so far)",
+			 conn_name(s, c, "?"), s->cfg->message_timeout, c->rx.len);
 		rx_drop(s, c);
 		wsb_server_close(c, WSB_CLOSE_POLICY, "message not finished in time");
 	}
@@ -561,7 +605,9 @@ static void close_unmasked(struct wsb_server *s, struct wsb_conn *c)
 
 	if (c->close_code)
 		return;
-	wsb_log(WSB_LOG_INFO, "closing %s: %s (1002)", conn_name(s, c, c->peer), why);
+	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, LWS_CLOSE_STATUS_PROTOCOL_ERR, 0, why };
+
+	wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (1002)", conn_name(s, c, c->peer), why);
 	wsb_server_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
 }
 
@@ -634,7 +680,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			close_unmasked(s, c);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		return peer_close(wsi, in, len);
+		return peer_close(c, wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
 		return receive(s, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:

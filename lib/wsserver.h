@@ -93,6 +93,8 @@ void wsb_server_free(struct wsb_server *srv);
 int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
 /* conn's session handle (from joined()), or NULL. */
 void *wsb_server_sess(const struct wsb_conn *conn);
+/* conn's remote address, for log lines. */
+const char *wsb_server_peer(const struct wsb_conn *conn);
 /* Frames are waiting for conn: take() at the next writable turn. */
 void wsb_server_wake(struct wsb_conn *conn);
 /* Close conn with code and reason once the kernel takes the close frame

@@ -20,7 +20,10 @@ static void hook_wake(void *ud, void *conn)
 
 static void hook_close(void *ud, void *conn, int code, const char *reason)
 {
-	wsb_log(WSB_LOG_INFO, "closing %s: %s (%d)", wsb_broker_client_id(wsb_server_sess(conn)), reason, code);
+	const char *id = wsb_broker_client_id(wsb_server_sess(conn));
+	struct wsb_log_ctx lc = { id, wsb_server_peer(conn), code, 0, reason };
+
+	wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (%d)", id, reason, code);
 	wsb_server_close(conn, code, reason);
 }
 
@@ -109,9 +112,14 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	a.j.types = a.tv;
 	if (!err.msg[0])
 		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
+	struct wsb_log_ctx lc = { sess ? wsb_broker_client_id(sess) : NULL, wsb_server_peer(conn),
+				  WSB_CLOSE_POLICY, 0, err.msg };
+
 	if (sess) {
-		wsb_log(WSB_LOG_DEBUG, "client %s connected%s%s", wsb_broker_client_id(sess),
-			a.j.producer ? " as producer " : "", a.j.producer ? a.j.producer : "");
+		lc.code = 0;
+		lc.reason = NULL;
+		wsb_logx(WSB_LOG_DEBUG, &lc, "client %s (%s) connected%s%s", lc.client, lc.remote,
+			 a.j.producer ? " as producer " : "", a.j.producer ? a.j.producer : "");
 		return sess;
 	}
 	if (err.code == WSB_EXIT_OSERR) {
@@ -120,7 +128,7 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 		return NULL;
 	}
 	if (a.j.producer)
-		wsb_log(WSB_LOG_INFO, "refused producer %s: %s", a.j.producer, err.msg);
+		wsb_logx(WSB_LOG_INFO, &lc, "refused producer %s: %s", a.j.producer, err.msg);
 	wsb_server_close(conn, err.code == WSB_EXIT_IOERR ? WSB_CLOSE_INTERNAL : WSB_CLOSE_POLICY, err.msg);
 	return NULL;
 }
@@ -142,7 +150,6 @@ static int op_pending(void *ud, void *sess)
 
 static void op_left(void *ud, void *sess)
 {
-	wsb_log(WSB_LOG_DEBUG, "client %s disconnected", wsb_broker_client_id(sess));
 	wsb_broker_leave(((struct serve *)ud)->broker, sess);
 }
 
