@@ -619,7 +619,7 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	*pr = NULL;
 	/* Only a connection that holds ?producer=ID (with its secret) is
 	 * deduplicated and acknowledged, and only for that id. */
-	if (!probe && from->prod) {
+	if (!probe && from && from->prod) {
 		const char *code = NULL;
 		struct wsb_err err;
 
@@ -636,8 +636,9 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	/* Wrapping would hand out seqs that subscribers and the journal
 	 * already hold: refuse instead, and /health says so. */
 	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
-		reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
-			    "nothing more can be published in this epoch");
+		if (from)
+			reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+				    "nothing more can be published in this epoch");
 		return 0;
 	}
 	if (r == 1)
@@ -756,6 +757,54 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	else
 		return publish(b, s, m, env, (size_t)r, cap), 1;
 	return 0;
+}
+
+/* What publishing msg as nobody's would refuse: 0, or -1 with code and err. */
+static int check_plain(const struct wsb_broker *b, ssize_t r, const struct wsb_env *env, const char *p,
+		       const char **code, struct wsb_err *err)
+{
+	*code = "INVALID_MESSAGE";
+	if (r == -WSB_ENV_INVALID_JSON)
+		*code = "INVALID_JSON";
+	if (r < 0)
+		return -1;
+	if (!env->has_type)
+		return wsb_err_set(err, WSB_EXIT_DATAERR, "%s",
+				   env->type_v.len && p[env->type_v.off] == '"' ? "message \"type\" must be 1 to 128 bytes"
+									     : "message has no string \"type\"");
+	if (!wsb_env_type_ok(env->type, env->type_len, err))
+		return -1;	/* control types too: ping or subscribe mean nothing here */
+	if (b->st.seq == UINT64_MAX) {
+		*code = "SEQ_EXHAUSTED";
+		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "the server's seq space is exhausted");
+	}
+	return 0;
+}
+
+uint64_t wsb_broker_publish(struct wsb_broker *b, const char *msg, size_t len, int check_only, const char **code,
+			    struct wsb_err *err)
+{
+	static const char *const drop[] = { "seq", "producer", "pseq", NULL };
+	struct wsb_env env;
+	size_t cap = len + WSB_STAMP_MAX;
+	struct wsb_msg *m;
+	ssize_t r;
+	uint64_t seq;
+
+	*code = "INTERNAL";
+	if (cap < len || !(m = wsb_msg_alloc(cap)))
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory"), 0;
+	wsb_err_clear(err);
+	r = wsb_env_parse(msg, len, wsb_msg_payload(m), drop, &env, err);
+	if (check_plain(b, r, &env, wsb_msg_payload(m), code, err) || check_only) {
+		wsb_msg_unref(m);
+		return check_only && !err->msg[0];
+	}
+	publish(b, NULL, m, &env, (size_t)r, cap);
+	seq = b->st.seq;
+	wsb_sessions_flush(&b->ss);
+	check_pressure(b);
+	return seq;
 }
 
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)

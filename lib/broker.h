@@ -156,6 +156,16 @@ const char *wsb_broker_client_id(const struct wsb_sess *s);
  * other object with a string type is published. Never fails the session. */
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
 
+/* Publishes msg as no session's (HTTP publish, serve --stdin): the checks
+ * and stamp of a plain connection's message (seq, producer and pseq are
+ * removed; control and reserved types are refused). The seq it got, or 0
+ * with *code ("INVALID_JSON", "INVALID_MESSAGE", "SEQ_EXHAUSTED") and err.
+ * check_only: nothing is published; 1 if it would be, else 0 as above.
+ * With durable_acks the message reaches subscribers once the journal has
+ * it (wsb_broker_durable), like any other. */
+uint64_t wsb_broker_publish(struct wsb_broker *b, const char *msg, size_t len, int check_only, const char **code,
+			    struct wsb_err *err);
+
 /* Moves whole pending frames for s into out, oldest first, while they fit in
  * soft bytes; the first frame is taken even when bigger than soft as long as
  * it fits in hard. Returns the bytes written (0: nothing pending, or the

@@ -40,6 +40,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->fsync_interval = 0.01;
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
+	cfg->publish_lines = 1000;
 
 	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
 		cfg->url = "ws://127.0.0.1:8765/ws";
@@ -232,6 +233,10 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	    cfg->max_connections_per_ip > cfg->max_connections)
 		return wsb_err_set(err, WSB_EXIT_USAGE,
 				   "--max-connections-per-ip must not exceed --max-connections");
+	if (!strcmp(cfg->path, "/publish"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--path /publish is POST /publish's; choose another");
+	if (cfg->publish_lines < 1)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--publish-lines must be at least 1");
 	if (cfg->console_publish && cfg->no_console)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs the console (drop --no-console)");
 	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))

@@ -66,6 +66,7 @@ struct wsb_cfg {
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
 	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
+	uint64_t publish_lines;		/* messages in one POST /publish */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
 

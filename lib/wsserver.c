@@ -11,65 +11,12 @@
 #include <libwebsockets.h>
 
 #include "admit.h"
-#include "auth.h"
 #include "buf.h"
 #include "log.h"
 #include "lwsio.h"
 #include "proto.h"
 
-/* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
- * enough that a busy subscriber costs one syscall per few hundred messages
- * (see docs/design.md), small enough to keep per-client latency even. */
-#define BATCH 65536
-#define SHUTDOWN_GRACE_MS 2000
-#define CLOSE_GRACE_S 10
-/* Reassembly memory a connection keeps between messages: beyond it the
- * buffer is given back once a big message is delivered. */
-#define RX_KEEP 4096
-
-struct wsb_conn {
-	struct lws *wsi;
-	void *sess;			/* the program's, from joined() */
-	struct wsb_conn *prev, *next;
-	struct wsb_buf rx;		/* reassembly of a fragmented message */
-	int rx_open;			/* a message has begun and not ended */
-	uint64_t rx_since;		/* when it began, monotonic ms */
-	size_t rx_counted;		/* rx.cap as counted in partial_bytes */
-	int close_code;			/* set: close at the next chance */
-	int close_sent;
-	char close_reason[124];
-	int paused;
-	int is_ws;
-	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
-	int peer_code;			/* the client's close code, 0: none yet */
-	char peer_reason[124];
-	int counted;			/* in server.nconns */
-	char peer[48];			/* remote address, for --max-connections-per-ip */
-};
-
-struct wsb_server {
-	const struct wsb_cfg *cfg;
-	struct wsb_server_ops ops;
-	void *ud;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	struct wsb_conn *conns;
-	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
-	size_t hard;
-	const char *token;		/* NULL: none required */
-	int pressure;
-	size_t partial_bytes;		/* reassembly memory of unfinished messages */
-	int stopping;
-	struct timespec stop_at;
-	lws_retry_bo_t retry;
-	lws_sorted_usec_list_t sul_tick, sul_timer;
-	char iface[64];			/* --listen host as a numeric address */
-	/* the door: connection limits and the descriptor-limit episode */
-	uint64_t max_conns, nconns;
-	struct lws *listen_wsi;		/* learnt from the first accept */
-	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
-};
+#include "wsserver_int.h"
 
 static volatile sig_atomic_t got_signal;
 static struct lws_context *signal_ctx;
@@ -192,209 +139,6 @@ int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 	return n > 0 ? n : 0;
 }
 
-/* HTTP: the program's documents and JSON errors. */
-
-/* hdrs: NULL, or name/value pairs ("vary:", "accept") ending in NULL. */
-static int http_reply_hdrs(struct lws *wsi, unsigned status, const char *ctype, const char *const *hdrs,
-			   const char *body, size_t len)
-{
-	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-	unsigned char *out;
-
-	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end))
-		return -1;
-	for (; hdrs && hdrs[0]; hdrs += 2)
-		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0], (const unsigned char *)hdrs[1],
-						(int)strlen(hdrs[1]), &p, end))
-			return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	/* HEAD: the same headers (content-length included), never a body (RFC 9110 §9.3.2). */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	out = malloc(LWS_PRE + len + 1);
-	if (!out)
-		return -1;
-	memcpy(out + LWS_PRE, body, len);
-	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) {
-		free(out);
-		return -1;
-	}
-	free(out);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-
-/* Refuses a request with a real HTTP/1.1 status, a JSON body and extra
- * header lines (each ending in CRLF), then closes the connection.
- * lws_return_http_status() answers a refused upgrade as HTTP/1.0 with an
- * HTML page, which strict clients (Python websockets) reject as not HTTP
- * at all, hiding the status from them. */
-static int refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra)
-{
-	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
-	int body, n;
-	char json[160];
-
-	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
-	n = snprintf(p, sizeof buf - LWS_PRE,
-		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-		     "connection: close\r\n%s\r\n%s",
-		     status, reason, body, extra ? extra : "",
-		     lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? "" : json);
-	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
-	return -1;
-}
-
-int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype, const char *const *hdrs,
-		     const char *body, size_t len)
-{
-	return http_reply_hdrs(rq->wsi, status, ctype, hdrs, body, len);
-}
-
-int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
-		      const char *extra)
-{
-	return refuse(rq->wsi, status, reason, error, extra);
-}
-
-static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
-{
-	char accept[512];
-	struct wsb_http_req rq = {
-		.path = path,
-		.get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) || lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI),
-		.wsi = wsi,
-	};
-
-	if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0)
-		rq.accept = accept;
-	return s->ops.http(s->ud, &rq);
-}
-
-
-/* An argument of the query wherever it is: lws_get_urlarg_by_name gives up
- * at the first argument longer than its buffer, hiding every one after it.
- * An argument longer than buf cannot be what we look for; it is skipped. */
-static const char *query_arg(struct lws *wsi, const char *name, char *buf, int cap)
-{
-	size_t nl = strlen(name);
-	int i, n;
-
-	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-		if (n >= cap || lws_hdr_copy_fragment(wsi, buf, cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
-			continue;
-		if (!strncmp(buf, name, nl))
-			return buf + nl;
-	}
-	return NULL;
-}
-
-static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
-{
-	char tok[WSB_TOKEN_MAX + 16];
-	const char *given = NULL;
-	int n;
-
-	if (!s->token)
-		return 0;
-	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
-		given = tok + 7;
-	else
-		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given || !wsb_auth_equal(given, s->token)) {
-		struct wsb_log_ctx lc = { .remote = peer, .status = 401, .reason = given ? "invalid token" : "missing token" };
-
-		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
-			      "www-authenticate: Bearer\r\n");
-	}
-	return 0;
-}
-
-/* What lws 4.1.6 would answer with a 101 anyway (another version) or a
- * silently dropped socket (no Host, no or a bad key): RFC 6455 §4.2.1/§4.4. */
-static int check_upgrade(struct lws *wsi)
-{
-	char v[16], key[64];
-
-	if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_VERSION) <= 0)
-		return refuse(wsi, 400, "Bad Request", "missing Sec-WebSocket-Version", NULL);
-	if (strcmp(v, "13"))
-		return refuse(wsi, 426, "Upgrade Required", "unsupported WebSocket version: use 13",
-			      "sec-websocket-version: 13\r\n");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
-		return refuse(wsi, 400, "Bad Request", "missing Host header", NULL);
-	if (lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY) <= 0 || !wsb_admit_ws_key(key))
-		return refuse(wsi, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key", NULL);
-	return 0;
-}
-
-/* Cross-site WebSocket hijacking: any page a user opens may connect here. */
-static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
-{
-	char origin[256], host[256] = "", shown[100];
-	int has = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
-	int n = has ? lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) : 0;
-
-	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
-		host[0] = '\0';
-	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
-				       &s->cfg->allow_origins, s->cfg->listen_host))
-		return 0;
-	struct wsb_log_ctx lc = { .remote = peer, .status = 403, .reason = "origin not allowed" };
-
-	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
-	wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
-		 peer, shown);
-	return refuse(wsi, 403, "Forbidden", "origin not allowed", NULL);
-}
-
-/* --max-connections and --max-connections-per-ip count WebSocket clients;
- * plain HTTP requests stay answered when they are reached. */
-static int check_limits(struct wsb_server *s, struct lws *wsi, const char *peer)
-{
-	uint64_t same = 0, per_ip = s->cfg->max_connections_per_ip;
-	struct wsb_log_ctx lc = { .remote = peer, .status = 503, .reason = "too many connections" };
-
-	if (s->nconns >= s->max_conns) {
-		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients (--max-connections)",
-			 peer, s->nconns);
-		return refuse(wsi, 503, "Service Unavailable", "too many connections", "retry-after: 1\r\n");
-	}
-	for (struct wsb_conn *c = s->conns; per_ip && c; c = c->next)
-		same += c->counted && !strcmp(c->peer, peer);
-	if (per_ip && same >= per_ip) {
-		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients from it "
-			 "(--max-connections-per-ip)", peer, same);
-		return refuse(wsi, 503, "Service Unavailable", "too many connections from this address",
-			      "retry-after: 1\r\n");
-	}
-	return 0;
-}
-
-/* The door, before lws answers an upgrade (HTTP_CONFIRM_UPGRADE) and
- * before the program hears of it: path, shutdown, RFC 6455 handshake, Origin,
- * connection limits, token. Each refusal is an HTTP status with a JSON body. */
-static int filter_handshake(struct wsb_server *s, struct lws *wsi, const char *upgrade)
-{
-	char uri[512], peer[48] = "?";
-
-	if (strcasecmp(upgrade, "websocket"))
-		return refuse(wsi, 400, "Bad Request", "only websocket upgrades", NULL);
-	lws_get_peer_simple(wsi, peer, sizeof peer);
-	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path))
-		return refuse(wsi, 404, "Not Found", "not found", NULL);
-	if (s->stopping)
-		return refuse(wsi, 503, "Service Unavailable", "shutting down", NULL);
-	if (check_upgrade(wsi) || check_origin(s, wsi, peer) || check_limits(s, wsi, peer))
-		return -1;
-	return check_token(s, wsi, peer);
-}
-
 /* lws rewrites the RFC's reserved close codes to 1002 before echoing, but
  * echoes codes >= 5000 and answers a 1-byte payload with an empty close;
  * both are protocol errors (RFC 6455 §5.5.1, §7.4). */
@@ -485,15 +229,20 @@ static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, s
 
 /* Reassembly memory held for c's unfinished message: the program counts it
  * (/health partial_bytes, --max-memory). */
+void wsb_srv_partial(struct wsb_server *s, size_t old, size_t now)
+{
+	if (now == old)
+		return;
+	s->partial_bytes = s->partial_bytes - old + now;
+	s->ops.partial(s->ud, s->partial_bytes);
+}
+
 static void rx_account(struct wsb_server *s, struct wsb_conn *c)
 {
 	size_t now = c->rx_open ? c->rx.cap : 0;
 
-	if (now == c->rx_counted)
-		return;
-	s->partial_bytes = s->partial_bytes - c->rx_counted + now;
+	wsb_srv_partial(s, c->rx_counted, now);
 	c->rx_counted = now;
-	s->ops.partial(s->ud, s->partial_bytes);
 }
 
 static void rx_drop(struct wsb_server *s, struct wsb_conn *c)
@@ -654,7 +403,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		return serve_http(s, wsi, in);
+	case LWS_CALLBACK_HTTP_BODY:
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		return wsb_srv_http(s, c, wsi, reason, in, len);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* wsi is the listener here (user is lws's accept args): the
 		 * only public way to reach it, for pause_accepting. in is the
@@ -663,7 +416,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		s->listen_wsi = wsi;
 		return watch_new((int)(lws_intptr_t)in);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return filter_handshake(s, wsi, in);
+		return wsb_srv_door(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
 	case LWS_CALLBACK_ESTABLISHED:

@@ -1,5 +1,5 @@
 /* wsserver — the server transport: libwebsockets serving WebSocket clients
- * and plain HTTP requests on one port. It knows nothing of messages,
+ * and plain HTTP requests on one port (wsserver.c and wsserver_http.c). It knows nothing of messages,
  * subscriptions or documents: the program (cmd/wsbridge-serve) is reached
  * only through struct wsb_server_ops, as wsclient reaches its tools.
  *
@@ -37,7 +37,17 @@ struct wsb_conn;		/* one WebSocket connection */
 struct wsb_http_req {
 	const char *path;
 	int get;			/* GET or HEAD (a HEAD reply carries no body) */
+	int post;
 	const char *accept;		/* the Accept header; NULL: none, or too long */
+	const char *ctype;		/* the Content-Type header, or NULL */
+	int64_t length;			/* Content-Length; -1: none */
+	int authorized;			/* carries the token (Bearer or ?token=), or none is required */
+	int origin_ok;			/* no Origin, or one the door would let in */
+	/* The second call for a request whose body was asked for: all of it. */
+	int has_body;
+	const char *body;
+	size_t body_len;
+	struct wsb_conn *conn;		/* for wsb_server_want_body/wsb_server_answer */
 	void *wsi;			/* the transport's */
 };
 
@@ -58,8 +68,14 @@ struct wsb_server_ops {
 	/* Bytes held for unfinished inbound messages, whenever it changes. */
 	void (*partial)(void *ud, size_t bytes);
 	/* A plain HTTP request: answer with wsb_server_reply or
-	 * wsb_server_refuse and return what it returned. */
+	 * wsb_server_refuse and return what it returned; or, for a POST, ask
+	 * for its body (wsb_server_want_body) and return 0: http() is then
+	 * called again with has_body set, and that call answers with
+	 * wsb_server_answer, at once or later, and returns 0. */
 	int (*http)(void *ud, struct wsb_http_req *rq);
+	/* The connection of a request whose body was handed over closed
+	 * before wsb_server_answer: forget conn. May be NULL. */
+	void (*gone)(void *ud, struct wsb_conn *conn);
 	/* Every 100 ms. */
 	void (*tick)(void *ud);
 	/* The timer set with wsb_server_timer fired. */
@@ -122,5 +138,13 @@ int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype
  * ending in CRLF, or NULL), then the connection closes. */
 int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
 		      const char *extra);
+/* From http() for a POST: collect its body, at most cap bytes (more: 413
+ * and the connection closes). What is held counts in partial(). 0. */
+int wsb_server_want_body(struct wsb_http_req *rq, size_t cap);
+/* The answer to a request whose body was handed over: status and a JSON
+ * body (copied), written when the socket can take it; the connection then
+ * serves its next request. Not after gone(). 0, or -1 out of memory (the
+ * request then stays unanswered until the client gives up). */
+int wsb_server_answer(struct wsb_conn *conn, unsigned status, const char *json, size_t len);
 
 #endif

@@ -51,10 +51,12 @@ static void commit_now(struct serve *s, int sync)
 	if (s->lost_seq) {
 		wsb_broker_durable(s->broker, s->lost_seq - 1 < wsb_journal_durable(s->journal)
 						      ? s->lost_seq - 1 : wsb_journal_durable(s->journal));
+		serve_publish_durable(s);
 		return;
 	}
 	set_degraded(s, NULL);
 	wsb_broker_durable(s->broker, wsb_journal_durable(s->journal));
+	serve_publish_durable(s);
 }
 
 void serve_commit_due(struct serve *s)

@@ -123,7 +123,8 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 	int con = !s->cfg->no_console;
 	int n = snprintf(body, cap,
 			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[%s]}\n",
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"publish\":\"/publish\"%s},\"auth\":\"%s\","
+			 "\"features\":[%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
 			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
 
@@ -137,8 +138,10 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	char body[8192];
 	int n;
 
-	/* Every endpoint is read-only: other methods on a known path get 405
-	 * with Allow, not the GET answer (a POST must not look accepted). */
+	if (!strcmp(path, "/publish"))
+		return serve_publish_http(s, rq);
+	/* Every other endpoint is read-only: other methods on a known path get
+	 * 405 with Allow, not the GET answer (a POST must not look accepted). */
 	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
 	     !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
 	    !rq->get)

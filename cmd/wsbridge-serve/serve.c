@@ -176,7 +176,7 @@ static const char *op_name(void *ud, void *sess)
 
 static const struct wsb_server_ops serve_ops = {
 	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
-	.left = op_left, .partial = op_partial, .http = serve_http, .tick = op_tick,
+	.left = op_left, .partial = op_partial, .http = serve_http, .gone = serve_publish_gone, .tick = op_tick,
 	.timer = op_timer, .name = op_name,
 };
 
@@ -259,6 +259,7 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		rc = wsb_server_run(sv.srv);
 	/* Every connection leaves the broker before the broker goes. */
 	wsb_server_free(sv.srv);
+	serve_publish_free(&sv);
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);

@@ -6,7 +6,8 @@
  * - commit.c: --journal: recovery at start, group commit, acks that follow
  *   durability, the degraded state;
  * - http.c: /health, /metrics, / (JSON, or the console for a browser),
- *   /console, /wsbridge.js, and JSON errors for everything else.
+ *   /console, /wsbridge.js, and JSON errors for everything else;
+ * - publish.c: POST /publish.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
  */
@@ -41,6 +42,8 @@ struct serve {
 	int degraded;			/* the journal cannot be written */
 	uint64_t lost_seq;		/* first seq the journal refused: acks stop before it */
 	char degraded_reason[WSB_ERR_LEN];
+	/* POST /publish answers waiting for the journal (publish.c) */
+	struct serve_wait *waiting;
 };
 
 /* The program behind wsbridge-serve(1), for wsb_cli_main. */
@@ -56,5 +59,13 @@ void serve_commit_due(struct serve *sv);
 
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);
+
+/* publish.c: POST /publish (both calls of the http op for it); answers
+ * that wait for the journal, given once it stored them (call after every
+ * wsb_broker_durable) or dropped when their connection goes (the gone op). */
+int serve_publish_http(struct serve *s, struct wsb_http_req *rq);
+void serve_publish_durable(struct serve *s);
+void serve_publish_gone(void *ud, struct wsb_conn *conn);
+void serve_publish_free(struct serve *s);
 
 #endif

@@ -1,0 +1,97 @@
+/* wsserver_int — what the two files of the server transport share:
+ * wsserver.c (sockets, WebSocket connections, batched writes, the loop) and
+ * wsserver_http.c (the door before an upgrade, plain HTTP requests, POST
+ * bodies). Private to them: nothing else includes this or libwebsockets.h.
+ */
+#ifndef WSB_WSSERVER_INT_H
+#define WSB_WSSERVER_INT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "buf.h"
+#include "wsserver.h"
+
+/* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
+ * enough that a busy subscriber costs one syscall per few hundred messages
+ * (see docs/design.md), small enough to keep per-client latency even. */
+#define BATCH 65536
+#define SHUTDOWN_GRACE_MS 2000
+#define CLOSE_GRACE_S 10
+/* Reassembly memory a connection keeps between messages: beyond it the
+ * buffer is given back once a big message is delivered. */
+#define RX_KEEP 4096
+
+struct wsb_conn {
+	struct lws *wsi;
+	void *sess;			/* the program's, from joined() */
+	struct wsb_conn *prev, *next;
+	struct wsb_buf rx;		/* reassembly of a fragmented message */
+	int rx_open;			/* a message has begun and not ended */
+	uint64_t rx_since;		/* when it began, monotonic ms */
+	size_t rx_counted;		/* rx.cap as counted in partial_bytes */
+	int close_code;			/* set: close at the next chance */
+	int close_sent;
+	char close_reason[124];
+	int paused;
+	int is_ws;
+	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
+	int peer_code;			/* the client's close code, 0: none yet */
+	char peer_reason[124];
+	int counted;			/* in server.nconns */
+	char peer[48];			/* remote address, for --max-connections-per-ip */
+	/* plain HTTP: a request body, and an answer given after it */
+	struct wsb_buf body;
+	size_t body_counted;		/* body.cap as counted in partial_bytes */
+	int body_on;			/* the program asked for this request's body */
+	int waiting;			/* the body went to the program; no answer yet */
+	char *ans;			/* the answer, written at HTTP_WRITEABLE */
+	size_t ans_len;
+	unsigned ans_status;
+};
+
+struct wsb_server {
+	const struct wsb_cfg *cfg;
+	struct wsb_server_ops ops;
+	void *ud;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct wsb_conn *conns;
+	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
+	size_t hard;
+	const char *token;		/* NULL: none required */
+	int pressure;
+	size_t partial_bytes;		/* reassembly memory of unfinished messages */
+	int stopping;
+	struct timespec stop_at;
+	lws_retry_bo_t retry;
+	lws_sorted_usec_list_t sul_tick, sul_timer;
+	char iface[64];			/* --listen host as a numeric address */
+	/* the door: connection limits and the descriptor-limit episode */
+	uint64_t max_conns, nconns;
+	struct lws *listen_wsi;		/* learnt from the first accept */
+	int emfile;			/* in an accept-failure episode */
+	struct timespec emfile_at;	/* the episode's last failed accept */
+};
+
+/* wsserver_http.c */
+
+/* HTTP_CONFIRM_UPGRADE: path, shutdown, handshake, Origin, limits, token.
+ * 0 to let lws answer 101, or -1 after a refusal was written. */
+int wsb_srv_door(struct wsb_server *s, struct lws *wsi, const char *upgrade);
+/* The plain HTTP callbacks (HTTP, HTTP_BODY, HTTP_BODY_COMPLETION,
+ * HTTP_WRITEABLE, CLOSED_HTTP) for c, lws's user space of wsi. */
+int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
+		 void *in, size_t len);
+/* A real HTTP/1.1 refusal with a JSON body; returns -1 (close). */
+int wsb_srv_refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra);
+
+/* wsserver.c */
+
+/* Bytes held for unfinished inbound data changed by delta: tell the program. */
+void wsb_srv_partial(struct wsb_server *s, size_t old, size_t now);
+
+#endif
