@@ -245,9 +245,24 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
-int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
+/* How lines become messages: pub, and serve --stdin. */
+static int check_lines(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct wsb_err e2;
+
+	if (cfg->tool == WSB_TOOL_SERVE && !cfg->stdin_pub && (cfg->type || cfg->raw || cfg->strict))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--type, --raw and --strict are for --stdin's lines: add --stdin");
+	if (cfg->raw && !cfg->type)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type");
+	if (cfg->max_line < 16)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
+	if (cfg->type && !wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
+	return 0;
+}
+
+int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
+{
 
 	if (cfg->quiet)
 		cfg->verbose = -1;
@@ -289,19 +304,15 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if (cfg->ping_interval < 1 || cfg->ping_interval > 21600)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--ping-interval must be between 1s and 6h");
 	}
+	if ((cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SERVE)) && check_lines(cfg, err))
+		return -1;
 	if (cfg->tool & WSB_TOOL_PUB) {
-		if (cfg->raw && !cfg->type)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type");
 		if (cfg->queue < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
-		if (cfg->max_line < 16)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
 		if (cfg->producer && (!wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)) ||
 				      strlen(cfg->producer) > WSB_PRODUCER_NAME_MAX))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: '%s' is not 1 to %d characters of A-Z a-z 0-9 . _ : -",
 					   cfg->producer, WSB_PRODUCER_NAME_MAX);
-		if (cfg->type && !wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -70,6 +71,17 @@ static void lws_emit(int level, const char *line)
 
 /* What the program may do to a connection. */
 
+void wsb_server_stop(struct wsb_server *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+	for (struct wsb_conn *k = s->conns; k; k = k->next)
+		wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
+	lws_cancel_service(s->ctx);	/* the loop checks stopping after this turn */
+}
+
 static void timer_cb(lws_sorted_usec_list_t *sul);
 
 void *wsb_server_sess(const struct wsb_conn *c)
@@ -110,6 +122,12 @@ void wsb_server_pause_publishers(struct wsb_server *s, int on)
 	wsb_log(WSB_LOG_DEBUG, "%s publishers", on ? "pausing" : "resuming");
 	if (on)
 		return;
+	/* Only the descriptor: reading here would publish from inside the
+	 * broker's own pressure hook. */
+	if (s->in_wsi && s->in_paused) {
+		s->in_paused = 0;
+		lws_rx_flow_control(s->in_wsi, 1);
+	}
 	for (struct wsb_conn *c = s->conns; c; c = c->next)
 		if (c->paused) {
 			c->paused = 0;
@@ -449,16 +467,104 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (got_signal && !s->stopping) {
 			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
 				s->conns ? "closing all clients" : "no clients to close");
-			s->stopping = 1;
-			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
-			for (struct wsb_conn *k = s->conns; k; k = k->next)
-				wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
+			wsb_server_stop(s);
 		}
 		return 0;
 	default:
 		break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- --stdin: an input descriptor served by the same loop ---- */
+
+/* Read while the program has room and publishers may publish; pause the
+ * descriptor otherwise. After the writer hangs up lws drops the (dup'ed)
+ * wsi even with bytes unread, so the original fd is then read directly,
+ * to its end, as room allows (library notes, gotcha 7). */
+static void read_input(struct wsb_server *s)
+{
+	for (;;) {
+		size_t room = 0;
+		char *p = s->pressure || s->in_eof ? NULL : s->ops.in_buf(s->ud, &room);
+		ssize_t n;
+
+		if (!p || !room) {
+			if (s->in_wsi && !s->in_paused) {
+				s->in_paused = 1;
+				lws_rx_flow_control(s->in_wsi, 0);
+			}
+			return;
+		}
+		n = read(s->in_fd, p, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		s->in_eof = n <= 0;
+		if (n < 0) {
+			s->ops.in_error(s->ud, errno);
+			return;
+		}
+		s->ops.in_data(s->ud, (size_t)n);
+		if (n == 0 || !s->in_hup)
+			return;		/* in the loop: one read per wakeup keeps sockets served */
+	}
+}
+
+static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (s->in_eof || wsi != s->in_wsi)
+			return -1;
+		read_input(s);
+		return s->in_eof ? -1 : 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi != s->in_wsi)
+			return 0;
+		s->in_wsi = NULL;
+		if (!s->in_eof) {
+			s->in_hup = 1;
+			read_input(s);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int wsb_server_input(struct wsb_server *s, int fd, struct wsb_err *err)
+{
+	lws_sock_file_fd_type u;
+	int d = dup(fd);
+
+	if (d < 0)
+		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "dup");
+	s->in_fd = fd;
+	u.filefd = d;
+	s->in_wsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, u, "wsbridge-input", NULL);
+	if (!s->in_wsi) {
+		close(d);
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot watch input fd %d", fd);
+	}
+	return 0;
+}
+
+void wsb_server_input_resume(struct wsb_server *s)
+{
+	if (s->in_fd < 0 || s->in_eof || s->pressure)
+		return;
+	if (s->in_hup) {
+		read_input(s);
+		return;
+	}
+	if (s->in_wsi && s->in_paused) {
+		s->in_paused = 0;
+		lws_rx_flow_control(s->in_wsi, 1);
+	}
 }
 
 #define TICK_US (100 * LWS_US_PER_MS)
@@ -535,7 +641,7 @@ static void set_max_conns(struct wsb_server *s)
 
 static int create_context(struct wsb_server *s, struct wsb_err *err)
 {
-	static struct lws_protocols protocols[2];
+	static struct lws_protocols protocols[3];
 	struct lws_context_creation_info info;
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
@@ -549,6 +655,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* Without this lws splits every batch into 4 KiB sends. */
 		.tx_packet_size = BATCH,
 	};
+	protocols[1] = (struct lws_protocols){ .name = "wsbridge-input", .callback = in_callback };
 	/* lws pings an idle client after `ping` seconds; only a pong counts as a
 	 * sign of life, and two missed intervals close the connection. */
 	s->retry.secs_since_valid_ping = (uint16_t)ping;
@@ -609,6 +716,7 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->cfg = cfg->opts;
 	s->ops = *ops;
 	s->ud = ud;
+	s->in_fd = -1;
 	s->token = cfg->token;
 	snprintf(s->iface, sizeof s->iface, "%s", cfg->iface);
 	s->hard = cfg->max_frame < BATCH ? BATCH : cfg->max_frame;

@@ -82,6 +82,14 @@ struct wsb_server_ops {
 	void (*timer)(void *ud);
 	/* A name for sess in log lines (its client id). */
 	const char *(*name)(void *ud, void *sess);
+	/* wsb_server_input: where to put up to *room bytes of input (NULL or
+	 * *room 0: pause reading until wsb_server_input_resume). Not asked
+	 * while publishers are paused. */
+	char *(*in_buf)(void *ud, size_t *room);
+	/* n bytes were read into the in_buf area; n == 0: end of input. */
+	void (*in_data)(void *ud, size_t n);
+	/* Reading the input failed (errno value); it is not read again. */
+	void (*in_error)(void *ud, int errnum);
 };
 
 struct wsb_server_cfg {
@@ -119,6 +127,16 @@ void wsb_server_close(struct wsb_conn *conn, int code, const char *reason);
 /* on: stop reading from every connection that publishes or is sending a
  * message (TCP pushes back); off: read again. */
 void wsb_server_pause_publishers(struct wsb_server *srv, int on);
+/* Also serve fd (stdin) in the loop, as publishers are: read while
+ * in_buf has room and publishers are not paused; after the writer hangs up,
+ * read on to the end. 0, or -1 + err. */
+int wsb_server_input(struct wsb_server *srv, int fd, struct wsb_err *err);
+/* in_buf has room again (not from inside a broker hook: it may read and
+ * so call in_data). */
+void wsb_server_input_resume(struct wsb_server *srv);
+/* Stop as a signal would: refuse new clients, close every one with 1001,
+ * wsb_server_run returns once they are gone (2 s at most). */
+void wsb_server_stop(struct wsb_server *srv);
 /* One-shot timer: timer() after us microseconds (>= 1), replacing a
  * pending one. */
 void wsb_server_timer(struct wsb_server *srv, int64_t us);

@@ -75,6 +75,10 @@ struct wsb_server {
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
 	struct timespec emfile_at;	/* the episode's last failed accept */
+	/* wsb_server_input (serve --stdin) */
+	int in_fd;			/* -1: none */
+	struct lws *in_wsi;
+	int in_eof, in_hup, in_paused;
 };
 
 /* wsserver_http.c */

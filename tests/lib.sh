@@ -74,6 +74,7 @@ wcurl() { curl ${SERVE_CA:+--cacert "$SERVE_CA"} "$@"; }
 # by a previous start, so a restart keeps its address), ready when /health
 # answers. Stderr goes to $T/serve.N.err. With --tls-cert FILE among ARGS the
 # URLs are wss:// and https:// and SERVE_CA=FILE is what wcurl trusts.
+# SERVE_STDIN=FILE: its standard input (default /dev/null).
 _serve_n=0
 start_serve() {
 	local listen="127.0.0.1:${PORT:-0}" err a prev= ws=ws http=http
@@ -87,7 +88,9 @@ start_serve() {
 	_serve_n=$((_serve_n + 1))
 	err="$T/serve.$_serve_n.err"
 	SERVE_ERR=$err
-	"$WSB_BIN/wsbridge-serve" --listen "$listen" "$@" 2>"$err" &
+	# A background command's stdin is /dev/null unless it is redirected
+	# itself: $SERVE_STDIN is a file for --stdin to read.
+	"$WSB_BIN/wsbridge-serve" --listen "$listen" "$@" 2>"$err" <"${SERVE_STDIN:-/dev/null}" &
 	SERVE_PID=$!
 	track "$SERVE_PID"
 	if ! poll 10 grep -q 'listening on' "$err"; then

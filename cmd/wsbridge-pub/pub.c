@@ -12,6 +12,7 @@
 
 #include "envelope.h"
 #include "lineio.h"
+#include "linemsg.h"
 #include "log.h"
 #include "msgq.h"
 #include "producers.h"
@@ -32,7 +33,7 @@ struct pub {
 	struct wsb_lines lines;
 	char *buf;			/* one envelope being built */
 	size_t buf_cap;
-	char type_member[WSB_TYPE_MAX * 6 + 16];	/* "type":"T", pre-escaped */
+	struct wsb_linemsg lm;		/* --type, --raw */
 	int next_file;			/* next operand to open */
 	const char *in_name;		/* for messages: "stdin" or the file */
 	int in_fd;
@@ -133,51 +134,10 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
  * length, 0 to skip it, -1 to stop. */
 static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
 {
-	/* Ours are appended after the parse; a line that carries them already
-	 * (republished wsbridge-sub output) must not name another producer. */
-	static const char *const drop[] = { "producer", "pseq", NULL };
-	struct wsb_env env;
 	struct wsb_err e;
-	ssize_t n;
-	size_t tl = strlen(p->type_member);
-	char *out = p->buf + REC_HDR, *body;
+	ssize_t n = wsb_linemsg_make(&p->lm, line, len, p->buf + REC_HDR, p->buf_cap - REC_HDR, &e);
 
-	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	if (!len)
-		return 0;
-	if (p->cfg->raw) {
-		size_t need = wsb_json_escape(NULL, 0, line, len);
-
-		n = snprintf(out, (p->buf_cap - REC_HDR), "{%s\"data\":", p->type_member);
-		wsb_json_escape(out + n, (p->buf_cap - REC_HDR) - (size_t)n, line, len);
-		n += (ssize_t)need;
-		out[n++] = '}';
-		return n;
-	}
-	/* Leave room in front to splice "type":"T", into objects without one. */
-	body = out + tl;
-	n = wsb_env_parse(line, len, body, drop, &env, &e);
-	if (n < 0)
-		return bad_line(p, lineno, e.msg);
-	if (!env.has_type && !p->cfg->type)
-		return bad_line(p, lineno, "no string \"type\" (give one with --type)");
-	if (env.has_type && !wsb_env_type_ok(env.type, env.type_len, &e))
-		return bad_line(p, lineno, e.msg);
-	if (env.has_type) {
-		memmove(out, body, (size_t)n);
-		return n;
-	}
-	/* body is "{...}": becomes {"type":"T",...} or {"type":"T"} */
-	out[0] = '{';
-	memcpy(out + 1, p->type_member, tl);
-	if (n == 2) {
-		out[tl] = '}';	/* overwrite the trailing ',' */
-		return (ssize_t)tl + 1;
-	}
-	/* body[0] was '{' and sits at out[tl]; the member ends in ',' at tl. */
-	memmove(out + 1 + tl, body + 1, (size_t)n - 1);
-	return (ssize_t)(tl + (size_t)n);
+	return n < 0 ? bad_line(p, lineno, e.msg) : n;
 }
 
 static void input_end(struct pub *p);
@@ -545,16 +505,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
 	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
-	if (cfg->type) {	/* checked by wsb_cfg_check */
-		size_t n;
-
-		memcpy(p.type_member, "\"type\":", 7);
-		n = 7 + wsb_json_escape(p.type_member + 7, sizeof p.type_member - 8, cfg->type, strlen(cfg->type));
-		p.type_member[n] = ',';
-		p.type_member[n + 1] = '\0';
-	}
-	/* Worst case of --raw: every byte escaped as \u00XX. */
-	p.buf_cap = REC_HDR + cfg->max_line * 6 + sizeof p.type_member + 16 + WSB_PSEQ_SPLICE_MAX;
+	wsb_linemsg_init(&p.lm, cfg->type, cfg->raw);	/* checked by wsb_cfg_check */
+	p.buf_cap = REC_HDR + wsb_linemsg_cap(&p.lm, cfg->max_line) + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
 	p.q = wsb_msgq_new();
 	if (!p.buf || !p.q) {

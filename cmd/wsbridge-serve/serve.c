@@ -162,6 +162,7 @@ static void op_partial(void *ud, size_t bytes)
 static void op_tick(void *ud)
 {
 	wsb_broker_tick(((struct serve *)ud)->broker);
+	serve_input_resume(ud);
 }
 
 static void op_timer(void *ud)
@@ -230,6 +231,7 @@ static int start(struct serve *sv, struct wsb_err *err)
 	const struct wsb_cfg *cfg = sv->cfg;
 	char iface[64];
 	struct wsb_server_cfg tc = { .opts = cfg, .iface = iface };
+	struct wsb_server_ops ops = serve_ops;
 
 	sv->has_token = wsb_auth_load(cfg->token, cfg->token_file, sv->token, err);
 	if (sv->has_token < 0)
@@ -243,8 +245,12 @@ static int start(struct serve *sv, struct wsb_err *err)
 		return -1;
 	tc.token = sv->has_token ? sv->token : NULL;
 	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
-	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
-	return sv->srv ? 0 : -1;
+	if (cfg->stdin_pub)
+		serve_input_ops(&ops);
+	sv->srv = wsb_server_new(&tc, &ops, sv, err);
+	if (!sv->srv)
+		return -1;
+	return cfg->stdin_pub ? serve_input_start(sv, err) : 0;
 }
 
 int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
@@ -257,9 +263,14 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	sv.started = wsb_mono_ns();
 	if (!start(&sv, err))
 		rc = wsb_server_run(sv.srv);
+	if (!rc && sv.stop_err.code) {		/* --stdin --strict, or stdin failed */
+		*err = sv.stop_err;
+		rc = -1;
+	}
 	/* Every connection leaves the broker before the broker goes. */
 	wsb_server_free(sv.srv);
 	serve_publish_free(&sv);
+	serve_input_free(&sv);
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);

@@ -7,7 +7,8 @@
  *   durability, the degraded state;
  * - http.c: /health, /metrics, / (JSON, or the console for a browser),
  *   /console, /wsbridge.js, and JSON errors for everything else;
- * - publish.c: POST /publish.
+ * - publish.c: POST /publish;
+ * - input.c: --stdin.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
  */
@@ -44,6 +45,8 @@ struct serve {
 	char degraded_reason[WSB_ERR_LEN];
 	/* POST /publish answers waiting for the journal (publish.c) */
 	struct serve_wait *waiting;
+	struct serve_input *input;	/* --stdin (input.c) */
+	struct wsb_err stop_err;	/* why the program stopped the server, if it did */
 };
 
 /* The program behind wsbridge-serve(1), for wsb_cli_main. */
@@ -67,5 +70,13 @@ int serve_publish_http(struct serve *s, struct wsb_http_req *rq);
 void serve_publish_durable(struct serve *s);
 void serve_publish_gone(void *ud, struct wsb_conn *conn);
 void serve_publish_free(struct serve *s);
+
+/* input.c: --stdin. The transport ops it serves; start once the server
+ * exists; resume from the tick (lines read before a pause, and the rest of
+ * a pipe whose writer left); free after the server. */
+void serve_input_ops(struct wsb_server_ops *ops);
+int serve_input_start(struct serve *s, struct wsb_err *err);
+void serve_input_resume(struct serve *s);
+void serve_input_free(struct serve *s);
 
 #endif
