@@ -100,6 +100,7 @@ complete -c wsbridge-serve -l fsync-interval -x -d 'group commit interval for --
 complete -c wsbridge-serve -l journal-segment -x -d 'start a new journal segment after this size'
 complete -c wsbridge-serve -l journal-retain -x -d 'remove the oldest segments beyond this total (0: keep all)'
 complete -c wsbridge-serve -l stdin -d 'also publish the NDJSON lines of standard input, as wsbridge-pub would (--type, --raw, --strict, --max-line)'
+complete -c wsbridge-serve -l compress -d 'permessage-deflate with clients that offer it: each message compressed once'
 complete -c wsbridge-serve -l publish-lines -x -d 'messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)'
 complete -c wsbridge-serve -l no-console -d 'serve no console page (/, /console) nor /wsbridge.js'
 complete -c wsbridge-serve -l console-publish -d 'show a publish box on the console page'

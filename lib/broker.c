@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "history.h"
+#include "pmd.h"
 #include "producers.h"
 #include "reply.h"
 #include "sessions.h"
@@ -43,6 +44,8 @@ struct wsb_broker {
 	int pressure;		/* what hooks.pressure last said */
 	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
 	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
+	struct wsb_deflate *zd;		/* compresses each message once, made at the first
+					 * compressing session (pmd.h) */
 	size_t transport_bytes;		/* held by the transport: unfinished messages */
 	struct wsb_prods *prods;	/* producer ids, secrets and positions */
 	struct wsb_ring pq;		/* published, waiting for the journal (acks.h) */
@@ -262,6 +265,7 @@ void wsb_broker_free(struct wsb_broker *b)
 	wsb_pend_free(&b->pq);
 	wsb_snap_drain(b->snap);
 	wsb_prods_free(b->prods);
+	wsb_deflate_free(b->zd);
 	free(b->greeting);
 	free(b);
 }
@@ -379,7 +383,7 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 		struct wsb_msg *m = wsb_msg_alloc(200);
 
 		if (m) {
-			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200 };
+			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200, NULL };
 
 			/* A whole frame at buf: kept as it is, no seal. */
 			m->off = 0;
@@ -459,6 +463,11 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 
 	if (!s)
 		return NULL;
+	/* Without a deflater (out of memory) it gets plain frames, which a
+	 * permessage-deflate peer reads as well. */
+	if (j->compress && !b->zd)
+		b->zd = wsb_deflate_new();
+	s->compress = j->compress && b->zd;
 	if (j->subscribe_none)
 		wsb_subs_none(&s->subs);
 	for (size_t i = 0; i < j->ntypes; i++)
@@ -859,7 +868,7 @@ static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *out,
 		       size_t soft, size_t hard)
 {
-	struct wsb_out o = { out, 0, soft > hard ? hard : soft, hard };
+	struct wsb_out o = { out, 0, soft > hard ? hard : soft, hard, s->compress ? b->zd : NULL };
 
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */

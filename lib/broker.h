@@ -122,6 +122,8 @@ struct wsb_join {
 	int snapshot;			/* ?snapshot=1: latest per type (and key) first */
 	const char *const *types;	/* ?type= patterns */
 	size_t ntypes;
+	int compress;			/* the connection negotiated permessage-deflate:
+					 * published messages go compressed (pmd.h) */
 };
 
 enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */

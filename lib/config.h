@@ -67,6 +67,7 @@ struct wsb_cfg {
 	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	uint64_t publish_lines;		/* messages in one POST /publish */
+	int compress;			/* --compress: permessage-deflate */
 	int stdin_pub;			/* --stdin: also publish stdin's lines (with type, raw, strict, max_line) */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */

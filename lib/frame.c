@@ -16,7 +16,7 @@ size_t wsb_frame_header(unsigned char *hdr, uint64_t len, int op, const unsigned
 	int i;
 
 	/* Every message goes out whole, so FIN is always set. */
-	hdr[0] = (unsigned char)(0x80 | (op & 0x0f));
+	hdr[0] = (unsigned char)(0x80 | (op & (WSB_FRAME_RSV1 | 0x0f)));
 	if (len < 126) {
 		hdr[1] = (unsigned char)(mask | len);
 		n = 2;

@@ -10,10 +10,12 @@
 #define WSB_FRAME_HDR_MAX 14
 #define WSB_OP_TEXT 0x1
 #define WSB_OP_CLOSE 0x8
+/* Or'ed into op: a permessage-deflate compressed message (RFC 7692). */
+#define WSB_FRAME_RSV1 0x40
 
 /* Header length for a payload of len bytes, masked (client) or not. */
 size_t wsb_frame_header_len(uint64_t len, int masked);
-/* Writes a FIN frame header with opcode op for len payload bytes into hdr
+/* Writes a FIN frame header with opcode op (and RSV1 if op has it) for len payload bytes into hdr
  * (WSB_FRAME_HDR_MAX bytes); with key != NULL sets the mask bit and appends
  * the key, and the caller masks the payload with wsb_frame_mask(). Returns
  * the header length. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "pmd.h"
 
 struct wsb_msg *wsb_msg_alloc(size_t cap)
 {
@@ -18,6 +19,9 @@ struct wsb_msg *wsb_msg_alloc(size_t cap)
 	m->qrefs = 0;
 	m->seq = 0;
 	m->off = m->len = 0;
+	m->z = NULL;
+	m->zlen = 0;
+	m->ztried = 0;
 	return m;
 }
 
@@ -53,8 +57,10 @@ struct wsb_msg *wsb_msg_shrink(struct wsb_msg *m, size_t plen)
 
 void wsb_msg_unref(struct wsb_msg *m)
 {
-	if (m && --m->refs == 0)
+	if (m && --m->refs == 0) {
+		free(m->z);
 		free(m);
+	}
 }
 
 int wsb_out_fits(const struct wsb_out *o, size_t n)
@@ -62,11 +68,40 @@ int wsb_out_fits(const struct wsb_out *o, size_t n)
 	return !((o->total && o->total + n > o->soft) || n > o->hard - o->total);
 }
 
-int wsb_out_put(struct wsb_out *o, const struct wsb_msg *m)
+/* Compressed once, by the first compressing session that takes it. */
+static void compress_once(struct wsb_msg *m, struct wsb_deflate *zd)
 {
-	if (!wsb_out_fits(o, m->len))
+	size_t plen, cap;
+	const char *json = wsb_msg_json(m, &plen);
+	unsigned char *z;
+
+	m->ztried = 1;
+	cap = wsb_deflate_bound(plen);
+	if (!(z = malloc(cap)))
+		return;
+	m->zlen = wsb_deflate_frame(zd, json, plen, z, cap, NULL);
+	m->z = m->zlen ? realloc(z, m->zlen) : NULL;
+	if (!m->z) {
+		free(z);	/* no gain (or realloc failed): plain from now on */
+		m->zlen = 0;
+	}
+}
+
+int wsb_out_put(struct wsb_out *o, struct wsb_msg *m)
+{
+	const unsigned char *f = m->buf + m->off;
+	size_t n = m->len;
+
+	/* Only published messages: replies are small and per session. */
+	if (o->zd && m->seq && !m->ztried)
+		compress_once(m, o->zd);
+	if (o->zd && m->z) {
+		f = m->z;
+		n = m->zlen;
+	}
+	if (!wsb_out_fits(o, n))
 		return 0;
-	memcpy(o->p + o->total, m->buf + m->off, m->len);
-	o->total += m->len;
+	memcpy(o->p + o->total, f, n);
+	o->total += n;
 	return 1;
 }

@@ -14,10 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct wsb_deflate;
+
 struct wsb_msg {
 	size_t refs, qrefs;
 	uint64_t seq;		/* 0 for replies */
 	size_t off, len;	/* the frame: header + payload */
+	/* The permessage-deflate frame, made the first time a compressing
+	 * session takes the message and shared from then on; NULL with ztried
+	 * when compressing did not pay. */
+	unsigned char *z;
+	size_t zlen;
+	int ztried;
 	unsigned char buf[];	/* WSB_FRAME_HDR_MAX reserved, then the payload */
 };
 
@@ -31,14 +39,17 @@ const char *wsb_msg_json(const struct wsb_msg *m, size_t *len);
 struct wsb_msg *wsb_msg_shrink(struct wsb_msg *m, size_t plen);
 void wsb_msg_unref(struct wsb_msg *m);	/* NULL is fine */
 
-/* Whole frames into p: all fit in hard; past soft only the first. */
+/* Whole frames into p: all fit in hard; past soft only the first. With zd
+ * (a session that negotiated permessage-deflate) a published message goes
+ * as its compressed frame when that is smaller. */
 struct wsb_out {
 	unsigned char *p;
 	size_t total, soft, hard;
+	struct wsb_deflate *zd;
 };
 /* 1 if n more bytes go in under those rules, else 0. */
 int wsb_out_fits(const struct wsb_out *o, size_t n);
-/* Appends m's frame if it fits: 1, else 0. */
-int wsb_out_put(struct wsb_out *o, const struct wsb_msg *m);
+/* Appends m's frame (or its compressed one, see zd) if it fits: 1, else 0. */
+int wsb_out_put(struct wsb_out *o, struct wsb_msg *m);
 
 #endif

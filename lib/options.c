@@ -82,6 +82,7 @@ static const struct wsb_opt table[] = {
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "stdin", 0, WSB_OPT_FLAG, NULL, S, OFF(stdin_pub), "also publish the NDJSON lines of standard input, as wsbridge-pub would (--type, --raw, --strict, --max-line)", NULL, NULL },
+	{ "compress", 0, WSB_OPT_FLAG, NULL, S, OFF(compress), "permessage-deflate with clients that offer it: each message compressed once", NULL, NULL },
 	{ "publish-lines", 0, WSB_OPT_UINT, "N", S, OFF(publish_lines), "messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },

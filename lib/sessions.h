@@ -26,6 +26,7 @@
 struct wsb_sess {
 	void *conn;
 	int echo;		/* receives its own publications */
+	int compress;		/* negotiated permessage-deflate: gets compressed frames */
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
 	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */

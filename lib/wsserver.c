@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "log.h"
 #include "lwsio.h"
+#include "pmd.h"
 #include "proto.h"
 
 #include "wsserver_int.h"
@@ -92,6 +93,21 @@ void *wsb_server_sess(const struct wsb_conn *c)
 const char *wsb_server_peer(const struct wsb_conn *c)
 {
 	return c->peer;
+}
+
+int wsb_server_compressed(const struct wsb_conn *c)
+{
+	return c->compress;
+}
+
+/* --compress: lws negotiates permessage-deflate and inflates what clients
+ * send; this says which offers it may take (ours only has to be readable:
+ * see pmd.h), and, asked again at ESTABLISHED, which connections took it. */
+static int pmd_ok(struct wsb_server *s, struct lws *wsi)
+{
+	char h[512];
+
+	return s->cfg->compress && lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_EXTENSIONS) > 0 && wsb_pmd_offer_ok(h);
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -437,12 +453,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return wsb_srv_door(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
+	case LWS_CALLBACK_CONFIRM_EXTENSION_OKAY:
+		return !pmd_ok(s, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(c, 0, sizeof *c);
 		c->wsi = wsi;
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->compress = pmd_ok(s, wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
@@ -639,6 +658,14 @@ static void set_max_conns(struct wsb_server *s)
 			"allow: past that, new connections wait", s->max_conns, nofile);
 }
 
+/* lws's permessage-deflate, for negotiation and inbound inflation only:
+ * our LWS_WRITE_RAW batches bypass its compression (ops-ws.c sends RAW
+ * before any extension sees it), so frames go out as take() made them. */
+static const struct lws_extension pmd_ext[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate, WSB_PMD_OFFER },
+	{ NULL, NULL, NULL },
+};
+
 static int create_context(struct wsb_server *s, struct wsb_err *err)
 {
 	static struct lws_protocols protocols[3];
@@ -672,6 +699,8 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 	if (strchr(s->iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "wsbridge";
+	if (s->cfg->compress)
+		info.extensions = pmd_ext;
 	info.timeout_secs = 10;
 	if (s->cfg->tls_cert) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -119,6 +119,9 @@ int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
 void *wsb_server_sess(const struct wsb_conn *conn);
 /* conn's remote address, for log lines. */
 const char *wsb_server_peer(const struct wsb_conn *conn);
+/* 1 if conn negotiated permessage-deflate (--compress): it may be sent
+ * compressed frames (RSV1); what it sends is inflated before input(). */
+int wsb_server_compressed(const struct wsb_conn *conn);
 /* Frames are waiting for conn: take() at the next writable turn. */
 void wsb_server_wake(struct wsb_conn *conn);
 /* Close conn with code and reason once the kernel takes the close frame

@@ -40,6 +40,7 @@ struct wsb_conn {
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int peer_code;			/* the client's close code, 0: none yet */
+	int compress;			/* negotiated permessage-deflate */
 	char peer_reason[124];
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */

@@ -110,6 +110,7 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 		if (n > 0 && join_arg(&a, arg, &err))
 			break;
 	a.j.types = a.tv;
+	a.j.compress = wsb_server_compressed(conn);
 	if (!err.msg[0])
 		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
 	struct wsb_log_ctx lc = { sess ? wsb_broker_client_id(sess) : NULL, wsb_server_peer(conn),

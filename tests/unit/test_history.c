@@ -66,7 +66,7 @@ static void test_push_limits(void)
 static void test_read(void)
 {
 	static unsigned char buf[4096];
-	struct wsb_out o = { buf, 0, sizeof buf, sizeof buf };
+	struct wsb_out o = { buf, 0, sizeof buf, sizeof buf, NULL };
 	struct wsb_hist_view v = { .upto = 5, .next = 7, .epoch = "00000000deadbeef" };
 	struct wsb_patterns pats;
 	struct wsb_hist h;
