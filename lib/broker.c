@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "acks.h"
+#include "allow.h"
 #include "envelope.h"
 #include "frame.h"
 #include "history.h"
@@ -237,6 +238,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	b->cfg = *cfg;
 	if (!b->cfg.mono_ms)
 		b->cfg.mono_ms = mono_ms_default;
+	if (b->cfg.rate.burst < 1)
+		b->cfg.rate.burst = 1;	/* a bucket that never holds a token refuses everything */
 	if (!b->cfg.rand)
 		b->cfg.rand = wsb_random_bytes;
 	if (hooks)
@@ -461,6 +464,10 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		return NULL;
 	if (j->subscribe_none)
 		wsb_subs_none(&s->subs);
+	if (wsb_allow_join(s, j->scope, j->types, j->ntypes, j->subscribe_none, err) < 0) {
+		wsb_broker_leave(b, s);
+		return NULL;
+	}
 	for (size_t i = 0; i < j->ntypes; i++)
 		if (wsb_subs_add(&s->subs, j->types[i], err) < 0) {
 			wsb_broker_leave(b, s);
@@ -694,6 +701,15 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	wsb_msg_unref(m);
 }
 
+/* Refusals the operator should see too (hooks.refused), without the
+ * message: its content is the sender's business. */
+static void refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, const char *text)
+{
+	reply_error(b, s, code, text);
+	if (b->hooks.refused)
+		b->hooks.refused(b->hooks.ud, s->id, code, text);
+}
+
 /* All or nothing, and one answer: the whole new set ("subscribed") or one
  * error with the set unchanged (subs.h). */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -703,7 +719,10 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 	struct wsb_err err;
 
 	if (wsb_subs_request(&s->subs, obj, len, unsub, &code, &err) < 0) {
-		reply_error(b, s, code, err.msg);
+		if (!strcmp(code, "FORBIDDEN"))
+			refuse(b, s, code, err.msg);
+		else
+			reply_error(b, s, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
@@ -731,6 +750,27 @@ static int type_is(const struct wsb_env *env, const char *name)
 	return env->type_len == n && !memcmp(env->type, name, n);
 }
 
+/* The one place that says whether s may publish type now (allow.h): its
+ * scope, then --rate (refused, or with rate_pause accepted and the
+ * connection left unread until its buckets refill). Other reasons to
+ * refuse a publisher extend this check, not its callers. */
+static int may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type)
+{
+	char text[300];
+	uint64_t wait = 0;
+	const char *code = wsb_allow_publish(s, type, text, sizeof text);
+	int r = code ? WSB_ALLOW_SAY
+		     : wsb_allow_rate(s, &b->cfg.rate, b->cfg.rate_pause, b->cfg.mono_ms(), &wait, text, sizeof text);
+
+	if (wait && b->hooks.throttle)
+		b->hooks.throttle(b->hooks.ud, s->conn, wait);
+	if (r == WSB_ALLOW_SAY)
+		refuse(b, s, code ? code : "RATE_LIMITED", text);
+	else if (r == WSB_ALLOW_QUIET)
+		reply_error(b, s, "RATE_LIMITED", text);
+	return r == WSB_ALLOW_OK;
+}
+
 /* 1 if m went on to publish (which owns it now), 0 if it was a control
  * message or refused with an error reply. */
 static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m, ssize_t r,
@@ -753,6 +793,8 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
 		reply_error(b, s, "INVALID_MESSAGE", err->msg);
+	else if (!may_publish(b, s, env->type))
+		;
 	else
 		return publish(b, s, m, env, (size_t)r, cap), 1;
 	return 0;

@@ -26,6 +26,17 @@
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
  * wrapped.
  *
+ * Who may do what: a session joins with a scope (scope.h; the transport's
+ * door decided it from the credential), and the broker holds it to it: a
+ * publish outside it gets error FORBIDDEN and goes nowhere, a subscribe
+ * naming a pattern outside it gets error FORBIDDEN and changes nothing, and
+ * a session that did not name types starts with the scope's types (or
+ * nothing, if it may not subscribe). With cfg.rate every publish spends a
+ * token of the session's bucket and of its producer id's (ratelimit.h):
+ * over the rate it is refused with RATE_LIMITED, or, with rate_pause,
+ * accepted and hooks.throttle asks the transport not to read the
+ * connection until the buckets refill: nothing is lost.
+ *
  * Single-threaded; every call runs on the transport's event loop.
  */
 #ifndef WSB_BROKER_H
@@ -38,6 +49,8 @@
 #include "err.h"
 #include "producers.h"
 #include "proto.h"	/* close codes, limits */
+#include "ratelimit.h"
+#include "scope.h"
 
 struct wsb_broker;
 struct wsb_sess;
@@ -63,6 +76,12 @@ struct wsb_broker_hooks {
 	 * err refuses the join. May be NULL. */
 	int (*producer)(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
 			struct wsb_err *err);
+	/* rate_pause: do not read conn for ms milliseconds. May be NULL. */
+	void (*throttle)(void *ud, void *conn, uint64_t ms);
+	/* A publish or subscribe of client was refused with error code
+	 * (FORBIDDEN; RATE_LIMITED once per run of refusals), for the log.
+	 * text holds no secret. May be NULL. */
+	void (*refused)(void *ud, const char *client, const char *code, const char *text);
 };
 
 struct wsb_broker_cfg {
@@ -88,6 +107,9 @@ struct wsb_broker_cfg {
 	 * repeat would let a resume read another lifetime's numbering) and a
 	 * producer id needing a secret is refused. */
 	wsb_rand_fn rand;
+	/* --rate, --burst: per session and per producer id; per_s 0: none */
+	struct wsb_rate rate;
+	int rate_pause;			/* --rate-policy pause: throttle, never refuse */
 };
 
 struct wsb_broker_stats {
@@ -122,6 +144,7 @@ struct wsb_join {
 	int snapshot;			/* ?snapshot=1: latest per type (and key) first */
 	const char *const *types;	/* ?type= patterns */
 	size_t ntypes;
+	const struct wsb_scope *scope;	/* what it may do (copied); NULL: everything */
 };
 
 enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
@@ -138,8 +161,8 @@ struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flag
 /* A session with everything wsb_join asks for; the greeting reflects it
  * (producer position and, for a newly issued secret, producer_secret;
  * epoch). NULL + err: WSB_EXIT_USAGE for an invalid pattern, producer id or
- * secret, WSB_EXIT_NOPERM for a producer id held under another secret (both
- * close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
+ * secret, WSB_EXIT_NOPERM for a producer id held under another secret or a
+ * pattern outside the scope (both close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err);
 /* Subscribe before the first message flows (URL ?type=...); no reply. 0, or

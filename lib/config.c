@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,31 @@ static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --rate N, N/s or N/m (a minute, for slow feeds); --burst defaults to one
+ * second's worth, at least 1. */
+static int check_rate(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	char *end;
+	double n;
+
+	if (!cfg->rate_limit) {
+		if (cfg->burst || cfg->rate_policy != WSB_RATE_REJECT)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--burst and --rate-policy need --rate");
+		return 0;
+	}
+	n = strtod(cfg->rate_limit, &end);
+	if (!strcmp(end, "/m") || !strcmp(end, "/min"))
+		n /= 60;
+	else if (*end && strcmp(end, "/s"))
+		end = NULL;
+	if (!end || end == cfg->rate_limit || !(n > 0) || n > 1e9)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--rate takes N/s (or N/m), N > 0, e.g. --rate 100/s");
+	cfg->rate_per_s = n;
+	if (!cfg->burst)
+		cfg->burst = n < 1 ? 1 : (uint64_t)ceil(n);
+	return 0;
+}
+
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
@@ -265,7 +291,7 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_rate(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		if (!cfg->url || !*cfg->url)

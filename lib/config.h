@@ -18,6 +18,9 @@
 #include "log.h"
 #include "tool.h"
 
+/* wsbridge-serve --rate-policy: what happens to a message over --rate. */
+enum wsb_rate_policy { WSB_RATE_REJECT, WSB_RATE_PAUSE };
+
 /* wsbridge-sub --gap: what a gap record does. */
 enum wsb_gap_mode { WSB_GAP_MARK, WSB_GAP_STDERR, WSB_GAP_FAIL };
 
@@ -34,6 +37,7 @@ struct wsb_cfg {
 	int verbose;			/* -v count; -q sets -1 */
 	int quiet;
 	enum wsb_log_format log_format;
+	const char *log_file;		/* serve: log here, reopened on SIGHUP */
 
 	/* serve */
 	const char *listen;		/* ADDR:PORT */
@@ -57,7 +61,13 @@ struct wsb_cfg {
 	uint64_t journal_segment;
 	uint64_t journal_retain;
 	const char *token;		/* serve: required token; clients: token to send */
-	const char *token_file;
+	const char *token_file;		/* serve: tokens with scopes (access.h); clients: the first */
+	const char *jwt_secret_file;	/* serve: HS256 JWTs signed with this secret */
+	const char *allow_origin_file;	/* serve: more --allow-origin entries, one a line */
+	const char *rate_limit;		/* serve: --rate N/s as given; parsed into rate_per_s */
+	double rate_per_s;		/* 0: no limit */
+	uint64_t burst;			/* 0 until wsb_cfg_check: one second's worth */
+	enum wsb_rate_policy rate_policy;
 	const char *tls_cert;		/* serve: PEM certificate (chain); with tls_key: https/wss */
 	const char *tls_key;		/* serve: PEM private key */
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */

@@ -34,12 +34,16 @@ static const struct wsb_choice log_format_choices[] = {
 static const struct wsb_choice gap_choices[] = {
 	{ "mark", WSB_GAP_MARK }, { "stderr", WSB_GAP_STDERR }, { "fail", WSB_GAP_FAIL }, { NULL, 0 },
 };
+static const struct wsb_choice rate_policy_choices[] = {
+	{ "reject", WSB_RATE_REJECT }, { "pause", WSB_RATE_PAUSE }, { NULL, 0 },
+};
 static const struct wsb_choice health_format_choices[] = {
 	{ "json", WSB_HEALTH_JSON }, { "prometheus", WSB_HEALTH_PROMETHEUS }, { "nagios", WSB_HEALTH_NAGIOS }, { NULL, 0 },
 };
 /* The option code stores an enum through an int: the fields must be one. */
 _Static_assert(sizeof(enum wsb_fsync) == sizeof(int) && sizeof(enum wsb_log_format) == sizeof(int) &&
-		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int),
+		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int) &&
+		       sizeof(enum wsb_rate_policy) == sizeof(int),
 	       "enum option fields are int-sized");
 
 /* Grouped by tool; --help prints them in this order. */
@@ -47,7 +51,7 @@ static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
 	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
 	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S | H, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
-	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
+	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "serve: tokens, one a line with scopes; clients: send its first token", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
@@ -62,6 +66,11 @@ static const struct wsb_opt table[] = {
 	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
 	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
+	{ "allow-origin-file", 0, WSB_OPT_STR, "FILE", S, OFF(allow_origin_file), "more --allow-origin entries, one a line; reread on SIGHUP", NULL, NULL },
+	{ "jwt-secret-file", 0, WSB_OPT_STR, "FILE", S, OFF(jwt_secret_file), "also accept HS256 JWTs signed with the secret in FILE", NULL, NULL },
+	{ "rate", 0, WSB_OPT_STR, "N/s", S, OFF(rate_limit), "messages a connection (and a producer id) may publish per second", NULL, NULL },
+	{ "burst", 0, WSB_OPT_UINT, "M", S, OFF(burst), "messages over --rate at once (default: one second's worth)", NULL, NULL },
+	{ "rate-policy", 0, WSB_OPT_ENUM, "POLICY", S, OFF(rate_policy), "over --rate: refuse (RATE_LIMITED) or pause reading", rate_policy_choices, NULL },
 	{ "max-connections", 0, WSB_OPT_UINT, "N", S, OFF(max_connections), "WebSocket clients at once, then 503 (0: ulimit -n)", NULL, NULL },
 	{ "max-connections-per-ip", 0, WSB_OPT_UINT, "N", S, OFF(max_connections_per_ip), "WebSocket clients per address (0: no limit)", NULL, NULL },
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S | C | H, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
@@ -83,6 +92,7 @@ static const struct wsb_opt table[] = {
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
+	{ "log-file", 0, WSB_OPT_STR, "FILE", S, OFF(log_file), "append log lines to FILE, reopened on SIGHUP (logrotate)", NULL, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },

@@ -19,13 +19,20 @@
 #include "acks.h"
 #include "msg.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "ring.h"
+#include "scope.h"
 #include "stall.h"
 #include "subs.h"
 
 struct wsb_sess {
 	void *conn;
 	int echo;		/* receives its own publications */
+	/* who may do what (the join's scope, scope.h): publish checks it, and
+	 * subs.scope points here */
+	struct wsb_scope scope;
+	struct wsb_bucket bucket;	/* --rate per connection (ratelimit.h) */
+	int limited;		/* its last publish was refused for the rate */
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
 	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */

@@ -9,6 +9,7 @@ void wsb_subs_init(struct wsb_subs *s)
 {
 	wsb_patterns_init(&s->pats);
 	s->bytes = 0;
+	s->scope = NULL;
 }
 
 void wsb_subs_free(struct wsb_subs *s)
@@ -82,6 +83,17 @@ struct req {
 	struct wsb_err *err;
 };
 
+static int forbidden(struct req *c, const char *pat)
+{
+	if (!(c->s->scope->may & WSB_SCOPE_SUB))
+		wsb_err_set(c->err, WSB_EXIT_NOPERM, "this connection's token may not subscribe");
+	else
+		wsb_err_set(c->err, WSB_EXIT_NOPERM, "type pattern \"%.64s\" is outside this connection's "
+			    "token scope (types=%.200s)", pat, c->s->scope->types);
+	c->code = "FORBIDDEN";
+	return -1;
+}
+
 static int check_one(struct req *c, const char *str, size_t n, int too_long)
 {
 	if (too_long)
@@ -91,6 +103,8 @@ static int check_one(struct req *c, const char *str, size_t n, int too_long)
 		wsb_err_set(c->err, WSB_EXIT_USAGE, "invalid type pattern: contains a NUL character");
 	else if (!wsb_match_pattern_ok(str, c->err))
 		;
+	else if (!c->unsub && c->s->scope && !wsb_scope_may_subscribe(c->s->scope, str))
+		return forbidden(c, str);
 	else
 		return 0;
 	c->code = "INVALID_MESSAGE";

@@ -14,6 +14,7 @@
 #include "match.h"
 #include "msg.h"
 #include "proto.h"	/* WSB_PATTERNS_MAX */
+#include "scope.h"
 
 #define WSB_REPLY_MAX 8192	/* bytes of any reply: greeting, error, subscribed */
 #define WSB_SUBS_BYTES (WSB_REPLY_MAX - 256)
@@ -21,6 +22,9 @@
 struct wsb_subs {
 	struct wsb_patterns pats;
 	size_t bytes;		/* escaped patterns + commas: the reply's list */
+	/* NULL, or what a subscribe request may ask for: a pattern outside it
+	 * refuses the request with FORBIDDEN (scope.h) */
+	const struct wsb_scope *scope;
 };
 
 void wsb_subs_init(struct wsb_subs *s);	/* "all types" */
@@ -31,7 +35,8 @@ int wsb_subs_add(struct wsb_subs *s, const char *pat, struct wsb_err *err);
 void wsb_subs_none(struct wsb_subs *s);
 /* A subscribe (unsub 0) or unsubscribe request. 0: answer with
  * wsb_subs_reply (no "types": the set is unchanged); -1: the set is
- * unchanged, answer error *code with err. */
+ * unchanged, answer error *code with err (FORBIDDEN: a pattern outside
+ * the scope). */
 int wsb_subs_request(struct wsb_subs *s, const char *obj, size_t len, int unsub,
 		     const char **code, struct wsb_err *err);
 /* Does the set want type? A probe ("$probe.<id>") only if it names a

@@ -13,6 +13,8 @@
 #include "admit.h"
 #include "auth.h"
 #include "buf.h"
+#include "envelope.h"
+#include "jwt.h"
 #include "log.h"
 #include "lwsio.h"
 #include "proto.h"
@@ -39,6 +41,10 @@ struct wsb_conn {
 	int close_sent;
 	char close_reason[124];
 	int paused;
+	int throttled;			/* --rate-policy pause: unread until sul_throttle */
+	lws_sorted_usec_list_t sul_throttle;
+	struct wsb_grant grant;		/* what the door granted (if auth is on) */
+	int granted;
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
@@ -54,7 +60,12 @@ struct wsb_server {
 	struct wsb_conn *conns;
 	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
 	size_t hard;
-	const char *token;		/* NULL: none required */
+	const struct wsb_access *access;	/* the door's credentials */
+	const struct wsb_strlist *origins;	/* --allow-origin */
+	/* The grant of the upgrade the door just let through: ESTABLISHED
+	 * follows in the same lws call and copies it into the connection. */
+	struct lws *door_wsi;
+	struct wsb_grant door_grant;
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
@@ -69,12 +80,15 @@ struct wsb_server {
 	struct timespec emfile_at;	/* the episode's last failed accept */
 };
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 static struct lws_context *signal_ctx;
 
 static void on_signal(int sig)
 {
-	got_signal = sig;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_signal = sig;
 	if (signal_ctx)
 		lws_cancel_service(signal_ctx);
 }
@@ -159,8 +173,40 @@ void wsb_server_pause_publishers(struct wsb_server *s, int on)
 	for (struct wsb_conn *c = s->conns; c; c = c->next)
 		if (c->paused) {
 			c->paused = 0;
-			lws_rx_flow_control(c->wsi, 1);
+			if (!c->throttled)
+				lws_rx_flow_control(c->wsi, 1);
 		}
+}
+
+static void throttle_end(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_conn *c = lws_container_of(sul, struct wsb_conn, sul_throttle);
+
+	c->throttled = 0;
+	if (!c->paused)
+		lws_rx_flow_control(c->wsi, 1);
+}
+
+void wsb_server_throttle(struct wsb_conn *c, int64_t us)
+{
+	if (us < 1)
+		us = 1;
+	if (!c->throttled) {
+		c->throttled = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul_throttle, throttle_end, us);
+}
+
+const struct wsb_grant *wsb_server_grant(const struct wsb_conn *c)
+{
+	return c->granted ? &c->grant : NULL;
+}
+
+void wsb_server_set_door(struct wsb_server *s, const struct wsb_access *access, const struct wsb_strlist *origins)
+{
+	s->access = access;
+	s->origins = origins;
 }
 
 void wsb_server_timer(struct wsb_server *s, int64_t us)
@@ -229,9 +275,12 @@ static int refuse(struct lws *wsi, int status, const char *reason, const char *e
 {
 	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
 	int body, n;
-	char json[160];
+	char json[300], esc[280];
 
-	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
+	/* error may quote what the client sent (a pattern): escaped, and cut
+	 * short rather than broken. */
+	wsb_json_escape(esc, sizeof esc - 8, error, strlen(error));
+	body = snprintf(json, sizeof json, "{\"error\":%s}\n", esc);
 	n = snprintf(p, sizeof buf - LWS_PRE,
 		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
 		     "connection: close\r\n%s\r\n%s",
@@ -253,6 +302,8 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 	return refuse(rq->wsi, status, reason, error, extra);
 }
 
+static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, const char **why);
+
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 {
 	char accept[512];
@@ -262,8 +313,12 @@ static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 		.wsi = wsi,
 	};
 
+	struct wsb_grant g;
+
 	if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0)
 		rq.accept = accept;
+	if (wsb_access_on(s->access))
+		rq.auth = grant_of(s, wsi, &g, &rq.auth_why) < 0 ? -1 : 1;
 	return s->ops.http(s->ud, &rq);
 }
 
@@ -285,24 +340,64 @@ static const char *query_arg(struct lws *wsi, const char *name, char *buf, int c
 	return NULL;
 }
 
+/* The credential: Authorization: Bearer, else ?token= (browsers cannot
+ * set headers). NULL: none given. */
+static const char *credential(struct lws *wsi, char *tok, int cap)
+{
+	int n = lws_hdr_copy(wsi, tok, cap, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
+		return tok + 7;
+	return query_arg(wsi, "token=", tok, cap);
+}
+
+/* What the credential of this request is granted, as access.h decides;
+ * 0 also when none is required. */
+static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, const char **why)
+{
+	char tok[WSB_JWT_MAX + 16];
+	int r = wsb_access_check(s->access, credential(wsi, tok, sizeof tok), (int64_t)time(NULL), g, why);
+
+	explicit_bzero(tok, sizeof tok);
+	return r;
+}
+
+/* ?type= patterns and ?producer= within what the credential allows: 403
+ * at the door, before any message flows. */
+static int check_scope(struct lws *wsi, const struct wsb_grant *g, const char *peer)
+{
+	char arg[WSB_TYPE_MAX + 16], why[200], shown[80];
+	int i, n;
+
+	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
+		if (n >= (int)sizeof arg || lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			continue;
+		wsb_admit_printable(shown, sizeof shown, strchr(arg, '=') ? strchr(arg, '=') + 1 : arg);
+		if (!strncmp(arg, "type=", 5) && !wsb_scope_may_subscribe(&g->scope, arg + 5))
+			snprintf(why, sizeof why, "type pattern outside this token's scope: %s", shown);
+		else if (!strncmp(arg, "producer=", 9) && !wsb_grant_producer_ok(g, arg + 9))
+			snprintf(why, sizeof why, "producer id not allowed for this token's subject: %s", shown);
+		else
+			continue;
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s", peer, why);
+		return refuse(wsi, 403, "Forbidden", why, NULL);
+	}
+	return 0;
+}
+
 static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
 {
-	char tok[WSB_TOKEN_MAX + 16];
-	const char *given = NULL;
-	int n;
+	const char *why = NULL;
 
-	if (!s->token)
+	if (!wsb_access_on(s->access))
 		return 0;
-	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
-		given = tok + 7;
-	else
-		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
-			      "www-authenticate: Bearer\r\n");
+	if (grant_of(s, wsi, &s->door_grant, &why) < 0) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s", peer, why);
+		return refuse(wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
 	}
+	if (check_scope(wsi, &s->door_grant, peer))
+		return -1;
+	s->door_wsi = wsi;
 	return 0;
 }
 
@@ -334,7 +429,7 @@ static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
 	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';
 	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
-				       &s->cfg->allow_origins, s->cfg->listen_host))
+				       s->origins, s->cfg->listen_host))
 		return 0;
 	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
 	wsb_log(WSB_LOG_INFO, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
@@ -590,6 +685,25 @@ static int writable(struct wsb_server *s, struct wsb_conn *c)
 	return 0;
 }
 
+/* The door's grant for this connection: the one just decided for it, or
+ * (should lws ever split the two callbacks) decided again. */
+static void adopt_grant(struct wsb_server *s, struct wsb_conn *c)
+{
+	const char *why = NULL;
+
+	if (!wsb_access_on(s->access))
+		return;
+	c->granted = 1;
+	if (s->door_wsi == c->wsi) {
+		c->grant = s->door_grant;
+	} else if (grant_of(s, c->wsi, &c->grant, &why) < 0) {
+		wsb_scope_all(&c->grant.scope);
+		c->grant.scope.may = 0;		/* nothing, and closed at join */
+		wsb_server_close(c, WSB_CLOSE_POLICY, why);
+	}
+	s->door_wsi = NULL;
+}
+
 static int watch_new(int fd)
 {
 	struct wsb_err err;
@@ -627,6 +741,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		c->rx.max = s->cfg->max_message;
+		adopt_grant(s, c);
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
 		join(s, c);
@@ -641,12 +756,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
 		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
+		lws_sul_cancel(&c->sul_throttle);
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (got_hup) {
+			got_hup = 0;
+			if (s->ops.reload)
+				s->ops.reload(s->ud);
+		}
 		if (got_signal && !s->stopping) {
 			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
 				s->conns ? "closing all clients" : "no clients to close");
@@ -810,7 +931,8 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->cfg = cfg->opts;
 	s->ops = *ops;
 	s->ud = ud;
-	s->token = cfg->token;
+	s->access = cfg->access;
+	s->origins = cfg->origins;
 	snprintf(s->iface, sizeof s->iface, "%s", cfg->iface);
 	s->hard = cfg->max_frame < BATCH ? BATCH : cfg->max_frame;
 	s->scratch = malloc(LWS_PRE + s->hard);
@@ -836,11 +958,12 @@ int wsb_server_run(struct wsb_server *s)
 	signal_ctx = s->ctx;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
-		s->token ? " (token required)" : "");
+		wsb_access_on(s->access) ? " (token required)" : "");
 
 	while (lws_service(s->ctx, 0) >= 0) {
 		pause_accepting(s);

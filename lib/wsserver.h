@@ -6,15 +6,24 @@
  * It owns:
  * - the door, decided before lws answers an upgrade: path, shutdown,
  *   RFC 6455 handshake, Origin (admit.h), --max-connections(-per-ip),
- *   token (a header or ?token=); each refusal an HTTP status with a JSON
- *   body. At EMFILE it stops polling the listener until a descriptor frees;
+ *   the credential (Authorization: Bearer, or ?token= for browsers) checked
+ *   with access.h: none or a bad one is 401, ?type= patterns outside its
+ *   scope or a ?producer= its JWT subject does not allow are 403; each
+ *   refusal an HTTP status with a JSON body, logged with the reason and
+ *   never the credential. The grant rides with the connection
+ *   (wsb_server_grant). At EMFILE it stops polling the listener until a
+ *   descriptor frees;
  * - reassembly of fragmented messages under --max-message (1009; binary:
  *   1003), --message-timeout for unfinished ones (1008), unmasked client
  *   frames (1002, checked by lwsio before lws parses them), invalid close
  *   payloads, pings (two missed intervals drop the client);
  * - batched writes: every WRITEABLE takes up to one 64 KiB batch of
  *   ready frames from take() into one scratch buffer, one lws_write(RAW);
- * - pausing publishers (reading) while the program asks for it;
+ * - pausing publishers (reading) while the program asks for it, and one
+ *   connection for a while (wsb_server_throttle, --rate-policy pause);
+ * - SIGHUP: reload() on the event loop; the program may then swap the
+ *   door's credentials and Origins (wsb_server_set_door) without dropping
+ *   anyone;
  * - shutdown: on SIGINT/SIGTERM every client is closed with 1001 and
  *   wsb_server_run returns once they are gone (2 s at most).
  *
@@ -27,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config.h"
 #include "err.h"
 
@@ -38,6 +48,10 @@ struct wsb_http_req {
 	const char *path;
 	int get;			/* GET or HEAD (a HEAD reply carries no body) */
 	const char *accept;		/* the Accept header; NULL: none, or too long */
+	/* the credential, checked like an upgrade's: 0 none required, 1
+	 * accepted, -1 missing or refused (auth_why says which) */
+	int auth;
+	const char *auth_why;
 	void *wsi;			/* the transport's */
 };
 
@@ -66,6 +80,8 @@ struct wsb_server_ops {
 	void (*timer)(void *ud);
 	/* A name for sess in log lines (its client id). */
 	const char *(*name)(void *ud, void *sess);
+	/* SIGHUP came (may be NULL). */
+	void (*reload)(void *ud);
 };
 
 struct wsb_server_cfg {
@@ -74,7 +90,10 @@ struct wsb_server_cfg {
 	 * --ping-interval: checked by wsb_cfg_check and the program. */
 	const struct wsb_cfg *opts;
 	const char *iface;		/* numeric address to bind, "" for any */
-	const char *token;		/* required of every client, or NULL */
+	/* The door's credentials and the --allow-origin list; both the
+	 * program's, alive until replaced by wsb_server_set_door. */
+	const struct wsb_access *access;
+	const struct wsb_strlist *origins;
 	size_t max_frame;		/* the largest frame take() produces */
 };
 
@@ -91,6 +110,9 @@ void wsb_server_free(struct wsb_server *srv);
 /* The URL query argument i of conn ("type=a.*"), decoded, into buf: its
  * length, 0 for one that does not fit cap (skip it), -1 past the last. */
 int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
+/* What the door granted conn (access.h), or NULL when no credential is
+ * required. Valid while conn is. */
+const struct wsb_grant *wsb_server_grant(const struct wsb_conn *conn);
 /* conn's session handle (from joined()), or NULL. */
 void *wsb_server_sess(const struct wsb_conn *conn);
 /* Frames are waiting for conn: take() at the next writable turn. */
@@ -101,6 +123,13 @@ void wsb_server_close(struct wsb_conn *conn, int code, const char *reason);
 /* on: stop reading from every connection that publishes or is sending a
  * message (TCP pushes back); off: read again. */
 void wsb_server_pause_publishers(struct wsb_server *srv, int on);
+/* Do not read conn for us microseconds (pausing publishers may hold it
+ * longer; a later call replaces the wait). */
+void wsb_server_throttle(struct wsb_conn *conn, int64_t us);
+/* New credentials and Origins for connections from now on (reload):
+ * those already in keep what they were granted. */
+void wsb_server_set_door(struct wsb_server *srv, const struct wsb_access *access,
+			 const struct wsb_strlist *origins);
 /* One-shot timer: timer() after us microseconds (>= 1), replacing a
  * pending one. */
 void wsb_server_timer(struct wsb_server *srv, int64_t us);

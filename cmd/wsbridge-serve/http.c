@@ -125,7 +125,7 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
 			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
-			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
+			 wsb_access_on(s->access) ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
 
 	return wsb_server_reply(rq, 200, "application/json", con ? hdrs : NULL, body, (size_t)n);
 }
@@ -150,6 +150,10 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 		return wsb_server_reply(rq, 200, "application/json", NULL, body, (size_t)n);
 	}
 	if (!strcmp(path, "/metrics")) {
+		/* What is published and how much, for whoever holds a token; a
+		 * liveness probe (/health) needs none. */
+		if (rq->auth < 0)
+			return wsb_server_refuse(rq, 401, "Unauthorized", rq->auth_why, "www-authenticate: Bearer\r\n");
 		n = metrics_text(s, body, sizeof body);
 		return wsb_server_reply(rq, 200, "text/plain; version=0.0.4", NULL, body, (size_t)n);
 	}

@@ -29,6 +29,17 @@ static void hook_pressure(void *ud, int on)
 	wsb_server_pause_publishers(((struct serve *)ud)->srv, on);
 }
 
+/* --rate-policy pause: the broker accepted a message into debt. */
+static void hook_throttle(void *ud, void *conn, uint64_t ms)
+{
+	wsb_server_throttle(conn, (int64_t)(ms * 1000));
+}
+
+static void hook_refused(void *ud, const char *client, const char *code, const char *text)
+{
+	wsb_log(WSB_LOG_INFO, "client %s: %s: %s", client, code, text);
+}
+
 static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
 {
 	struct serve *sv = ud;
@@ -97,10 +108,12 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	struct join_args a;
 	struct wsb_err err = { 0 };
 	struct wsb_sess *sess = NULL;
+	const struct wsb_grant *g = wsb_server_grant(conn);
 	char arg[1024];
 	int i, n;
 
 	memset(&a.j, 0, sizeof a.j);
+	a.j.scope = g ? &g->scope : NULL;
 	/* An argument too long for us (a huge token=) is skipped, not allowed
 	 * to end the loop and drop the arguments after it. */
 	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++)
@@ -170,7 +183,7 @@ static const char *op_name(void *ud, void *sess)
 static const struct wsb_server_ops serve_ops = {
 	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
 	.left = op_left, .partial = op_partial, .http = serve_http, .tick = op_tick,
-	.timer = op_timer, .name = op_name,
+	.timer = op_timer, .name = op_name, .reload = serve_door_reload,
 };
 
 /* ---- composition ---- */
@@ -188,9 +201,12 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.durable_acks = cfg->journal != NULL,
 		.snapshot_bytes = cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.rate = { cfg->rate_per_s, (double)cfg->burst },
+		.rate_pause = cfg->rate_policy == WSB_RATE_PAUSE,
 	};
 	struct wsb_broker_hooks hooks = { sv, hook_wake, hook_close, hook_pressure, NULL,
-					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL };
+					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL,
+					  hook_throttle, hook_refused };
 
 	/* One largest message must always fit a subscriber's queue, or a single
 	 * big publication would close every subscriber as "slow". */
@@ -224,8 +240,7 @@ static int start(struct serve *sv, struct wsb_err *err)
 	char iface[64];
 	struct wsb_server_cfg tc = { .opts = cfg, .iface = iface };
 
-	sv->has_token = wsb_auth_load(cfg->token, cfg->token_file, sv->token, err);
-	if (sv->has_token < 0)
+	if (serve_door_load(sv, err))
 		return -1;
 	if (cfg->tls_cert &&
 	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
@@ -234,7 +249,8 @@ static int start(struct serve *sv, struct wsb_err *err)
 		return -1;
 	if (wsb_listen_check(cfg, iface, sizeof iface, err))
 		return -1;
-	tc.token = sv->has_token ? sv->token : NULL;
+	tc.access = sv->access;
+	tc.origins = &sv->origins;
 	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
 	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
 	return sv->srv ? 0 : -1;
@@ -255,5 +271,6 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);
+	serve_door_free(&sv);
 	return rc;
 }

@@ -6,7 +6,9 @@
  * - commit.c: --journal: recovery at start, group commit, acks that follow
  *   durability, the degraded state;
  * - http.c: /health, /metrics, / (JSON, or the console for a browser),
- *   /console, /wsbridge.js, and JSON errors for everything else.
+ *   /console, /wsbridge.js, and JSON errors for everything else;
+ * - door.c: the door's files (credentials, --allow-origin-file) at start
+ *   and on SIGHUP, with the log file.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
  */
@@ -15,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "auth.h"
+#include "access.h"
 #include "broker.h"
 #include "config.h"
 #include "err.h"
@@ -30,8 +32,10 @@ struct serve {
 	struct wsb_broker *broker;
 	struct wsb_server *srv;
 	uint64_t started;		/* wsb_mono_ns, for uptime */
-	char token[WSB_TOKEN_MAX];
-	int has_token;
+	/* the door: credentials and Origins, replaced whole on SIGHUP */
+	struct wsb_access *access;
+	struct wsb_strlist origins;	/* --allow-origin, then the file's */
+	char *origin_text;		/* the file's entries point in here */
 	/* --snapshot-key */
 	struct wsb_jqf *snapkey;
 	/* --journal */
@@ -53,6 +57,13 @@ void serve_journal_close(struct serve *sv);
 void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
 /* The transport's timer fired: commit what waits. */
 void serve_commit_due(struct serve *sv);
+
+/* door.c: the credentials and Origins at start (0, or -1 + err), again on
+ * SIGHUP (the transport's reload op: a failure keeps the old ones and is
+ * logged), and freed at the end. */
+int serve_door_load(struct serve *sv, struct wsb_err *err);
+void serve_door_reload(void *ud);
+void serve_door_free(struct serve *sv);
 
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);

@@ -80,7 +80,7 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
 				      .stall_ms = stall_ms, .stall_window_ms = stall_window_ms,
 				      .snapshot_bytes = snap_bytes };
-	struct wsb_broker_hooks hooks = { &R, h_wake, h_close, h_pressure, NULL, NULL, NULL };
+	struct wsb_broker_hooks hooks = { .ud = &R, .wake = h_wake, .close = h_close, .pressure = h_pressure };
 	struct wsb_err err;
 	struct wsb_broker *b;
 
