@@ -420,13 +420,20 @@ static void message(void *ud, const char *msg, size_t len)
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, p->scan, len);
 	} else if (!strcmp(env.type, "error")) {
+		char code[40] = "";
+
 		if (wsb_env_lookup(p->scan, len, "data", &v)) {
 			struct wsb_span m;
 
 			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
 				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(p->scan + v.off, v.len, "code", &m))
+				wsb_env_string(p->scan + v.off + m.off, m.len, code, sizeof code);
 		}
-		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
+		/* The code too: FORBIDDEN and RATE_LIMITED are the operator's
+		 * policy, not a bad line, and say where to look. */
+		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
+			code[0] ? ")" : "", text[0] ? text : "(no reason)");
 	}
 }
 
