@@ -532,6 +532,8 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n += put(p + n, b->greeting, b->greeting_len);
 	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
 			     (unsigned long long)b->st.seq, b->epoch);
+	if (b->cfg.max_message)
+		n += (size_t)sprintf(p + n, ",\"max_message\":%llu", (unsigned long long)b->cfg.max_message);
 	if (s->prod) {
 		/* With a journal, only what is stored counts as accepted: the
 		 * publisher drops what the greeting covers from its queue. */

@@ -85,6 +85,9 @@ struct wsb_broker_cfg {
 	 * WSB_SNAP_ENTRIES_MAX. Its bytes count toward max_memory. */
 	size_t snapshot_bytes, snapshot_entries;
 	const char *greeting;		/* "message" of connection_established */
+	/* The transport's largest inbound message, told in the greeting so a
+	 * publisher can skip a line that would be refused; 0: not told. */
+	uint64_t max_message;
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
 	/* Monotonic milliseconds for stall timing; NULL: CLOCK_MONOTONIC. */

@@ -89,6 +89,7 @@ struct wsb_cfg {
 	const char *producer;		/* NULL: generated per run */
 	uint64_t max_inflight;		/* sent, not yet acknowledged */
 	double linger;			/* seconds to wait for acks at the end; 0: no limit */
+	const char *state_file;		/* --state-file: resume after the last acked line */
 
 	/* sub */
 	struct wsb_strlist types;	/* --type globs (sub, replay) */

@@ -65,6 +65,7 @@ static const struct wsb_opt table[] = {
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
 	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1,55}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
+	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "keep id and position in FILE: a restart resumes after the last ack", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 
 	/* sub */

@@ -741,13 +741,20 @@ void wsb_client_close(struct wsb_client *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->wsi && (c->open || c->connecting)) {
-		if (c->open)
-			lws_callback_on_writable(c->wsi);
-		else
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	if (c->wsi && c->open) {
+		lws_callback_on_writable(c->wsi);
 		return;
 	}
+	/* An attempt under way is written off now, as a timed-out one is:
+	 * nothing waits on it (a publisher with nothing to send exits at once),
+	 * and whatever lws reports for it later is ignored. */
+	if (c->wsi && c->connecting) {
+		c->abandoned = c->wsi;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+	lws_sul_cancel(&c->sul_handshake);
+	c->wsi = NULL;
+	c->connecting = 0;
 	lws_sul_cancel(&c->sul_retry);
 	c->ops->closed(c->ud, 1000, "closed", -1);
 	wsb_client_stop(c);

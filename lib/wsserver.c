@@ -960,6 +960,7 @@ static int setup(struct server *s, struct wsb_err *err)
 		.durable_acks = s->cfg->journal != NULL,
 		.snapshot_bytes = s->cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.max_message = s->cfg->max_message,
 	};
 	struct wsb_broker_hooks hooks = { s, hook_wake, hook_close, hook_pressure,
 					  s->cfg->journal ? hook_journal : NULL,
