@@ -16,7 +16,7 @@ static const struct wsb_exit_info exit_table[] = {
 	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file" },
 	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail" },
 	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)" },
-	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file" },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file; no WebSocket at the URL's path (HTTP 404)" },
 };
 
 const struct wsb_exit_info *wsb_exit_table(size_t *n)

@@ -208,6 +208,9 @@ static void eval_ws(const struct wsb_health_probe *p, struct wsb_health_verdict 
 	case WSB_PROBE_REFUSED:
 		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_NOPERM, "WebSocket refused: %s", p->ws_error);
 		break;
+	case WSB_PROBE_MISCONFIGURED:
+		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "WebSocket: %s", p->ws_error);
+		break;
 	case WSB_PROBE_INTERRUPTED:
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_TEMPFAIL, "interrupted");
 		break;

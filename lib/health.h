@@ -62,6 +62,7 @@ enum wsb_health_state {
 	WSB_PROBE_BAD_ANSWER,		/* an answer, but not one we can use */
 	WSB_PROBE_REFUSED,		/* authentication refused (401/403/1008) */
 	WSB_PROBE_INTERRUPTED,		/* SIGINT/SIGTERM during the probe */
+	WSB_PROBE_MISCONFIGURED,	/* nothing at that address: no WebSocket at --ws-path (404) */
 };
 
 struct wsb_health_probe {

@@ -446,10 +446,10 @@ static void in_error(void *ud, int errnum)
 static void opened(void *ud)
 {
 	struct pub *p = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(p->cl, text, sizeof text);
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(p->cfg->url, url, sizeof url));
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 	/* Nothing is sent before the greeting says what the server has. */
 	p->ready = 0;
 	wsb_msgq_rewind(p->q);
@@ -614,7 +614,7 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct pub *p = ud;
 	size_t left = wsb_msgq_count(p->q);
-	char text[WSB_ERR_LEN];
+	char text[WSB_ERR_LEN], what[1200];
 	int rc;
 
 	p->ready = 0;
@@ -622,11 +622,11 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	 * replace the reason given. */
 	if (p->finished)
 		return;
+	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs with %zu lines queued",
-			code ? "disconnected" : "cannot connect", reason, code ? ", code " : "", code,
-			(double)retry_ms / 1000, left);
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
+			left);
 		return;
 	}
 	if ((p->input_done || p->stopping) && !left) {
@@ -639,8 +639,8 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	}
 	rc = wsb_client_exit_code(code);
 	unacked_text(p, text, sizeof text);
-	wsb_err_set(p->err, rc, "%s (%d %s); %s", rc == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason, text);
+	wsb_err_set(p->err, rc, "%s%s; %s", rc == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    rc == WSB_EXIT_CONFIG ? "" : "giving up: ", what, text);
 	finish(p, rc);
 }
 
