@@ -81,39 +81,46 @@ int wsb_strlist_add(struct wsb_strlist *l, char *s)
 	return 0;
 }
 
-/* "127.0.0.1:8765", "[::1]:8765", ":8765" (every address). */
+/* "127.0.0.1:8765", "[::1]:8765", "localhost:8765", ":8765" (every
+ * address), or "8765" alone: the loopback address, like the default. */
 static int parse_listen(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	const char *s = cfg->listen, *colon, *host = s;
+	const char *s = cfg->listen, *ps, *host = s;
 	size_t hlen;
 	char *end;
 	long port;
 
-	if (s[0] == '[') {
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		host = "127.0.0.1";
+		hlen = strlen(host);
+		ps = s;
+	} else if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
 		if (!rb || rb[1] != ':')
 			goto bad;
 		host = s + 1;
 		hlen = (size_t)(rb - host);
-		colon = rb + 1;
+		ps = rb + 2;
 	} else {
-		colon = strrchr(s, ':');
+		const char *colon = strrchr(s, ':');
+
 		if (!colon)
 			goto bad;
 		hlen = (size_t)(colon - s);
+		ps = colon + 1;
 	}
 	if (hlen >= sizeof cfg->listen_host)
 		goto bad;
 	memcpy(cfg->listen_host, host, hlen);
 	cfg->listen_host[hlen] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535)
+	port = strtol(ps, &end, 10);
+	if (!*ps || *end || port < 0 || port > 65535)
 		goto bad;
 	cfg->listen_port = (int)port;
 	return 0;
 bad:
-	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not ADDR:PORT", s);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not PORT or ADDR:PORT", s);
 }
 
 static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)

@@ -68,6 +68,8 @@ struct wsb_cfg {
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
 	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
+	uint64_t ready_fd;		/* --ready-fd: write the port here when listening; 0: none */
+	const char *pid_file;		/* --pid-file */
 
 	/* pub, sub, health */
 	const char *url;

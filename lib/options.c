@@ -33,6 +33,8 @@ static const struct wsb_opt table[] = {
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
 	{ "path", 0, WSB_OPT_STR, "PATH", S, OFF(path), "WebSocket endpoint path", NULL, NULL },
+	{ "ready-fd", 0, WSB_OPT_UINT, "N", S, OFF(ready_fd), "when listening, write the port to fd N and close it", NULL, NULL },
+	{ "pid-file", 0, WSB_OPT_STR, "FILE", S, OFF(pid_file), "write the pid to FILE when listening", NULL, NULL },
 	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
 	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
@@ -157,9 +159,9 @@ static const char *const ex_replay[] = {
 
 static const struct wsb_tool_info tools[] = {
 	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve },
-	{ WSB_TOOL_PUB, "wsbridge-pub", "[FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker", ex_pub },
-	{ WSB_TOOL_SUB, "wsbridge-sub", "", "subscribe to a wsbridge broker and write each message as one JSON line", ex_sub },
-	{ WSB_TOOL_HEALTH, "wsbridge-health", "", "probe a wsbridge broker for cron and monitoring", ex_health },
+	{ WSB_TOOL_PUB, "wsbridge-pub", "[URL] [FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker", ex_pub },
+	{ WSB_TOOL_SUB, "wsbridge-sub", "[URL]", "subscribe to a wsbridge broker and write each message as one JSON line", ex_sub },
+	{ WSB_TOOL_HEALTH, "wsbridge-health", "[URL]", "probe a wsbridge broker for cron and monitoring", ex_health },
 	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay },
 };
 
@@ -382,8 +384,81 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 	return store(cfg, o, val, "option", err);
 }
 
-static int add_operand(struct wsb_cfg *cfg, char *a)
+/* Optimal string alignment distance (a swap of two neighbours costs 1),
+ * capped: only small distances matter for a suggestion. */
+static size_t edit_distance(const char *a, size_t la, const char *b)
 {
+	size_t lb = strlen(b), d[40][40];
+
+	if (la >= 40 || lb >= 40)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/* "unknown option '--tpye' (did you mean --type?)", or which tool has it. */
+static int unknown_long(unsigned tool, const char *name, size_t len, struct wsb_err *err)
+{
+	const struct wsb_opt *best = NULL, *other = find_long(WSB_TOOL_ALL, name, len);
+	size_t bd = len / 3 > 2 ? len / 3 : 2;
+	unsigned owner = other ? other->tools & ~tool : 0;
+
+	if (other)	/* the first tool that has it */
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (an option of %s, not of this tool)",
+				   (int)len, name, wsb_opt_tool(owner & (0u - owner))->name);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		size_t d;
+
+		if (!(table[i].tools & tool))
+			continue;
+		d = edit_distance(name, len, table[i].name);
+		/* A prefix of one option is what was meant too: --max-conn. */
+		if (len >= 3 && !strncmp(table[i].name, name, len))
+			d = 1;
+		if (d <= bd && (!best || d < edit_distance(name, len, best->name)))
+			best = &table[i];
+	}
+	if (best)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (did you mean --%s?)", (int)len, name,
+				   best->name);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+}
+
+/* The clients take their URL as an operand too: one that starts with ws://
+ * or wss:// (health: also http:// or https://) is the URL, before "--";
+ * any other operand is a FILE (pub), or an error. */
+static int is_url_operand(unsigned tool, const char *a)
+{
+	if (!(tool & (WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)))
+		return 0;
+	if (!strncmp(a, "ws://", 5) || !strncmp(a, "wss://", 6))
+		return 1;
+	return tool == WSB_TOOL_HEALTH && (!strncmp(a, "http://", 7) || !strncmp(a, "https://", 8));
+}
+
+static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url_seen, struct wsb_err *err)
+{
+	if (!only_operands && is_url_operand(cfg->tool, a)) {
+		if ((*url_seen)++)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "two URLs: '%s' and '%s'", cfg->url, a);
+		cfg->url = a;
+		return 0;
+	}
 	cfg->operands[cfg->n_operands++] = a;
 	return 0;
 }
@@ -391,7 +466,7 @@ static int add_operand(struct wsb_cfg *cfg, char *a)
 int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err)
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
-	int only_operands = 0, r;
+	int only_operands = 0, url_seen = 0, r;
 
 	if (apply_env(cfg, err))
 		return -1;
@@ -402,7 +477,8 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 		char *a = argv[ai];
 
 		if (only_operands || a[0] != '-' || !a[1]) {
-			add_operand(cfg, a);
+			if (add_operand(cfg, a, only_operands, &url_seen, err))
+				return -1;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -429,7 +505,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 				return WSB_OPT_EXIT_OK;
 			}
 			if (!o)
-				return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+				return unknown_long(cfg->tool, name, len, err);
 			r = take(cfg, o, eq ? eq + 1 : NULL, argc, argv, &ai, a, out, err);
 			if (r)
 				return r;
@@ -453,7 +529,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 				return r;
 		}
 	}
-	if (cfg->n_operands && !*ti->operands)
+	if (cfg->n_operands && !strstr(ti->operands, "FILE"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "unexpected argument '%s'", cfg->operands[0]);
 	return WSB_OPT_RUN;
 }

@@ -20,6 +20,7 @@
 #include "listen.h"
 #include "log.h"
 #include "prodfile.h"
+#include "ready.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -1072,8 +1073,9 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	s.has_token = wsb_auth_load(cfg->token, cfg->token_file, s.token, err);
 	if (s.has_token < 0)
 		return -1;
-	if (cfg->tls_cert &&
-	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
+	if ((cfg->tls_cert &&
+	     (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err))) ||
+	    wsb_ready_check(cfg, err))
 		return -1;
 	if (wsb_log_level() >= WSB_LOG_DEBUG + 1)
 		lwsl |= LLL_WARN | LLL_NOTICE;
@@ -1098,6 +1100,10 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		s.iface[0] ? s.iface : "0.0.0.0", strchr(s.iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s.vh), cfg->path, cfg->tls_cert ? " (TLS: https, wss)" : "",
 		s.has_token ? " (token required)" : "");
+	if (wsb_ready_announce(cfg, lws_get_vhost_listen_port(s.vh), err)) {
+		rc = -1;
+		goto out;
+	}
 
 	while (lws_service(s.ctx, 0) >= 0) {
 		pause_accepting(&s);
@@ -1107,6 +1113,7 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			break;
 	}
 	wsb_log(WSB_LOG_INFO, "stopped");
+	wsb_ready_done(cfg);
 out:
 	signal_ctx = NULL;
 	if (s.ctx) {
