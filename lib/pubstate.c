@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "lineio.h"
 
 #define STATE_MAX (WSB_PUBSTATE_NAME * 6 + 1024)
 
@@ -75,21 +76,6 @@ int wsb_pubstate_load(const char *path, struct wsb_pubstate *st, int *found, str
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The rename is durable only once the directory entry is on disk too. */
 static void sync_dir(const char *path)
 {
@@ -120,7 +106,7 @@ int wsb_pubstate_save(const char *path, const struct wsb_pubstate *st, struct ws
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write %s", tmp);
-	if (write_all(fd, text, (size_t)n) || fsync(fd)) {
+	if (wsb_write_all(fd, text, (size_t)n) || fsync(fd)) {
 		wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write %s", tmp);
 		close(fd);
 		unlink(tmp);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lineio.h"
+
 int wsb_ready_check(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	int fd = (int)cfg->ready_fd;
@@ -15,23 +17,6 @@ int wsb_ready_check(const struct wsb_cfg *cfg, struct wsb_err *err)
 	/* Not for our children (none today), nor kept open past the line. */
 	if (cfg->ready_fd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return 0;
-}
-
-static int write_line(int fd, const char *line)
-{
-	size_t n = strlen(line);
-
-	while (n) {
-		ssize_t w = write(fd, line, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		line += w;
-		n -= (size_t)w;
-	}
 	return 0;
 }
 
@@ -46,7 +31,7 @@ static int write_pid_file(const char *path, struct wsb_err *err)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write --pid-file %s", tmp);
-	if (write_line(fd, line) || close(fd)) {
+	if (wsb_write_all(fd, line, strlen(line)) || close(fd)) {
 		wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write --pid-file %s", tmp);
 		unlink(tmp);
 		return -1;
@@ -70,7 +55,7 @@ int wsb_ready_announce(const struct wsb_cfg *cfg, int port, struct wsb_err *err)
 		return 0;
 	snprintf(line, sizeof line, "%d\n", port);
 	/* A reader that went away is its business: the broker runs on. */
-	if (write_line(fd, line) && errno != EPIPE) {
+	if (wsb_write_all(fd, line, strlen(line)) && errno != EPIPE) {
 		close(fd);
 		return wsb_err_errno(err, WSB_EXIT_IOERR, errno, "cannot write --ready-fd %d", fd);
 	}
