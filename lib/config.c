@@ -204,9 +204,11 @@ static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
 
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
-	    strlen(cfg->url) < 9)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http:// or https:// URL (the broker's HTTP side)");
+	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8) &&
+			  strncmp(cfg->url, "ws://", 5) && strncmp(cfg->url, "wss://", 6)) || strlen(cfg->url) < 7)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http(s):// or ws(s):// URL of the broker");
+	if (cfg->wait > 0 && cfg->watch > 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--wait and --watch do not go together");
 	if (cfg->timeout <= 0 || cfg->connect_timeout <= 0)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--timeout and --connect-timeout must be more than 0");
 	if (cfg->ws_path[0] != '/')

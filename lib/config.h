@@ -131,6 +131,7 @@ struct wsb_cfg {
 	int health_format;		/* enum wsb_health_format */
 	int nagios;			/* shortcut for --format nagios */
 	double watch;			/* seconds between probes; 0: probe once */
+	double wait;			/* --wait: probe until healthy, at most this long */
 
 	/* operands (files for pub and replay) */
 	char **operands;

@@ -95,8 +95,8 @@ static const struct wsb_opt table[] = {
 	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },
 
 	/* health: its own --url row, since it takes the broker's http(s) side
-	 * and must not pick up the clients' ws:// $WSBRIDGE_URL */
-	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
+	 * as well as the clients' ws:// URL ($WSBRIDGE_URL: see env_value) */
+	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker http(s) base URL (/health is added), or its ws(s):// URL", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
@@ -109,6 +109,7 @@ static const struct wsb_opt table[] = {
 	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", "json|prometheus|nagios", NULL },
 	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
+	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (exit 0), at most SECS (then 75)", NULL, NULL },
 
 	/* everyone */
 	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
@@ -342,13 +343,24 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 			   o->arg ? o->arg : "value", val);
 }
 
+/* wsbridge-health takes the ws:// URL of the other tools too, so without
+ * its own $WSBRIDGE_HEALTH_URL it honours theirs, $WSBRIDGE_URL. */
+static char *env_value(const struct wsb_opt *o)
+{
+	char *v = getenv(o->env);
+
+	if ((!v || !*v) && !strcmp(o->env, "WSBRIDGE_HEALTH_URL"))
+		v = getenv("WSBRIDGE_URL");
+	return v;
+}
+
 static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		const struct wsb_opt *o = &table[i];
 		char *v;
 
-		if (!(o->tools & cfg->tool) || !o->env || !(v = getenv(o->env)) || !*v)
+		if (!(o->tools & cfg->tool) || !o->env || !(v = env_value(o)) || !*v)
 			continue;
 		if (store(cfg, o, v, o->env, err))
 			return -1;

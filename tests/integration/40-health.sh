@@ -58,8 +58,8 @@ check "... with status critical" grep -q '"status":"critical".*latency .* > 0ms 
 
 run_health --url "$HTTP_URL" --bogus
 check_eq "unknown option: 64" "$HRC" 64
-run_health --url "ws://127.0.0.1:$PORT/ws"
-check_eq "a ws:// --url is a usage error (64)" "$HRC" 64
+run_health --url "ftp://127.0.0.1:$PORT/ws"
+check_eq "an ftp:// --url is a usage error (64)" "$HRC" 64
 
 # --- unreachable, degraded, silent ------------------------------------------
 "$PY" "$DOUBLES" freeport >"$T/freeport" && FREE=$(cat "$T/freeport")
