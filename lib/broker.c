@@ -93,6 +93,9 @@ struct wsb_sess {
 	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
 	int snap;
 	uint64_t snap_seq, snap_end;
+	/* for GET /clients (wsb_broker_sess_info) */
+	uint64_t n_in, n_out;
+	char joined[WSB_TS_LEN];
 };
 
 struct wsb_broker {
@@ -145,6 +148,13 @@ static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
 	else
 		clock_gettime(CLOCK_REALTIME, &ts);
 	wsb_env_timestamp(out, &ts);
+}
+
+/* A frame handed to the transport: counted for /health and per session. */
+static void count_out(struct wsb_broker *b, struct wsb_sess *s)
+{
+	b->st.messages_out++;
+	s->n_out++;
 }
 
 static size_t put_u64(char *out, uint64_t v)
@@ -855,6 +865,7 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
+	now_ts(b, s->joined);
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
@@ -900,6 +911,21 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 const char *wsb_broker_client_id(const struct wsb_sess *s)
 {
 	return s->id;
+}
+
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
+{
+	*info = (struct wsb_sess_info){
+		.id = s->id,
+		.producer = s->producer,
+		.since = s->joined,
+		.queued_bytes = s->qbytes,
+		.messages_in = s->n_in,
+		.messages_out = s->n_out,
+		.all_types = s->pats.all,
+		.patterns = (const char *const *)s->pats.v,
+		.npatterns = s->pats.n,
+	};
 }
 
 static void hist_push(struct wsb_broker *b, struct msg *m)
@@ -1143,7 +1169,7 @@ static size_t snap_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned char 
 				return total;
 			memcpy(out + total, m->buf + m->off, m->len);
 			total += m->len;
-			b->st.messages_out++;
+			count_out(b, s);
 		}
 		s->snap_seq = m->seq;
 	}
@@ -1548,6 +1574,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 
 	/* Taken over by a newer connection of its producer: whatever it still
 	 * sends is not that producer's any more. */
+	s->n_in++;
 	if (s->producer[0] && !s->prod)
 		return;
 	if (cap < len || !(m = msg_alloc(cap)))
@@ -1620,7 +1647,7 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 		if (!g)
 			return total;
 		total += g;
-		b->st.messages_out++;
+		count_out(b, s);
 		s->rseq = oldest;
 	}
 	for (i = hist_find(b, s->rseq); i < b->hn && scanned < REPLAY_SCAN; i++, scanned++) {
@@ -1644,7 +1671,7 @@ static size_t replay_fill(struct wsb_broker *b, struct wsb_sess *s, unsigned cha
 				break;
 			memcpy(out + total, m->buf + m->off, m->len);
 			total += m->len;
-			b->st.messages_out++;
+			count_out(b, s);
 		}
 		s->rseq = m->seq + 1;
 	}
@@ -1678,7 +1705,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 			break;
 		memcpy(out + total, m->buf + m->off, m->len);
 		total += m->len;
-		b->st.messages_out++;
+		count_out(b, s);
 		msg_unref(q_pop(b, s));
 		if (total >= soft)
 			break;

@@ -155,6 +155,21 @@ void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 
+/* What the broker knows of one session, read-only, for GET /clients. The
+ * pointers stay valid until the next broker call. */
+struct wsb_sess_info {
+	const char *id;			/* client_id */
+	const char *producer;		/* the producer id it publishes as, or "" */
+	const char *since;		/* when it joined, ISO 8601 UTC */
+	uint64_t queued_bytes;		/* waiting in its queue */
+	uint64_t messages_in;		/* messages it sent */
+	uint64_t messages_out;		/* frames handed to the transport for it */
+	int all_types;			/* subscribed to every type */
+	const char *const *patterns;	/* else these globs (none: ?subscribe=none) */
+	size_t npatterns;
+};
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info);
+
 /* One whole inbound text message from s. ping, subscribe and unsubscribe are
  * answered; other reserved types and invalid input get an error reply; any
  * other object with a string type is published. Never fails the session. */

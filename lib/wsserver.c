@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "buf.h"
+#include "clients.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "journal.h"
@@ -48,6 +49,7 @@ struct conn {
 	int is_ws;
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
+	char path[256], query[512];	/* as requested, secrets left out: GET /clients */
 };
 
 struct server {
@@ -451,6 +453,38 @@ static int refuse(struct lws *wsi, int status, const char *reason, const char *e
 	return -1;
 }
 
+static int check_token(struct server *s, struct lws *wsi, const char *peer);
+
+/* GET /clients: the connections, as the token holder may see them. */
+static int serve_clients(struct server *s, struct lws *wsi)
+{
+	struct wsb_buf body = { .max = (size_t)64 << 20 };
+	struct wsb_conn_view *v;
+	struct wsb_err err;
+	char peer[48] = "?";
+	size_t n = 0;
+	int r;
+
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	if (check_token(s, wsi, peer))
+		return -1;
+	for (struct conn *c = s->conns; c; c = c->next)
+		n++;
+	v = calloc(n + 1, sizeof *v);
+	n = 0;
+	for (struct conn *c = s->conns; v && c; c = c->next)
+		v[n++] = (struct wsb_conn_view){ c->peer, c->path, c->query, c->sess };
+	if (!v || wsb_clients_json(&body, v, n, &err)) {
+		free(v);
+		wsb_buf_free(&body);
+		return refuse(wsi, 503, "Service Unavailable", "out of memory", NULL);
+	}
+	r = http_reply(wsi, HTTP_STATUS_OK, "application/json", body.p, body.len);
+	free(v);
+	wsb_buf_free(&body);
+	return r;
+}
+
 static int serve_http(struct server *s, struct lws *wsi, const char *path)
 {
 	char body[8192];
@@ -458,7 +492,7 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 
 	/* Every endpoint is read-only: other methods on a known path get 405
 	 * with Allow, not the GET answer (a POST must not look accepted). */
-	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
+	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") || !strcmp(path, "/clients") ||
 	     !strcmp(path, s->cfg->path)) &&
 	    !lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) && !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
 		return refuse(wsi, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
@@ -466,6 +500,8 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 		n = health_json(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
 	}
+	if (!strcmp(path, "/clients"))
+		return serve_clients(s, wsi);
 	if (!strcmp(path, "/metrics")) {
 		n = metrics_text(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", body, (size_t)n);
@@ -473,7 +509,7 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 	if (!strcmp(path, "/")) {
 		n = snprintf(body, sizeof body,
 			     "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			     "\"health\":\"/health\",\"metrics\":\"/metrics\"}}\n",
+			     "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"}}\n",
 			     WSB_VERSION, s->cfg->path);
 		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
 	}
@@ -626,11 +662,14 @@ static int join(struct server *s, struct conn *c)
 	struct wsb_err err = { 0 };
 	int i;
 
+	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
+		c->path[0] = '\0';
 	for (i = 0; lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
 		/* An argument too long for us (a huge token=) is skipped, not
 		 * allowed to end the loop and drop the arguments after it. */
 		if (lws_hdr_copy_fragment(c->wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
 			continue;
+		wsb_clients_query_add(c->query, sizeof c->query, arg);
 		if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 			j.flags |= WSB_SESS_ECHO;
 		} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
