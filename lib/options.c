@@ -67,7 +67,7 @@ static const struct wsb_opt table[] = {
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
 	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1,55}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
-	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "keep id and position in FILE: a restart resumes after the last ack", NULL, NULL },
+	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "resume after the last acked line (id, offsets)", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 
 	/* sub */
@@ -96,7 +96,7 @@ static const struct wsb_opt table[] = {
 
 	/* health: its own --url row, since it takes the broker's http(s) side
 	 * as well as the clients' ws:// URL ($WSBRIDGE_URL: see env_value) */
-	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker http(s) base URL (/health is added), or its ws(s):// URL", NULL, "WSBRIDGE_HEALTH_URL" },
+	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker http(s):// base or ws(s):// URL", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
@@ -109,7 +109,7 @@ static const struct wsb_opt table[] = {
 	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", "json|prometheus|nagios", NULL },
 	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
-	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (exit 0), at most SECS (then 75)", NULL, NULL },
+	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (0), at most SECS (75)", NULL, NULL },
 
 	/* everyone */
 	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
