@@ -1,9 +1,13 @@
 # wsbridge — GNU make, no generator. Targets:
 #   make            build the five binaries into bin/
-#   make serve      install what is missing, build, run wsbridge-serve on 127.0.0.1:8765
+#   make serve      install what is missing, build every tool, run wsbridge-serve on 127.0.0.1:8765
 #   make check      install what is missing, build, run every test (last line: N passed, N failed)
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
 #   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
+#                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
+#   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
+#                   fails on any memory error or definite leak
 #   make docs       regenerate man pages and shell completions from the option table
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -17,19 +21,30 @@ WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-pro
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
 LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
 
-ifeq ($(SAN),1)
+FUZZ_CC ?= clang
+ifeq ($(FUZZ),1)
+# make fuzz builds here: lib instrumented for coverage, fuzz targets linked
+# with libFuzzer's main. Debian's clang (scripts/install-deps.sh fuzz).
+override CC := $(FUZZ_CC)
+BUILD   := build/fuzz
+BINDIR  := build/fuzz/bin
+SANFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-sanitize-recover=undefined
+SANLD   := -fsanitize=fuzzer,address,undefined
+else ifeq ($(SAN),1)
 BUILD   := build/san
 BINDIR  := build/san/bin
 SANFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANLD   := -fsanitize=address,undefined
 else
 BUILD   := build/rel
 BINDIR  := bin
 SANFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SANLD   :=
 endif
 
 ALL_CFLAGS := $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $(SANFLAGS)
-SANLD   := -fsanitize=address,undefined
-ALL_LDFLAGS := $(LDFLAGS) $(if $(filter 1,$(SAN)),$(SANLD))
+ALL_LDFLAGS := $(LDFLAGS) $(SANLD)
 
 TOOLS     := $(patsubst cmd/wsbridge-%/main.c,%,$(wildcard cmd/wsbridge-*/main.c))
 BINS      := $(addprefix $(BINDIR)/wsbridge-,$(TOOLS))
@@ -40,19 +55,29 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+# Fuzz targets: replay_<name> (normal compiler + replay_main.c) replays the
+# committed corpus in make check; build/fuzz/fuzz_<name> is the libFuzzer binary.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+VALGRIND_SECONDS ?= 60
 
-.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean
+.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean fuzz fuzz-bins valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 deps:
 	@scripts/install-deps.sh check
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) | $(BUILD)/lib $(BUILD)/cmd
+# -MMD: each object depends on the headers it includes, no more.
+$(BUILD)/%.o: %.c | $(BUILD)/lib $(BUILD)/cmd
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/lib $(BUILD)/cmd $(BINDIR):
 	@mkdir -p $@
@@ -61,16 +86,60 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BINDIR)/wsbridge-%: $(BUILD)/cmd/wsbridge-%/main.o $(LIBA) | $(BINDIR)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+# The console page and the browser client, embedded from their readable
+# sources (lib/console.h); the $^ of $(LIBA) picks the object up.
+EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
+$(LIBA): $(BUILD)/gen/embedded.o
+$(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $(EMBED) >$@
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
+.SECONDEXPANSION:
+$(BINDIR)/wsbridge-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/wsbridge-$$*/*.c))) $(LIBA) | $(BINDIR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
+
+# A unit test of a tool's own module links that object too and sees its
+# folder's headers: TOOL_UNIT, test name = cmd/ folder (the module is the
+# test's name without "test_").
+TOOL_UNIT := test_pubstate=wsbridge-pub
+define tool_unit
+$$(BUILD)/tests/$(1): $$(BUILD)/cmd/$(2)/$(1:test_%=%).o
+$$(BUILD)/tests/unit/$(1).o: ALL_CFLAGS += -Icmd/$(2)
+endef
+$(foreach u,$(TOOL_UNIT),$(eval $(call tool_unit,$(word 1,$(subst =, ,$(u))),$(word 2,$(subst =, ,$(u))))))
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/fuzz.h
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
+# Each target runs FUZZ_SECONDS from its committed corpus (tests/fuzz/run.sh);
+# new inputs and crashers go to a temporary folder, named loudly on a crash.
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bins FUZZ=1 FUZZ_TARGETS="$(FUZZ_TARGETS)"
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+valgrind:
+	@scripts/install-deps.sh valgrind
+	@$(MAKE) --no-print-directory bin/wsbridge-serve
+	@WSB_BIN=$(abspath bin) scripts/valgrind-churn.sh $(VALGRIND_SECONDS)
 
 # The tests run the binaries in $(BINDIR); tests/run.sh prints the closing count.
 check: deps
@@ -85,7 +154,7 @@ unit: all
 
 serve:
 	@scripts/install-deps.sh build
-	@$(MAKE) --no-print-directory $(BINDIR)/wsbridge-serve
+	@$(MAKE) --no-print-directory $(BINS)
 	exec $(BINDIR)/wsbridge-serve --listen 127.0.0.1:8765
 
 bench:
@@ -120,3 +189,11 @@ uninstall:
 
 clean:
 	rm -rf build bin
+
+# make deb: the Debian package of the binaries in $(BINDIR), built with
+# dpkg-deb (scripts/build-deb.sh says what is in it); install it with
+# apt install ./wsbridge_$(VERSION)_<arch>.deb
+.PHONY: deb
+deb: $(BINS)
+	@scripts/install-deps.sh deb
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/build-deb.sh

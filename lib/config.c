@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "admit.h"
+#include "envelope.h"
+#include "health.h"
+#include "journal.h"
 #include "log.h"
+#include "match.h"
 #include "replay.h"
 #include "resume.h"
 
@@ -32,7 +36,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->history_bytes = 64 << 20;
 	cfg->snapshot_bytes = UINT64_MAX;	/* derived from --max-memory */
 	cfg->message_timeout = 30;
-	cfg->fsync = 1;			/* batch */
+	cfg->fsync = WSB_FSYNC_BATCH;
 	cfg->fsync_interval = 0.01;
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
@@ -156,6 +160,9 @@ static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
 
 static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
 {
+	for (size_t i = 0; i < cfg->types.n; i++)
+		if (!wsb_match_pattern_ok(cfg->types.v[i], err))
+			return -1;
 	if (cfg->since) {
 		char *end;
 		unsigned long long v;
@@ -217,9 +224,9 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--warn-latency must not be above --crit-latency");
 	if (cfg->max_slow_consumers < -1 || cfg->max_dropped < -1)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-slow-consumers and --max-dropped must be -1 (off) or more");
-	/* --nagios is the short spelling of --format nagios (enum index 2). */
+	/* --nagios is the short spelling of --format nagios. */
 	if (cfg->nagios)
-		cfg->health_format = 2;
+		cfg->health_format = WSB_HEALTH_NAGIOS;
 	return 0;
 }
 
@@ -234,11 +241,18 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	    cfg->max_connections_per_ip > cfg->max_connections)
 		return wsb_err_set(err, WSB_EXIT_USAGE,
 				   "--max-connections-per-ip must not exceed --max-connections");
+	if (cfg->console_publish && cfg->no_console)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs the console (drop --no-console)");
+	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--path %s is the console's; choose another or --no-console",
+				   cfg->path);
 	return 0;
 }
 
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
+	struct wsb_err e2;
+
 	if (cfg->quiet)
 		cfg->verbose = -1;
 	if ((cfg->tool & (WSB_TOOL_SERVE | WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)) &&
@@ -286,9 +300,12 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
 		if (cfg->max_line < 16)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
-		if (cfg->producer && !wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)))
+		if (cfg->producer && (!wsb_producer_id_ok(cfg->producer, strlen(cfg->producer)) ||
+				      strlen(cfg->producer) > WSB_PRODUCER_NAME_MAX))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--producer: '%s' is not 1 to %d characters of A-Z a-z 0-9 . _ : -",
-					   cfg->producer, WSB_PRODUCER_ID_MAX);
+					   cfg->producer, WSB_PRODUCER_NAME_MAX);
+		if (cfg->type && !wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */

@@ -2,7 +2,9 @@
  * table (options.c), the environment and defaults, and the checks between
  * options that no single option can make. No I/O.
  *
- * Each field is tagged with the tools that use it, mosquitto-style.
+ * Each field is tagged with the tools that use it, mosquitto-style. Enum
+ * options are stored as their enum type; the option table maps each choice
+ * name to its value (options.c), so no value depends on a position.
  */
 #ifndef WSB_CONFIG_H
 #define WSB_CONFIG_H
@@ -11,17 +13,10 @@
 #include <stdint.h>
 
 #include "err.h"
-
-/* Tool bits: which binaries an option belongs to. */
-enum {
-	WSB_TOOL_SERVE = 1 << 0,
-	WSB_TOOL_PUB = 1 << 1,
-	WSB_TOOL_SUB = 1 << 2,
-	WSB_TOOL_HEALTH = 1 << 3,
-	WSB_TOOL_REPLAY = 1 << 4,
-	WSB_TOOL_CLIENTS = WSB_TOOL_PUB | WSB_TOOL_SUB,
-	WSB_TOOL_ALL = 0x1f,
-};
+#include "health.h"
+#include "journal.h"
+#include "log.h"
+#include "tool.h"
 
 /* wsbridge-sub --gap: what a gap record does. */
 enum wsb_gap_mode { WSB_GAP_MARK, WSB_GAP_STDERR, WSB_GAP_FAIL };
@@ -38,7 +33,7 @@ struct wsb_cfg {
 	/* all */
 	int verbose;			/* -v count; -q sets -1 */
 	int quiet;
-	int log_format;			/* enum wsb_log_format */
+	enum wsb_log_format log_format;
 
 	/* serve */
 	const char *listen;		/* ADDR:PORT */
@@ -57,7 +52,7 @@ struct wsb_cfg {
 	uint64_t snapshot_bytes;	/* UINT64_MAX until wsb_cfg_check derives it */
 	double message_timeout;		/* seconds to receive one whole message */
 	const char *journal;		/* --journal DIR */
-	int fsync;			/* enum wsb_fsync */
+	enum wsb_fsync fsync;
 	double fsync_interval;
 	uint64_t journal_segment;
 	uint64_t journal_retain;
@@ -68,6 +63,8 @@ struct wsb_cfg {
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
 	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
+	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
+	int console_publish;		/* the page shows its publish box */
 	uint64_t ready_fd;		/* --ready-fd: write the port here when listening; 0: none */
 	const char *pid_file;		/* --pid-file */
 
@@ -98,7 +95,7 @@ struct wsb_cfg {
 	uint64_t count;			/* 0: unlimited */
 	double timeout;			/* 0: none */
 	int control;
-	int gap;			/* enum wsb_gap_mode */
+	enum wsb_gap_mode gap;
 	const char *since;		/* --since SEQ as given; parsed into since_seq */
 	uint64_t since_seq;
 	int has_since;
@@ -128,7 +125,7 @@ struct wsb_cfg {
 	uint64_t min_subscribers;	/* 0: off */
 	int64_t max_slow_consumers;	/* -1: off */
 	int64_t max_dropped;		/* -1: off */
-	int health_format;		/* enum wsb_health_format */
+	enum wsb_health_format health_format;
 	int nagios;			/* shortcut for --format nagios */
 	double watch;			/* seconds between probes; 0: probe once */
 	double wait;			/* --wait: probe until healthy, at most this long */

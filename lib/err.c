@@ -4,19 +4,28 @@
 #include <stdio.h>
 #include <string.h>
 
+#define S WSB_TOOL_SERVE
+#define P WSB_TOOL_PUB
+#define U WSB_TOOL_SUB
+#define H WSB_TOOL_HEALTH
+#define R WSB_TOOL_REPLAY
+
+/* The tools column lists who can really exit with a code (traced from the
+ * modules each program links), so each --help and man page shows only its
+ * own rows; 70 is everyone's, as the fallback for an error with no code. */
 static const struct wsb_exit_info exit_table[] = {
-	{ WSB_EXIT_OK, "ok", "success: every line acknowledged, --count reached, or the reader of stdout went away" },
-	{ WSB_EXIT_FAIL, "unhealthy", "wsbridge-health: the server answered but is not healthy" },
-	{ WSB_EXIT_USAGE, "usage", "bad option or argument" },
-	{ WSB_EXIT_DATAERR, "dataerr", "bad input: an invalid line with --strict, a line the broker refuses as too big, an unreadable recording" },
-	{ WSB_EXIT_NOINPUT, "noinput", "an input file cannot be opened" },
-	{ WSB_EXIT_UNAVAILABLE, "unavailable", "cannot connect, retries exhausted, or address in use" },
-	{ WSB_EXIT_SOFTWARE, "software", "internal error" },
-	{ WSB_EXIT_OSERR, "oserr", "out of memory or another system failure" },
-	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file" },
-	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail" },
-	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)" },
-	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file; no WebSocket at the URL's path (HTTP 404)" },
+	{ WSB_EXIT_OK, "ok", "success: every line acknowledged, --count reached, or the reader of stdout went away", WSB_TOOL_ALL },
+	{ WSB_EXIT_FAIL, "unhealthy", "wsbridge-health: the server answered but is not healthy", H },
+	{ WSB_EXIT_USAGE, "usage", "bad option or argument", WSB_TOOL_ALL },
+	{ WSB_EXIT_DATAERR, "dataerr", "bad input: an invalid line with --strict, a line the broker refuses as too big, an unreadable recording", P | U | R },
+	{ WSB_EXIT_NOINPUT, "noinput", "an input file cannot be opened", P | R },
+	{ WSB_EXIT_UNAVAILABLE, "unavailable", "cannot connect, retries exhausted, or address in use", S | P | U | H },
+	{ WSB_EXIT_SOFTWARE, "software", "internal error", WSB_TOOL_ALL },
+	{ WSB_EXIT_OSERR, "oserr", "out of memory or another system failure", WSB_TOOL_ALL },
+	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file", WSB_TOOL_ALL },
+	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail", P | U | H },
+	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)", P | U | H },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file; no WebSocket at the URL's path (HTTP 404)", S | P | U | H },
 };
 
 const struct wsb_exit_info *wsb_exit_table(size_t *n)
@@ -51,6 +60,15 @@ int wsb_err_errno(struct wsb_err *err, int code, int errnum, const char *fmt, ..
 	va_end(ap);
 	n = strlen(err->msg);
 	snprintf(err->msg + n, sizeof err->msg - n, ": %s", strerror(errnum));
+	return -1;
+}
+
+int wsb_err_exit(struct wsb_err *err, int status)
+{
+	if (!status)
+		return 0;
+	if (status > 0 && err)
+		err->code = status;
 	return -1;
 }
 

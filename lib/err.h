@@ -1,15 +1,21 @@
 /* err — error values and the one exit-code table every binary shares.
  *
- * Library functions never print or exit: a fallible call returns -1 (or NULL)
- * and, when given a struct wsb_err, fills it with an exit code from the table
- * below and a one-line message that names the object ("cannot open day.ndjson:
- * No such file"). Only cmd/<tool>/main.c turns that into output and an exit
- * status. The table is printed by every --help and copied into the man pages.
+ * Library and program functions never exit: a fallible call returns -1 (or
+ * NULL) and, when given a struct wsb_err, fills it with an exit code from the
+ * table below and a one-line message that names the object ("cannot open
+ * day.ndjson: No such file"). The programs' wsb_<tool>_run functions follow
+ * the same rule, and one place, wsb_cli_main (cli.h), turns err into the one
+ * stderr line and the exit status. A code with an empty message is a quiet
+ * outcome: exit with it, print nothing (a health level, or an error already
+ * logged where it happened). The table is printed, filtered to each tool's
+ * rows, by every --help and copied into the man pages.
  */
 #ifndef WSB_ERR_H
 #define WSB_ERR_H
 
 #include <stddef.h>
+
+#include "tool.h"
 
 #define WSB_ERR_LEN 256
 
@@ -38,6 +44,7 @@ struct wsb_exit_info {
 	int code;
 	const char *name;
 	const char *meaning;
+	unsigned tools;			/* WSB_TOOL_* bits: who can exit with it */
 };
 
 /* Fills err (if not NULL) and returns -1, so callers can `return wsb_err_set(...)`. */
@@ -47,6 +54,10 @@ int wsb_err_set(struct wsb_err *err, int code, const char *fmt, ...)
 int wsb_err_errno(struct wsb_err *err, int code, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void wsb_err_clear(struct wsb_err *err);
+/* For a run function that tracks an exit status: 0 stays 0; -1 means err
+ * already holds its code; any other status becomes err->code (a message not
+ * yet reported stays, else the exit is quiet). Returns 0 or -1. */
+int wsb_err_exit(struct wsb_err *err, int status);
 
 /* The shared exit-code table, in ascending order; *n gets its length. */
 const struct wsb_exit_info *wsb_exit_table(size_t *n);

@@ -586,15 +586,3 @@ int wsb_health_ws_url(const char *base, const char *ws_path, char *out, size_t c
 		n = snprintf(out, cap, "%s://%.*s%s", tls ? "wss" : "ws", (int)auth, base + s, ws_path);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
-
-int wsb_health_argv_nagios(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--nagios") || !strcmp(argv[i], "--format=nagios") ||
-		    (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "nagios")))
-			return 1;
-	}
-	return 0;
-}

@@ -2,8 +2,9 @@
  * and the probe's timings against the thresholds, and render the verdict as
  * a JSON line, a monitoring-plugin line or a Prometheus textfile snippet.
  *
- * No I/O and no clocks: the probes (probe.c) measure, this module judges and
- * writes into buffers the caller owns, so every rule is unit-testable.
+ * No I/O and no clocks: the probes (cmd/wsbridge-health/probe.c) measure,
+ * this module judges and writes into buffers the caller owns, so every rule
+ * is unit-testable.
  *
  * Latency, the figure --warn-latency/--crit-latency compare against, is the
  * largest of the times measured in this run: the HTTP total time, the ping
@@ -142,9 +143,5 @@ int wsb_health_url(const char *base, char *out, size_t cap);
  * ws_path, no query; a ws(s):// base keeps its own path unless ws_path is
  * other than the default "/ws". -1 if it does not fit or base is neither. */
 int wsb_health_ws_url(const char *base, const char *ws_path, char *out, size_t cap);
-
-/* Whether argv asks for --nagios or --format nagios, so that a usage error
- * found before parsing ends can still exit 3 (UNKNOWN) as plugins must. */
-int wsb_health_argv_nagios(int argc, char **argv);
 
 #endif

@@ -6,7 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
+#include "journal.h"
+#include "log.h"
+#include "resume.h"
+
 #define OFF(f) offsetof(struct wsb_cfg, f)
+#define WSB_STR_(x) #x
+#define WSB_STR(x) WSB_STR_(x)
 #define NOFF ((size_t)-1)
 
 #define S WSB_TOOL_SERVE
@@ -16,7 +23,26 @@
 #define R WSB_TOOL_REPLAY
 #define C WSB_TOOL_CLIENTS
 
-/* Sorted by long name within each group; --help prints them in this order. */
+/* Enum options: each choice names its value, so the order of a list says
+ * only how --help shows it. */
+static const struct wsb_choice fsync_choices[] = {
+	{ "always", WSB_FSYNC_ALWAYS }, { "batch", WSB_FSYNC_BATCH }, { "never", WSB_FSYNC_NEVER }, { NULL, 0 },
+};
+static const struct wsb_choice log_format_choices[] = {
+	{ "text", WSB_LOG_TEXT }, { "json", WSB_LOG_JSON }, { NULL, 0 },
+};
+static const struct wsb_choice gap_choices[] = {
+	{ "mark", WSB_GAP_MARK }, { "stderr", WSB_GAP_STDERR }, { "fail", WSB_GAP_FAIL }, { NULL, 0 },
+};
+static const struct wsb_choice health_format_choices[] = {
+	{ "json", WSB_HEALTH_JSON }, { "prometheus", WSB_HEALTH_PROMETHEUS }, { "nagios", WSB_HEALTH_NAGIOS }, { NULL, 0 },
+};
+/* The option code stores an enum through an int: the fields must be one. */
+_Static_assert(sizeof(enum wsb_fsync) == sizeof(int) && sizeof(enum wsb_log_format) == sizeof(int) &&
+		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int),
+	       "enum option fields are int-sized");
+
+/* Grouped by tool; --help prints them in this order. */
 static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
 	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
@@ -27,7 +53,7 @@ static const struct wsb_opt table[] = {
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
 	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
 	{ "cafile", 0, WSB_OPT_STR, "FILE", C | H, OFF(cafile), "trust only the CA certificates in FILE to verify a wss:// or https:// server", NULL, NULL },
-	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "wss://, https://: do not verify the server certificate", NULL, NULL },
+	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "do not verify the server certificate (wss://, https://)", NULL, NULL },
 	{ "connect-timeout", 0, WSB_OPT_SECONDS, "SECS", C | H, OFF(connect_timeout), "bound on each connect and handshake", NULL, NULL },
 
 	/* serve */
@@ -52,11 +78,13 @@ static const struct wsb_opt table[] = {
 	{ "snapshot-bytes", 0, WSB_OPT_SIZE, "BYTES", S, OFF(snapshot_bytes), "?snapshot=1 table (0: off; default: 16M, <= max-memory/4)", NULL, NULL },
 	{ "snapshot-key", 0, WSB_OPT_STR, "JQ", S, OFF(snapshot_key), "?snapshot=1 keeps the latest per type and per this jq path", NULL, NULL },
 	{ "journal", 'j', WSB_OPT_STR, "DIR", S, OFF(journal), "append every message to NDJSON segments in DIR; recover on start", NULL, NULL },
-	{ "fsync", 0, WSB_OPT_ENUM, "POLICY", S, OFF(fsync), "when journal writes reach the disk (acks wait for it)", "always|batch|never", NULL },
+	{ "fsync", 0, WSB_OPT_ENUM, "POLICY", S, OFF(fsync), "when journal writes reach the disk (acks wait for it)", fsync_choices, NULL },
 	{ "fsync-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(fsync_interval), "group commit interval for --fsync batch", NULL, NULL },
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
-	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", "text|json", NULL },
+	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
+	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
+	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
@@ -65,7 +93,7 @@ static const struct wsb_opt table[] = {
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
 	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "while the broker is away drop the oldest, not wait (exit 75)", NULL, NULL },
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
-	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1,55}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
+	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1," WSB_STR(WSB_PRODUCER_NAME_MAX) "}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
 	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "resume after the last acked line (id, offsets)", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
@@ -75,7 +103,7 @@ static const struct wsb_opt table[] = {
 	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages", NULL, NULL },
 	{ "timeout", 'W', WSB_OPT_SECONDS, "SECS", U, OFF(timeout), "give up after SECS: exit 75 if --count is not reached", NULL, NULL },
 	{ "control", 0, WSB_OPT_FLAG, NULL, U, OFF(control), "also print control messages (connection_established, pong...)", NULL, NULL },
-	{ "gap", 0, WSB_OPT_ENUM, "MODE", U, OFF(gap), "on a gap record: print it in-band and warn, only warn, or warn and exit 75", "mark|stderr|fail", NULL },
+	{ "gap", 0, WSB_OPT_ENUM, "MODE", U, OFF(gap), "on a gap record: print it in-band and warn, only warn, or warn and exit 75", gap_choices, NULL },
 	{ "since", 0, WSB_OPT_STR, "SEQ", U, OFF(since), "start with the retained messages after seq SEQ (see --epoch)", NULL, NULL },
 	{ "epoch", 0, WSB_OPT_STR, "EPOCH", U, OFF(epoch), "the epoch --since counts in; another epoch on the server is reported as a gap", NULL, NULL },
 	{ "from-start", 0, WSB_OPT_FLAG, NULL, U, OFF(from_start), "start with every retained message (since=0, no gap reported)", NULL, NULL },
@@ -106,7 +134,7 @@ static const struct wsb_opt table[] = {
 	{ "min-subscribers", 0, WSB_OPT_UINT, "N", H, OFF(min_subscribers), "WARNING with fewer than N subscribers", NULL, NULL },
 	{ "max-slow-consumers", 0, WSB_OPT_INT, "N", H, OFF(max_slow_consumers), "WARNING when more than N slow consumers were closed (-1: off)", NULL, NULL },
 	{ "max-dropped", 0, WSB_OPT_INT, "N", H, OFF(max_dropped), "WARNING when more than N messages were dropped (-1: off)", NULL, NULL },
-	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", "json|prometheus|nagios", NULL },
+	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", health_format_choices, NULL },
 	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
 	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (0), at most SECS (75)", NULL, NULL },
@@ -118,52 +146,66 @@ static const struct wsb_opt table[] = {
 	{ "version", 'V', WSB_OPT_FLAG, NULL, WSB_TOOL_ALL, NOFF, "show the version and exit", NULL, NULL },
 };
 
+/* Examples: a long command continues on the next line after " \", so
+ * each --help line stays within WSB_OPT_HELP_WIDTH. */
 static const char *const ex_serve[] = {
-	"wsbridge-serve                                   # ws://127.0.0.1:8765/ws",
+	"wsbridge-serve                            # ws://127.0.0.1:8765/ws",
 	"wsbridge-serve --listen 0.0.0.0:9000 --path /ws/trading",
 	"curl -s http://127.0.0.1:8765/health",
-	"wsbridge-serve --listen 0.0.0.0:8443 --tls-cert /etc/wsbridge/cert.pem --tls-key /etc/wsbridge/key.pem",
+	"wsbridge-serve --listen 0.0.0.0:8443 \\\n    --tls-cert /etc/wsbridge/cert.pem --tls-key /etc/wsbridge/key.pem",
 	NULL,
 };
 static const char *const ex_pub[] = {
 	"tail -f trades.log | wsbridge-pub --type trade",
 	"echo '{\"type\":\"order\",\"data\":{\"symbol\":\"AAPL\"}}' | wsbridge-pub",
 	"wsbridge-pub --raw --type log app.log",
-	"wsbridge-pub --producer orders-feed --linger 10 <orders.ndjson || echo 'not all acknowledged' >&2",
+	"wsbridge-pub --producer orders-feed --linger 10 <orders.ndjson \\\n    || echo 'not all acknowledged' >&2",
 	NULL,
 };
 static const char *const ex_sub[] = {
 	"wsbridge-sub --type order | jq .data.symbol",
 	"wsbridge-sub --type 'position*' --type equity_update --count 10 --timeout 5",
-	"wsbridge-sub --cursor-file orders.cursor --gap=fail --type order >>orders.ndjson",
-	"wsbridge-sub --snapshot --type 'quote*'            # current state first, then live",
+	"wsbridge-sub --cursor-file orders.cursor --gap=fail --type order \\\n    >>orders.ndjson",
+	"wsbridge-sub --snapshot --type 'quote*'   # current state first, then live",
 	"wsbridge-sub --url wss://broker:8443/ws --cafile ca.pem --type order",
 	NULL,
 };
 static const char *const ex_health[] = {
-	"wsbridge-health                                  # http://127.0.0.1:8765/health, one JSON line",
+	"wsbridge-health              # http://127.0.0.1:8765/health, one JSON line",
 	"wsbridge-health --roundtrip --crit-latency 200 || mail -s wsbridge ops  # cron",
-	"wsbridge-health --nagios --url http://broker:8765 --ws --warn-latency 50 --crit-latency 200",
-	"wsbridge-health --format prometheus > /var/lib/node_exporter/wsbridge.prom.$$ && mv /var/lib/node_exporter/wsbridge.prom.$$ /var/lib/node_exporter/wsbridge.prom",
+	"wsbridge-health --nagios --url http://broker:8765 --ws \\\n    --warn-latency 50 --crit-latency 200",
+	"wsbridge-health --format prometheus >wsbridge.prom.$$ \\\n    && mv wsbridge.prom.$$ /var/lib/node_exporter/wsbridge.prom",
 	"wsbridge-health --watch 1 --ws                   # a terminal health monitor",
-	"wsbridge-health --url https://broker:8443 --cafile ca.pem --token-file /etc/wsbridge/token",
+	"wsbridge-health --url https://broker:8443 --cafile ca.pem \\\n    --token-file /etc/wsbridge/token",
 	NULL,
 };
 static const char *const ex_replay[] = {
 	"wsbridge-replay --speed 10 day.ndjson | wsbridge-pub",
-	"wsbridge-replay --speed 0 --strip-seq capture.ndjson.gz | wsbridge-pub --url ws://staging:8765/ws",
-	"wsbridge-replay --type 'order*' --from 2026-11-22T09:30:00Z --to 2026-11-22T10:00:00Z day.ndjson",
-	"wsbridge-replay --rate 100 --loop 0 --restamp --where '.data.qty > 100' sample.ndjson",
+	"wsbridge-replay --speed 0 --strip-seq capture.ndjson.gz \\\n    | wsbridge-pub --url ws://staging:8765/ws",
+	"wsbridge-replay --type 'order*' --from 2026-11-22T09:30:00Z \\\n    --to 2026-11-22T10:00:00Z day.ndjson",
+	"wsbridge-replay --rate 100 --loop 0 --restamp \\\n    --where '.data.qty > 100' sample.ndjson",
 	"wsbridge-replay --time-field .data.ts --max-gap 5 feed.ndjson",
 	NULL,
 };
 
+/* wsbridge-health --format nagios is a monitoring plugin, and a plugin says
+ * UNKNOWN (3) for bad arguments; the parser has seen the whole command line,
+ * so the format counts wherever it was given. */
+static int health_usage_exit(const struct wsb_cfg *cfg)
+{
+	return cfg->nagios || cfg->health_format == WSB_HEALTH_NAGIOS ? WSB_HEALTH_UNKNOWN : WSB_EXIT_USAGE;
+}
+
 static const struct wsb_tool_info tools[] = {
-	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve },
-	{ WSB_TOOL_PUB, "wsbridge-pub", "[URL] [FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker", ex_pub },
-	{ WSB_TOOL_SUB, "wsbridge-sub", "[URL]", "subscribe to a wsbridge broker and write each message as one JSON line", ex_sub },
-	{ WSB_TOOL_HEALTH, "wsbridge-health", "[URL]", "probe a wsbridge broker for cron and monitoring", ex_health },
-	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay },
+	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve, NULL },
+	{ WSB_TOOL_PUB, "wsbridge-pub", "[URL] [FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker",
+	  ex_pub, NULL },
+	{ WSB_TOOL_SUB, "wsbridge-sub", "[URL]", "subscribe to a wsbridge broker and write each message as one JSON line",
+	  ex_sub, NULL },
+	{ WSB_TOOL_HEALTH, "wsbridge-health", "[URL]", "probe a wsbridge broker for cron, scripts and monitoring", ex_health,
+	  health_usage_exit },
+	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay,
+	  NULL },
 };
 
 const struct wsb_tool_info *wsb_opt_tool(unsigned tool)
@@ -248,22 +290,31 @@ static int parse_int(const char *s, int64_t *out, int allow_neg)
 	return 0;
 }
 
-static int choice_index(const char *choices, const char *s)
+static const struct wsb_choice *find_choice(const struct wsb_choice *c, const char *name)
 {
-	size_t n = strlen(s);
-	int i = 0;
+	for (; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
 
-	for (const char *p = choices; *p; i++) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+static const char *choice_name(const struct wsb_choice *c, int value)
+{
+	for (; c->name; c++)
+		if (c->value == value)
+			return c->name;
+	return "";
+}
 
-		if (len == n && !strncmp(p, s, n))
-			return i;
-		if (!bar)
-			break;
-		p = bar + 1;
-	}
-	return -1;
+/* "a|b|c", as --help, errors and --dump-options show the choices. */
+static const char *choices_text(const struct wsb_choice *c, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; c->name && n < cap; c++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", c->name);
+	return buf;
 }
 
 static const struct wsb_opt *find_long(unsigned tool, const char *name, size_t len)
@@ -287,8 +338,9 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 		 struct wsb_err *err)
 {
 	char *field = (char *)cfg + o->off;
+	const struct wsb_choice *c;
+	char buf[128];
 	int64_t i;
-	int k;
 
 	switch (o->kind) {
 	case WSB_OPT_FLAG:
@@ -332,11 +384,10 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 		return 0;
 	}
 	case WSB_OPT_ENUM:
-		k = choice_index(o->choices, val);
-		if (k < 0)
+		if (!(c = find_choice(o->choices, val)))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s: '%s' is not one of %s", how,
-					   o->name, val, o->choices);
-		*(int *)field = k;
+					   o->name, val, choices_text(o->choices, buf, sizeof buf));
+		*(int *)field = c->value;
 		return 0;
 	}
 	return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s: invalid %s '%s'", how, o->name,
@@ -368,7 +419,9 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
-/* Handles one option that was found; *ai is advanced past a separate value. */
+/* Handles one option that was found; *ai is advanced past a separate value.
+ * out is NULL while parsing on after a usage error: --help and --version
+ * then do nothing. */
 static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, int argc,
 		char **argv, int *ai, const char *spelled, FILE *out, struct wsb_err *err)
 {
@@ -377,6 +430,8 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 	if (o->off == NOFF) {
 		if (inline_val)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "option %s takes no value", spelled);
+		if (!out)
+			return WSB_OPT_RUN;
 		if (!strcmp(o->name, "help"))
 			wsb_opt_help(out, cfg->tool);
 		else
@@ -475,10 +530,63 @@ static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url
 	return 0;
 }
 
+/* Hidden: the machine-readable tables scripts/gen-docs.sh builds the man
+ * pages and completions from. 1 if name is one of them. */
+static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
+{
+	size_t nex;
+	const struct wsb_exit_info *ex;
+
+	if (!strcmp(name, "dump-options")) {
+		wsb_opt_dump(out, cfg);
+		return 1;
+	}
+	if (strcmp(name, "dump-exit-codes"))
+		return 0;
+	ex = wsb_exit_table(&nex);
+	for (size_t k = 0; k < nex; k++)
+		if (ex[k].tools & cfg->tool)
+			fprintf(out, "%d\t%s\t%s\n", ex[k].code, ex[k].name, ex[k].meaning);
+	return 1;
+}
+
+static int take_long(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *ai, FILE *out,
+		     struct wsb_err *err)
+{
+	char *name = a + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	const struct wsb_opt *o = find_long(cfg->tool, name, len);
+
+	if (!o && out && dump(name, cfg, out))
+		return WSB_OPT_EXIT_OK;
+	if (!o)
+		return unknown_long(cfg->tool, name, len, err);
+	return take(cfg, o, eq ? eq + 1 : NULL, argc, argv, ai, a, out, err);
+}
+
+/* Bundled short options: -vv, -c10, -t order */
+static int take_short(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *ai, FILE *out,
+		      struct wsb_err *err)
+{
+	for (char *p = a + 1; *p; p++) {
+		const struct wsb_opt *o = find_short(cfg->tool, *p);
+		char spelled[3] = { '-', *p, 0 };
+		int r, rest = o && o->arg && p[1];
+
+		if (!o)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '-%c'", *p);
+		r = take(cfg, o, rest ? p + 1 : NULL, argc, argv, ai, spelled, out, err);
+		if (r || rest)
+			return r;
+	}
+	return WSB_OPT_RUN;
+}
+
 int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err)
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
-	int only_operands = 0, url_seen = 0, r;
+	struct wsb_err later;
+	int only_operands = 0, url_seen = 0, failed = 0, r;
 
 	if (apply_env(cfg, err))
 		return -1;
@@ -489,61 +597,40 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 		char *a = argv[ai];
 
 		if (only_operands || a[0] != '-' || !a[1]) {
-			if (add_operand(cfg, a, only_operands, &url_seen, err))
-				return -1;
+			if (add_operand(cfg, a, only_operands, &url_seen, failed ? &later : err))
+				failed = 1;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
 			only_operands = 1;
 			continue;
 		}
-		if (a[1] == '-') {
-			char *name = a + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			const struct wsb_opt *o = find_long(cfg->tool, name, len);
-
-			/* Hidden: the machine-readable tables scripts/gen-docs.sh
-			 * builds the man pages and completions from. */
-			if (!o && !strcmp(name, "dump-options")) {
-				wsb_opt_dump(out, cfg);
-				return WSB_OPT_EXIT_OK;
-			}
-			if (!o && !strcmp(name, "dump-exit-codes")) {
-				size_t nex;
-				const struct wsb_exit_info *ex = wsb_exit_table(&nex);
-
-				for (size_t k = 0; k < nex; k++)
-					fprintf(out, "%d\t%s\t%s\n", ex[k].code, ex[k].name, ex[k].meaning);
-				return WSB_OPT_EXIT_OK;
-			}
-			if (!o)
-				return unknown_long(cfg->tool, name, len, err);
-			r = take(cfg, o, eq ? eq + 1 : NULL, argc, argv, &ai, a, out, err);
-			if (r)
-				return r;
+		/* After the first error, parse on for the options a tool's
+		 * usage_exit reads, but report only that first error. */
+		r = (a[1] == '-' ? take_long : take_short)(cfg, a, argc, argv, &ai, failed ? NULL : out,
+							    failed ? &later : err);
+		if (r == WSB_OPT_EXIT_OK)
+			return r;
+		if (!r)
 			continue;
-		}
-		/* Bundled short options: -vv, -c10, -t order */
-		for (char *p = a + 1; *p; p++) {
-			const struct wsb_opt *o = find_short(cfg->tool, *p);
-			char spelled[3] = { '-', *p, 0 };
-
-			if (!o)
-				return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '-%c'", *p);
-			if (o->arg && p[1]) {
-				r = take(cfg, o, p + 1, argc, argv, &ai, spelled, out, err);
-				if (r)
-					return r;
-				break;
-			}
-			r = take(cfg, o, NULL, argc, argv, &ai, spelled, out, err);
-			if (r)
-				return r;
-		}
+		if (failed && later.code != WSB_EXIT_USAGE)
+			*err = later;	/* out of memory outranks a usage error */
+		if ((failed ? later.code : err->code) != WSB_EXIT_USAGE)
+			return -1;
+		failed = 1;
 	}
+	if (failed)
+		return -1;
 	if (cfg->n_operands && !strstr(ti->operands, "FILE"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "unexpected argument '%s'", cfg->operands[0]);
 	return WSB_OPT_RUN;
+}
+
+int wsb_opt_usage_exit(const struct wsb_cfg *cfg)
+{
+	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
+
+	return ti->usage_exit ? ti->usage_exit(cfg) : WSB_EXIT_USAGE;
 }
 
 /* The default of o as a string, from the defaults in cfg, or "" if none. */
@@ -590,20 +677,78 @@ static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *c
 	case WSB_OPT_DOUBLE:
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 		break;
-	case WSB_OPT_ENUM: {
-		int k = *(const int *)(const void *)field;
-		const char *p = o->choices;
-
-		while (k-- > 0 && (p = strchr(p, '|')))
-			p++;
-		if (p)
-			snprintf(buf, cap, "%.*s", (int)strcspn(p, "|"), p);
+	case WSB_OPT_ENUM:
+		snprintf(buf, cap, "%s", choice_name(o->choices, *(const int *)(const void *)field));
 		break;
-	}
 	default:
 		break;
 	}
 	return buf;
+}
+
+/* Word wrap for --help: text goes on from column col; a line that would pass
+ * WSB_OPT_HELP_WIDTH breaks before the word and goes on at column indent. */
+struct wrap {
+	FILE *out;
+	size_t col, indent;
+};
+
+static void wrap_word(struct wrap *w, const char *word, size_t len)
+{
+	if (w->col > w->indent && w->col + 1 + len > WSB_OPT_HELP_WIDTH) {
+		fprintf(w->out, "\n%*s", (int)w->indent, "");
+		w->col = w->indent;
+	} else if (w->col > w->indent) {
+		fputc(' ', w->out);
+		w->col++;
+	}
+	fwrite(word, 1, len, w->out);
+	w->col += len;
+}
+
+/* Every word of text; with whole set, text as one unbreakable word. */
+static void wrap_text(struct wrap *w, const char *text, int whole)
+{
+	while (*text == ' ')
+		text++;
+	while (*text) {
+		size_t len = whole ? strlen(text) : strcspn(text, " ");
+
+		wrap_word(w, text, len);
+		text += len;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+/* "  -u, --url URL            broker WebSocket URL (default ...) [$ENV]" */
+static void help_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *def)
+{
+	struct wrap w = { out, 29, 29 };
+	char lhs[64], dflt[128], more[300], ch[128];
+
+	snprintf(lhs, sizeof lhs, "%c%c%c --%s%s%s", o->letter ? '-' : ' ', o->letter ? o->letter : ' ',
+		 o->letter ? ',' : ' ', o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+	if (strlen(lhs) > 26)
+		fprintf(out, "  %s\n%29s", lhs, "");
+	else
+		fprintf(out, "  %-26s ", lhs);
+	w.col = 29;
+	wrap_text(&w, o->help, 0);
+	default_text(o, def, dflt, sizeof dflt);
+	more[0] = '\0';
+	if (o->kind == WSB_OPT_ENUM)
+		snprintf(more, sizeof more, "(%s; default %s)", choices_text(o->choices, ch, sizeof ch), dflt);
+	else if (*dflt && o->kind != WSB_OPT_FLAG && o->kind != WSB_OPT_COUNT)
+		snprintf(more, sizeof more, "(default %s)", dflt);
+	/* A default is one unit: a long one gets a line of its own. */
+	if (*more)
+		wrap_text(&w, more, 1);
+	if (o->env) {
+		snprintf(more, sizeof more, "[$%s]", o->env);
+		wrap_text(&w, more, 1);
+	}
+	fputc('\n', out);
 }
 
 void wsb_opt_help(FILE *out, unsigned tool)
@@ -612,37 +757,35 @@ void wsb_opt_help(FILE *out, unsigned tool)
 	struct wsb_cfg def;
 	const struct wsb_exit_info *ex;
 	size_t nex;
-	char dflt[128];
 
 	wsb_cfg_defaults(&def, tool, ti->name);
 	fprintf(out, "Usage: %s [OPTIONS]%s%s\n%s.\n\nOptions:\n", ti->name, *ti->operands ? " " : "",
 		ti->operands, ti->summary);
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const struct wsb_opt *o = &table[i];
-		char lhs[64];
-
-		if (!(o->tools & tool))
-			continue;
-		snprintf(lhs, sizeof lhs, "%c%c%c --%s%s%s", o->letter ? '-' : ' ',
-			 o->letter ? o->letter : ' ', o->letter ? ',' : ' ', o->name, o->arg ? " " : "",
-			 o->arg ? o->arg : "");
-		fprintf(out, "  %-26s %s", lhs, o->help);
-		default_text(o, &def, dflt, sizeof dflt);
-		if (o->kind == WSB_OPT_ENUM)
-			fprintf(out, " (%s; default %s)", o->choices, dflt);
-		else if (*dflt && o->kind != WSB_OPT_FLAG && o->kind != WSB_OPT_COUNT)
-			fprintf(out, " (default %s)", dflt);
-		if (o->env)
-			fprintf(out, " [$%s]", o->env);
-		fputc('\n', out);
-	}
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if (table[i].tools & tool)
+			help_row(out, &table[i], &def);
+	/* Only the statuses this tool can exit with. */
 	fputs("\nExit status:\n", out);
 	ex = wsb_exit_table(&nex);
-	for (size_t i = 0; i < nex; i++)
-		fprintf(out, "  %-3d %s\n", ex[i].code, ex[i].meaning);
+	for (size_t i = 0; i < nex; i++) {
+		struct wrap w = { out, 6, 6 };
+
+		if (!(ex[i].tools & tool))
+			continue;
+		fprintf(out, "  %-3d ", ex[i].code);
+		wrap_text(&w, ex[i].meaning, 0);
+		fputc('\n', out);
+	}
 	fputs("\nExamples:\n", out);
-	for (const char *const *e = ti->examples; *e; e++)
-		fprintf(out, "  %s\n", *e);
+	for (const char *const *e = ti->examples; *e; e++) {
+		/* a continued example: each line indented like the first */
+		for (const char *l = *e; *l;) {
+			size_t len = strcspn(l, "\n");
+
+			fprintf(out, "  %.*s\n", (int)len, l);
+			l += len + (l[len] == '\n');
+		}
+	}
 	fprintf(out, "\nSee %s(1) and wsbridge(7).\n", ti->name);
 	wsb_cfg_free(&def);
 }
@@ -653,7 +796,7 @@ static const char *const kind_names[] = { "flag", "count", "string", "list", "ui
 void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
 {
 	struct wsb_cfg def;
-	char dflt[128];
+	char dflt[128], ch[128];
 
 	wsb_cfg_defaults(&def, cfg->tool, cfg->progname);
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -662,7 +805,7 @@ void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
 		if (!(o->tools & cfg->tool))
 			continue;
 		fprintf(out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\t%s\n", o->name, o->letter ? o->letter : '-',
-			o->arg ? o->arg : "-", kind_names[o->kind], o->choices ? o->choices : "-",
+			o->arg ? o->arg : "-", kind_names[o->kind], o->choices ? choices_text(o->choices, ch, sizeof ch) : "-",
 			*default_text(o, &def, dflt, sizeof dflt) ? dflt : "-", o->env ? o->env : "-",
 			o->help);
 	}

@@ -24,7 +24,14 @@ enum wsb_opt_kind {
 	WSB_OPT_SIZE,		/* uint64_t bytes: 512, 64k, 1M, 2G (powers of 1024) */
 	WSB_OPT_SECONDS,	/* double: 1.5, 250ms, 30s, 5m, 1h */
 	WSB_OPT_DOUBLE,		/* double */
-	WSB_OPT_ENUM,		/* int index into choices "a|b|c" */
+	WSB_OPT_ENUM,		/* an enum field: the value of a choice */
+};
+
+/* One value of an enum option: its name on the command line and the enum
+ * value stored in the field. A row's array ends with { NULL, 0 }. */
+struct wsb_choice {
+	const char *name;
+	int value;
 };
 
 struct wsb_opt {
@@ -34,8 +41,8 @@ struct wsb_opt {
 	const char *arg;	/* argument name in help, NULL for flags */
 	unsigned tools;		/* WSB_TOOL_* bits */
 	size_t off;		/* offsetof(struct wsb_cfg, field); (size_t)-1 for help/version */
-	const char *help;	/* one line, no trailing period */
-	const char *choices;	/* WSB_OPT_ENUM: "text|json" */
+	const char *help;	/* one sentence, no trailing period; --help wraps it */
+	const struct wsb_choice *choices;	/* WSB_OPT_ENUM */
 	const char *env;	/* environment variable that sets it, or NULL */
 };
 
@@ -43,8 +50,11 @@ struct wsb_tool_info {
 	unsigned tool;
 	const char *name;	/* "wsbridge-sub" */
 	const char *operands;	/* "[FILE...]" or "" */
-	const char *summary;	/* one line */
+	const char *summary;	/* one line: --help's second line and the man page's NAME */
 	const char *const *examples;	/* NULL-terminated: "command  # comment" */
+	/* The exit status of a usage error given what argv set, read once the
+	 * whole command line is parsed (NULL: 64). */
+	int (*usage_exit)(const struct wsb_cfg *cfg);
 };
 
 enum { WSB_OPT_RUN = 0, WSB_OPT_EXIT_OK = 1 };
@@ -55,11 +65,19 @@ const struct wsb_opt *wsb_opt_table(size_t *n);
 /* Applies environment variables, then argv, to cfg (which holds defaults).
  * Returns WSB_OPT_RUN, WSB_OPT_EXIT_OK after printing --help, --version or
  * --dump-options to out, or -1 with err (code WSB_EXIT_USAGE) naming the
- * option. Operands are left in cfg->operands. */
+ * first bad option. After a usage error the rest of argv is still parsed
+ * (--help and the dumps then do nothing, later errors are dropped), so
+ * wsb_opt_usage_exit sees every option given, before or after the bad one.
+ * Operands are left in cfg->operands. */
 int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct wsb_err *err);
+/* The exit status for a usage error of cfg->tool: 64, or what the tool's
+ * usage_exit says (wsbridge-health --format nagios: 3, UNKNOWN). */
+int wsb_opt_usage_exit(const struct wsb_cfg *cfg);
+/* The longest --help line, in columns. */
+#define WSB_OPT_HELP_WIDTH 80
 void wsb_opt_help(FILE *out, unsigned tool);
 /* Machine-readable table for one tool, one option per line, tab-separated:
- * long, short, arg, kind, choices, default, env, help. */
+ * long, short, arg, kind, choices ("a|b|c"), default, env, help. */
 void wsb_opt_dump(FILE *out, const struct wsb_cfg *defaults);
 /* Parsers behind the kinds, exposed for tests and for other modules. */
 int wsb_opt_parse_size(const char *s, uint64_t *out);

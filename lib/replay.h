@@ -1,6 +1,8 @@
-/* replay — wsbridge-replay: recorded NDJSON back out at its recorded pace.
+/* replay — the pure half of wsbridge-replay (the program is
+ * cmd/wsbridge-replay/replay_run.c): recorded NDJSON back out at its recorded
+ * pace.
  *
- * The pure part (scheduler, loop shifting, window bounds, epoch numbers) has
+ * Everything here (scheduler, loop shifting, window bounds, epoch numbers) has
  * no I/O so the unit tests can drive it with a made-up clock. Deadlines are
  * absolute, computed from the clock reading at the first message, never
  * from accumulated sleeps, so a long file does not drift.
@@ -11,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "err.h"
 
 struct wsb_replay_sched {
@@ -67,9 +68,5 @@ enum { WSB_TS_ISO = 0, WSB_TS_EPOCH_MS, WSB_TS_EPOCH_S };
  * (NUL-terminated); returns its length. */
 size_t wsb_replay_format_ts(char *out, size_t cap, int64_t ms, int style);
 
-/* Runs wsbridge-replay. Returns the exit status (0, 64 for a jq program that
- * does not compile, 65 with --strict, 66, 74); err holds the message for a
- * non-zero status not yet reported (empty if it was). */
-int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
 #endif

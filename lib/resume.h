@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WSB_PRODUCER_ID_MAX 64	/* bytes, as the protocol allows */
-#define WSB_EPOCH_MAX 64	/* the server uses 16 hex; accept some slack */
+#include "proto.h"	/* id and epoch lengths */
+
 #define WSB_CURSOR_LEN 128	/* fixed record size of a cursor file, '\n' included */
 
 /* 1..64 bytes of [A-Za-z0-9._:-]. */

@@ -19,6 +19,7 @@
 #include "diag.h"
 #include "frame.h"
 #include "log.h"
+#include "lwsio.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
@@ -55,6 +56,7 @@ struct wsb_client {
 	lws_retry_bo_t idle;
 	int peer_code;			/* close code the peer sent */
 	int tls_verify_failed;		/* this attempt: the server certificate was refused */
+	int guard_fd;			/* this attempt's socket, watched by lwsio; -1: none */
 	char peer_reason[124];
 
 	char url[1024];			/* parsed copy */
@@ -109,11 +111,20 @@ static void lws_emit(int level, const char *line)
 static void connect_now(lws_sorted_usec_list_t *sul);
 static int64_t now_us(void);
 
+/* Before the socket number can be reused (by libcurl, say). */
+static void unwatch(struct wsb_client *c)
+{
+	if (c->guard_fd >= 0)
+		wsb_lwsio_unwatch(c->guard_fd);
+	c->guard_fd = -1;
+}
+
 static void schedule_retry(struct wsb_client *c, int code, const char *reason, int terminal)
 {
 	int64_t delay = -1;
 
 	lws_sul_cancel(&c->sul_handshake);
+	unwatch(c);
 	c->open = c->connecting = 0;
 	c->wsi = NULL;
 	if (c->closing || c->done) {
@@ -262,6 +273,33 @@ static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
 	 * here, inside the parser, made lws 4.1.6 go on parsing the same read
 	 * into a half-closed connection and crash. */
 	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* RFC 6455 §5.1: a masked server frame fails the connection. lws 4.1.6
+ * unmasks it without telling, so lwsio checks the bytes before lws parses
+ * them and withholds the frame. This runs inside lws's read: it only notes
+ * the failure (fail_connection closes from WRITEABLE). */
+static void guard_hook(void *owner)
+{
+	struct wsb_client *c = owner;
+
+	if (c->open && !c->local_code)
+		fail_connection(c, 1002, "masked frame from the server");
+}
+
+/* The response to our upgrade request may arrive in the same read as the
+ * first frames, so the socket is watched from before the request is sent. */
+static int watch(struct wsb_client *c, struct lws *wsi)
+{
+	struct wsb_err e;
+
+	unwatch(c);
+	if (wsb_lwsio_watch(lws_get_socket_fd(wsi), WSB_WSGUARD_CLIENT, &e)) {
+		wsb_log(WSB_LOG_ERROR, "%s", e.msg);
+		return -1;
+	}
+	c->guard_fd = lws_get_socket_fd(wsi);
 	return 0;
 }
 
@@ -419,6 +457,7 @@ static void attempt_failed(struct wsb_client *c, const char *lws_text)
 {
 	char cause[300], why[sizeof c->shown + 340];
 
+	unwatch(c);	/* the probe's socket may get this one's number */
 	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
 		snprintf(cause, sizeof cause, "%s", lws_text);
 	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
@@ -432,6 +471,7 @@ static void wrong_path(struct wsb_client *c)
 	char served[256], why[sizeof c->shown + 600];
 	size_t plen = strcspn(c->base, "?");
 
+	unwatch(c);	/* libcurl's socket may get this one's number */
 	if (wsb_diag_ws_path(c->host, c->port, c->tls, c->cfg.ca_file, c->cfg.insecure, diag_ms(c), served,
 			     sizeof served))
 		snprintf(why, sizeof why, "cannot connect to %s: no WebSocket at \"%.*s\" (HTTP 404)", c->shown,
@@ -465,6 +505,7 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
+
 	if (wsi == c->abandoned) {
 		if (reason == LWS_CALLBACK_WSI_DESTROY)
 			c->abandoned = NULL;
@@ -472,6 +513,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	}
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (watch(c, wsi))
+			return -1;
 		if (c->token[0]) {
 			unsigned char **p = in, *end = *p + len;
 			char v[WSB_TOKEN_MAX + 8];
@@ -495,6 +538,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
+		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
+			guard_hook(c);	/* came with the 101 */
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return receive(c, in, len);
@@ -682,6 +727,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	c->ops = ops;
 	c->ud = ud;
 	c->in_fd = -1;
+	c->guard_fd = -1;
 	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
@@ -748,6 +794,7 @@ void wsb_client_free(struct wsb_client *c)
 			signal_ctx = NULL;
 		lws_context_destroy(c->ctx);
 	}
+	unwatch(c);
 	wsb_buf_free(&c->rx);
 	free(c->batch);
 	free(c);
@@ -805,6 +852,7 @@ void wsb_client_close(struct wsb_client *c)
 		c->abandoned = c->wsi;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	}
+	unwatch(c);
 	lws_sul_cancel(&c->sul_handshake);
 	c->wsi = NULL;
 	c->connecting = 0;
@@ -872,8 +920,10 @@ void wsb_client_timer(struct wsb_client *c, int64_t ms)
 
 int wsb_client_exit_code(int code)
 {
-	if (code == 1009 || code == 1003)
-		return WSB_EXIT_DATAERR;	/* what we sent is refused as such */
+	/* Too big, binary, a protocol error (a masked server frame): the
+	 * same data would come again, so nothing to retry. */
+	if (code == 1009 || code == 1003 || code == 1002)
+		return WSB_EXIT_DATAERR;
 	if (code == 404)
 		return WSB_EXIT_CONFIG;		/* a wrong path: see wrong_path() */
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;

@@ -15,11 +15,13 @@
 #include "broker.h"
 #include "buf.h"
 #include "clients.h"
+#include "console.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "journal.h"
 #include "listen.h"
 #include "log.h"
+#include "lwsio.h"
 #include "prodfile.h"
 #include "ready.h"
 
@@ -47,6 +49,7 @@ struct conn {
 	int published;			/* has published: paused under pressure */
 	int paused;
 	int is_ws;
+	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 	char path[256], query[512];	/* as requested, secrets left out: GET /clients */
@@ -184,15 +187,22 @@ static void hook_pressure(void *ud, int on)
 
 /* HTTP: /health, /metrics, / and JSON errors. */
 
-static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len)
+/* hdrs: NULL, or name/value pairs ("vary:", "accept") ending in NULL. */
+static int http_reply_hdrs(struct lws *wsi, unsigned status, const char *ctype, const char *const *hdrs,
+			   const char *body, size_t len)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	unsigned char *out;
 
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	for (; hdrs && hdrs[0]; hdrs += 2)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0], (const unsigned char *)hdrs[1],
+						(int)strlen(hdrs[1]), &p, end))
+			return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	/* HEAD: the same headers (content-length included), never a body (RFC 9110 §9.3.2). */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
@@ -207,6 +217,11 @@ static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const
 	}
 	free(out);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len)
+{
+	return http_reply_hdrs(wsi, status, ctype, NULL, body, len);
 }
 
 static int health_json(struct server *s, char *buf, size_t cap)
@@ -485,6 +500,60 @@ static int serve_clients(struct server *s, struct lws *wsi)
 	return r;
 }
 
+/* The console page (GET / from a browser, /console) and /wsbridge.js. The
+ * page holds no data, so it needs no token; its CSP keeps it to its own
+ * origin and out of frames (the publish box must not be clickjacked), and
+ * no-referrer keeps a ?token= in its address out of any Referer. */
+static int serve_console(struct lws *wsi, const char *path)
+{
+	static const char *const page_hdrs[] = {
+		"content-security-policy:", "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+		"style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src data:; base-uri 'none'; "
+		"form-action 'none'; frame-ancestors 'none'",
+		"x-content-type-options:", "nosniff", "referrer-policy:", "no-referrer", "vary:", "accept", NULL
+	};
+	/* A module a dashboard served elsewhere may import: it is public. */
+	static const char *const js_hdrs[] = {
+		"x-content-type-options:", "nosniff", "access-control-allow-origin:", "*", NULL
+	};
+	const char *ctype;
+	const struct wsb_embedded *f = wsb_console_file(strcmp(path, "/") ? path : "/console", &ctype);
+
+	if (!f)
+		return refuse(wsi, 404, "Not Found", "not found", NULL);
+	return http_reply_hdrs(wsi, HTTP_STATUS_OK, ctype, strcmp(path, "/wsbridge.js") ? page_hdrs : js_hdrs,
+			       (const char *)f->data, f->len);
+}
+
+static int is_console_path(const struct server *s, struct lws *wsi, const char *path)
+{
+	char accept[512];
+
+	if (s->cfg->no_console)
+		return 0;
+	if (!strcmp(path, "/console") || !strcmp(path, "/wsbridge.js"))
+		return 1;
+	return !strcmp(path, "/") && lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0 &&
+	       wsb_console_wants_html(accept);
+}
+
+/* GET / for scripts: what this broker is and offers. "features" lists
+ * what a client may use beyond the protocol's core; the console shows its
+ * publish box only when it names "console-publish". */
+static int serve_root(struct server *s, struct lws *wsi, char *body, size_t cap)
+{
+	static const char *const hdrs[] = { "vary:", "accept", NULL };
+	int con = !s->cfg->no_console;
+	int n = snprintf(body, cap,
+			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"%s},"
+			 "\"auth\":\"%s\",\"features\":[%s]}\n",
+			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
+			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
+
+	return http_reply_hdrs(wsi, HTTP_STATUS_OK, "application/json", con ? hdrs : NULL, body, (size_t)n);
+}
+
 static int serve_http(struct server *s, struct lws *wsi, const char *path)
 {
 	char body[8192];
@@ -492,10 +561,12 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 
 	/* Every endpoint is read-only: other methods on a known path get 405
 	 * with Allow, not the GET answer (a POST must not look accepted). */
-	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") || !strcmp(path, "/clients") ||
-	     !strcmp(path, s->cfg->path)) &&
+	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
+	     !strcmp(path, "/clients") || !strcmp(path, s->cfg->path) || is_console_path(s, wsi, path)) &&
 	    !lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) && !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
 		return refuse(wsi, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
+	if (is_console_path(s, wsi, path))
+		return serve_console(wsi, path);
 	if (!strcmp(path, "/health")) {
 		n = health_json(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
@@ -506,13 +577,8 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 		n = metrics_text(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", body, (size_t)n);
 	}
-	if (!strcmp(path, "/")) {
-		n = snprintf(body, sizeof body,
-			     "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			     "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"}}\n",
-			     WSB_VERSION, s->cfg->path);
-		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
-	}
+	if (!strcmp(path, "/"))
+		return serve_root(s, wsi, body, sizeof body);
 	if (!strcmp(path, s->cfg->path)) {
 		n = snprintf(body, sizeof body, "{\"error\":\"upgrade required\",\"path\":\"%s\"}\n", s->cfg->path);
 		return http_reply(wsi, 426, "application/json", body, (size_t)n);
@@ -856,9 +922,34 @@ static void check_deadlines(struct server *s)
 	}
 }
 
+/* RFC 6455 §5.1: a client frame without the mask bit fails the connection.
+ * lws 4.1.6 does not check it, so lwsio does, on the bytes before lws sees
+ * them, and withholds the frame; this runs inside lws's read, so it only
+ * notes it and the close goes out from WRITEABLE. */
+static void guard_hook(void *owner)
+{
+	struct conn *c = owner;
+
+	c->unmasked = 1;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void close_unmasked(struct conn *c)
+{
+	static const char why[] = "unmasked frame from the client";
+
+	if (c->close_code)
+		return;
+	wsb_log(WSB_LOG_INFO, "closing %s: %s (1002)", c->sess ? wsb_broker_client_id(c->sess) : c->peer, why);
+	close_soon(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
+}
+
 static int writable(struct server *s, struct conn *c)
 {
 	size_t n;
+
+	if (c->unmasked)
+		close_unmasked(c);
 
 	/* Return -1 once: lws then sends the close frame and waits for the
 	 * client's; a second -1 while it waits would drop the socket at once. */
@@ -878,6 +969,17 @@ static int writable(struct server *s, struct conn *c)
 	return 0;
 }
 
+static int watch_new(int fd)
+{
+	struct wsb_err err;
+
+	if (!wsb_lwsio_watch(fd, WSB_WSGUARD_SERVER, &err))
+		return 0;
+	/* Unchecked, it could send unmasked frames: not taken. */
+	wsb_log(WSB_LOG_ERROR, "refusing a connection: %s", err.msg);
+	return -1;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct server *s = lws_context_user(lws_get_context(wsi));
@@ -888,9 +990,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return serve_http(s, wsi, in);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* wsi is the listener here (user is lws's accept args): the
-		 * only public way to reach it, for pause_accepting. */
+		 * only public way to reach it, for pause_accepting. in is the
+		 * new socket: watched from its first byte, because a client may
+		 * send frames in the same packet as its upgrade request. */
 		s->listen_wsi = wsi;
-		return 0;
+		return watch_new((int)(lws_intptr_t)in);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return filter_handshake(s, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -902,7 +1006,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		c->rx.max = s->cfg->max_message;
-		return join(s, c);
+		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
+			c->unmasked = 1;	/* came with the upgrade request */
+		join(s, c);
+		if (c->unmasked)
+			close_unmasked(c);
+		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
@@ -910,6 +1019,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
@@ -917,8 +1027,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: closing %s clients", (int)got_signal,
-				s->conns ? "all" : "no");
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
 			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
 			for (struct conn *k = s->conns; k; k = k->next)

@@ -4,15 +4,5 @@
 
 int main(int argc, char **argv)
 {
-	struct wsb_cfg cfg;
-	struct wsb_err err = { 0 };
-	int rc = wsb_cli_init(&cfg, WSB_TOOL_SUB, "wsbridge-sub", argc, argv);
-
-	if (rc < 0) {
-		rc = wsb_sub_run(&cfg, &err);
-		if (rc && err.msg[0])
-			wsb_cli_fail(&err);
-	}
-	wsb_cfg_free(&cfg);
-	return rc;
+	return wsb_cli_main(WSB_TOOL_SUB, wsb_sub_run, argc, argv);
 }

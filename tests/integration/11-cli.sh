@@ -51,6 +51,46 @@ for c in "serve --max-queue lots" "serve --listen nonsense" "sub --count abc" "s
 	check_eq "$1 $2 $3 exits 64" "$RC" 64
 done
 
+# Checks that only the run functions once made (exit 255 then): a usage
+# error like any other, 64 with one line and the --help hint.
+long_producer=$(printf 'p%.0s' $(seq 56))
+long_type=$(printf 't%.0s' $(seq 300))
+for c in "pub --type=ping" "pub --type=\$probe" "pub --producer=$long_producer" "sub --type=$long_type" "sub --type="; do
+	set -- $c
+	run chk "$WSB_BIN/wsbridge-$1" "$2" --url ws://127.0.0.1:1/ws --retries 0
+	check_eq "$1 ${2:0:24}: exits 64" "$RC" 64
+	check_eq "$1 ${2:0:24}: one line on stderr" "$(lines "$T/chk.err")" 1
+	check "$1 ${2:0:24}: the line has the --help hint" grep -q "(try 'wsbridge-$1 --help')" "$T/chk.err"
+done
+run prod55 "$WSB_BIN/wsbridge-pub" --producer "${long_producer:1}" --url ws://127.0.0.1:1/ws --retries 0 --retry-min 0.1
+check "pub --producer of 55 characters is accepted (rc $RC)" test "$RC" -ne 64
+
+# A monitoring plugin exits 3 (UNKNOWN) on bad arguments: --format nagios,
+# -f nagios or --nagios anywhere on the line, before or after the bad option.
+for c in "-f nagios --bogus" "--format nagios --bogus" "--bogus -f nagios" "--bogus --nagios" \
+	"--format=nagios --timeout 0" "-Z --format=nagios"; do
+	run nag "$WSB_BIN/wsbridge-health" $c
+	check_eq "health $c exits 3" "$RC" 3
+	check_eq "health $c: one line on stderr" "$(lines "$T/nag.err")" 1
+done
+for c in "--bogus" "-f json --bogus" "--bogus -- --nagios"; do
+	run nag "$WSB_BIN/wsbridge-health" $c
+	check_eq "health $c exits 64" "$RC" 64
+done
+
+# Every tool: --help fits 80 columns, and its exit table (in --help and in
+# the dump the man page is made from) lists only the codes it can return.
+declare -A codes=([serve]="0 64 69 70 71 74 78" [pub]="0 64 65 66 69 70 71 74 75 77 78"
+	[sub]="0 64 65 69 70 71 74 75 77 78" [health]="0 1 64 69 70 71 74 75 77 78" [replay]="0 64 65 66 70 71 74")
+for b in serve pub sub health replay; do
+	run help "$WSB_BIN/wsbridge-$b" --help
+	check_eq "$b --help: no line over 80 columns" "$(awk 'length($0) > 80' "$T/help.out" | head -n 3)" ""
+	check_eq "$b --help: the exit table lists its own codes" \
+		"$(sed -n '/^Exit status:/,/^$/p' "$T/help.out" | grep -oE '^  [0-9]+' | tr -d ' ' | tr '\n' ' ')" "${codes[$b]} "
+	check_eq "$b --dump-exit-codes: its own codes" \
+		"$("$WSB_BIN/wsbridge-$b" --dump-exit-codes | cut -f1 | tr '\n' ' ')" "${codes[$b]} "
+done
+
 start_serve || { fail "serve starts"; finish; }
 
 # serve on a port already in use: 69.

@@ -4,13 +4,11 @@
 # outcome). Handshake: version 13 only (426 + Sec-WebSocket-Version: 13),
 # Host and a valid key required (400). Close: codes the RFC forbids and a
 # 1-byte payload get 1002, valid codes are echoed. HTTP: HEAD has no body,
-# other methods than GET/HEAD get 405 with Allow. A client connected before
-# the attacks still answers, and /health still works.
-#
-# Known deviation (documented in wsbridge(7)): an unmasked client frame is
-# accepted, because lws 4.1.6 parses the mask bit into a private field and
-# exposes neither it nor a hook before the payload; the case below asserts
-# today's behaviour so that a library that fixes it is noticed.
+# other methods than GET/HEAD get 405 with Allow. Masking (§5.1): an
+# unmasked client frame gets 1002 (lws 4.1.6 does not check it; lib/lwsio.c
+# does, before lws parses it), also right behind the upgrade request or
+# after good frames, which still count. A client connected before the
+# attacks still answers and receives, and /health still works.
 . "$(dirname "$0")/../lib.sh"
 
 start_serve || { fail "serve starts"; finish; }
@@ -78,15 +76,37 @@ FRAMES = [
     ("RSV1 without extension gets 1002", frame(OP_TEXT, b"{}", rsv=4), 1002),
     ("fragmented ping gets 1002", frame(OP_PING, b"x", fin=False), 1002),
     ("continuation without start gets 1002", frame(OP_CONT, b"x"), 1002),
+    ("an unmasked frame gets 1002", frame(OP_TEXT, b'{"type":"ping"}', mask=False), 1002),
+    ("an unmasked empty frame gets 1002", frame(OP_TEXT, mask=False), 1002),
+    ("an unmasked ping gets 1002", frame(OP_PING, b"x", mask=False), 1002),
+    ("an unmasked close gets 1002", frame(OP_CLOSE, close_payload(1000), mask=False), 1002),
+    ("an unmasked 64-bit-length frame gets 1002",
+     frame(OP_TEXT, b'{"type":"x","data":"' + b"a" * 70000 + b'"}', mask=False), 1002),
+    ("an unmasked frame after good ones gets 1002",
+     frame(OP_PING, b"a") + frame(OP_TEXT, b"{", fin=False) + frame(OP_CONT, b"}") + frame(OP_TEXT, b"{}", mask=False),
+     1002),
 ]
 run_frame_cases(port, FRAMES)
 
-# Known deviation: lws 4.1.6 takes an unmasked frame (see the header).
+# An unmasked frame in the same packet as the upgrade request.
+s = connect(port)
+s.sendall(upgrade_request(port) + frame(OP_TEXT, b'{"type":"ping"}', mask=False))
+st, _, rest = read_head(s, time.monotonic() + 5)
+got = Reader(s, rest).close_code()
+check("an unmasked frame right behind the upgrade request gets 1002", st == 101 and got == 1002, (st, got))
+s.close()
+
+# What came before the unmasked frame is delivered, nothing after it.
+byr.until(OP_TEXT)                              # the bystander's greeting
 s, rd = open_ws(port)
-rd.until(OP_TEXT)                               # the greeting
-s.sendall(frame(OP_TEXT, b'{"type":"ping"}', mask=False))
-p = rd.until(OP_TEXT)
-check("KNOWN (lws 4.1.6): an unmasked frame is still accepted", p is not None and b"pong" in p, p)
+s.sendall(frame(OP_TEXT, b'{"type":"before-bad"}') + frame(OP_TEXT, b'{"type":"bad"}', mask=False) +
+          frame(OP_TEXT, b'{"type":"after-bad"}'))
+got = rd.close_code()
+check("the sender of an unmasked frame gets 1002", got == 1002, got)
+p = byr.until(OP_TEXT)
+check("…the bystander receives what it published before", p is not None and b'"before-bad"' in p, p)
+p = byr.until(OP_TEXT, 1)
+check("…and nothing of what came with or after it", p is None, p)
 s.close()
 
 check("the bystander still answers a ping", bystander_ok(by, byr))

@@ -39,6 +39,18 @@ for p in "${pages[@]}"; do
 		groff -man -ww -z "$p" >"$T/groff.out" 2>&1
 		check_eq "$name renders without groff warnings" "$(head -c 500 "$T/groff.out")" ""
 	fi
+	# What a reader sees: man-db's own warnings at a common terminal width
+	# (an unbreakable line in a filled paragraph shows up only here).
+	if command -v man >/dev/null 2>&1; then
+		MANWIDTH=80 man --warnings -l "$p" 2>"$T/man.out" >/dev/null
+		check_eq "$name renders at 80 columns without man warnings" "$(head -c 500 "$T/man.out")" ""
+	else
+		fail "$name renders at 80 columns without man warnings" "man-db is not installed (scripts/install-deps.sh check)"
+	fi
+	# Text right after an indented display (.RE) runs into it with no
+	# blank line; every display ends with .PP (or a new section).
+	glued=$(awk 'prev == ".RE" && $0 !~ /^\./ { print FILENAME ":" NR ": " $0; exit } { prev = $0 }' "$p")
+	check_eq "$name: a paragraph after a display starts with .PP" "${glued:-none}" "none"
 	grep -q '@[A-Z_]*@' "$p" && fail "$name has no unexpanded placeholder" "$(grep -m1 '@[A-Z_]*@' "$p")"
 done
 
@@ -46,7 +58,8 @@ done
 # bash, zsh and fish completions of the same tool.
 for t in "${tools[@]}"; do
 	"$WSB_BIN/$t" --help >"$T/$t.help"
-	longs=$(sed -n '/^Options:/,/^$/p' "$T/$t.help" | grep -oE '^  (-[A-Za-z], )? *--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+')
+	# option lines only: a wrapped help line goes on under the text column
+	longs=$(sed -n '/^Options:/,/^$/p' "$T/$t.help" | grep -oE '^  (-[A-Za-z], |    )--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+')
 	shorts=$(sed -n '/^Options:/,/^$/p' "$T/$t.help" | grep -oE '^  -[A-Za-z],' | tr -d ' ,')
 	[ -n "$longs" ] || fail "$t --help lists options"
 	man_miss= bash_miss= zsh_miss= fish_miss=
@@ -83,8 +96,18 @@ if printf '%s\n' "${tools[@]}" | grep -qx wsbridge-serve; then
 	check_eq "bash completes --opt=choice" "$(sed -n 's/^serve-eq: //p' "$T/complete.out")" "json"
 fi
 
-# README's exit-code table has a row for every code the binaries know.
-"$WSB_BIN/${tools[0]}" --dump-exit-codes >"$T/exit-codes"
+# The NAME line of every page is the --help summary (gen-docs.sh fills
+# @NAME@), so the whatis line and --help cannot say different things.
+for t in "${tools[@]}"; do
+	check_eq "$t.1.in takes its NAME line from --help" \
+		"$(sed -n '/^\.SH NAME$/{n;p}' "$ROOT/docs/man/$t.1.in")" "@NAME@"
+	summary=$("$WSB_BIN/$t" --help | sed -n '2{s/\.$//;p}')
+	check_eq "$t.1 NAME is the --help summary" \
+		"$(sed -n '/^\.SH NAME$/{n;p}' "$ROOT/docs/man/$t.1" | sed 's/\\-/-/g')" "$t - $summary"
+done
+
+# README's exit-code table has a row for every code any binary can return.
+for t in "${tools[@]}"; do "$WSB_BIN/$t" --dump-exit-codes; done | sort -n -u -k1,1 >"$T/exit-codes"
 miss=
 while IFS=$'\t' read -r code _; do
 	grep -qE "^\| *\`?$code\`? *\|" "$ROOT/README.md" || miss="$miss $code"

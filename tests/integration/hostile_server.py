@@ -15,7 +15,10 @@
 #   pretty      a pretty-printed message, a non-JSON text, then {"type":"after"}
 #   binary      a binary frame holding JSON, then {"type":"after"}
 #   masked      a masked text frame (RFC 6455 forbids it from a server)
-import base64, hashlib, os, select, socket, struct, sys, threading, time
+#   masked101   the 101 answer, the greeting and a masked frame in one packet
+# With HOSTILE_CERT and HOSTILE_KEY (PEM files) in the environment it speaks
+# TLS (wss://).
+import base64, hashlib, os, select, socket, ssl, struct, sys, threading, time
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 modes = sys.argv[1].split(",")
@@ -52,7 +55,7 @@ class Conn:
         self.eof = False
         self.sent = 0               # bytes sent by send_while_open
 
-    def handshake(self):
+    def handshake(self, then=b""):
         while b"\r\n\r\n" not in self.buf:
             d = self.s.recv(4096)
             if not d:
@@ -63,7 +66,7 @@ class Conn:
                if l.lower().startswith(b"sec-websocket-key:")][0]
         acc = base64.b64encode(hashlib.sha1(key + GUID).digest())
         self.s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                       b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+                       b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n" + then)
         say("handshake", self.n)
 
     def poll(self, timeout=0.0, answer_pings=False):
@@ -122,10 +125,20 @@ def greeting(c):
 
 
 def serve(sock, n, mode):
-    c = Conn(sock, n)
     say("conn", n, mode)
+    c = None
     try:
+        if os.environ.get("HOSTILE_CERT"):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(os.environ["HOSTILE_CERT"], os.environ["HOSTILE_KEY"])
+            sock = ctx.wrap_socket(sock, server_side=True)
+        c = Conn(sock, n)
         if mode == "mute":
+            c.wait()
+            return
+        if mode == "masked101":
+            c.handshake(frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}') +
+                        frame(b'{"type":"masked","seq":1}', mask=True))
             c.wait()
             return
         c.handshake()
@@ -167,7 +180,7 @@ def serve(sock, n, mode):
     except (EOFError, OSError) as e:
         say("error", n, type(e).__name__)
     finally:
-        if c.sent:
+        if c and c.sent:
             say("sent", n, c.sent)
         sock.close()
 

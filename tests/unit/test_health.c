@@ -377,19 +377,6 @@ static void test_urls(void)
 	T_CHECK(wsb_health_ws_url("file:///etc", "/ws", out, sizeof out) == -1);
 }
 
-static void test_argv_nagios(void)
-{
-	char *a[] = { "h", "--url", "x", "--nagios", NULL };
-	char *b[] = { "h", "--format", "nagios", NULL };
-	char *c[] = { "h", "--format=nagios", NULL };
-	char *d[] = { "h", "--format", "json", "--", "--nagios", NULL };
-
-	T_CHECK(wsb_health_argv_nagios(4, a));
-	T_CHECK(wsb_health_argv_nagios(3, b));
-	T_CHECK(wsb_health_argv_nagios(2, c));
-	T_CHECK(!wsb_health_argv_nagios(5, d));
-}
-
 int main(void)
 {
 	T_RUN(test_parse_healthy);
@@ -404,6 +391,5 @@ int main(void)
 	T_RUN(test_render_json);
 	T_RUN(test_render_prometheus);
 	T_RUN(test_urls);
-	T_RUN(test_argv_nagios);
 	return t_done();
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "health.h"
 #include "options.h"
 
 /* Parses argv (NULL-terminated) for tool into cfg; returns wsb_opt_parse's
@@ -187,6 +188,80 @@ static void test_cross_checks(void)
 	wsb_cfg_free(&c);
 }
 
+static const unsigned all_tools[] = { WSB_TOOL_SERVE, WSB_TOOL_PUB, WSB_TOOL_SUB, WSB_TOOL_HEALTH, WSB_TOOL_REPLAY };
+#define N_TOOLS (sizeof all_tools / sizeof all_tools[0])
+
+/* Lookup takes the first matching row, so a second row with the same long
+ * name or letter for a tool would be silently shadowed. */
+static void test_names_and_letters_unique_per_tool(void)
+{
+	size_t n;
+	const struct wsb_opt *t = wsb_opt_table(&n);
+
+	for (size_t k = 0; k < N_TOOLS; k++)
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				if (!(t[i].tools & t[j].tools & all_tools[k]))
+					continue;
+				if (!strcmp(t[i].name, t[j].name) || (t[i].letter && t[i].letter == t[j].letter)) {
+					printf("  tool %u: --%s / --%s\n", all_tools[k], t[i].name, t[j].name);
+					T_CHECK(0);
+				}
+			}
+}
+
+/* The dump's default column for --name, from the last --dump-options. */
+static const char *dumped_default(const char *name, char *buf, size_t cap)
+{
+	char key[64];
+	const char *p;
+	int col = 0;
+
+	snprintf(key, sizeof key, "%s\t", name);
+	for (p = out; p && strncmp(p, key, strlen(key)); p = strchr(p, '\n'), p = p ? p + 1 : p)
+		;
+	buf[0] = '\0';
+	for (; p && *p && *p != '\n' && col < 5; p++)
+		col += *p == '\t';
+	if (p && col == 5)
+		snprintf(buf, cap, "%.*s", (int)strcspn(p, "\t\n"), p);
+	return buf;
+}
+
+/* Every enum choice stores its own value, and the default shown by
+ * --dump-options (so by --help and the man pages) parses back to it. */
+static void test_enum_values_round_trip(void)
+{
+	size_t n;
+	const struct wsb_opt *t = wsb_opt_table(&n);
+	struct wsb_cfg c, d;
+	struct wsb_err e;
+	char arg[128], dflt[64];
+
+	for (size_t k = 0; k < N_TOOLS; k++)
+		for (size_t i = 0; i < n; i++) {
+			if (t[i].kind != WSB_OPT_ENUM || !(t[i].tools & all_tools[k]))
+				continue;
+			for (const struct wsb_choice *ch = t[i].choices; ch->name; ch++) {
+				snprintf(arg, sizeof arg, "--%s=%s", t[i].name, ch->name);
+				T_CHECK(parse(&c, all_tools[k], &e, arg, NULL) == WSB_OPT_RUN);
+				T_CHECK(*(int *)(void *)((char *)&c + t[i].off) == ch->value);
+				wsb_cfg_free(&c);
+			}
+			T_CHECK(parse(&d, all_tools[k], &e, "--dump-options", NULL) == WSB_OPT_EXIT_OK);
+			dumped_default(t[i].name, dflt, sizeof dflt);
+			T_CHECK(dflt[0] != '\0');
+			snprintf(arg, sizeof arg, "--%s=%s", t[i].name, dflt);
+			T_CHECK(parse(&c, all_tools[k], &e, arg, NULL) == WSB_OPT_RUN);
+			T_CHECK(*(int *)(void *)((char *)&c + t[i].off) == *(int *)(void *)((char *)&d + t[i].off));
+			wsb_cfg_free(&c);
+			wsb_cfg_free(&d);
+		}
+	wsb_cfg_defaults(&c, WSB_TOOL_SERVE, "x");
+	T_CHECK(c.fsync == WSB_FSYNC_BATCH);
+	wsb_cfg_free(&c);
+}
+
 /* The client limits share rows with serve and health but not defaults:
  * serve's --max-message bounds what one publisher sends (1M), a client's
  * what it buffers from the broker (16M); health connects fast (2s). */
@@ -221,6 +296,86 @@ static void test_client_limits(void)
 	wsb_cfg_free(&c);
 }
 
+/* Every --help line fits an 80-column terminal, and the exit table shows
+ * only the tool's own statuses. */
+static void test_help_fits_and_exit_rows_are_the_tools(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	for (size_t k = 0; k < N_TOOLS; k++) {
+		T_CHECK(parse(&c, all_tools[k], &e, "--help", NULL) == WSB_OPT_EXIT_OK);
+		for (const char *l = out; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n'))
+			if (strcspn(l, "\n") > WSB_OPT_HELP_WIDTH) {
+				printf("  %.*s\n", (int)strcspn(l, "\n"), l);
+				T_CHECK(0);
+			}
+		T_CHECK(!strstr(out, "\n  1   ") == (all_tools[k] != WSB_TOOL_HEALTH));
+		T_CHECK(!strstr(out, "\n  75  ") == (all_tools[k] == WSB_TOOL_SERVE || all_tools[k] == WSB_TOOL_REPLAY));
+		T_CHECK(strstr(out, "\n  64  ") != NULL);
+		wsb_cfg_free(&c);
+	}
+}
+
+/* A monitoring plugin exits 3 on bad arguments: --format nagios counts
+ * wherever it stands, before or after the bad option. */
+static void test_health_usage_exit(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "-f", "nagios", "--bogus", NULL) == -1);
+	T_CHECK(e.code == WSB_EXIT_USAGE && strstr(e.msg, "--bogus"));
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_HEALTH_UNKNOWN);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "--bogus", "--format=nagios", "--timeout", "x", NULL) == -1);
+	T_CHECK(strstr(e.msg, "--bogus") != NULL);	/* the first error is the one reported */
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_HEALTH_UNKNOWN);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "--url", "x", "--nagios", "-Z", NULL) == -1);
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_HEALTH_UNKNOWN);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "--bogus", "--", "--nagios", NULL) == -1);
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_EXIT_USAGE);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "-f", "json", "--bogus", NULL) == -1);
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_EXIT_USAGE);
+	wsb_cfg_free(&c);
+	/* after an error, --help does not print and exit 0 */
+	out[0] = '\0';
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "--bogus", "--help", NULL) == -1);
+	T_CHECK(out[0] == '\0');
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--bogus", NULL) == -1);
+	T_CHECK(wsb_opt_usage_exit(&c) == WSB_EXIT_USAGE);
+	wsb_cfg_free(&c);
+}
+
+/* Checks that once lived in the run functions: usage errors (64 + hint). */
+static void test_pub_and_sub_checks(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+	char name[80];
+
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--type", "ping", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE && strstr(e.msg, "--type"));
+	wsb_cfg_free(&c);
+	memset(name, 'p', sizeof name);
+	name[55] = '\0';
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--producer", name, NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	wsb_cfg_free(&c);
+	name[55] = 'p';
+	name[56] = '\0';
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--producer", name, NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE && strstr(e.msg, "1 to 55"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--type", "", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE);
+	wsb_cfg_free(&c);
+}
+
 int main(void)
 {
 	T_RUN(test_sizes_and_seconds);
@@ -230,6 +385,11 @@ int main(void)
 	T_RUN(test_help_lists_only_the_tools_options);
 	T_RUN(test_cross_checks);
 	T_RUN(test_client_limits);
+	T_RUN(test_names_and_letters_unique_per_tool);
+	T_RUN(test_enum_values_round_trip);
+	T_RUN(test_help_fits_and_exit_rows_are_the_tools);
+	T_RUN(test_health_usage_exit);
+	T_RUN(test_pub_and_sub_checks);
 	T_RUN(test_suggestions_and_url_operand);
 	return t_done();
 }

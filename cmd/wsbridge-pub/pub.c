@@ -1,0 +1,865 @@
+#include "pub.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "lineio.h"
+#include "log.h"
+#include "msgq.h"
+#include "producers.h"
+#include "pubstate.h"
+#include "resume.h"
+#include "wsclient.h"
+
+/* Each queued record starts with where its line came from (operand index,
+ * line number, and the byte offset just past it for --state-file), so the
+ * first unacknowledged line can be named at the end and an acknowledged
+ * one remembered; the message itself follows. */
+#define REC_FILE 4u
+#define REC_LINE 8u
+#define REC_OFF 8u
+#define REC_HDR (REC_FILE + REC_LINE + REC_OFF)
+#define STATE_SAVE_MS 200
+
+/* What --state-file needs of each operand: which file it was. */
+struct input_id {
+	uint64_t dev, ino;
+};
+
+struct pub {
+	const struct wsb_cfg *cfg;
+	struct wsb_client *cl;
+	struct wsb_msgq *q;
+	struct wsb_lines lines;
+	char *buf;			/* one envelope being built */
+	size_t buf_cap;
+	char type_member[WSB_TYPE_MAX * 6 + 16];	/* "type":"T", pre-escaped */
+	int next_file;			/* next operand to open */
+	const char *in_name;		/* for messages: "stdin" or the file */
+	int in_fd;
+	int eof_pending;		/* input at EOF, lines still buffered */
+	int input_done;			/* every input fully read and queued */
+	int stopping;			/* signal: no more input */
+	int lingering;			/* the --linger deadline is set */
+	char producer[WSB_PRODUCER_ID_MAX + 1];
+	char query[256];		/* producer=ID&subscribe=none (or echo=1) */
+	/* The secret the first greeting issued for our id: every reconnect
+	 * presents it, or the broker refuses the id (docs/protocol.md). */
+	char secret[WSB_SECRET_HEX + 1];
+	/* The greeting of the current connection was seen: only then is it
+	 * known what the server already has (accepted) and whether it
+	 * acknowledges at all. */
+	int ready;
+	int down;			/* a connection attempt failed: --drop-oldest applies */
+	int acks;			/* the server acknowledges (greeting named us) */
+	int warned_noack;
+	char *scan;			/* parse buffer for inbound frames */
+	size_t scan_cap;
+	uint64_t id, sent, skipped, dropped;
+	uint64_t broker_max;		/* the broker's --max-message (greeting); 0: unknown */
+	struct input_id *inputs;	/* per operand, for --state-file */
+	struct wsb_pubstate st;		/* --state-file: what is acknowledged */
+	int st_found;			/* the state file had a position */
+	int st_dirty;			/* st changed since it was written */
+	double linger_end;		/* monotonic s: when --linger runs out */
+	int finished;			/* finish() ran: its status and message stand */
+	int rc;
+	struct wsb_err *err;
+};
+
+static void finish(struct pub *p, int rc)
+{
+	if (!p->rc)
+		p->rc = rc;
+	p->finished = 1;
+	wsb_client_stop(p->cl);
+}
+
+static int queue_room(const struct pub *p)
+{
+	/* --drop-oldest only while the broker is away; connected, a full
+	 * queue pushes back on the input like any other time. */
+	return wsb_msgq_count(p->q) < p->cfg->queue || (p->cfg->drop_oldest && p->down);
+}
+
+static void maybe_close(struct pub *p)
+{
+	if ((p->input_done || p->stopping) && !wsb_msgq_count(p->q))
+		wsb_client_close(p->cl);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* No more input will come: what is queued has --linger to be acknowledged. */
+static void start_linger(struct pub *p)
+{
+	if (p->lingering || p->cfg->linger <= 0)
+		return;
+	p->lingering = 1;
+	p->linger_end = mono_s() + p->cfg->linger;
+	wsb_client_timer(p->cl, (int64_t)(p->cfg->linger * 1000 + 0.5));
+}
+
+static uint64_t inflight(const struct pub *p)
+{
+	return wsb_msgq_count(p->q) - wsb_msgq_unsent(p->q);
+}
+
+/* The operand index, line number and end offset a queued record came from. */
+static uint32_t rec_source(const char *data, uint64_t *line, uint64_t *off)
+{
+	uint32_t file = 0;
+
+	memcpy(&file, data, REC_FILE);
+	memcpy(line, data + REC_FILE, REC_LINE);
+	memcpy(off, data + REC_FILE + REC_LINE, REC_OFF);
+	return file;
+}
+
+/* The operand's name in messages ("stdin" for "-"). */
+static const char *operand_name(const struct pub *p, uint32_t file)
+{
+	if ((int)file >= p->cfg->n_operands)
+		return "?";
+	return strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
+}
+
+/* "N lines not acknowledged, first: FILE:LINE" for the error message. */
+static void unacked_text(const struct pub *p, char *out, size_t cap)
+{
+	const char *data;
+	size_t len, n = wsb_msgq_count(p->q);
+	uint64_t id, line = 0, off;
+	uint32_t file;
+
+	if (!wsb_msgq_first(p->q, &data, &len, &id)) {
+		snprintf(out, cap, "0 lines not acknowledged");
+		return;
+	}
+	file = rec_source(data, &line, &off);
+	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s",
+		 operand_name(p, file), line);
+}
+
+/* --state-file: the record with pseq id is done (acknowledged, or refused
+ * for good), so a restart starts after it. Written out by save_state. */
+static void note_done(struct pub *p, const char *data, uint64_t id)
+{
+	uint64_t line;
+	uint32_t file = rec_source(data, &line, &p->st.offset);
+
+	p->st.acked = id;
+	if ((int)file < p->cfg->n_operands) {
+		snprintf(p->st.file, sizeof p->st.file, "%s", p->cfg->operands[file]);
+		p->st.dev = p->inputs[file].dev;
+		p->st.ino = p->inputs[file].ino;
+	}
+	p->st_dirty = 1;
+}
+
+/* Releases queued records up to pseq n (acknowledged, or handed to a broker
+ * that does not acknowledge), remembering where the last of them ended. */
+static void release_upto(struct pub *p, uint64_t n)
+{
+	const char *data;
+	size_t len;
+	uint64_t id;
+
+	while (wsb_msgq_first(p->q, &data, &len, &id) && id <= n) {
+		if (p->cfg->state_file)
+			note_done(p, data, id);
+		wsb_msgq_release(p->q, id);
+	}
+}
+
+/* Writes --state-file if it changed; a failure ends the run (74): going on
+ * would break the promise the file is for. */
+static int save_state(struct pub *p)
+{
+	struct wsb_err e;
+
+	if (!p->cfg->state_file || !p->st_dirty)
+		return 0;
+	if (wsb_pubstate_save(p->cfg->state_file, &p->st, &e)) {
+		*p->err = e;
+		finish(p, e.code);
+		return -1;
+	}
+	p->st_dirty = 0;
+	return 0;
+}
+
+static int bad_line_in(struct pub *p, const char *name, uint64_t lineno, const char *why)
+{
+	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", name, lineno,
+		why, p->cfg->strict ? "" : " (skipped)");
+	p->skipped++;
+	if (p->cfg->strict) {
+		wsb_err_set(p->err, WSB_EXIT_DATAERR, "%s", "");
+		p->stopping = 1;
+		if (!p->rc)
+			p->rc = WSB_EXIT_DATAERR;
+		start_linger(p);
+		maybe_close(p);
+		return -1;
+	}
+	return 0;
+}
+
+static int bad_line(struct pub *p, uint64_t lineno, const char *why)
+{
+	return bad_line_in(p, p->in_name, lineno, why);
+}
+
+/* Turns one input line into the message to send, in p->buf. Returns its
+ * length, 0 to skip it, -1 to stop. */
+static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
+{
+	/* Ours are appended after the parse; a line that carries them already
+	 * (republished wsbridge-sub output) must not name another producer. */
+	static const char *const drop[] = { "producer", "pseq", NULL };
+	struct wsb_env env;
+	struct wsb_err e;
+	ssize_t n;
+	size_t tl = strlen(p->type_member);
+	char *out = p->buf + REC_HDR, *body;
+
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;
+	if (p->cfg->raw) {
+		size_t need = wsb_json_escape(NULL, 0, line, len);
+
+		n = snprintf(out, (p->buf_cap - REC_HDR), "{%s\"data\":", p->type_member);
+		wsb_json_escape(out + n, (p->buf_cap - REC_HDR) - (size_t)n, line, len);
+		n += (ssize_t)need;
+		out[n++] = '}';
+		return n;
+	}
+	/* Leave room in front to splice "type":"T", into objects without one. */
+	body = out + tl;
+	n = wsb_env_parse(line, len, body, drop, &env, &e);
+	if (n < 0)
+		return bad_line(p, lineno, e.msg);
+	if (!env.has_type && !p->cfg->type)
+		return bad_line(p, lineno, "no string \"type\" (give one with --type)");
+	if (env.has_type && !wsb_env_type_ok(env.type, env.type_len, &e))
+		return bad_line(p, lineno, e.msg);
+	if (env.has_type) {
+		memmove(out, body, (size_t)n);
+		return n;
+	}
+	/* body is "{...}": becomes {"type":"T",...} or {"type":"T"} */
+	out[0] = '{';
+	memcpy(out + 1, p->type_member, tl);
+	if (n == 2) {
+		out[tl] = '}';	/* overwrite the trailing ',' */
+		return (ssize_t)tl + 1;
+	}
+	/* body[0] was '{' and sits at out[tl]; the member ends in ',' at tl. */
+	memmove(out + 1 + tl, body + 1, (size_t)n - 1);
+	return (ssize_t)(tl + (size_t)n);
+}
+
+static void input_end(struct pub *p);
+
+static void take_lines(struct pub *p)
+{
+	const char *line;
+	size_t len;
+	uint64_t lineno;
+	uint32_t file = (uint32_t)(p->next_file - 1);
+	int r;
+
+	while (!p->stopping && queue_room(p) && (r = wsb_lines_next(&p->lines, &line, &len, &lineno))) {
+		ssize_t n;
+
+		if (r == WSB_LINE_TOOLONG) {
+			if (bad_line(p, lineno, "line longer than --max-line"))
+				return;
+			continue;
+		}
+		n = envelope(p, line, len, lineno);
+		if (n < 0)
+			return;
+		if (!n)
+			continue;
+		/* pseq is the queue id, fixed here, so a resend is the same bytes
+		 * and the server can tell it from a new message. */
+		n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
+		if (n < 0) {
+			if (bad_line(p, lineno, "too long with the producer id added"))
+				return;
+			continue;
+		}
+		memcpy(p->buf, &file, REC_FILE);
+		memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
+		memcpy(p->buf + REC_FILE + REC_LINE, &p->lines.consumed, REC_OFF);
+		if (wsb_msgq_count(p->q) >= p->cfg->queue && wsb_msgq_drop_first(p->q))
+			p->dropped++;
+		if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
+			wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+			finish(p, WSB_EXIT_OSERR);
+			return;
+		}
+	}
+	if (wsb_msgq_unsent(p->q))
+		wsb_client_want_write(p->cl);
+	/* The last lines of an input at EOF were held back by a full queue. */
+	if (p->eof_pending && !p->stopping && wsb_lines_done(&p->lines))
+		input_end(p);
+}
+
+/* Identifies operand idx (open as fd) for --state-file and, for the file
+ * the state's last acknowledged line came from, seeks past that line. */
+static int resume_input(struct pub *p, int idx, int fd)
+{
+	const char *name = p->cfg->operands[idx], *why;
+	struct stat sb;
+	uint64_t off;
+
+	if (!p->cfg->state_file)
+		return 0;
+	if (fstat(fd, &sb))
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot stat %s", p->in_name);
+	p->inputs[idx].dev = (uint64_t)sb.st_dev;
+	p->inputs[idx].ino = (uint64_t)sb.st_ino;
+	if (!p->st_found || strcmp(name, p->st.file))
+		return 0;
+	p->st_found = 0;	/* once: the same name again later is read whole */
+	if (!S_ISREG(sb.st_mode)) {
+		wsb_log(WSB_LOG_WARN, "%s is not a regular file: it cannot be resumed, reading all of it",
+			p->in_name);
+		return 0;
+	}
+	if (wsb_pubstate_resume(&p->st, p->inputs[idx].dev, p->inputs[idx].ino, (uint64_t)sb.st_size, &off,
+				&why) != WSB_RESUME_SEEK) {
+		wsb_log(WSB_LOG_WARN, "%s is %s: reading it from the start", p->in_name, why);
+		return 0;
+	}
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot seek in %s", p->in_name);
+	p->lines.consumed = off;
+	wsb_log(WSB_LOG_INFO, "resuming %s at byte %" PRIu64 ", after pseq %" PRIu64, p->in_name, off, p->st.acked);
+	return 0;
+}
+
+static int open_next(struct pub *p)
+{
+	const struct wsb_cfg *cfg = p->cfg;
+	int fd;
+
+	if (p->next_file >= cfg->n_operands)
+		return 0;
+	p->in_name = cfg->operands[p->next_file++];
+	if (!strcmp(p->in_name, "-")) {
+		fd = 0;
+		p->in_name = "stdin";
+	} else if ((fd = open(p->in_name, O_RDONLY | O_CLOEXEC)) < 0) {
+		wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot open %s", p->in_name);
+		return -1;
+	}
+	p->in_fd = fd;
+	wsb_lines_free(&p->lines);
+	if (wsb_lines_init(&p->lines, p->cfg->max_line)) {
+		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+		return -1;
+	}
+	if (resume_input(p, p->next_file - 1, fd) || wsb_client_input(p->cl, fd, p->err))
+		return -1;
+	return 1;
+}
+
+static char *in_buf(void *ud, size_t *room)
+{
+	struct pub *p = ud;
+
+	take_lines(p);
+	if (p->stopping || !queue_room(p)) {
+		*room = 0;
+		return NULL;
+	}
+	*room = wsb_lines_room(&p->lines);
+	return wsb_lines_wptr(&p->lines);
+}
+
+static void in_data(void *ud, size_t n)
+{
+	struct pub *p = ud;
+
+	if (n) {
+		wsb_lines_commit(&p->lines, n);
+		take_lines(p);
+		return;
+	}
+	wsb_lines_eof(&p->lines);
+	p->eof_pending = 1;
+	/* take_lines ends the input once every line is queued; until then the
+	 * rest is taken as the queue drains. */
+	take_lines(p);
+}
+
+static void input_end(struct pub *p)
+{
+	int r;
+
+	p->eof_pending = 0;
+	if (p->in_fd > 0)
+		close(p->in_fd);
+	p->in_fd = -1;
+	r = open_next(p);
+	if (r < 0) {
+		finish(p, p->err->code);
+		return;
+	}
+	if (!r) {
+		p->input_done = 1;
+		start_linger(p);
+		maybe_close(p);
+	}
+}
+
+static void in_error(void *ud, int errnum)
+{
+	struct pub *p = ud;
+
+	wsb_err_errno(p->err, WSB_EXIT_IOERR, errnum, "cannot read %s", p->in_name);
+	finish(p, WSB_EXIT_IOERR);
+}
+
+static void opened(void *ud)
+{
+	struct pub *p = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(p->cl, text, sizeof text);
+
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
+	/* Nothing is sent before the greeting says what the server has. */
+	p->ready = 0;
+	wsb_msgq_rewind(p->q);
+}
+
+/* After acknowledgements or sends: pull buffered lines, wake the reader,
+ * close when everything is through. */
+static void progress(struct pub *p)
+{
+	take_lines(p);
+	if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
+		wsb_client_input_resume(p->cl);
+	if (wsb_msgq_unsent(p->q) && inflight(p) < p->cfg->max_inflight)
+		wsb_client_want_write(p->cl);
+	maybe_close(p);
+}
+
+/* A queued line longer than the broker's --max-message (learnt from the
+ * greeting: the line may have been read before it) is skipped and reported
+ * like an invalid line instead of getting the connection closed with 1009.
+ * It leaves the queue only from its head, once every line before it is
+ * acknowledged, so that releasing it releases nothing else; its pseq stays
+ * unused, a step the broker allows. Returns 1 when it was dropped. */
+static int too_big(struct pub *p, const char *data, uint64_t id)
+{
+	const char *d;
+	size_t l;
+	uint64_t first, line, off;
+	uint32_t file;
+	char why[96];
+	int r;
+
+	if (!wsb_msgq_first(p->q, &d, &l, &first) || first != id)
+		return 0;
+	file = rec_source(data, &line, &off);
+	snprintf(why, sizeof why, "longer than the broker's --max-message (%" PRIu64 " bytes)", p->broker_max);
+	r = bad_line_in(p, operand_name(p, file), line, why);
+	release_upto(p, id);
+	/* --strict: nothing after the bad line goes out, as when it is found
+	 * on reading; not noted as done, so a --state-file rerun reads it. */
+	if (r)
+		wsb_msgq_release(p->q, UINT64_MAX);
+	return r ? 0 : 1;
+}
+
+static void writable(void *ud)
+{
+	struct pub *p = ud;
+	const char *data;
+	size_t len;
+	uint64_t id;
+
+	if (!p->ready)
+		return;
+	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
+		if (p->broker_max && len - REC_HDR > p->broker_max) {
+			if (too_big(p, data, id))
+				continue;
+			break;
+		}
+		if (!wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR))
+			break;
+		wsb_msgq_advance(p->q);
+		/* Without acknowledgements a line is done once handed to the socket. */
+		if (!p->acks)
+			release_upto(p, id);
+		p->sent++;
+	}
+	progress(p);
+}
+
+static void keep_secret(struct pub *p, const char *v, size_t len)
+{
+	char q[sizeof p->query + 64];
+
+	if (wsb_env_string(v, len, p->secret, sizeof p->secret) != WSB_SECRET_HEX) {
+		p->secret[0] = '\0';
+		return;
+	}
+	snprintf(q, sizeof q, "%s", p->query);
+	if (wsb_client_query_add(q, sizeof q, "producer_secret", p->secret) ||
+	    wsb_client_set_query(p->cl, q))
+		wsb_log(WSB_LOG_WARN, "cannot keep the producer secret: a reconnect will be refused");
+	/* At once, before any line is sent: a restart without the secret
+	 * would be refused the id, and with another id it would send again
+	 * what the broker already has. */
+	if (p->cfg->state_file && strcmp(p->st.secret, p->secret)) {
+		snprintf(p->st.secret, sizeof p->st.secret, "%s", p->secret);
+		p->st_dirty = 1;
+		save_state(p);
+	}
+}
+
+/* connection_established: with "producer" the server acknowledges, and
+ * "accepted" is the last pseq it has of ours; everything after it is sent
+ * (again), in order. */
+static void greeting(struct pub *p, const char *obj, size_t len)
+{
+	struct wsb_span v;
+	uint64_t accepted = 0;
+
+	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	/* Lines longer than the broker takes are skipped when sent (too_big). */
+	if (!wsb_env_lookup(obj, len, "max_message", &v) || wsb_env_uint(obj + v.off, v.len, &p->broker_max))
+		p->broker_max = 0;
+	if (p->acks && wsb_env_lookup(obj, len, "producer_secret", &v))
+		keep_secret(p, obj + v.off, v.len);
+	if (p->acks) {
+		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
+			release_upto(p, accepted);
+		wsb_log(WSB_LOG_INFO, "producer %s: the broker has accepted up to pseq %" PRIu64 ", %zu to send",
+			p->producer, accepted, wsb_msgq_count(p->q));
+	} else if (!p->warned_noack) {
+		p->warned_noack = 1;
+		wsb_log(WSB_LOG_WARN, "the broker does not acknowledge messages (an older wsbridge-serve?): "
+			"lines count as published once sent");
+	}
+	wsb_msgq_rewind(p->q);
+	p->ready = 1;
+	p->down = 0;
+	progress(p);
+}
+
+static void message(void *ud, const char *msg, size_t len)
+{
+	struct pub *p = ud;
+	struct wsb_env env;
+	struct wsb_span v;
+	char text[512] = "";
+	uint64_t n;
+
+	if (len > p->scan_cap) {
+		char *b = realloc(p->scan, len);
+
+		if (!b)
+			return;
+		p->scan = b;
+		p->scan_cap = len;
+	}
+	if (wsb_env_parse(msg, len, p->scan, NULL, &env, NULL) <= 0 || !env.has_type)
+		return;
+	if (!strcmp(env.type, "ack")) {
+		if (p->acks && wsb_env_lookup(p->scan, len, "pseq", &v) &&
+		    !wsb_env_uint(p->scan + v.off, v.len, &n)) {
+			release_upto(p, n);
+			progress(p);
+		}
+	} else if (!strcmp(env.type, "connection_established")) {
+		greeting(p, p->scan, len);
+	} else if (!strcmp(env.type, "error")) {
+		if (wsb_env_lookup(p->scan, len, "data", &v)) {
+			struct wsb_span m;
+
+			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
+				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
+		}
+		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
+	}
+}
+
+static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
+{
+	struct pub *p = ud;
+	size_t left = wsb_msgq_count(p->q);
+	char text[WSB_ERR_LEN], what[1200];
+	int rc;
+
+	p->ready = 0;
+	/* The connection torn down after we decided (a second Ctrl-C) must not
+	 * replace the reason given. */
+	if (p->finished)
+		return;
+	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
+	if (retry_ms >= 0) {
+		p->down = 1;
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
+			left);
+		return;
+	}
+	if ((p->input_done || p->stopping) && !left) {
+		finish(p, WSB_EXIT_OK);
+		return;
+	}
+	if (code == 1000 && p->rc) {
+		finish(p, p->rc);
+		return;
+	}
+	rc = wsb_client_exit_code(code);
+	unacked_text(p, text, sizeof text);
+	wsb_err_set(p->err, rc, "%s%s; %s", rc == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    rc == WSB_EXIT_CONFIG ? "" : "giving up: ", what, text);
+	finish(p, rc);
+}
+
+/* The --linger deadline: what is still queued now was not accepted. */
+static void timer(void *ud)
+{
+	struct pub *p = ud;
+	char text[WSB_ERR_LEN];
+
+	if (!wsb_msgq_count(p->q)) {
+		finish(p, WSB_EXIT_OK);
+		return;
+	}
+	unacked_text(p, text, sizeof text);
+	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs", text, p->cfg->linger);
+	finish(p, WSB_EXIT_TEMPFAIL);
+}
+
+static void announce_wait(const struct pub *p)
+{
+	size_t n = wsb_msgq_count(p->q);
+	double left = p->linger_end - mono_s();
+
+	if (!n)
+		return;
+	if (p->lingering)
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting up to %.0f s for %zu unacknowledged line%s; "
+			"Ctrl-C again to quit", left > 0 ? left : 0, n, n == 1 ? "" : "s");
+	else
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting for %zu unacknowledged line%s (--linger 0: "
+			"no limit); Ctrl-C again to quit", n, n == 1 ? "" : "s");
+}
+
+/* --state-file is written at most every STATE_SAVE_MS: an fsync per
+ * acknowledgement would cap the rate, and what a crash loses of it is only
+ * sent again under the same pseq, which the broker drops as a duplicate. */
+static void tick(void *ud)
+{
+	save_state(ud);
+}
+
+static void on_signal(void *ud, int sig)
+{
+	struct pub *p = ud;
+	char text[WSB_ERR_LEN];
+
+	if (p->stopping || !wsb_msgq_count(p->q)) {
+		if (wsb_msgq_count(p->q)) {
+			unacked_text(p, text, sizeof text);
+			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s", text);
+		}
+		finish(p, wsb_msgq_count(p->q) ? WSB_EXIT_TEMPFAIL : WSB_EXIT_OK);
+		return;
+	}
+	/* First signal: stop reading; what is queued has --linger to be
+	 * acknowledged, then the connection closes. Said at once: a user who
+	 * pressed Ctrl-C must not be left guessing why nothing happens. */
+	p->stopping = 1;
+	start_linger(p);
+	announce_wait(p);
+	maybe_close(p);
+}
+
+static const struct wsb_client_ops ops = {
+	.opened = opened,
+	.message = message,
+	.writable = writable,
+	.closed = closed,
+	.timer = timer,
+	.in_buf = in_buf,
+	.in_data = in_data,
+	.in_error = in_error,
+	.signal = on_signal,
+	.tick = tick,
+};
+
+/* The producer id on the wire: --producer plus a run suffix, or one made
+ * from the host, the pid and a random number. */
+static void make_producer(struct pub *p)
+{
+	const struct wsb_cfg *cfg = p->cfg;
+
+	if (cfg->producer) {
+		unsigned run = 0;
+
+		/* Every run numbers its lines from 1, so the id on the wire gets
+		 * a run suffix: a new run must not be taken for a resend of the
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
+			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer, run);
+	} else {
+		char host[256] = "";
+		unsigned rnd = 0;
+
+		gethostname(host, sizeof host - 1);
+		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		wsb_producer_id_make(p->producer, host, (long)getpid(), rnd);
+	}
+}
+
+/* --state-file: a saved run goes on as the same producer (id with its run
+ * suffix, secret) from the pseq after the last acknowledged one, and its
+ * inputs before the one that line came from are done. A new state file
+ * takes the id just made and is written once the broker issues a secret. */
+static int load_state(struct pub *p, struct wsb_err *err)
+{
+	const struct wsb_cfg *cfg = p->cfg;
+	size_t plen = cfg->producer ? strlen(cfg->producer) : 0;
+	int found;
+
+	if (!cfg->state_file)
+		return 0;
+	if (wsb_pubstate_load(cfg->state_file, &p->st, &found, err))
+		return -1;
+	if (!found) {
+		snprintf(p->st.producer, sizeof p->st.producer, "%s", p->producer);
+		p->st_dirty = 1;
+		return 0;
+	}
+	if (cfg->producer && (strncmp(p->st.producer, cfg->producer, plen) || p->st.producer[plen] != ':'))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s belongs to producer %s, not --producer %s",
+				   cfg->state_file, p->st.producer, cfg->producer);
+	memcpy(p->producer, p->st.producer, sizeof p->producer);
+	if (strlen(p->st.secret) == WSB_SECRET_HEX)
+		memcpy(p->secret, p->st.secret, sizeof p->secret);
+	p->id = p->st.acked;
+	p->st_found = p->st.file[0] != '\0';
+	for (int i = 0; p->st_found && i < cfg->n_operands; i++)
+		if (!strcmp(cfg->operands[i], p->st.file)) {
+			p->next_file = i;	/* the ones before it are done */
+			return 0;
+		}
+	if (p->st_found)
+		wsb_log(WSB_LOG_WARN, "%s: %s is not among the inputs now; reading them from the start",
+			cfg->state_file, p->st.file);
+	p->st_found = 0;
+	return 0;
+}
+
+int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	static char *stdin_operand[] = { "-" };
+	struct wsb_cfg c2 = *cfg;
+	struct wsb_client_cfg ccfg;
+	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
+	struct wsb_err e2;
+	int r;
+
+	/* A publisher listens to nothing (subscribe=none in query), so other
+	 * publishers' traffic is not sent to it; with --echo it sees its own. */
+	wsb_client_cfg_from(&ccfg, cfg, p.query);
+
+	if (!c2.n_operands) {
+		c2.operands = stdin_operand;
+		c2.n_operands = 1;
+	}
+	make_producer(&p);
+	if (load_state(&p, err))
+		return -1;
+	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
+	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none") ||
+	    (p.secret[0] && wsb_client_query_add(p.query, sizeof p.query, "producer_secret", p.secret)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	if (cfg->type) {	/* checked by wsb_cfg_check */
+		size_t n;
+
+		memcpy(p.type_member, "\"type\":", 7);
+		n = 7 + wsb_json_escape(p.type_member + 7, sizeof p.type_member - 8, cfg->type, strlen(cfg->type));
+		p.type_member[n] = ',';
+		p.type_member[n + 1] = '\0';
+	}
+	/* Worst case of --raw: every byte escaped as \u00XX. */
+	p.buf_cap = REC_HDR + cfg->max_line * 6 + sizeof p.type_member + 16 + WSB_PSEQ_SPLICE_MAX;
+	p.buf = malloc(p.buf_cap);
+	p.q = wsb_msgq_new();
+	p.inputs = calloc((size_t)c2.n_operands, sizeof *p.inputs);
+	if (!p.buf || !p.q || !p.inputs) {
+		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
+		goto out;
+	}
+	p.cl = wsb_client_new(&ccfg, &ops, &p, err);
+	if (!p.cl || open_next(&p) < 0) {
+		r = err->code;
+		goto out;
+	}
+	if (cfg->state_file)
+		wsb_client_every(p.cl, STATE_SAVE_MS);
+	if (wsb_client_run(p.cl, err)) {
+		r = err->code;
+		goto out;
+	}
+	if (!p.rc)
+		save_state(&p);
+	else if (p.st_dirty)
+		wsb_pubstate_save(cfg->state_file, &p.st, &e2);
+	r = p.rc;
+	wsb_log(WSB_LOG_INFO, "sent %" PRIu64 " messages", p.sent);
+	/* Dropped lines were not accepted: exit 0 would say they were. */
+	if (p.dropped && !r) {
+		wsb_err_set(err, WSB_EXIT_TEMPFAIL, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
+		r = WSB_EXIT_TEMPFAIL;
+	} else if (p.dropped) {
+		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
+	}
+	if (p.skipped && !cfg->strict)
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " line%s (invalid or too long)", p.skipped,
+			p.skipped == 1 ? "" : "s");
+out:
+	if (p.in_fd > 0)
+		close(p.in_fd);
+	wsb_client_free(p.cl);
+	wsb_lines_free(&p.lines);
+	wsb_msgq_free(p.q);
+	free(p.buf);
+	free(p.scan);
+	free(p.inputs);
+	explicit_bzero(&p.st, sizeof p.st);
+	return wsb_err_exit(err, r);
+}

@@ -1,0 +1,46 @@
+/* lwsio — the bytes libwebsockets reads, seen before it parses them, so
+ * that RFC 6455 rules it does not enforce can be (see wsguard.h: masking).
+ *
+ * lws 4.1.6 reads plain sockets with recv() and TLS with SSL_read(), both
+ * called through the PLT. This file defines both functions; because
+ * libwebsockets.so references them, the linker exports ours from the
+ * executable and the dynamic linker binds lws's calls to them. Each calls
+ * the real one (recvfrom(); SSL_read found with dlsym(RTLD_NEXT)) and, for
+ * a descriptor being watched, feeds what was read to that connection's
+ * wsguard tracker. Every other descriptor (libcurl's, for instance) passes
+ * through untouched: one table lookup per call.
+ *
+ * When a frame breaks the rule, the call returns only the bytes before it
+ * (or -1/EAGAIN when there are none), so lws never parses the frame, and
+ * the owner's hook runs once, from inside lws's read: it must only note the
+ * failure and ask lws for a WRITEABLE callback, from which the transport
+ * closes with 1002. Everything the peer sends after that is read and
+ * dropped, so poll() does not wake up again for it (no busy loop), while
+ * its EOF and errors still reach lws; its close frame (the answer to ours)
+ * reads as EOF, so lws ends the connection then rather than after its
+ * close timeout.
+ *
+ * Single-threaded, like the event loop that calls it. Watching an fd resets
+ * any state left on it; an unwatched fd costs one comparison.
+ */
+#ifndef WSB_LWSIO_H
+#define WSB_LWSIO_H
+
+#include "err.h"
+#include "wsguard.h"
+
+typedef void (*wsb_lwsio_hook)(void *owner);
+
+/* Watches fd's inbound stream from its first byte (HTTP first: see
+ * wsguard.h) with side's masking rule. -1 + err if the table cannot grow
+ * to fd (out of memory, or fd beyond RLIMIT_NOFILE). */
+int wsb_lwsio_watch(int fd, enum wsb_wsguard_side side, struct wsb_err *err);
+/* Who to tell when fd's peer breaks the rule: fn(owner), once. Returns 1
+ * when it already has (fn is then not called), 0 if not, -1 if fd is not
+ * watched. */
+int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
+/* Stops watching fd (no-op if it was not). Call it before the descriptor
+ * can be reused: a stale watch would apply to whatever gets the number. */
+void wsb_lwsio_unwatch(int fd);
+
+#endif

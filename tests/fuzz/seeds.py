@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora tests/fuzz/corpus/<name>/ from cases taken from
+the unit tests (run from the repository root; the output is committed).
+Each seed is in the byte layout its fuzz_<name>.c decodes. Inputs that
+fuzzing found worth keeping (crash reproducers) are added next to these
+by hand, named crash-<what>, and are not rewritten by this script."""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(name, seeds):
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if f.startswith("seed-"):
+            os.unlink(os.path.join(d, f))
+    for i, s in enumerate(seeds):
+        with open(os.path.join(d, "seed-%03d" % i), "wb") as f:
+            f.write(s)
+
+
+MSGS = [
+    b'{}', b' \t\r\n{ \n}\r\n ', b'{"a":-0}', b'{"a":1e5}', b'{"a":-1.5e-3}',
+    b'{"a":123456789012345678901234567890}',
+    b'{"a":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00"}', b'{"a":"\\uD800"}',
+    '{"a":"é € 😀 \U0010ffff"}'.encode(), b'{"a":[1,{"b":null},true,false,[],{}]}',
+    b'{"":""}', b'{"a":1,"a":2}', b'', b'{"a":01}', b'{"a":1.}', b'[1,2]', b'"str"',
+    b'{"type":"order","data":{"symbol":"BTC","qty":1.5},"timestamp":"2026-11-22T03:11:40.123Z","seq":42}',
+    b'{"type":"connection_established","type":"zz"}',
+    b'{"type":"tick","seq":18446744073709551615}', b'{"type":"tick","seq":18446744073709551616}',
+    b'{"type":"t","seq":-1}', b'{"type":"subscribe","types":["a","b*","c?"]}',
+    b'{"type":"a","producer":"p1","pseq":7,"data":[1,2,3]}',
+    b'{"type":"\\u0000x"}', b'{"type":"' + b'x' * 129 + b'"}', b'{"a":"\xff\xfe"}',
+    b'{"a":' + b'[' * 300 + b']' * 300 + b'}',
+]
+
+
+def envelope():
+    return [bytes([i % 4]) + m for i, m in enumerate(MSGS)]
+
+
+def match():
+    pairs = [("trade", "trade"), ("trade", "trades"), ("", ""), ("", "a"), ("*", ""),
+             ("*", "anything.at.all"), ("**", "x"), ("trade.*", "trade.btc"),
+             ("*.btc", "trade.btcx"), ("a*b*c", "aXXbYYc"), ("a*b*c", "abcb"),
+             ("?", "é"), ("a?c", "abc"), ("a*a*a*a*b", "a" * 200), ("[ab]", "a"),
+             ("a\\*", "a*"), ("*/x", "a/b/x"), (".*", ".hidden"), ("\x01", "\x01")]
+    return [p.encode() + b"\0" + t.encode() for p, t in pairs]
+
+
+def lineio():
+    streams = [b"a\nb\n", b"a\r\nb", b"\n\n\n", b"no newline", b"x" * 300 + b"\nshort\n",
+               b"abc\r\r\n", b"\r", b'{"type":"a"}\n{"type":"b"}\r\n' * 5, b"1234\n12345\n123\n"]
+    out = []
+    for i, s in enumerate(streams):
+        out.append(bytes([(3, 4, 15, 255, 7, 2, 0, 31, 3)[i], (i * 37) % 256]) + s)
+    return out
+
+
+def options():
+    tools = {"serve": 0, "pub": 1, "sub": 2, "health": 3, "replay": 4}
+    cases = [
+        ("sub", ["--url=ws://h:1/ws", "-t", "order", "--type", "tick*", "-vv"]),
+        ("sub", ["--nope"]), ("sub", ["-Z"]), ("sub", ["--count"]), ("sub", ["--count", "ten"]),
+        ("serve", ["--log-format", "xml"]), ("sub", ["--control=yes"]), ("sub", ["file"]),
+        ("pub", ["a.ndjson", "--", "-b"]), ("pub", []), ("sub", ["--help"]),
+        ("serve", ["--dump-options"]), ("serve", ["--listen", "[::1]:0"]),
+        ("serve", ["--listen", "127.0.0.1"]), ("serve", ["--max-message", "64k", "--max-queue", "1M",
+                                                          "--history", "100", "--journal", "/nonexistent"]),
+        ("sub", ["--retry-min", "5", "--retry-max", "1"]), ("sub", ["--since", "-1"]),
+        ("sub", ["--since", "18446744073709551616", "--epoch", "0123456789abcdef"]),
+        ("health", ["--nagios", "--warn-latency", "50", "--crit-latency", "10"]),
+        ("health", ["--format", "prometheus", "--watch", "250ms"]),
+        ("replay", ["--from", "2026-11-22T03:11:40Z", "--to", "5", "--speed", "2", "x.ndjson"]),
+        ("replay", ["--loop", "0", "--rate", "-1"]), ("pub", ["--max-line", "8", "--type", "a"]),
+        ("serve", ["--version"]), ("pub", ["-qv", "--linger", "1h", "--max-inflight", "0"]),
+    ]
+    return [bytes([tools[t]]) + b"\0".join(a.encode() for a in args) for t, args in cases]
+
+
+def health():
+    return [
+        b'{"status":"healthy","active_connections":12,"subscribers":3,"uptime_s":3600,'
+        b'"messages_in":100,"messages_out":300,"dropped":0,"slow_consumers_closed":0,"seq":100,'
+        b'"queued_bytes":0}',
+        b'{"status":"healthy","subscribers":"3","dropped":-1,"uptime_s":12.5}',
+        b'{"status":"a-very-long-status-string-that-goes-on-and-on"}', b'', b'not json',
+        b'<html>502 Bad Gateway</html>', b'[1,2]', b'"healthy"', b'{"status":1}',
+        b'{"status":"healthy"', b'{"status":"degraded","reason":"journal write failed"}',
+        b'{"status":"bad|state","reason":"a\\nb"}', b'{"status":"healthy","seq":1e400}',
+        b'{"status":"healthy","dropped":-1e308,"subscribers":NaN}',
+        b'{"status":"healthy","subscribers":18446744073709551616}',
+    ]
+
+
+def journal():
+    def seg(first, body):
+        return bytes([first]) + struct.pack(">H", len(body)) + body
+
+    def lines(a, b):
+        return b"".join(b'{"type":"t","data":%d,"seq":%d}\n' % (s, s) for s in range(a, b + 1))
+
+    return [
+        bytes([1, 0]) + seg(1, lines(1, 3)),
+        bytes([1, 0]) + seg(1, lines(1, 3) + b'{"type":"t","se'),
+        bytes([0, 1]) + seg(1, lines(1, 2)) + seg(3, lines(3, 5)),
+        bytes([5, 2]) + seg(1, lines(1, 2)) + seg(3, b"\0" * 40) + seg(9, lines(9, 9) + b"garbage\n"),
+        bytes([1, 0]) + seg(1, b'{"type":"t","seq":5}\n{"type":"t","seq":3}\n{"no":"seq"}\n'),
+        bytes([2, 0]) + seg(1, lines(1, 1)) + b"nothexepoch",
+        bytes([1, 0]) + seg(1, b'{garbage,"seq":5}\n{"type":"t","seq":18446744073709551615}\n'),
+        bytes([4, 1]) + seg(7, lines(1, 2)) + seg(2, lines(3, 4)),
+    ]
+
+
+def broker():
+    def cfg(flags=0, queue=4096, memory=1024, history=16, hbytes=4096, stall=10):
+        return (bytes([flags]) + struct.pack(">HH", queue // 16 - 1, memory // 64) + bytes([history])
+                + struct.pack(">H", hbytes // 8) + bytes([stall]))
+
+    JOIN, SUB, PUB, RAW, CTL, TAKE, TICK, LEAVE, DUR = range(9)
+
+    def raw(k, b):
+        return bytes([RAW, k, len(b)]) + b
+
+    def take(k, soft=65535):
+        return bytes([TAKE, k]) + struct.pack(">H", soft) + b"\x01"
+
+    basic = (bytes([JOIN, 0, 1, 0, JOIN, 1, 0x42, 5]) + bytes([PUB, 1, 1, 7, 3, PUB, 1, 0x81, 2, 9])
+             + take(0) + take(1) + bytes([CTL, 0, 0, 1, CTL, 0, 1, 9, CTL, 0, 2, 9]) + take(0)
+             + bytes([LEAVE, 0, LEAVE, 1]))
+    resume = (bytes([PUB, 0]) + bytes([JOIN, 0, 0x02, 1]) + bytes([PUB, 0, 0x81, 1, 1] * 3)
+              + bytes([JOIN, 1, 0x04 | 0x20, 0]) + take(1) + bytes([TICK, 0, 50]) + take(1, 10))
+    slow = (bytes([JOIN, 0, 0, 0, JOIN, 1, 0x02, 0]) + bytes([PUB, 1, 2, 50, 99] * 40)
+            + bytes([TICK, 0, 200, TICK, 0, 200]) + take(0, 1))
+    garbage = (bytes([JOIN, 2, 0x10, 0]) + raw(2, b'{"type":"subscribe","types":["*"]}')
+               + raw(2, b'{"type":"unsubscribe","types":["*"]}') + raw(2, b'not json')
+               + raw(2, b'{"type":"connection_established","type":"zz"}') + raw(2, b'{"type":"ping"}')
+               + raw(2, b'{"type":"a","seq":5,"producer":"p0","pseq":18446744073709551615}') + take(2))
+    snap = (bytes([JOIN, 0, 0, 0]) + b"".join(bytes([PUB, 0, t, 1, 5]) for t in range(7))
+            + bytes([JOIN, 3, 0x20, 0]) + take(3, 20) + bytes([DUR, 0, 1]) + take(3))
+    return [cfg() + basic, cfg(flags=1) + resume, cfg(queue=512, memory=256, stall=5) + slow,
+            cfg(flags=6) + garbage, cfg(flags=4, queue=128) + snap, cfg(flags=0xe1, history=0) + basic]
+
+
+def frame():
+    def frag(flags, b):
+        return bytes([flags, len(b)]) + b
+
+    return [
+        struct.pack(">H", 1024) + frag(3, b'{"type":"a"}'),
+        struct.pack(">H", 1024) + frag(1, b"") + frag(0, b'{"type":') + frag(2, b'"a"}'),
+        struct.pack(">H", 16) + frag(1, b"0123456789") + frag(2, b"0123456789") + frag(3, b"ok"),
+        struct.pack(">H", 0) + frag(7, b"x" * 200) + frag(1 | 8, b"y" * 200) + frag(2, b"z" * 130),
+        struct.pack(">H", 5) + frag(3, b"") + frag(0, b"") + frag(2, b""),
+        b"\xff\xff\xff\xff\xff\xff\xff\xff\x03",
+    ]
+
+
+if __name__ == "__main__":
+    for n, f in [("envelope", envelope), ("match", match), ("lineio", lineio), ("options", options),
+                 ("health", health), ("journal", journal), ("broker", broker), ("frame", frame)]:
+        write(n, f())
