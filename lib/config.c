@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,14 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key go together: give both or neither");
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
+		/* Before starting: a script waiting on the descriptor learns of
+		 * a wrong number as a usage error, not as a broker that never
+		 * says it is ready. */
+		if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl((int)cfg->ready_fd, F_GETFD) < 0))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %" PRIu64 ": not an open descriptor",
+					   cfg->ready_fd);
+		if (cfg->pid_file && !*cfg->pid_file)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--pid-file must not be empty");
 	}
 	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
 		return -1;
@@ -308,6 +317,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
+		if (cfg->state_file && !*cfg->state_file)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--state-file must not be empty");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */
 		if (cfg->max_inflight > cfg->queue)
 			cfg->max_inflight = cfg->queue;

@@ -8,16 +8,12 @@
 
 #include "lineio.h"
 
-int wsb_ready_check(const struct wsb_cfg *cfg, struct wsb_err *err)
+void wsb_ready_init(const struct wsb_cfg *cfg)
 {
-	int fd = (int)cfg->ready_fd;
-
-	if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl(fd, F_GETFD) < 0))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %d: not an open descriptor", fd);
-	/* Not for our children (none today), nor kept open past the line. */
+	/* Not for our children (none today), nor kept open past the line;
+	 * wsb_cfg_check made sure it is open. */
 	if (cfg->ready_fd)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return 0;
+		fcntl((int)cfg->ready_fd, F_SETFD, FD_CLOEXEC);
 }
 
 static int write_pid_file(const char *path, struct wsb_err *err)

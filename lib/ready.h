@@ -14,8 +14,9 @@
 #include "config.h"
 #include "err.h"
 
-/* Before starting: --ready-fd must name an open descriptor. -1 + err (64). */
-int wsb_ready_check(const struct wsb_cfg *cfg, struct wsb_err *err);
+/* Before starting: --ready-fd closes on exec. That it names an open
+ * descriptor is wsb_cfg_check's (64). */
+void wsb_ready_init(const struct wsb_cfg *cfg);
 /* The broker listens on port: write the pid file, then the ready line.
  * -1 + err (74) when either cannot be written. */
 int wsb_ready_announce(const struct wsb_cfg *cfg, int port, struct wsb_err *err);

@@ -1222,10 +1222,10 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	s.has_token = wsb_auth_load(cfg->token, cfg->token_file, s.token, err);
 	if (s.has_token < 0)
 		return -1;
-	if ((cfg->tls_cert &&
-	     (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err))) ||
-	    wsb_ready_check(cfg, err))
+	if (cfg->tls_cert &&
+	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
 		return -1;
+	wsb_ready_init(cfg);
 	if (wsb_log_level() >= WSB_LOG_DEBUG + 1)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)

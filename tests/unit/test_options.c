@@ -186,6 +186,16 @@ static void test_cross_checks(void)
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--retry-min", "5", "--retry-max", "1", NULL) == WSB_OPT_RUN);
 	T_CHECK(wsb_cfg_check(&c, &e) == -1);
 	wsb_cfg_free(&c);
+	/* --ready-fd names an open descriptor (2 is), checked before a start. */
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "2", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "65536", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE && strstr(e.msg, "not an open descriptor"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--state-file", "", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--state-file"));
+	wsb_cfg_free(&c);
 }
 
 static const unsigned all_tools[] = { WSB_TOOL_SERVE, WSB_TOOL_PUB, WSB_TOOL_SUB, WSB_TOOL_HEALTH, WSB_TOOL_REPLAY };
