@@ -108,7 +108,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 # A unit test of a tool's own module links that object too and sees its
 # folder's headers: TOOL_UNIT, test name = cmd/ folder (the module is the
 # test's name without "test_").
-TOOL_UNIT := test_pubstate=wsbridge-pub
+TOOL_UNIT := test_pubstate=wsbridge-pub test_clients=wsbridge-serve
 define tool_unit
 $$(BUILD)/tests/$(1): $$(BUILD)/cmd/$(2)/$(1:test_%=%).o
 $$(BUILD)/tests/unit/$(1).o: ALL_CFLAGS += -Icmd/$(2)

@@ -7,9 +7,11 @@
  *     "connected_since":"2026-12-01T21:00:00.000Z"}],"count":1}
  *
  * The query is kept without its secrets: token=, access_token= and
- * producer_secret= arguments never reach the answer. The transport owns
- * the connections and hands them here as views; the broker's side of each
- * comes from wsb_broker_sess_info. Pure: no sockets, no clock.
+ * producer_secret= arguments never reach the answer (wsbridge-serve keeps
+ * the query with the transport as wsb_clients_query_add left it). The
+ * transport owns the connections; http.c hands them here as views, and the
+ * broker's side of each comes from wsb_broker_sess_info. Pure: no sockets,
+ * no clock.
  */
 #ifndef WSB_CLIENTS_H
 #define WSB_CLIENTS_H
