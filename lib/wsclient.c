@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "frame.h"
 #include "log.h"
 #include "lwsio.h"
+#include "sys.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
@@ -145,10 +145,7 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 
 static int64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)(wsb_mono_ns() / 1000);
 }
 
 /* lws 4.1.6 has no bound of its own that reliably ends an attempt: when
@@ -675,8 +672,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
-	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
-		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	seed = wsb_random64();
 	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
 	c->batch_cap = BATCH;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "prodfile.h"
 #include "lwsio.h"
+#include "sys.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -64,7 +65,7 @@ struct server {
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
-	struct timespec started, stop_at;
+	uint64_t started, stop_at;	/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick;
 	char iface[64];			/* --listen host as a numeric address */
@@ -72,7 +73,7 @@ struct server {
 	uint64_t max_conns, nconns;
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
+	uint64_t emfile_at;	/* the episode's last failed accept (wsb_mono_ns) */
 	/* --journal */
 	struct wsb_jqf *snapkey;		/* --snapshot-key */
 	struct wsb_journal *journal;
@@ -96,18 +97,13 @@ static void on_signal(int sig)
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return wsb_mono_ns() / 1000000;
 }
 
-static double since(const struct timespec *t0)
+/* Seconds since t0 (a wsb_mono_ns reading). */
+static double since(uint64_t t0)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	return (double)(wsb_mono_ns() - t0) / 1e9;
 }
 
 /* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
@@ -235,7 +231,7 @@ static int health_json(struct server *s, char *buf, size_t cap)
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
 			s->stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
-			since(&s->started), st.messages_in, st.messages_out, st.dropped,
+			since(s->started), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.seq, st.queued_bytes, s->pressure ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
 			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, s->partial_bytes,
@@ -428,7 +424,7 @@ static int metrics_text(struct server *s, char *buf, size_t cap)
 		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
 		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
 		st.snapshot_entries, st.snapshot_evicted, s->partial_bytes, st.memory_bytes,
-		since(&s->started));
+		since(s->started));
 }
 
 /* Refuses a request with a real HTTP/1.1 status, a JSON body and extra
@@ -926,7 +922,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
 				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
-			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+			s->stop_at = wsb_mono_ns();
 			for (struct conn *k = s->conns; k; k = k->next)
 				close_soon(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
 		}
@@ -965,7 +961,7 @@ static void pause_accepting(struct server *s)
 		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
 			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
 	s->emfile = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	s->emfile_at = wsb_mono_ns();
 	if (s->listen_wsi)
 		lws_rx_flow_control(s->listen_wsi, 0);
 }
@@ -974,9 +970,9 @@ static void door_tick(struct server *s)
 {
 	if (!s->emfile || !s->listen_wsi)
 		return;
-	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+	if (since(s->emfile_at) >= ACCEPT_RETRY_S)
 		lws_rx_flow_control(s->listen_wsi, 1);
-	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+	if (since(s->emfile_at) >= ACCEPT_QUIET_S) {
 		s->emfile = 0;
 		wsb_log(WSB_LOG_WARN, "accepting connections again");
 	}
@@ -1113,7 +1109,7 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 	memset(&s, 0, sizeof s);
 	s.cfg = cfg;
-	clock_gettime(CLOCK_MONOTONIC, &s.started);
+	s.started = wsb_mono_ns();
 	s.has_token = wsb_auth_load(cfg->token, cfg->token_file, s.token, err);
 	if (s.has_token < 0)
 		return -1;
@@ -1148,7 +1144,7 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		pause_accepting(&s);
 		if (!s.stopping)
 			continue;
-		if (!s.conns || since(&s.stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+		if (!s.conns || since(s.stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
 	wsb_log(WSB_LOG_INFO, "stopped");

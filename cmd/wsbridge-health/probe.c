@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,14 +14,12 @@
 #include "auth.h"
 #include "envelope.h"
 #include "log.h"
+#include "sys.h"
 #include "wsclient.h"
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+	return (double)wsb_mono_ns() / 1e6;
 }
 
 /* ---- HTTP ---- */
@@ -189,12 +186,11 @@ static void rand_hex(char *out, size_t bytes)
 
 	if (bytes > sizeof r)
 		bytes = sizeof r;
-	if (getrandom(r, bytes, 0) != (ssize_t)bytes) {
-		/* Uniqueness, not secrecy, is what the id needs. */
-		uint64_t x = (uint64_t)now_ms() * 2654435761u ^ (uint64_t)getpid() << 40;
+	/* Uniqueness, not secrecy, is what the id needs. */
+	for (size_t i = 0; i < bytes; i += 8) {
+		uint64_t x = wsb_random64();
 
-		for (size_t i = 0; i < bytes; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-			r[i] = (unsigned char)(x >> 56);
+		memcpy(r + i, &x, bytes - i < 8 ? bytes - i : 8);
 	}
 	for (size_t i = 0; i < bytes; i++) {
 		out[2 * i] = hex[r[i] >> 4];

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "msgq.h"
 #include "producers.h"
 #include "resume.h"
+#include "sys.h"
 #include "wsclient.h"
 
 /* Each queued record starts with where its line came from (operand index,
@@ -530,16 +530,14 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		 * a run suffix: a new run must not be taken for a resend of the
 		 * last one's lines (they would be acknowledged and dropped).
 		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
-		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
-			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		run = (unsigned)wsb_random64();
 		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
 	} else {
 		char host[256] = "";
 		unsigned rnd = 0;
 
 		gethostname(host, sizeof host - 1);
-		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
+		rnd = (unsigned)wsb_random64();
 		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
 	}
 	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||

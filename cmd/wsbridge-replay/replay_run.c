@@ -20,6 +20,7 @@
 #include "lineio.h"
 #include "log.h"
 #include "match.h"
+#include "sys.h"
 
 #define WARN_MAX 10		/* per-line warnings of one kind before only counting */
 #define OUT_CAP (64 * 1024)
@@ -51,14 +52,6 @@ struct rp {
 	int rc;
 	int stop;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t ns)
 {
@@ -326,7 +319,7 @@ static int one_line(struct rp *r, const char *line, size_t len, uint64_t lineno)
 	}
 	if (has_ts)
 		ts += (int64_t)r->pass * r->shift_ms;
-	now = mono_ns();
+	now = (int64_t)wsb_mono_ns();
 	deadline = wsb_replay_sched_next(&r->sched, now, has_ts, ts);
 	if (deadline > now) {
 		if (flush_out(r))
