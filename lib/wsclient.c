@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "sys.h"
 
@@ -72,37 +73,6 @@ struct wsb_client {
 	struct lws *in_wsi;
 	int in_paused, in_hup, in_eof;
 };
-
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
-
-/* Why OpenSSL refused the server certificate, from lws's "SSL error: <why>
- * (preverify_ok=0;...)" log line: CONNECTION_ERROR only says "SSL err 1". */
-static char tls_why[96];
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *why = strstr(line, "SSL error: ");
-
-	if (why) {
-		size_t k = strcspn(why += 11, "(\r\n");
-
-		while (k && why[k - 1] == ' ')
-			k--;
-		snprintf(tls_why, sizeof tls_why, "%.*s", (int)k, why);
-	}
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_DEBUG : WSB_LOG_DEBUG, "lws: %.*s", (int)n, line);
-}
 
 static void connect_now(lws_sorted_usec_list_t *sul);
 
@@ -198,7 +168,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->peer_reason[0] = '\0';
 	c->tls_verify_failed = 0;
 	c->local_code = 0;
-	tls_why[0] = '\0';
+	wsb_lwsglue_clear();
 	lws_sul_schedule(c->ctx, 0, &c->sul_handshake, handshake_timeout,
 			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
 	/* lws may already have reported the failure (CONNECTION_ERROR). */
@@ -489,7 +459,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			char why[200];
 
 			snprintf(why, sizeof why, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
-				 tls_why[0] ? " (" : "", tls_why, tls_why[0] ? ")" : "");
+				 *wsb_lwsglue_tls_why() ? " (" : "", wsb_lwsglue_tls_why(),
+				 *wsb_lwsglue_tls_why() ? ")" : "");
 			schedule_retry(c, 0, why, 0);
 			return 0;
 		}
@@ -570,11 +541,11 @@ static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && c->ops->signal) {
-			int sig = got_signal;
+		if (c->ops->signal) {
+			int sig = wsb_lwsglue_signal();
 
-			got_signal = 0;
-			c->ops->signal(c->ud, sig);
+			if (sig)
+				c->ops->signal(c->ud, sig);
 		}
 		return 0;
 	default:
@@ -685,9 +656,9 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 						   cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
 
-	/* Errors always reach lws_emit (logged at debug): it picks out why a
+	/* Errors always reach the router (logged at debug): it picks out why a
 	 * certificate was refused. */
-	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_emit);
+	wsb_lwsglue_log(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, 1);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
@@ -730,8 +701,7 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_defer);
 		lws_sul_cancel(&c->sul_every);
 		lws_sul_cancel(&c->sul_handshake);
-		if (signal_ctx == c->ctx)
-			signal_ctx = NULL;
+		wsb_lwsglue_unsignal(c->ctx, NULL);
 		lws_context_destroy(c->ctx);
 	}
 	unwatch(c);
@@ -742,16 +712,11 @@ void wsb_client_free(struct wsb_client *c)
 
 int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 {
-	struct sigaction sa, old_int, old_term;
+	struct sigaction saved[2];
 	int rc = 0;
 
 	wsb_err_clear(&c->fatal);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = c->ctx;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	wsb_lwsglue_signals(c->ctx, saved);
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, 1);
 	while (!c->done)
 		if (lws_service(c->ctx, 0) < 0) {
@@ -764,9 +729,7 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 		rc = -1;
 	}
 	/* Callers such as wsbridge-health --watch run the client repeatedly. */
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(c->ctx, saved);
 	return rc;
 }
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "listen.h"
 #include "log.h"
 #include "prodfile.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "sys.h"
 
@@ -85,16 +85,6 @@ struct server {
 	char degraded_reason[WSB_ERR_LEN];
 };
 
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
-
 static uint64_t mono_ms(void)
 {
 	return wsb_mono_ns() / 1000000;
@@ -104,30 +94,6 @@ static uint64_t mono_ms(void)
 static double since(uint64_t t0)
 {
 	return (double)(wsb_mono_ns() - t0) / 1e9;
-}
-
-/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
-static int tls_init_failed;
-/* errno of lws's last failed accept(), taken from its log line: the only
- * sign lws gives. The main loop acts on it (see pause_accepting). */
-static int accept_errno;
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *a = strstr(line, "accept: errno ");
-
-	if (strstr(line, "init_server_ssl failed"))
-		tls_init_failed = 1;
-	if (a) {			/* logged once per episode by us, not per try */
-		accept_errno = atoi(a + 14);
-		return;
-	}
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
-		"lws: %.*s", (int)n, line);
 }
 
 /* Broker hooks: the only way the core reaches a socket. */
@@ -876,6 +842,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct server *s = lws_context_user(lws_get_context(wsi));
 	struct conn *c = user;
+	int sig;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -918,8 +885,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
 			s->stop_at = wsb_mono_ns();
@@ -948,9 +915,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
  * descriptor or second, and one log line per episode. */
 static void pause_accepting(struct server *s)
 {
-	int e = accept_errno;
+	int e = wsb_lwsglue_accept_errno();
 
-	accept_errno = 0;
 	if (!e)
 		return;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
@@ -1066,9 +1032,9 @@ static int setup(struct server *s, struct wsb_err *err)
 		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
 		info.alpn = "http/1.1";
 	}
-	tls_init_failed = 0;
+	wsb_lwsglue_clear();
 	s->ctx = lws_create_context(&info);
-	if (!s->ctx && tls_init_failed)
+	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
@@ -1104,7 +1070,6 @@ static int tls_file_ok(const char *opt, const char *path, struct wsb_err *err)
 int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct server s;
-	struct sigaction sa;
 	int rc = 0, lwsl = LLL_ERR;
 
 	memset(&s, 0, sizeof s);
@@ -1120,20 +1085,14 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
-	lws_set_log_level(lwsl, lws_emit);
+	wsb_lwsglue_log(lwsl, 0);
 	set_max_conns(&s);
-	accept_errno = 0;
 
 	if (setup(&s, err)) {
 		rc = -1;
 		goto out;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = s.ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	wsb_lwsglue_signals(s.ctx, NULL);
 
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s.iface, ':') ? "[" : "",
 		s.iface[0] ? s.iface : "0.0.0.0", strchr(s.iface, ':') ? "]" : "",
@@ -1149,7 +1108,7 @@ int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	}
 	wsb_log(WSB_LOG_INFO, "stopped");
 out:
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(s.ctx, NULL);
 	if (s.ctx) {
 		lws_sul_cancel(&s.sul_tick);
 		lws_sul_cancel(&s.sul_commit);
