@@ -65,8 +65,7 @@ struct wsb_client {
 	char token[WSB_TOKEN_MAX];
 
 	struct wsb_buf rx;		/* reassembly, capped at max_message */
-	unsigned char *batch;		/* LWS_PRE + cap */
-	size_t batch_len, batch_cap;
+	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
 	uint64_t rng;			/* mask keys */
 
 	int in_fd;			/* input, or -1 */
@@ -310,30 +309,32 @@ static uint64_t next_rand(struct wsb_client *c)
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
 	unsigned char key[4], *p;
-	size_t need = wsb_frame_header_len(len, 1) + len;
+	size_t need = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
 	uint32_t r = (uint32_t)next_rand(c);
+	struct wsb_err e;
 
-	if (c->batch_len + need > BATCH && c->batch_len)
+	if (have && have + need > BATCH)
 		return 0;
-	if (need > c->batch_cap) {	/* one message bigger than a batch */
-		unsigned char *b = realloc(c->batch, LWS_PRE + need);
-
-		if (!b)
-			return 0;
-		c->batch = b;
-		c->batch_cap = need;
+	/* One message bigger than a batch grows it. Failing that, the run
+	 * ends with the error: "full" would wait forever for room. */
+	if (wsb_buf_reserve(&c->batch, need, &e)) {
+		wsb_err_set(&c->fatal, e.code, "cannot send a %zu-byte message: %s", len, e.msg);
+		c->done = 1;
+		return -1;
 	}
 	memcpy(key, &r, 4);
-	p = c->batch + LWS_PRE + c->batch_len;
+	p = (unsigned char *)c->batch.p + c->batch.len;
 	p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
 	memcpy(p, msg, len);
 	wsb_frame_mask(p, len, key);
-	c->batch_len += need;
+	c->batch.len += need;
 	return 1;
 }
 
 static int writable(struct wsb_client *c)
 {
+	size_t n;
+
 	/* lws can call us while an earlier batch still sits in its buffer (the
 	 * kernel took only part of it); writing or closing now would queue
 	 * behind it or, for a close, throw it away. */
@@ -359,15 +360,16 @@ static int writable(struct wsb_client *c)
 			lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
 	}
-	c->batch_len = 0;
+	c->batch.len = LWS_PRE;
 	c->ops->writable(c->ud);
-	if (!c->batch_len)
+	if (c->fatal.code || c->batch.len == LWS_PRE)
 		return 0;
 	/* RAW passes our pre-masked frames through untouched; lws keeps any
 	 * unsent tail and finishes it before the next WRITEABLE. */
-	if (lws_write(c->wsi, c->batch + LWS_PRE, c->batch_len, LWS_WRITE_RAW) < (int)c->batch_len)
+	n = c->batch.len - LWS_PRE;
+	c->batch.len = LWS_PRE;
+	if (lws_write(c->wsi, (unsigned char *)c->batch.p + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 		return -1;
-	c->batch_len = 0;
 	return 0;
 }
 
@@ -646,12 +648,9 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	seed = wsb_random64();
 	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
-	c->batch_cap = BATCH;
-	c->batch = malloc(LWS_PRE + BATCH);
-	if (!c->batch) {
-		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	if (wsb_buf_reserve(&c->batch, LWS_PRE + BATCH, err))
 		goto fail;
-	}
+	c->batch.len = LWS_PRE;
 	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 && cfg->ping_interval <= 21845 ?
 						   cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
@@ -706,7 +705,7 @@ void wsb_client_free(struct wsb_client *c)
 	}
 	unwatch(c);
 	wsb_buf_free(&c->rx);
-	free(c->batch);
+	wsb_buf_free(&c->batch);
 	free(c);
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "envbuf.h"
 #include "envelope.h"
 #include "lineio.h"
 #include "log.h"
@@ -52,8 +53,7 @@ struct pub {
 	int down;			/* a connection attempt failed: --drop-oldest applies */
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
-	char *scan;			/* parse buffer for inbound frames */
-	size_t scan_cap;
+	struct wsb_buf scan;		/* parse buffer for inbound frames */
 	uint64_t id, sent, skipped, dropped;
 	int rc;
 	struct wsb_err *err;
@@ -341,7 +341,7 @@ static void writable(void *ud)
 	if (!p->ready)
 		return;
 	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
-		if (!wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR))
+		if (wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR) <= 0)
 			break;
 		wsb_msgq_advance(p->q);
 		/* Without acknowledgements a line is done once handed to the socket. */
@@ -399,32 +399,37 @@ static void message(void *ud, const char *msg, size_t len)
 	struct wsb_env env;
 	struct wsb_span v;
 	char text[512] = "";
+	const char *obj;
+	struct wsb_err e;
+	ssize_t olen;
 	uint64_t n;
 
-	if (len > p->scan_cap) {
-		char *b = realloc(p->scan, len);
-
-		if (!b)
-			return;
-		p->scan = b;
-		p->scan_cap = len;
-	}
-	if (wsb_env_parse(msg, len, p->scan, NULL, &env, NULL) <= 0 || !env.has_type)
+	/* A reply that cannot be held may be an ack: going on without it
+	 * would wait forever for lines the broker already has. */
+	olen = wsb_envbuf_parse(&p->scan, msg, len, &env, &e);
+	if (olen == WSB_ENVBUF_NOROOM) {
+		wsb_err_set(p->err, e.code, "%s", e.msg);
+		finish(p, e.code);
 		return;
+	}
+	if (olen <= 0 || !env.has_type)
+		return;
+	obj = p->scan.p;
+	len = (size_t)olen;
 	if (!strcmp(env.type, "ack")) {
-		if (p->acks && wsb_env_lookup(p->scan, len, "pseq", &v) &&
-		    !wsb_env_uint(p->scan + v.off, v.len, &n)) {
+		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
+		    !wsb_env_uint(obj + v.off, v.len, &n)) {
 			wsb_msgq_release(p->q, n);
 			progress(p);
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
-		greeting(p, p->scan, len);
+		greeting(p, obj, len);
 	} else if (!strcmp(env.type, "error")) {
-		if (wsb_env_lookup(p->scan, len, "data", &v)) {
+		if (wsb_env_lookup(obj, len, "data", &v)) {
 			struct wsb_span m;
 
-			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
-				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
+				wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
 		}
 		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
 	}
@@ -586,6 +591,6 @@ out:
 	wsb_lines_free(&p.lines);
 	wsb_msgq_free(p.q);
 	free(p.buf);
-	free(p.scan);
+	wsb_buf_free(&p.scan);
 	return wsb_err_exit(err, r);
 }
