@@ -755,11 +755,6 @@ void wsb_client_close(struct wsb_client *c)
 	wsb_client_stop(c);
 }
 
-int wsb_client_is_open(const struct wsb_client *c)
-{
-	return c->open;
-}
-
 void wsb_client_want_write(struct wsb_client *c)
 {
 	if (c->open && c->wsi)

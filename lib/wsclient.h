@@ -93,7 +93,6 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err);
 void wsb_client_stop(struct wsb_client *c);
 /* Closes with 1000 once pending writes are out; closed() then reports -1. */
 void wsb_client_close(struct wsb_client *c);
-int wsb_client_is_open(const struct wsb_client *c);
 
 /* Ask for a writable() callback when the connection is open. */
 void wsb_client_want_write(struct wsb_client *c);

@@ -82,7 +82,9 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 	snprintf(p->http_error, sizeof p->http_error, "%.200s (curl %d)", msg, (int)rc);
 }
 
-void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
+/* Fetches url (already ending in /health) into p (http_* fields) and a
+ * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */
+static void probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
 		    struct wsb_health_probe *p, char **body, size_t *len)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", auth[WSB_TOKEN_MAX + 32], ua[64];
@@ -456,7 +458,7 @@ static int probe_once(struct run *r, int *exit_code)
 
 	wsb_health_probe_init(&p);
 	memset(&h, 0, sizeof h);
-	wsb_probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
+	probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
 	if (p.http_state == WSB_PROBE_DONE) {
 		parsed = !wsb_health_parse(body ? body : "", len, &h, &e);
 		if (!parsed)
