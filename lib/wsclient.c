@@ -404,10 +404,31 @@ static void lost(struct wsb_client *c)
 		       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
 }
 
+/* A failed attempt, said the way a user can act on. */
+static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
+{
+	int status = (int)lws_http_client_http_response(wsi);
+	const char *why = wsb_lwsglue_tls_why();
+
+	if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
+		char msg[200];
+
+		snprintf(msg, sizeof msg, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
+			 *why ? " (" : "", why, *why ? ")" : "");
+		schedule_retry(c, 0, msg, 0);
+		return;
+	}
+	if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
+		schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
+		return;
+	}
+	schedule_retry(c, status >= 300 ? status : 0, in ? in : "connection failed",
+		       status == 401 || status == 403);
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
-	int status;
 
 	if (wsi == c->abandoned) {
 		if (reason == LWS_CALLBACK_WSI_DESTROY)
@@ -456,22 +477,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tls_verify_failed = 1;
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		status = (int)lws_http_client_http_response(wsi);
-		if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
-			char why[200];
-
-			snprintf(why, sizeof why, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
-				 *wsb_lwsglue_tls_why() ? " (" : "", wsb_lwsglue_tls_why(),
-				 *wsb_lwsglue_tls_why() ? ")" : "");
-			schedule_retry(c, 0, why, 0);
-			return 0;
-		}
-		if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
-			schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
-			return 0;
-		}
-		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
-			       status == 401 || status == 403);
+		connect_error(c, wsi, in);
 		return 0;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		/* An attempt lws itself gave up before the upgrade answer (its

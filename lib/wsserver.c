@@ -954,10 +954,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 }
 
-static int setup(struct server *s, struct wsb_err *err)
+/* The broker, the journal behind it and the write scratch: everything the
+ * transport serves, before it listens. */
+static int setup_core(struct server *s, struct wsb_err *err)
 {
-	static struct lws_protocols protocols[2];
-	struct lws_context_creation_info info;
 	struct wsb_broker_cfg bcfg = {
 		.max_queue = s->cfg->max_queue,
 		.max_memory = s->cfg->max_memory,
@@ -973,10 +973,7 @@ static int setup(struct server *s, struct wsb_err *err)
 					  s->cfg->journal ? hook_journal : NULL,
 					  s->cfg->snapshot_key ? hook_snapshot_key : NULL,
 					  s->cfg->journal ? hook_producer : NULL };
-	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
-	if (ping > 20000)
-		ping = 20000;
 	/* One largest message must always fit a subscriber's queue, or a single
 	 * big publication would close every subscriber as "slow". */
 	if (bcfg.max_queue < wsb_broker_frame_max(s->cfg->max_message))
@@ -995,6 +992,19 @@ static int setup(struct server *s, struct wsb_err *err)
 	s->scratch = malloc(LWS_PRE + s->hard);
 	if (!s->scratch)
 		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	return 0;
+}
+
+static int setup(struct server *s, struct wsb_err *err)
+{
+	static struct lws_protocols protocols[2];
+	struct lws_context_creation_info info;
+	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
+
+	if (ping > 20000)
+		ping = 20000;
+	if (setup_core(s, err))
+		return -1;
 
 	protocols[0] = (struct lws_protocols){
 		.name = "wsbridge",

@@ -512,6 +512,29 @@ static const struct wsb_client_ops ops = {
 	.signal = on_signal,
 };
 
+/* The producer id this run publishes as, and the query that names it. */
+static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->producer) {
+		/* Every run numbers its lines from 1, so the id on the wire gets
+		 * a run suffix: a new run must not be taken for a resend of the
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer,
+			 (unsigned)wsb_random64());
+	} else {
+		char host[256] = "";
+
+		gethostname(host, sizeof host - 1);
+		wsb_producer_id_make(p->producer, host, (long)getpid(), (unsigned)wsb_random64());
+	}
+	if (wsb_client_query_add(p->query, sizeof p->query, "producer", p->producer) ||
+	    wsb_client_query_add(p->query, sizeof p->query, cfg->echo ? "echo" : "subscribe",
+				 cfg->echo ? "1" : "none"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	return 0;
+}
+
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
@@ -528,26 +551,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;
 	}
-	if (cfg->producer) {
-		unsigned run = 0;
-
-		/* Every run numbers its lines from 1, so the id on the wire gets
-		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped).
-		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
-		run = (unsigned)wsb_random64();
-		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
-	} else {
-		char host[256] = "";
-		unsigned rnd = 0;
-
-		gethostname(host, sizeof host - 1);
-		rnd = (unsigned)wsb_random64();
-		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
-	}
-	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
-	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	if (producer_query(&p, cfg, err) < 0)
+		return -1;
 	if (cfg->type) {	/* checked by wsb_cfg_check */
 		size_t n;
 

@@ -471,6 +471,23 @@ static int compile(struct rp *r, struct wsb_err *err)
 	return 0;
 }
 
+/* What was left out, once at the end rather than per line. */
+static void summary(const struct rp *r)
+{
+	if (r->no_ts > WARN_MAX)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without a usable timestamp were sent without waiting",
+			r->no_ts);
+	if (r->unwindowed)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without the %s --from/--to compares were left out",
+			r->unwindowed,
+			r->from.kind == WSB_BOUND_SEQ || r->to.kind == WSB_BOUND_SEQ ? "seq" : "timestamp");
+	if (r->where_err > 1)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages left out on --where errors", r->where_err);
+	if (r->bad && !r->cfg->strict)
+		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid line%s skipped", r->bad, r->bad == 1 ? "" : "s");
+	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r->emitted);
+}
+
 int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct rp r = { .cfg = cfg, .err = err, .fd = -1 };
@@ -526,17 +543,7 @@ int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			break;
 	}
 	flush_out(&r);
-	if (r.no_ts > WARN_MAX)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without a usable timestamp were sent without waiting",
-			r.no_ts);
-	if (r.unwindowed)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without the %s --from/--to compares were left out",
-			r.unwindowed, r.from.kind == WSB_BOUND_SEQ || r.to.kind == WSB_BOUND_SEQ ? "seq" : "timestamp");
-	if (r.where_err > 1)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages left out on --where errors", r.where_err);
-	if (r.bad && !cfg->strict)
-		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid line%s skipped", r.bad, r.bad == 1 ? "" : "s");
-	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r.emitted);
+	summary(&r);
 out:
 	close_input(&r);
 	wsb_lines_free(&r.lines);
