@@ -8,7 +8,7 @@ set -eu
 what=${1:-check}
 
 build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
-check_pkgs="$build_pkgs curl python3 python3-websockets jq groff-base openssl gzip"
+check_pkgs="$build_pkgs curl python3 python3-websockets jq groff-base openssl gzip universal-ctags"
 bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"
