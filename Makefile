@@ -1,6 +1,6 @@
 # wsbridge — GNU make, no generator. Targets:
 #   make            build the five binaries into bin/
-#   make serve      install what is missing, build, run wsbridge-serve on 127.0.0.1:8765
+#   make serve      install what is missing, build every tool, run wsbridge-serve on 127.0.0.1:8765
 #   make check      install what is missing, build, lint, run every test (last line: N passed, N failed);
 #                   integration scripts JOBS=2 at a time
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
@@ -96,6 +96,16 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The console page and the browser client, embedded from their readable
+# sources (lib/console.h); the $^ of $(LIBA) picks the object up.
+EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
+$(LIBA): $(BUILD)/gen/embedded.o
+$(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $(EMBED) >$@
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 # A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
 .SECONDEXPANSION:
 $(BINDIR)/wsbridge-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/wsbridge-$$*/*.c))) $(LIBA) | $(BINDIR)
@@ -155,7 +165,7 @@ unit: all
 
 serve:
 	@scripts/install-deps.sh build
-	@$(MAKE) --no-print-directory $(BINDIR)/wsbridge-serve
+	@$(MAKE) --no-print-directory $(BINS)
 	exec $(BINDIR)/wsbridge-serve --listen 127.0.0.1:8765
 
 bench:
@@ -190,3 +200,11 @@ uninstall:
 
 clean:
 	rm -rf build bin
+
+# make deb: the Debian package of the binaries in $(BINDIR), built with
+# dpkg-deb (scripts/build-deb.sh says what is in it); install it with
+# apt install ./wsbridge_$(VERSION)_<arch>.deb
+.PHONY: deb
+deb: $(BINS)
+	@scripts/install-deps.sh deb
+	@WSB_BIN=$(abspath $(BINDIR)) scripts/build-deb.sh

@@ -93,6 +93,8 @@ complete -c wsbridge-serve -l fsync -x -a 'always batch never' -d 'when journal 
 complete -c wsbridge-serve -l fsync-interval -x -d 'group commit interval for --fsync batch'
 complete -c wsbridge-serve -l journal-segment -x -d 'start a new journal segment after this size'
 complete -c wsbridge-serve -l journal-retain -x -d 'remove the oldest segments beyond this total (0: keep all)'
+complete -c wsbridge-serve -l no-console -d 'serve no console page (/, /console) nor /wsbridge.js'
+complete -c wsbridge-serve -l console-publish -d 'show a publish box on the console page'
 complete -c wsbridge-serve -l log-format -x -a 'text json' -d 'log lines as text or json'
 complete -c wsbridge-serve -s v -l verbose -d 'more log lines on stderr (repeatable)'
 complete -c wsbridge-serve -s q -l quiet -d 'errors only on stderr'

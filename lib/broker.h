@@ -37,14 +37,7 @@
 
 #include "err.h"
 #include "producers.h"
-
-#define WSB_CLOSE_NORMAL 1000
-#define WSB_CLOSE_GOING_AWAY 1001
-#define WSB_CLOSE_UNSUPPORTED 1003	/* binary frame */
-#define WSB_CLOSE_POLICY 1008		/* auth */
-#define WSB_CLOSE_TOO_BIG 1009
-#define WSB_CLOSE_INTERNAL 1011
-#define WSB_CLOSE_SLOW 4008
+#include "proto.h"	/* close codes, limits */
 
 struct wsb_broker;
 struct wsb_sess;
@@ -87,8 +80,14 @@ struct wsb_broker_cfg {
 	const char *greeting;		/* "message" of connection_established */
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
-	/* Monotonic milliseconds for stall timing; NULL: CLOCK_MONOTONIC. */
+	/* Monotonic milliseconds for stall timing; NULL: wsb_mono_ns (sys.h). */
 	uint64_t (*mono_ms)(void);
+	/* Randomness for the epoch, client ids and producer secrets (see
+	 * wsb_rand_fn); NULL: wsb_random_bytes (sys.h). The broker does no I/O
+	 * of its own. Without entropy wsb_broker_new fails (an epoch that may
+	 * repeat would let a resume read another lifetime's numbering) and a
+	 * producer id needing a secret is refused. */
+	wsb_rand_fn rand;
 };
 
 struct wsb_broker_stats {
@@ -147,8 +146,6 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
  * -1 with err for an invalid pattern. */
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
 			 struct wsb_err *err);
-/* Subscribe to nothing (a publisher that only sends: ?subscribe=none). */
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 

@@ -232,6 +232,11 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	    cfg->max_connections_per_ip > cfg->max_connections)
 		return wsb_err_set(err, WSB_EXIT_USAGE,
 				   "--max-connections-per-ip must not exceed --max-connections");
+	if (cfg->console_publish && cfg->no_console)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs the console (drop --no-console)");
+	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--path %s is the console's; choose another or --no-console",
+				   cfg->path);
 	return 0;
 }
 

@@ -63,6 +63,8 @@ struct wsb_cfg {
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
 	uint64_t max_connections;	/* WebSocket clients at once; 0: from RLIMIT_NOFILE */
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
+	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
+	int console_publish;		/* the page shows its publish box */
 
 	/* pub, sub, health */
 	const char *url;

@@ -19,8 +19,8 @@
 #include <time.h>
 
 #include "err.h"
+#include "proto.h"	/* WSB_TYPE_MAX */
 
-#define WSB_TYPE_MAX 128	/* bytes in a decoded type name */
 #define WSB_TS_LEN 32		/* "2026-11-22T03:11:40.123Z" plus NUL, rounded up */
 #define WSB_JSON_MAX_DEPTH 256	/* as jq 1.6 */
 

@@ -27,10 +27,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "proto.h"	/* WSB_EPOCH_LEN */
 
 enum wsb_fsync { WSB_FSYNC_ALWAYS = 0, WSB_FSYNC_BATCH = 1, WSB_FSYNC_NEVER = 2 };
-
-#define WSB_EPOCH_LEN 16		/* hex characters */
 
 struct wsb_journal_cfg {
 	const char *dir;

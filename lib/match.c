@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"	/* WSB_TYPE_MAX only: nothing from envelope.c is linked */
+#include "proto.h"	/* WSB_TYPE_MAX */
 
 /*
  * Only the most recent '*' needs remembering: a later star can absorb anything

@@ -80,6 +80,8 @@ static const struct wsb_opt table[] = {
 	{ "fsync-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(fsync_interval), "group commit interval for --fsync batch", NULL, NULL },
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
+	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
+	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 
 	/* pub */

@@ -9,7 +9,7 @@
 
 #include "buf.h"
 
-#define LINE_MAX_ (WSB_PRODUCER_MAX + 1 + 2 * WSB_SECRET_HASH + 1)
+#define LINE_MAX_ (WSB_PRODUCER_ID_MAX + 1 + 2 * WSB_SECRET_HASH + 1)
 
 #define PENDING_MAX (1u << 20)	/* unwritten registrations kept across errors */
 
@@ -22,7 +22,7 @@ struct wsb_prodfile {
 };
 
 /* "ID HEX64" (no '\n') into id and hash; 0, or -1 if it is not one. */
-static int parse(const char *l, size_t n, char id[WSB_PRODUCER_MAX + 1],
+static int parse(const char *l, size_t n, char id[WSB_PRODUCER_ID_MAX + 1],
 		 unsigned char hash[WSB_SECRET_HASH])
 {
 	const char *sp = memchr(l, ' ', n);
@@ -39,7 +39,7 @@ static int parse(const char *l, size_t n, char id[WSB_PRODUCER_MAX + 1],
 int wsb_prodfile_load(const char *dir, wsb_prodfile_fn fn, void *ud, size_t *lines,
 		      size_t *skipped, struct wsb_err *err)
 {
-	char path[4096], l[LINE_MAX_ + 2], id[WSB_PRODUCER_MAX + 1];
+	char path[4096], l[LINE_MAX_ + 2], id[WSB_PRODUCER_ID_MAX + 1];
 	unsigned char hash[WSB_SECRET_HASH];
 	FILE *f;
 	int r = 0;

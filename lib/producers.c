@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include "envelope.h"
+#include "sys.h"
 
 #define PROD_BUCKETS 4096
 
@@ -14,14 +16,17 @@ struct wsb_prods {
 	struct wsb_prod *hash[PROD_BUCKETS];
 	struct wsb_prod *lru_head, *lru_tail;
 	size_t n, max;
+	wsb_rand_fn rand;
 };
 
-struct wsb_prods *wsb_prods_new(size_t max)
+struct wsb_prods *wsb_prods_new(size_t max, wsb_rand_fn rand)
 {
 	struct wsb_prods *t = calloc(1, sizeof *t);
 
-	if (t)
+	if (t) {
 		t->max = max ? max : 65536;
+		t->rand = rand ? rand : wsb_random_bytes;
+	}
 	return t;
 }
 
@@ -72,7 +77,7 @@ static void lru_front(struct wsb_prods *t, struct wsb_prod *p)
 
 int wsb_prods_id_ok(const char *id, size_t n)
 {
-	if (!n || n > WSB_PRODUCER_MAX)
+	if (!n || n > WSB_PRODUCER_ID_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
@@ -185,28 +190,16 @@ int wsb_unhex(unsigned char *out, size_t n, const char *s, size_t len)
 	return 0;
 }
 
-/* 16 bytes from the kernel. Unlike an epoch or a client id, a secret must
- * not be guessable, so there is no clock fallback: no entropy, no secret. */
-static int new_secret(char out[WSB_SECRET_HEX + 1])
+/* 16 random bytes. Unlike an epoch or a client id, a secret must not be
+ * guessable, so there is no clock fallback: no entropy, no secret. */
+static int issue(struct wsb_prods *t, struct wsb_prod *p, struct wsb_claim *c,
+		 struct wsb_err *err)
 {
 	unsigned char r[WSB_SECRET_HEX / 2];
-	size_t got = 0;
 
-	while (got < sizeof r) {
-		ssize_t n = getrandom(r + got, sizeof r - got, 0);
-
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	wsb_hex(out, r, sizeof r);
-	return 0;
-}
-
-static int issue(struct wsb_prod *p, struct wsb_claim *c, struct wsb_err *err)
-{
-	if (new_secret(c->issued) < 0)
-		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot draw a producer secret from getrandom");
+	if (t->rand(r, sizeof r) < 0)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot draw a producer secret: no entropy");
+	wsb_hex(c->issued, r, sizeof r);
 	wsb_secret_hash(c->issued, p->hash);
 	c->changed = 1;
 	return 0;
@@ -214,8 +207,8 @@ static int issue(struct wsb_prod *p, struct wsb_claim *c, struct wsb_err *err)
 
 /* The id is known: only its secret opens it, or nothing at all when
  * nothing of it was accepted yet and nobody holds it. */
-static int claim_known(struct wsb_prod *p, const char *secret, struct wsb_claim *c,
-		       struct wsb_err *err)
+static int claim_known(struct wsb_prods *t, struct wsb_prod *p, const char *secret,
+		       struct wsb_claim *c, struct wsb_err *err)
 {
 	unsigned char h[WSB_SECRET_HASH];
 
@@ -230,7 +223,7 @@ static int claim_known(struct wsb_prod *p, const char *secret, struct wsb_claim 
 	if (p->last || p->durable || p->owner)
 		return wsb_err_set(err, WSB_EXIT_NOPERM,
 				   "producer %s is taken: reconnecting needs its producer_secret", p->id);
-	return issue(p, c, err);
+	return issue(t, p, c, err);
 }
 
 int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, void *owner,
@@ -242,13 +235,13 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 	memset(c, 0, sizeof *c);
 	if (!wsb_prods_id_ok(id, strlen(id)))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer id (1-%d of A-Z a-z 0-9 . _ : -)",
-				   WSB_PRODUCER_MAX);
+				   WSB_PRODUCER_ID_MAX);
 	if (secret && wsb_unhex(h, WSB_SECRET_HEX / 2, secret, strlen(secret)) < 0)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid producer_secret (%d hex characters)",
 				   WSB_SECRET_HEX);
 	p = wsb_prods_find(t, id);
 	if (p) {
-		if (claim_known(p, secret, c, err) < 0)
+		if (claim_known(t, p, secret, c, err) < 0)
 			return -1;
 	} else {
 		p = create(t, id);
@@ -258,7 +251,7 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 		if (secret) {
 			wsb_secret_hash(secret, p->hash);	/* adopted */
 			c->changed = 1;
-		} else if (issue(p, c, err) < 0) {
+		} else if (issue(t, p, c, err) < 0) {
 			return -1;
 		}
 	}
@@ -271,4 +264,45 @@ void wsb_prods_release(struct wsb_prod *p, void *owner)
 {
 	if (p && p->owner == owner)
 		p->owner = NULL;
+}
+
+int wsb_prods_read(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq)
+{
+	struct wsb_span v;
+	ssize_t n;
+
+	if (!wsb_env_lookup(obj, len, "pseq", &v) || wsb_env_uint(obj + v.off, v.len, pseq))
+		return 0;
+	if (!wsb_env_lookup(obj, len, "producer", &v))
+		return 0;
+	n = wsb_env_string(obj + v.off, v.len, id, WSB_PRODUCER_ID_MAX + 1);
+	return n > 0 && wsb_prods_id_ok(id, (size_t)n);
+}
+
+int wsb_prods_check(const struct wsb_prod *p, const char *obj, size_t n, uint64_t *pseq,
+		    const char **code, struct wsb_err *err)
+{
+	char id[WSB_PRODUCER_ID_MAX + 1];
+	struct wsb_span pv, iv;
+	int has_p = wsb_env_lookup(obj, n, "pseq", &pv), has_i = wsb_env_lookup(obj, n, "producer", &iv);
+	ssize_t il;
+
+	if (!has_p && !has_i)
+		return 2;
+	il = has_i ? wsb_env_string(obj + iv.off, iv.len, id, sizeof id) : -1;
+	if (!has_p || wsb_env_uint(obj + pv.off, pv.len, pseq) || il < 0 ||
+	    (size_t)il != strlen(p->id) || memcmp(id, p->id, (size_t)il)) {
+		*code = "PRODUCER_MISMATCH";
+		return wsb_err_set(err, WSB_EXIT_DATAERR, "\"producer\" must be this connection's id "
+				   "(%s), with an integer \"pseq\"", p->id);
+	}
+	if (*pseq <= p->last)
+		return 0;
+	if (*pseq - p->last > WSB_PSEQ_JUMP_MAX) {
+		*code = "PSEQ_JUMP";
+		return wsb_err_set(err, WSB_EXIT_DATAERR, "pseq %llu is too far past the last accepted "
+				   "(%llu): at most %llu ahead", (unsigned long long)*pseq,
+				   (unsigned long long)p->last, (unsigned long long)WSB_PSEQ_JUMP_MAX);
+	}
+	return 1;
 }

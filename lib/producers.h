@@ -4,7 +4,7 @@
  * every delivered message, so the id alone must not be enough to act as a
  * producer (docs/design.md, "Producer ids are bound"). The first connection
  * that claims an unknown id is issued a random secret (128 bits, 32 hex
- * characters, from getrandom); only its SHA-256 is kept. To use the id
+ * characters, from the caller's randomness); only its SHA-256 is kept. To use the id
  * again a connection presents the secret; a wrong one, or none, is refused,
  * except for an id nothing was accepted from yet and that nobody holds (a
  * publisher that lost its greeting before reading the secret may claim it
@@ -14,7 +14,9 @@
  * id (the broker restarted without a journal) is adopted.
  *
  * The table is bounded (max ids; least recently used first out) but never
- * forgets an id that a live connection holds. Pure, apart from getrandom.
+ * forgets an id that a live connection holds. Pure: secrets come from the
+ * rand function given to wsb_prods_new, which may fail (no entropy: no
+ * secret, the claim is refused).
  */
 #ifndef WSB_PRODUCERS_H
 #define WSB_PRODUCERS_H
@@ -23,15 +25,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "proto.h"	/* id and secret lengths, WSB_PSEQ_JUMP_MAX */
 
-#define WSB_PRODUCER_MAX 64		/* bytes of an id */
-#define WSB_SECRET_HEX 32		/* characters of a producer secret */
-#define WSB_SECRET_HASH 32		/* bytes of its SHA-256 */
-/* A producer's next pseq may be at most this far past its last accepted
- * one: far beyond any window a publisher keeps (wsbridge-pub --drop-oldest
- * skips what it dropped), yet no single message can move a producer to the
- * end of the pseq space. */
-#define WSB_PSEQ_JUMP_MAX ((uint64_t)1 << 32)
+#define WSB_SECRET_HASH 32		/* bytes of a secret's SHA-256 (never on the wire) */
 
 struct wsb_prod {
 	struct wsb_prod *hnext;		/* hash chain */
@@ -40,12 +36,16 @@ struct wsb_prod {
 	uint64_t durable;		/* highest pseq stored (journal) */
 	void *owner;			/* the live session holding the id, or NULL */
 	unsigned char hash[WSB_SECRET_HASH];
-	char id[WSB_PRODUCER_MAX + 1];
+	char id[WSB_PRODUCER_ID_MAX + 1];
 };
 
 struct wsb_prods;
 
-struct wsb_prods *wsb_prods_new(size_t max);	/* max 0: 65536 */
+/* Fills p with n unpredictable bytes: 0, or -1 when there is no entropy. */
+typedef int (*wsb_rand_fn)(void *p, size_t n);
+
+/* max 0: 65536; rand NULL: wsb_random_bytes (sys.h). */
+struct wsb_prods *wsb_prods_new(size_t max, wsb_rand_fn rand);
 void wsb_prods_free(struct wsb_prods *t);
 
 /* 1..64 bytes of [A-Za-z0-9._:-]. */
@@ -71,6 +71,15 @@ int wsb_prods_claim(struct wsb_prods *t, const char *id, const char *secret, voi
 		    struct wsb_claim *c, struct wsb_err *err);
 /* owner leaves: the id is free to be taken with its secret. */
 void wsb_prods_release(struct wsb_prod *p, void *owner);
+
+/* Reads "producer" and "pseq" of a compact message: 1 if both are valid. */
+int wsb_prods_read(const char *obj, size_t len, char id[WSB_PRODUCER_ID_MAX + 1], uint64_t *pseq);
+/* A message obj[0..n) from p's connection: 1 new (its pseq in *pseq), 0 a
+ * duplicate, 2 no producer members (published unacknowledged), -1 refused
+ * with the error *code and err: producer/pseq must name p's id, and pseq
+ * may not jump past WSB_PSEQ_JUMP_MAX. Changes nothing. */
+int wsb_prods_check(const struct wsb_prod *p, const char *obj, size_t n, uint64_t *pseq,
+		    const char **code, struct wsb_err *err);
 
 /* SHA-256 of a secret; the secret itself is never stored. */
 void wsb_secret_hash(const char *secret, unsigned char out[WSB_SECRET_HASH]);

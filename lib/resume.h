@@ -11,14 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WSB_PRODUCER_ID_MAX 64	/* bytes, as the protocol allows */
-/* wsbridge-pub --producer NAME goes on the wire as NAME:RRRRRRRR (a run
- * suffix, 8 hex digits), so the name may use what the suffix leaves. */
-#define WSB_PRODUCER_RUN_LEN 9
-#define WSB_PRODUCER_NAME_MAX 55
-_Static_assert(WSB_PRODUCER_NAME_MAX + WSB_PRODUCER_RUN_LEN == WSB_PRODUCER_ID_MAX,
-	       "the --producer name and its run suffix fill the protocol's id");
-#define WSB_EPOCH_MAX 64	/* the server uses 16 hex; accept some slack */
+#include "proto.h"	/* id and epoch lengths */
+
 #define WSB_CURSOR_LEN 128	/* fixed record size of a cursor file, '\n' included */
 
 /* 1..64 bytes of [A-Za-z0-9._:-]. */

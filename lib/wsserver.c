@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "buf.h"
+#include "console.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "journal.h"
@@ -145,15 +146,22 @@ static void hook_pressure(void *ud, int on)
 
 /* HTTP: /health, /metrics, / and JSON errors. */
 
-static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len)
+/* hdrs: NULL, or name/value pairs ("vary:", "accept") ending in NULL. */
+static int http_reply_hdrs(struct lws *wsi, unsigned status, const char *ctype, const char *const *hdrs,
+			   const char *body, size_t len)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	unsigned char *out;
 
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	for (; hdrs && hdrs[0]; hdrs += 2)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0], (const unsigned char *)hdrs[1],
+						(int)strlen(hdrs[1]), &p, end))
+			return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	/* HEAD: the same headers (content-length included), never a body (RFC 9110 §9.3.2). */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
@@ -168,6 +176,11 @@ static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const
 	}
 	free(out);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_reply(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len)
+{
+	return http_reply_hdrs(wsi, status, ctype, NULL, body, len);
 }
 
 static int health_json(struct server *s, char *buf, size_t cap)
@@ -414,6 +427,59 @@ static int refuse(struct lws *wsi, int status, const char *reason, const char *e
 	return -1;
 }
 
+/* The console page (GET / from a browser, /console) and /wsbridge.js. The
+ * page holds no data, so it needs no token; its CSP keeps it to its own
+ * origin and out of frames (the publish box must not be clickjacked), and
+ * no-referrer keeps a ?token= in its address out of any Referer. */
+static int serve_console(struct lws *wsi, const char *path)
+{
+	static const char *const page_hdrs[] = {
+		"content-security-policy:", "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+		"style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src data:; base-uri 'none'; "
+		"form-action 'none'; frame-ancestors 'none'",
+		"x-content-type-options:", "nosniff", "referrer-policy:", "no-referrer", "vary:", "accept", NULL
+	};
+	/* A module a dashboard served elsewhere may import: it is public. */
+	static const char *const js_hdrs[] = {
+		"x-content-type-options:", "nosniff", "access-control-allow-origin:", "*", NULL
+	};
+	const char *ctype;
+	const struct wsb_embedded *f = wsb_console_file(strcmp(path, "/") ? path : "/console", &ctype);
+
+	if (!f)
+		return refuse(wsi, 404, "Not Found", "not found", NULL);
+	return http_reply_hdrs(wsi, HTTP_STATUS_OK, ctype, strcmp(path, "/wsbridge.js") ? page_hdrs : js_hdrs,
+			       (const char *)f->data, f->len);
+}
+
+static int is_console_path(const struct server *s, struct lws *wsi, const char *path)
+{
+	char accept[512];
+
+	if (s->cfg->no_console)
+		return 0;
+	if (!strcmp(path, "/console") || !strcmp(path, "/wsbridge.js"))
+		return 1;
+	return !strcmp(path, "/") && lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0 &&
+	       wsb_console_wants_html(accept);
+}
+
+/* GET / for scripts: what this broker is and offers. "features" lists
+ * what a client may use beyond the protocol's core; the console shows its
+ * publish box only when it names "console-publish". */
+static int serve_root(struct server *s, struct lws *wsi, char *body, size_t cap)
+{
+	static const char *const hdrs[] = { "vary:", "accept", NULL };
+	int con = !s->cfg->no_console;
+	int n = snprintf(body, cap,
+			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[%s]}\n",
+			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
+			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
+
+	return http_reply_hdrs(wsi, HTTP_STATUS_OK, "application/json", con ? hdrs : NULL, body, (size_t)n);
+}
+
 static int serve_http(struct server *s, struct lws *wsi, const char *path)
 {
 	char body[8192];
@@ -422,9 +488,11 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 	/* Every endpoint is read-only: other methods on a known path get 405
 	 * with Allow, not the GET answer (a POST must not look accepted). */
 	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
-	     !strcmp(path, s->cfg->path)) &&
+	     !strcmp(path, s->cfg->path) || is_console_path(s, wsi, path)) &&
 	    !lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) && !lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
 		return refuse(wsi, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
+	if (is_console_path(s, wsi, path))
+		return serve_console(wsi, path);
 	if (!strcmp(path, "/health")) {
 		n = health_json(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
@@ -433,13 +501,8 @@ static int serve_http(struct server *s, struct lws *wsi, const char *path)
 		n = metrics_text(s, body, sizeof body);
 		return http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", body, (size_t)n);
 	}
-	if (!strcmp(path, "/")) {
-		n = snprintf(body, sizeof body,
-			     "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			     "\"health\":\"/health\",\"metrics\":\"/metrics\"}}\n",
-			     WSB_VERSION, s->cfg->path);
-		return http_reply(wsi, HTTP_STATUS_OK, "application/json", body, (size_t)n);
-	}
+	if (!strcmp(path, "/"))
+		return serve_root(s, wsi, body, sizeof body);
 	if (!strcmp(path, s->cfg->path)) {
 		n = snprintf(body, sizeof body, "{\"error\":\"upgrade required\",\"path\":\"%s\"}\n", s->cfg->path);
 		return http_reply(wsi, 426, "application/json", body, (size_t)n);

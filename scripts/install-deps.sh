@@ -1,14 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages wsbridge needs to build, test and benchmark,
 # and only those that are missing. Called first by `make serve`, `make check`,
-# `make fuzz` (libFuzzer needs clang and its runtime) and `make valgrind`.
-# Usage: scripts/install-deps.sh [build|check|bench|fuzz|valgrind]   (default: check)
+# `make fuzz` (libFuzzer needs clang and its runtime), `make valgrind` and `make deb`.
+# Usage: scripts/install-deps.sh [build|check|bench|fuzz|valgrind|deb]   (default: check)
 set -eu
 
 what=${1:-check}
 
-build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
-check_pkgs="$build_pkgs curl python3 python3-websockets jq groff-base openssl gzip universal-ctags"
+# libssl-dev: SHA-256 of producer secrets (-lcrypto), the OpenSSL libwebsockets already uses
+build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev libssl-dev"
+# deb: make deb (dpkg-deb, dpkg-shlibdeps) and the lintian check of 92-deb.sh
+deb_pkgs="$build_pkgs dpkg-dev lintian man-db"
+# chromium: the console tests (45-49) drive the page in a real headless browser.
+check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium universal-ctags"
 bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"
@@ -19,7 +23,8 @@ check) pkgs=$check_pkgs ;;
 bench) pkgs=$bench_pkgs ;;
 fuzz) pkgs=$fuzz_pkgs ;;
 valgrind) pkgs=$valgrind_pkgs ;;
-*) echo "install-deps.sh: unknown set '$what' (build|check|bench|fuzz|valgrind)" >&2; exit 64 ;;
+deb) pkgs=$deb_pkgs ;;
+*) echo "install-deps.sh: unknown set '$what' (build|check|bench|fuzz|valgrind|deb)" >&2; exit 64 ;;
 esac
 
 missing=
@@ -45,6 +50,10 @@ fi
 
 echo "install-deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+# A package that cannot be installed fails the target that needs it, saying
+# which: make check never skips what it cannot run.
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+	echo "install-deps.sh: could not install:$missing ('$what' needs them)" >&2
+	exit 1
+}

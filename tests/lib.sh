@@ -195,3 +195,10 @@ start_hostile() {
 }
 # hostile_saw PATTERN: the hostile server logged a line matching PATTERN.
 hostile_saw() { grep -q "$1" "$HOSTILE_LOG"; }
+
+# slow_resumes FILE...: how many times the wsbridge-sub processes whose
+# stderr is in FILEs were closed as slow consumers (4008) and resumed. On a
+# busy machine a reader starved of CPU for --max-stall is a slow consumer
+# too; it loses nothing (it resumes from the history), so tests count such
+# closures instead of asserting that none happened.
+slow_resumes() { cat "$@" 2>/dev/null | grep -c 'closed as a slow consumer'; }

@@ -31,7 +31,16 @@ check_eq "all subscribers saw the same seq numbers" \
 	"$(jq -r .seq "$T/sub1.out" | md5sum)" "$(jq -r .seq "$T/sub3.out" | md5sum)"
 check_eq "/health messages_in" "$(health_field messages_in)" $N
 check "/health messages_out >= 3*$N" test "$(health_field messages_out)" -ge $((3 * N))
-check_eq "/health dropped" "$(health_field dropped)" 0
+# Nothing is dropped unless a subscriber starved of CPU (a busy machine) was
+# closed as slow; it then resumed from the history (its output is checked
+# above), so the promise holds either way.
+resumed=$(slow_resumes "$T"/sub*.err)
+if [ "$resumed" -eq 0 ]; then
+	check_eq "/health dropped" "$(health_field dropped)" 0
+else
+	echo "subscribers closed as slow and resumed: $resumed"
+	check_eq "/health slow_consumers_closed = subscribers that resumed" "$(health_field slow_consumers_closed)" "$resumed"
+fi
 stop $SERVE_PID
 check_eq "serve exits 0 on SIGTERM" "$RC" 0
 finish

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A subscriber that stops reading is closed with 4008 ("slow consumer") and
-# counted, while 20 others receive every message, complete and in order.
+# counted, while 20 others receive every message, complete and in order
+# (resuming from the history if the machine was too busy for one of them).
 . "$(dirname "$0")/../lib.sh"
 N=10000 R=20	# messages of ~500 bytes; R reading subscribers
 
@@ -107,7 +108,15 @@ for i in $(seq $R); do
 done
 check_eq "all $R reading subscribers got all $N messages in order" $ok $R
 
-check_eq "/health slow_consumers_closed is exactly 1 (no reader closed)" "$(health_field slow_consumers_closed)" 1
+# On an idle machine only the stalled client is closed. A reader starved of
+# CPU for --max-stall (a busy 2-core CI box) is a slow consumer too: it is
+# closed, says so and resumes from the history (its output was checked
+# above). So every closure is accounted for: the stalled client plus each
+# reader that reports one.
+resumed=$(slow_resumes "$T"/sub*.err)
+echo "readers closed as slow consumers and resumed: $resumed"
+check_eq "/health slow_consumers_closed = the stalled client + readers that resumed" \
+	"$(health_field slow_consumers_closed)" $((1 + resumed))
 check "/health dropped > 0" wait_health dropped 1 10
 check_eq "/health messages_in" "$(health_field messages_in)" $N
 check "server still healthy" test "$(health_field status)" = healthy

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# wsbridge-replay keeps the recorded pace: inter-arrival times at --speed 1
-# and 10 against the schedule, --speed 0, --rate, --max-gap. Arrival times
-# are taken by a Python reader on the monotonic clock; tolerances are loose
-# enough for a loaded CI machine (the 2 ms idle target is reported, not
-# enforced).
+# wsbridge-replay keeps the recorded pace: --speed 1 and 10 against the
+# schedule, --speed 0, --rate, --max-gap. Arrival times are taken by a
+# Python reader on the monotonic clock. What the tool controls is asserted,
+# not how fast the scheduler wakes it: no line is written before its
+# deadline (measured from before the process was started, so this holds on
+# any machine), and the last line arrives within a fixed allowance after its
+# deadline (pacing that ignores --speed, --rate or --max-gap misses by far
+# more). The per-line error is printed for humans, not enforced: on a busy
+# 2-core machine it reached 5 ms while the tool was right.
 . "$(dirname "$0")/../lib.sh"
 
 pyrun 120 - "$WSB_BIN/wsbridge-replay" "$T" <<'EOF'
@@ -27,10 +31,12 @@ def recording(name, offsets):
     return path
 
 def arrivals(args, limit=60):
-    """Runs replay with args; returns (arrival time in ms of each line relative to the first, rc)."""
+    """Runs replay with args; returns (arrival time in ms of each line after
+    the moment just before the process was started, rc)."""
+    spawn = time.monotonic()
     p = subprocess.Popen([replay] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     fd = p.stdout.fileno()
-    t, deadline = [], time.monotonic() + limit
+    t, deadline = [], spawn + limit
     while time.monotonic() < deadline:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
@@ -42,36 +48,45 @@ def arrivals(args, limit=60):
     except subprocess.TimeoutExpired:
         p.kill()
         rc = "timeout"
-    return [(x - t[0]) * 1000 for x in t] if t else [], rc
+    return [(x - spawn) * 1000 for x in t], rc
 
-def paced(name, args, expect, mean_tol, total_frac):
+LATE_MS = 1000	# start-up plus wake-up delays a loaded machine may add, once
+
+def paced(name, args, expect):
     got, rc = arrivals(args)
     if rc != 0 or len(got) != len(expect):
         check(name, False, "rc %s, %d lines of %d" % (rc, len(got), len(expect)))
         return
-    err = [abs(g - e) for g, e in zip(got, expect)]
-    mean, worst = sum(err) / len(err), max(err)
-    total, want = got[-1], expect[-1]
-    print("  %s: mean error %.2f ms, max %.2f ms, total %.1f ms (schedule %.1f ms)" % (name, mean, worst, total, want))
-    check(name + ": mean error < %g ms" % mean_tol, mean < mean_tol, "mean %.2f ms" % mean)
-    check(name + ": total duration within %d%%" % (total_frac * 100),
-          abs(total - want) <= want * total_frac, "total %.1f ms, schedule %.1f ms" % (total, want))
+    # The first line goes out at once and starts the schedule; the others
+    # are due that far after it, so never before spawn + expect[i].
+    early = [(i, e - g) for i, (g, e) in enumerate(zip(got, expect)) if g < e]
+    rel = [g - got[0] for g in got]
+    err = [abs(r - e) for r, e in zip(rel, expect)]
+    print("  %s: mean error %.2f ms, max %.2f ms, last line at %.1f ms (due %.1f ms after the first)"
+          % (name, sum(err) / len(err), max(err), got[-1], expect[-1]))
+    check(name + ": no line before its deadline", not early,
+          "line %d was %.1f ms early" % early[0] if early else "")
+    check(name + ": last line within %d ms of its deadline" % LATE_MS,
+          got[-1] - expect[-1] < LATE_MS, "last line %.1f ms after start, due at %.1f ms" % (got[-1], expect[-1]))
 
+# Each schedule spans about 2 s, so pacing off by a factor of 2 either way
+# is caught: too fast by the deadlines, too slow by the allowance.
 rec = recording("50ms.ndjson", [50 * i for i in range(40)])
-paced("--speed 1", [rec], [50.0 * i for i in range(40)], 5, 0.10)
-paced("--speed 10", ["--speed", "10", rec], [5.0 * i for i in range(40)], 5, 0.10)
-paced("--rate 100", ["--rate", "100", rec], [10.0 * i for i in range(40)], 5, 0.10)
+paced("--speed 1", [rec], [50.0 * i for i in range(40)])
+rec = recording("200ms.ndjson", [200 * i for i in range(100)])
+paced("--speed 10", ["--speed", "10", rec], [20.0 * i for i in range(100)])
+rec = recording("1s.ndjson", [1000 * i for i in range(200)])
+paced("--rate 100", ["--rate", "100", rec], [10.0 * i for i in range(200)])
 
 # An hour-long recording at --speed 0 is just a copy.
 big = recording("long.ndjson", [360 * i for i in range(10000)])
-start = time.monotonic()
 got, rc = arrivals(["--speed", "0", big], limit=30)
-secs = time.monotonic() - start
+secs = got[-1] / 1000 if got else 99
 check("--speed 0 replays 10000 lines spanning an hour", rc == 0 and len(got) == 10000, "rc %s, %d lines" % (rc, len(got)))
 check("--speed 0 does not wait", secs < 5, "took %.1f s" % secs)
 
-# A 5 s gap capped to 200 ms: schedule 0, 100, 300, 400 ms.
-gap = recording("gap.ndjson", [0, 100, 5100, 5200])
-paced("--max-gap 0.2", ["--max-gap", "0.2", gap], [0.0, 100.0, 300.0, 400.0], 5, 0.10)
+# 5 s gaps capped to 0.4 s: due at 0, 100, 500, 900, 1300, 1700 ms.
+gap = recording("gap.ndjson", [0, 100, 5100, 10100, 15100, 20100])
+paced("--max-gap 0.4", ["--max-gap", "0.4", gap], [0.0, 100.0, 500.0, 900.0, 1300.0, 1700.0])
 EOF
 finish

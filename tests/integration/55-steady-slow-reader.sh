@@ -129,8 +129,11 @@ check "publisher at full speed: the fast subscriber's rate $fast_rate msg/s >= 3
 	test "$fast_rate" -ge $((3 * slow_rate))
 check "the slow reader kept up or was closed 4008 (read $texts, close $close)" \
 	test "$close" = 4008 -o "$texts" -ge "$N"
-sc=$(health_field slow_consumers_closed)
-check "slow_consumers_closed is 0 or 1 (got $sc): the fast one was never closed" test "${sc:-9}" -le 1
+# The fast subscriber, starved of CPU on a busy machine, may be closed as
+# slow too; it then says so and resumes (its count was checked above).
+sc=$(health_field slow_consumers_closed) resumed=$(slow_resumes "$T/fast.err")
+check "slow_consumers_closed is at most the slow reader + the fast one's resumes ($resumed) (got $sc)" \
+	test "${sc:-9}" -le $((1 + resumed))
 check "server still healthy" test "$(health_field status)" = healthy
 
 stop $SERVE_PID

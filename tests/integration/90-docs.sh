@@ -39,6 +39,18 @@ for p in "${pages[@]}"; do
 		groff -man -ww -z "$p" >"$T/groff.out" 2>&1
 		check_eq "$name renders without groff warnings" "$(head -c 500 "$T/groff.out")" ""
 	fi
+	# What a reader sees: man-db's own warnings at a common terminal width
+	# (an unbreakable line in a filled paragraph shows up only here).
+	if command -v man >/dev/null 2>&1; then
+		MANWIDTH=80 man --warnings -l "$p" 2>"$T/man.out" >/dev/null
+		check_eq "$name renders at 80 columns without man warnings" "$(head -c 500 "$T/man.out")" ""
+	else
+		fail "$name renders at 80 columns without man warnings" "man-db is not installed (scripts/install-deps.sh check)"
+	fi
+	# Text right after an indented display (.RE) runs into it with no
+	# blank line; every display ends with .PP (or a new section).
+	glued=$(awk 'prev == ".RE" && $0 !~ /^\./ { print FILENAME ":" NR ": " $0; exit } { prev = $0 }' "$p")
+	check_eq "$name: a paragraph after a display starts with .PP" "${glued:-none}" "none"
 	grep -q '@[A-Z_]*@' "$p" && fail "$name has no unexpanded placeholder" "$(grep -m1 '@[A-Z_]*@' "$p")"
 done
 

@@ -1522,6 +1522,48 @@ static void test_seq_exhausted(void)
 	wsb_broker_free(b);
 }
 
+/* Randomness is injected like the clock: the epoch, client ids and
+ * producer secrets come from cfg.rand alone, and without entropy the broker
+ * refuses to start (a repeated epoch would mix two numberings) and refuses
+ * to issue a secret. */
+static int rand_fails;
+
+static int fake_rand(void *p, size_t n)
+{
+	if (rand_fails && !--rand_fails)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)p)[i] = (unsigned char)(0xa0 + i);
+	return 0;
+}
+
+static void test_injected_rand(void)
+{
+	struct wsb_broker_cfg cfg = { .max_queue = 1u << 20, .now = fixed_now, .rand = fake_rand };
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_err err;
+	struct wsb_broker *b = wsb_broker_new(&cfg, NULL, &err);
+	struct wsb_sess *s;
+	char secret[WSB_SECRET_HEX + 1];
+
+	T_CHECK(b != NULL);
+	T_STREQ(wsb_broker_epoch(b), "a4a5a6a7a8a9aaab");	/* bytes 4..11 of one draw */
+	s = join(b, NULL, 0);
+	T_STREQ(wsb_broker_client_id(s), "a0a1a2a3-1");
+	s = wsb_broker_join_ex(b, NULL, &pj, &err);
+	T_CHECK(s && drain(b, s) == 1);
+	T_STREQ(secret_of(pay[0], secret), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+	rand_fails = 1;		/* the next draw fails */
+	pj.producer = "other";
+	T_CHECK(!wsb_broker_join_ex(b, NULL, &pj, &err) && err.code == WSB_EXIT_OSERR &&
+		strstr(err.msg, "entropy"));
+	wsb_broker_free(b);
+	rand_fails = 1;
+	T_CHECK(!wsb_broker_new(&cfg, NULL, &err) && err.code == WSB_EXIT_OSERR &&
+		strstr(err.msg, "epoch"));
+	rand_fails = 0;
+}
+
 int main(void)
 {
 	T_RUN(test_greeting);
@@ -1570,5 +1612,6 @@ int main(void)
 	T_RUN(test_producer_table_keeps_held);
 	T_RUN(test_producer_persist_fails);
 	T_RUN(test_seq_exhausted);
+	T_RUN(test_injected_rand);
 	return t_done();
 }

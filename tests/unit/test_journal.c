@@ -810,7 +810,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
  * wins, a torn or foreign line is skipped (and a torn tail does not glue
  * itself to the next append), and the file is compacted at open. */
 struct regs {
-	char id[8][WSB_PRODUCER_MAX + 1];
+	char id[8][WSB_PRODUCER_ID_MAX + 1];
 	unsigned char hash[8][WSB_SECRET_HASH];
 	int n;
 };

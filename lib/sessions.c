@@ -1,0 +1,267 @@
+#include "sessions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_MIN 16
+
+static void close_later(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
+{
+	s->close_code = code;
+	s->close_reason = reason;
+	s->close_pending = 1;
+	s->close_next = NULL;
+	if (set->close_tail)
+		set->close_tail->close_next = s;
+	else
+		set->close_head = s;
+	set->close_tail = s;
+}
+
+static void close_unlink(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	struct wsb_sess **pp, *prev = NULL;
+
+	for (pp = &set->close_head; *pp; prev = *pp, pp = &(*pp)->close_next) {
+		if (*pp == s) {
+			*pp = s->close_next;
+			if (set->close_tail == s)
+				set->close_tail = prev;
+			break;
+		}
+	}
+	s->close_pending = 0;
+}
+
+void wsb_sessions_flush(struct wsb_sessions *set)
+{
+	struct wsb_sess *s;
+
+	while ((s = set->close_head)) {
+		set->close_head = s->close_next;
+		if (!set->close_head)
+			set->close_tail = NULL;
+		s->close_pending = 0;
+		if (set->close)
+			set->close(set->ud, s->conn, s->close_code, s->close_reason);
+	}
+}
+
+/* Keeps the counts of stalling and spent sessions in step. */
+static void stall_count(struct wsb_sessions *set, int from, int to)
+{
+	set->stalling += (to == WSB_STALL_ON) - (from == WSB_STALL_ON);
+	set->stall_spent += (to == WSB_STALL_SPENT) - (from == WSB_STALL_SPENT);
+}
+
+static void stall_off(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	int from = s->stall.state;
+
+	wsb_stall_end(&s->stall, from == WSB_STALL_ON ? set->mono_ms() : 0);
+	stall_count(set, from, WSB_STALL_NONE);
+}
+
+/* A spent budget stays spent until its window ends (wsb_sessions_tick),
+ * whatever the backlog does meanwhile. */
+void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	size_t q = set->max_queue;
+
+	if (!q || !set->stall_cfg.max_ms)
+		return;
+	if (s->stall.state == WSB_STALL_NONE && s->qbytes > q / 4 * 3)
+		stall_count(set, WSB_STALL_NONE,
+			    wsb_stall_begin(&s->stall, &set->stall_cfg, set->mono_ms()));
+	else if (s->stall.state == WSB_STALL_ON && s->qbytes < q / 2)
+		stall_off(set, s);
+}
+
+static struct wsb_msg *q_head(const struct wsb_sess *s)
+{
+	return *(struct wsb_msg **)wsb_ring_at(&s->q, 0);
+}
+
+static struct wsb_msg *q_pop(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	struct wsb_msg *m = q_head(s);
+
+	wsb_ring_pop(&s->q);
+	s->qbytes -= m->len;
+	if (--m->qrefs == 0)
+		set->queued_bytes -= m->len;
+	return m;
+}
+
+static void q_release(struct wsb_sessions *set, struct wsb_sess *s, int count)
+{
+	while (s->q.n) {
+		wsb_msg_unref(q_pop(set, s));
+		if (count)
+			set->dropped++;
+	}
+}
+
+void wsb_sess_release(struct wsb_sessions *set, struct wsb_sess *s, int count)
+{
+	stall_off(set, s);
+	q_release(set, s, count);
+}
+
+static void sess_drop(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
+{
+	s->closing = 1;
+	wsb_sess_release(set, s, 1);
+	set->dropped++;		/* the message that did not fit */
+	if (code == WSB_CLOSE_SLOW)
+		set->slow_closed++;
+	close_later(set, s, code, reason);
+}
+
+void wsb_sess_enqueue(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m, int limit)
+{
+	struct wsb_msg **slot;
+	size_t q = set->max_queue;
+
+	if (s->closing)
+		return;
+	/* A committed journal batch arrives all at once; it may overrun the cap
+	 * by the quarter that publishers were allowed to get ahead. */
+	if (limit && q && s->qbytes + m->len > q + (set->releasing ? q / 4 : 0)) {
+		sess_drop(set, s, WSB_CLOSE_SLOW, "slow consumer");
+		return;
+	}
+	slot = wsb_ring_push(&s->q);
+	if (!slot) {
+		sess_drop(set, s, WSB_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	*slot = m;
+	s->qbytes += m->len;
+	m->refs++;
+	if (m->qrefs++ == 0)
+		set->queued_bytes += m->len;
+	if (s->q.n == 1 && set->wake)
+		set->wake(set->ud, s->conn);
+	if (s->stall.state == WSB_STALL_NONE)
+		wsb_sess_stall_check(set, s);
+}
+
+void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out *o)
+{
+	while (s->q.n) {
+		struct wsb_msg *m = q_head(s);
+
+		if (o->total == 0 && m->len > o->hard) {
+			/* Cannot happen when hard >= wsb_broker_frame_max():
+			 * dropping keeps the session alive rather than stuck. */
+			wsb_msg_unref(q_pop(set, s));
+			set->dropped++;
+			continue;
+		}
+		if (!wsb_out_put(o, m))
+			break;
+		set->messages_out++;
+		wsb_msg_unref(q_pop(set, s));
+		if (o->total >= o->soft)
+			break;
+	}
+}
+
+struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo)
+{
+	struct wsb_sess *s;
+
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		struct wsb_sess **v = realloc(set->v, cap * sizeof *v);
+
+		if (!v)
+			return NULL;
+		set->v = v;
+		set->cap = cap;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	wsb_ring_init(&s->q, sizeof(struct wsb_msg *));
+	if (wsb_ring_reserve(&s->q, QUEUE_MIN) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->conn = conn;
+	s->echo = echo;
+	wsb_subs_init(&s->subs);
+	wsb_acks_init(&s->acks);
+	s->idx = set->n;
+	set->v[set->n++] = s;
+	return s;
+}
+
+static void sess_free(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	q_release(set, s, 0);
+	wsb_ring_free(&s->q);
+	wsb_acks_free(&s->acks);
+	wsb_subs_free(&s->subs);
+	free(s);
+}
+
+void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	struct wsb_sess *last;
+
+	if (s->close_pending)
+		close_unlink(set, s);
+	stall_off(set, s);
+	last = set->v[--set->n];
+	set->v[s->idx] = last;
+	last->idx = s->idx;
+	sess_free(set, s);
+}
+
+void wsb_sessions_free(struct wsb_sessions *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		sess_free(set, set->v[i]);
+	free(set->v);
+}
+
+void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
+			 const struct wsb_sess *from, const char *type, int probe)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (s->closing || (s == from && !s->echo))
+			continue;
+		if (!wsb_subs_wants(&s->subs, type, probe))
+			continue;
+		/* Catching up from history (or a snapshot, then history): it
+		 * will read this one there. */
+		if (s->replay || s->snap) {
+			if (set->wake)
+				set->wake(set->ud, s->conn);
+			continue;
+		}
+		wsb_sess_enqueue(set, s, m, 1);
+	}
+}
+
+void wsb_sessions_tick(struct wsb_sessions *set)
+{
+	uint64_t now;
+
+	if (!set->stalling && !set->stall_spent)
+		return;
+	now = set->mono_ms();
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+		int from = s->stall.state;
+
+		if (from == WSB_STALL_NONE || !wsb_stall_tick(&s->stall, &set->stall_cfg, now))
+			continue;
+		stall_count(set, from, s->stall.state);
+		wsb_sess_stall_check(set, s);	/* a new window: it may pause again */
+	}
+}

@@ -1,0 +1,99 @@
+/* sessions — the broker's connections and what waits to be written to
+ * them: each session's queue of shared frames, its close request, its
+ * stall budget, and fan-out of a published message to every queue.
+ *
+ * Queues are bounded in bytes: a message that would take a queue past
+ * max_queue (plus a quarter while a journal batch is released all at once)
+ * drops the whole queue and asks the transport to close the session with
+ * 4008; out of memory closes it with 1011. Close requests wait until
+ * wsb_sessions_flush, which the broker calls once its own state is
+ * consistent, so a transport that leaves from inside close() cannot free a
+ * session still being iterated over. A backlog past 3/4 of max_queue starts
+ * a stall (stall.h), under 1/2 ends it; `stalling` is what the broker's
+ * pressure policy reads. Counts are kept here and read by the broker's
+ * stats. Never calls into the broker: the hooks it needs are given to it.
+ */
+#ifndef WSB_SESSIONS_H
+#define WSB_SESSIONS_H
+
+#include "acks.h"
+#include "msg.h"
+#include "proto.h"
+#include "ring.h"
+#include "stall.h"
+#include "subs.h"
+
+struct wsb_sess {
+	void *conn;
+	int echo;		/* receives its own publications */
+	int closing;		/* slow consumer or ENOMEM: never queued to again */
+	struct wsb_stall stall;	/* is this backlog holding publishers back? */
+	int counted;		/* counted in stats.subscribers */
+	size_t idx;		/* in the set */
+	struct wsb_ring q;	/* of struct wsb_msg *, oldest first */
+	size_t qbytes;
+	struct wsb_subs subs;	/* type patterns (subs.h) */
+	struct wsb_sess *close_next;
+	int close_pending;
+	int close_code;
+	const char *close_reason;
+	char id[32];
+	uint64_t num;			/* unique per broker */
+	/* acknowledged publishing */
+	char producer[WSB_PRODUCER_ID_MAX + 1];
+	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
+	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
+	struct wsb_acks acks;
+	/* resume: reading history from seq rseq instead of a live queue */
+	int replay;
+	uint64_t rseq;
+	/* ?snapshot=1 bigger than max_queue: sent in pieces as the socket
+	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
+	int snap;
+	uint64_t snap_seq, snap_end;
+};
+
+struct wsb_sessions {
+	/* given by the broker */
+	size_t max_queue;	/* 0: no limit */
+	struct wsb_stall_cfg stall_cfg;
+	uint64_t (*mono_ms)(void);
+	void *ud;
+	void (*wake)(void *ud, void *conn);
+	void (*close)(void *ud, void *conn, int code, const char *reason);
+	int releasing;		/* a journal batch is being fanned out */
+	/* state */
+	struct wsb_sess **v;	/* an array: fan-out walks it linearly */
+	size_t n, cap;
+	struct wsb_sess *close_head, *close_tail;
+	size_t stalling;	/* sessions in WSB_STALL_ON */
+	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
+	uint64_t queued_bytes;	/* each message once however many queues hold it */
+	uint64_t dropped, slow_closed, messages_out;
+};
+
+/* A new session with an empty queue and "all types", or NULL on ENOMEM. */
+struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo);
+/* Forgets s (its close request too) and frees it. */
+void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s);
+void wsb_sessions_free(struct wsb_sessions *set);
+void wsb_sessions_flush(struct wsb_sessions *set);	/* hands the close requests out */
+
+/* Queues m (a ref); limit 0: ignore max_queue (the greeting, before the
+ * transport knows the session). */
+void wsb_sess_enqueue(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m, int limit);
+/* Drops the queue (counted if count) and ends any stall; s stays. */
+void wsb_sess_release(struct wsb_sessions *set, struct wsb_sess *s, int count);
+/* The frames of the queue into o, oldest first (msg.h rules). */
+void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out *o);
+/* Re-checks the stall marks (call after take). */
+void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
+
+/* m to every session that wants type (subs.h), but from (unless it asked
+ * for echo) and those catching up, which are woken to read it there. */
+void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
+			 const struct wsb_sess *from, const char *type, int probe);
+/* Ends spent stall windows; call every 100 ms or so. */
+void wsb_sessions_tick(struct wsb_sessions *set);
+
+#endif
