@@ -55,6 +55,8 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # Fuzz targets: replay_<name> (normal compiler + replay_main.c) replays the
 # committed corpus in make check; build/fuzz/fuzz_<name> is the libFuzzer binary.
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
@@ -67,7 +69,7 @@ VALGRIND_SECONDS ?= 60
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 deps:
 	@scripts/install-deps.sh check
@@ -106,6 +108,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
