@@ -3,7 +3,9 @@
 #   make serve      install what is missing, build, run wsbridge-serve on 127.0.0.1:8765
 #   make check      install what is missing, build, run every test (last line: N passed, N failed)
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
-#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
+#                   in the same run; results also in bench/results/<time>.jsonl
+#   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
 #   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
@@ -65,7 +67,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 VALGRIND_SECONDS ?= 60
 
-.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean fuzz fuzz-bins valgrind
+.PHONY: all deps serve check test unit bench bench-compare docs check-docs install uninstall clean fuzz fuzz-bins valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -157,6 +159,9 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+
+bench-compare:
+	@tests/bench/compare.py $(A) $(B)
 
 docs: $(BINS)
 	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh

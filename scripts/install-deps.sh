@@ -10,7 +10,7 @@ what=${1:-check}
 build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev"
 # chromium: the console tests (45-49) drive the page in a real headless browser.
 check_pkgs="$build_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium"
-bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
+bench_pkgs="$check_pkgs mosquitto mosquitto-clients time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"
 
