@@ -193,6 +193,9 @@ echo
 start_serve() {
 	local err=$T/$1.err
 	shift
+	# Removed first: the background shell may truncate it only after we
+	# have read the last run's "listening on" and its port.
+	rm -f "$err"
 	"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 "$@" 2>"$err" &
 	SPID=$!
 	track $SPID
@@ -259,6 +262,7 @@ mosq_start() {
 		printf '%s\n' "$@"
 		printf 'log_dest stderr\nlog_type error\nlog_type subscribe\n'
 	} >"$conf"
+	rm -f "$log"	# as in start_serve: never the last run's lines
 	"$MOSQUITTO" -c "$conf" 2>"$log" &
 	MOSQ_PID=$!
 	track $MOSQ_PID
@@ -342,6 +346,7 @@ idle_rss() {
 	local name=$1 pid=$2 port=$3 before after lpid
 	R_IDLE=
 	before=$(rss_kb "$pid")
+	rm -f "$T/idle.out"
 	timeout -k 2 $((TMO + 10)) "$LOAD" idle --url "ws://127.0.0.1:$port/ws" --subs "$IDLE_CONNS" \
 		--timeout "$TMO" >"$T/idle.out" 2>"$T/idle.err" &
 	lpid=$!
@@ -376,6 +381,7 @@ if want idle; then
 		stop $SPID
 	fi
 	if node_ready; then
+		rm -f "$T/node.err"
 		NODE_PATH=$NODE_DIR/node_modules node "$HERE/ws-fanout.js" 0 2>"$T/node.err" &
 		NPID=$!
 		track $NPID

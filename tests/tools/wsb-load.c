@@ -55,6 +55,10 @@
 #include "frame.h"
 
 #define BATCH 65536		/* bytes of frames per writable callback */
+/* Connections being set up at once: ten thousand at a time overflow the
+ * server's accept queue and lws gives some up ("closed before
+ * established"), so the rest wait for a greeting to make room. */
+#define CONNECT_BURST 256
 #define HSUB 7			/* histogram: 2^HSUB buckets per power of two */
 #define HBUCKETS ((64 - HSUB + 1) << HSUB)
 
@@ -92,6 +96,7 @@ static struct {
 	struct conn *conns;	/* subs, then the publisher at [subs] */
 	struct conn *pub;
 	long greeted, finished;	/* subscribers greeted; done or gone */
+	long next_conn, inflight;	/* connect_more: next to open, opened and not greeted */
 	int started, stop, setup_failed;
 
 	/* publisher */
@@ -111,6 +116,8 @@ static struct {
 
 	lws_sorted_usec_list_t sul_timeout, sul_pace;
 } L;
+
+static void connect_more(void);
 
 static uint64_t now_ns(void)
 {
@@ -321,6 +328,8 @@ static void on_message(struct conn *c, const char *msg, size_t len)
 	if (!c->greeted) {
 		if (memmem(msg, len, "\"connection_established\"", 24)) {
 			c->greeted = 1;
+			L.inflight--;
+			connect_more();
 			if (!c->is_pub)
 				L.greeted++;
 			if (L.idle && L.greeted == L.subs) {
@@ -619,6 +628,27 @@ static int connect_one(struct conn *c, const char *query, int raw)
 	return lws_client_connect_via_info(&i) ? 0 : -1;
 }
 
+/* Opens connections, subscribers then the publisher (none in idle mode),
+ * while fewer than CONNECT_BURST are waiting for their greeting. */
+static void connect_more(void)
+{
+	static char query[300];
+	long n = L.subs + !L.idle;
+
+	snprintf(query, sizeof query, "type=%s", L.type);
+	for (; L.next_conn < n && L.inflight < CONNECT_BURST && !L.setup_failed; L.next_conn++) {
+		long i = L.next_conn;
+
+		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
+			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
+			L.conns[i].gone = 1;
+			L.setup_failed = 1;
+			break;
+		}
+		L.inflight++;
+	}
+}
+
 static void on_timeout(lws_sorted_usec_list_t *sul)
 {
 	if (!L.started)
@@ -664,7 +694,6 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	char query[300];
 	long i;
 	int rc;
 
@@ -744,15 +773,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	snprintf(query, sizeof query, "type=%s", L.type);
-	for (i = 0; i < L.subs + !L.idle; i++) {
-		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
-			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
-			L.conns[i].gone = 1;
-			L.setup_failed = 1;
-			break;
-		}
-	}
+	connect_more();
 	lws_sul_schedule(L.ctx, 0, &L.sul_timeout, on_timeout, (lws_usec_t)(L.timeout * LWS_US_PER_SEC));
 	while (!L.stop && !L.setup_failed)
 		if (lws_service(L.ctx, 0) < 0)
