@@ -1,5 +1,7 @@
 #include "jsonchar.h"
 
+#include "envelope.h"	/* wsb_json_escape is declared there, with its callers */
+
 #include <stdint.h>
 #include <string.h>
 
@@ -152,3 +154,66 @@ int wsb_jsonchar_key_eq(const char *raw, size_t n, const char *key)
 	return o == kl;
 }
 
+/* ---- wsb_json_escape -------------------------------------------------- */
+
+struct sink {
+	char *out;
+	size_t cap, o, need;
+	int full;
+};
+
+/* Writes whole units or nothing, so a truncated result never ends inside an
+ * escape or a UTF-8 sequence; once one unit misses, later ones are dropped
+ * too, so the text is a true prefix. */
+static void put(struct sink *k, const char *b, size_t n)
+{
+	k->need += n;
+	if (k->full || k->o + n >= k->cap) {
+		k->full = 1;
+		return;
+	}
+	memcpy(k->out + k->o, b, n);
+	k->o += n;
+}
+
+static void put_escaped(struct sink *k, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '"': put(k, "\\\"", 2); break;
+	case '\\': put(k, "\\\\", 2); break;
+	case '\b': put(k, "\\b", 2); break;
+	case '\f': put(k, "\\f", 2); break;
+	case '\n': put(k, "\\n", 2); break;
+	case '\r': put(k, "\\r", 2); break;
+	case '\t': put(k, "\\t", 2); break;
+	default: put(k, e, 6); break;
+	}
+}
+
+size_t wsb_json_escape(char *out, size_t cap, const char *s, size_t len)
+{
+	struct sink k = { out, cap, 0, 0, 0 };
+	const unsigned char *u = (const unsigned char *)s;
+
+	put(&k, "\"", 1);
+	for (size_t i = 0; i < len;) {
+		size_t n;
+
+		if (u[i] < 0x20 || u[i] == '"' || u[i] == '\\' || u[i] == 0x7f) {
+			put_escaped(&k, u[i++]);
+		} else if ((n = wsb_jsonchar_utf8_len(u + i, len - i)) != 0) {
+			put(&k, s + i, n);
+			i += n;
+		} else {
+			put(&k, "\xEF\xBF\xBD", 3);
+			i++;
+		}
+	}
+	put(&k, "\"", 1);
+	if (cap)
+		out[k.o] = '\0';
+	return k.need;
+}

@@ -2,7 +2,8 @@
  * UTF-8 well-formedness, escapes, decoding one character, comparing a raw
  * key. Shared by the envelope scanner (lib/envelope.c) and its byte-at-a-time
  * reference (lib/envelope_ref.c), so the two differ only where the fast path
- * does. Pure functions, no I/O, no allocation.
+ * does; wsb_json_escape (envelope.h) is defined here too. Pure functions, no
+ * I/O, no allocation.
  */
 #ifndef WSB_JSONCHAR_H
 #define WSB_JSONCHAR_H
