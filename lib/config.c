@@ -250,6 +250,18 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* Before starting: a script waiting on --ready-fd learns of a wrong
+ * number as a usage error, not as a broker that never says it is ready. */
+static int check_ready(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl((int)cfg->ready_fd, F_GETFD) < 0))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %" PRIu64 ": not an open descriptor",
+				   cfg->ready_fd);
+	if (cfg->pid_file && !*cfg->pid_file)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--pid-file must not be empty");
+	return 0;
+}
+
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct wsb_err e2;
@@ -274,16 +286,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key go together: give both or neither");
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
-		/* Before starting: a script waiting on the descriptor learns of
-		 * a wrong number as a usage error, not as a broker that never
-		 * says it is ready. */
-		if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl((int)cfg->ready_fd, F_GETFD) < 0))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %" PRIu64 ": not an open descriptor",
-					   cfg->ready_fd);
-		if (cfg->pid_file && !*cfg->pid_file)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--pid-file must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		if (!cfg->url || !*cfg->url)
