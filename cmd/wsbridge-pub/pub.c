@@ -419,7 +419,7 @@ static void message(void *ud, const char *msg, size_t len)
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, p->scan, len);
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		if (wsb_env_lookup(p->scan, len, "data", &v)) {
 			struct wsb_span m;
 
@@ -543,7 +543,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
 	}
 	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
-	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
+	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none") ||
+	    wsb_client_query_add(p.query, sizeof p.query, "stamp", "1"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
 	if (cfg->type) {	/* checked by wsb_cfg_check */
 		size_t n;
