@@ -85,9 +85,11 @@ struct wsb_msg *wsb_reply_pong(const char *ts, const char *data, size_t dlen)
 }
 
 /* Records shorter than 126 bytes: a two-byte header, FIN + text. */
+/* A reply is a frame like any other in a take: only the first may pass
+ * soft (the fuzzer found gap records that did). */
 static size_t put_small(struct wsb_out *o, const char *p, size_t n)
 {
-	if (o->hard - o->total < n + 2)
+	if (!wsb_out_fits(o, n + 2))
 		return 0;
 	o->p[o->total] = 0x81;
 	o->p[o->total + 1] = (unsigned char)n;
