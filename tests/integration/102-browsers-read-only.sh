@@ -45,11 +45,11 @@ echo '{"type":"order","data":{"from":"a tool"}}' | "$WSB_BIN/wsbridge-pub" --url
 check_eq "a tool (no Origin) still publishes" "$(health_field messages_in)" 2
 stop $SERVE_PID
 
-PORT= start_serve --browsers-read-only || { fail "serve starts"; finish; }
+PORT=; start_serve --browsers-read-only || { fail "serve starts"; finish; }
 old_dash "$PORT" "" refused
 stop $SERVE_PID
 
-PORT= start_serve --token tok --browsers-may-publish || { fail "serve starts"; finish; }
+PORT=; start_serve --token tok --browsers-may-publish || { fail "serve starts"; finish; }
 old_dash "$PORT" tok allowed
 stop $SERVE_PID
 finish

@@ -30,6 +30,6 @@ PYEOF
 check_eq "wsbridge-sub with a wrong token exits 77" "$?" 77
 check "refusals are logged with the remote address" grep -q 'refused a connection from 127.0.0.1.*invalid token' "$SERVE_ERR"
 check "and never the token" bash -c "! grep -q wrong-guess '$SERVE_ERR'"
-check_eq "no refused browser counts as a connection" "$(health_field connections)" 0
+check_eq "no refused browser counts as a connection" "$(health_field active_connections)" 0
 stop $SERVE_PID
 finish
