@@ -4,7 +4,9 @@
 #   make check      install what is missing, build, lint, run every test (last line: N passed, N failed);
 #                   integration scripts JOBS=2 at a time
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
-#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
+#                   in the same run; results also in bench/results/<time>.jsonl
+#   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
 #   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
@@ -65,6 +67,8 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # Fuzz targets: replay_<name> (normal compiler + replay_main.c) replays the
 # committed corpus in make check; build/fuzz/fuzz_<name> is the libFuzzer binary.
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
@@ -73,11 +77,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 VALGRIND_SECONDS ?= 60
 
-.PHONY: all deps serve check test unit lint lint-objs bench docs check-docs install uninstall clean fuzz fuzz-bins valgrind
+.PHONY: all deps serve check test unit lint lint-objs bench bench-compare docs check-docs install uninstall clean fuzz fuzz-bins valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 deps:
 	@scripts/install-deps.sh check
@@ -116,6 +120,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
@@ -172,6 +180,9 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+
+bench-compare:
+	@tests/bench/compare.py $(A) $(B)
 
 docs: $(BINS)
 	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh
