@@ -65,6 +65,12 @@ struct wsb_cfg {
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
+	/* Connections with an Origin may not publish: --browsers-read-only, or
+	 * by default with a token; wsb_cfg_check leaves the decision here. */
+	int browsers_read_only;
+	int browsers_may_publish;	/* --browsers-may-publish: the default off */
+	struct wsb_strlist request_types;	/* --request-type: answered, never published */
+	const char *symbol_key;		/* --symbol-key PATH (.data.symbol) */
 	uint64_t ready_fd;		/* --ready-fd: write the port here when listening; 0: none */
 	const char *pid_file;		/* --pid-file */
 

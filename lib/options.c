@@ -84,6 +84,10 @@ static const struct wsb_opt table[] = {
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
+	{ "browsers-read-only", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_read_only), "connections with an Origin may not publish (default with a token)", NULL, NULL },
+	{ "browsers-may-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_may_publish), "let connections with an Origin publish even with a token", NULL, NULL },
+	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
+	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 
 	/* pub */

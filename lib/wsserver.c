@@ -43,6 +43,7 @@ struct wsb_conn {
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
+	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 	char path[256];			/* as requested, for the program (GET /clients) */
 	char *query;			/* what the program set to show of its query; NULL: "" */
@@ -90,6 +91,11 @@ static void timer_cb(lws_sorted_usec_list_t *sul);
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
+}
+
+int wsb_server_browser(const struct wsb_conn *c)
+{
+	return c->browser;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -247,15 +253,23 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 	return refuse(rq->wsi, status, reason, error, extra);
 }
 
-static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer);
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi);
 
+/* Not check_token: an HTTP request is answered 401 whatever its Origin (the
+ * 1008 for browsers is for WebSocket clients only). */
 int wsb_server_authorize(struct wsb_http_req *rq)
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
+	const char *why = token_refusal(s, rq->wsi);
 	char peer[48] = "?";
 
+	if (!why)
+		return 0;
 	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
-	return check_token(s, rq->wsi, peer);
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s token", rq->path, peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(rq->wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
 }
 
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
@@ -290,25 +304,46 @@ static const char *query_arg(struct lws *wsi, const char *name, char *buf, int c
 	return NULL;
 }
 
-static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+/* NULL if the upgrade carries the token (or none is required), else what
+ * is wrong with it, in the words the old servers closed with. */
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi)
 {
 	char tok[WSB_TOKEN_MAX + 16];
 	const char *given = NULL;
 	int n;
 
 	if (!s->token)
-		return 0;
+		return NULL;
 	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
 		given = tok + 7;
 	else
 		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
-			      "www-authenticate: Bearer\r\n");
-	}
-	return 0;
+	if (!given)
+		return "Authentication required";
+	return wsb_auth_equal(given, s->token) ? NULL : "Invalid token";
+}
+
+static int has_origin(struct lws *wsi)
+{
+	return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+}
+
+/* A browser sees an HTTP 401 only as close 1006 with no reason, and the
+ * old servers' clients stop reconnecting on 1008: so a browser's upgrade
+ * (one with an Origin, which passed the Origin check) is let through and
+ * closed with 1008 and the reason as soon as it opens (refuse_browser);
+ * every other client still gets the 401. */
+static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	const char *why = token_refusal(s, wsi);
+
+	if (!why || has_origin(wsi))
+		return 0;
+	wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
 }
 
 /* What lws 4.1.6 would answer with a 101 anyway (another version) or a
@@ -401,9 +436,12 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 	return -1;
 }
 
-/* After the door: the connection is the program's from here. */
+/* After the door: the connection is the program's from here, but for a
+ * browser whose token was wrong (check_token), which never reaches it. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
+	const char *why = token_refusal(s, c->wsi);
+
 	/* The headers go with the upgrade: what GET /clients shows is kept. */
 	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
 		c->path[0] = '\0';
@@ -412,6 +450,12 @@ static void join(struct wsb_server *s, struct wsb_conn *c)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (why) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token (closed 1008 for a browser)",
+			c->peer, why[0] == 'I' ? "invalid" : "missing");
+		wsb_server_close(c, WSB_CLOSE_POLICY, why);
+		return;
+	}
 	c->sess = s->ops.joined(s->ud, c);
 	if (!c->sess)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
@@ -637,6 +681,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->browser = has_origin(wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */

@@ -287,7 +287,7 @@ static void ws_message(void *ud, const char *msg, size_t len)
 		w->p->ws_ms = t - w->t_ping;
 	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan.p, &env)) {
 		w->p->roundtrip_ms = t - w->t_canary;
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		/* The broker refused the ping or the canary: it will not come back. */
 		ws_end(w, WSB_PROBE_BAD_ANSWER, "broker replied %.*s", (int)(len > 150 ? 150 : len), msg);
 		return;

@@ -604,7 +604,7 @@ static void message(void *ud, const char *msg, size_t len)
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, obj, len);
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		if (wsb_env_lookup(obj, len, "data", &v)) {
 			struct wsb_span m;
 
@@ -783,6 +783,7 @@ static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_e
 	if (wsb_client_query_add(p->query, sizeof p->query, "producer", p->producer) ||
 	    wsb_client_query_add(p->query, sizeof p->query, cfg->echo ? "echo" : "subscribe",
 				 cfg->echo ? "1" : "none") ||
+	    wsb_client_query_add(p->query, sizeof p->query, "stamp", "1") ||	/* producer/pseq (--echo) */
 	    (p->secret[0] && wsb_client_query_add(p->query, sizeof p->query, "producer_secret", p->secret)))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
 	return 0;

@@ -40,11 +40,17 @@ struct sub {
 	char cursor_rec[WSB_CURSOR_LEN + 1];	/* last record written */
 };
 
-/* Types the broker speaks to us about the connection itself. */
-static int is_control(const char *type)
+/* Types the broker speaks to us about the connection itself. An "error"
+ * with a seq is an application's, published like any message: the
+ * broker's own carry none (and data.source "wsbridge"). */
+static int is_control(const struct wsb_env *env)
 {
+	const char *type = env->type;
+
+	if (!strcmp(type, "error"))
+		return !env->has_seq;
 	return !strcmp(type, "connection_established") || !strcmp(type, "pong") ||
-	       !strcmp(type, "subscribed") || !strcmp(type, "error") || !strcmp(type, "ack");
+	       !strcmp(type, "subscribed") || !strcmp(type, "ack");
 }
 
 /* Output is gathered while one network read is processed and written with
@@ -247,7 +253,7 @@ static void message(void *ud, const char *msg, size_t len)
 		gap(s, obj, (size_t)n);
 		return;
 	}
-	if (is_control(env.type)) {
+	if (is_control(&env)) {
 		if (!strcmp(env.type, "connection_established"))
 			greeting(s, obj, (size_t)n, &env);
 		else if (!strcmp(env.type, "error"))
@@ -437,6 +443,9 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		if (wsb_client_query_add(s.base_query, sizeof s.base_query, "type", cfg->types.v[i]))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->echo && wsb_client_query_add(s.base_query, sizeof s.base_query, "echo", "1"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
+	/* The producer/pseq stamp goes only to clients that ask: we print it. */
+	if (wsb_client_query_add(s.base_query, sizeof s.base_query, "stamp", "1"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->cursor_file && open_cursor(&s, &cseq, cepoch, &have_cursor)) {
 		r = err->code;

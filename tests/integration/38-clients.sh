@@ -2,7 +2,7 @@
 # GET /clients lists the WebSocket connections: id, remote address, path
 # and query (never the token or producer_secret), producer, subscriptions,
 # queued bytes, messages in/out and since when; with auth on it needs the
-# token like the WebSocket does.
+# token like the WebSocket does (401 even for a browser).
 . "$(dirname "$0")/../lib.sh"
 TOKEN=s3cr3t-t0ken-value
 
@@ -18,6 +18,12 @@ wait_lines "$T/sub.out" 2 10
 
 code=$(wcurl -s -o "$T/noauth.out" -w '%{http_code}' "$HTTP_URL/clients")
 check_eq "without the token: 401" "$code" 401
+# A browser's upgrade without the token is let in to be closed with 1008;
+# a plain request with an Origin must not pass for that.
+code=$(wcurl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' "$HTTP_URL/clients")
+check_eq "an Origin header is no token: 401" "$code" 401
+code=$(wcurl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' "$HTTP_URL/clients?token=wrong")
+check_eq "nor with a wrong one" "$code" 401
 wcurl -sf "$HTTP_URL/clients?token=$TOKEN" >"$T/clients.json"
 check_eq "with it: 200" "$?" 0
 pyrun 10 - "$T/clients.json" "$TOKEN" <<'PY'
