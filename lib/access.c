@@ -251,3 +251,12 @@ int wsb_grant_producer_ok(const struct wsb_grant *g, const char *id)
 {
 	return wsb_scope_producer_ok(g->jwt ? g->subject : NULL, id);
 }
+
+const char *wsb_grant_arg(const struct wsb_grant *g, const char *arg)
+{
+	if (!strncmp(arg, "type=", 5) && !wsb_scope_may_subscribe(&g->scope, arg + 5))
+		return "type pattern outside this token's scope";
+	if (!strncmp(arg, "producer=", 9) && !wsb_grant_producer_ok(g, arg + 9))
+		return "producer id not allowed for this token's subject";
+	return NULL;
+}

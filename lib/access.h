@@ -47,5 +47,8 @@ int wsb_access_check(const struct wsb_access *a, const char *given, int64_t now,
 		     const char **why);
 /* May g hold producer id? (a JWT binds ids to its subject, scope.h) */
 int wsb_grant_producer_ok(const struct wsb_grant *g, const char *id);
+/* A URL query argument ("type=GLOB", "producer=ID") g does not allow: why
+ * (for a 403), else NULL. */
+const char *wsb_grant_arg(const struct wsb_grant *g, const char *arg);
 
 #endif

@@ -33,9 +33,12 @@ int wsb_allow_join(struct wsb_sess *s, const struct wsb_scope *scope, const char
 
 const char *wsb_allow_publish(const struct wsb_sess *s, const char *type, char *text, size_t cap)
 {
-	if (wsb_scope_may_publish(&s->scope, type))
+	if (s->read_only)
+		snprintf(text, cap, "this connection may not publish (a browser's, and the broker runs with "
+			 "--browsers-read-only)");
+	else if (wsb_scope_may_publish(&s->scope, type))
 		return NULL;
-	if (!(s->scope.may & WSB_SCOPE_PUB))
+	else if (!(s->scope.may & WSB_SCOPE_PUB))
 		snprintf(text, cap, "this connection's token may not publish: not delivered");
 	else
 		snprintf(text, cap, "type \"%.64s\" is outside this connection's token scope (types=%.160s): "

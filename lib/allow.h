@@ -19,7 +19,9 @@
  * "all types". Subscribe requests are held to it through s->subs.scope. */
 int wsb_allow_join(struct wsb_sess *s, const struct wsb_scope *scope, const char *const *types, size_t ntypes,
 		   int subscribe_none, struct wsb_err *err);
-/* NULL if s may publish type, else the error code (FORBIDDEN) and text. */
+/* NULL if s may publish type, else the error code (FORBIDDEN) and text:
+ * a read-only session (a browser under --browsers-read-only) may not, nor
+ * one whose scope leaves type out. */
 const char *wsb_allow_publish(const struct wsb_sess *s, const char *type, char *text, size_t cap);
 
 enum { WSB_ALLOW_OK, WSB_ALLOW_SAY, WSB_ALLOW_QUIET };

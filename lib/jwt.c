@@ -237,7 +237,8 @@ int wsb_jwt_verify(const unsigned char *key, size_t keylen, const char *tok, int
 	*why = "malformed JWT";
 	if (part_json(d1 + 1, (size_t)(d2 - d1 - 1), pay, &pn) < 0 || pay[0] != '{')
 		return -1;
-	if (time_ok(pay, pn, now, why) < 0)
+	if (time_ok(pay, pn, now, why) < 0 || scope_claims(pay, pn, c, why) < 0)
 		return -1;
-	return scope_claims(pay, pn, c, why);
+	*why = NULL;
+	return 0;
 }

@@ -18,7 +18,6 @@ enum wsb_log_format { WSB_LOG_TEXT = 0, WSB_LOG_JSON };
  * verbose level printed. */
 void wsb_log_init(const char *progname, int level, int format);
 int wsb_log_level(void);
-const char *wsb_log_progname(void);
 void wsb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Log lines go to the file at path (appended) instead of stderr. 0, or -1

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +10,14 @@
 #include <libwebsockets.h>
 
 #include "admit.h"
-#include "auth.h"
 #include "buf.h"
 #include "envelope.h"
 #include "jwt.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "proto.h"
+#include "sys.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -43,12 +43,15 @@ struct wsb_conn {
 	int paused;
 	int throttled;			/* --rate-policy pause: unread until sul_throttle */
 	lws_sorted_usec_list_t sul_throttle;
-	struct wsb_grant grant;		/* what the door granted (if auth is on) */
+	struct wsb_grant grant;		/* what the door granted, if granted */
 	int granted;
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
+	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
+	char path[256];			/* as requested, for the program (GET /clients) */
+	char *query;			/* what the program set to show of its query; NULL: "" */
 };
 
 struct wsb_server {
@@ -62,14 +65,10 @@ struct wsb_server {
 	size_t hard;
 	const struct wsb_access *access;	/* the door's credentials */
 	const struct wsb_strlist *origins;	/* --allow-origin */
-	/* The grant of the upgrade the door just let through: ESTABLISHED
-	 * follows in the same lws call and copies it into the connection. */
-	struct lws *door_wsi;
-	struct wsb_grant door_grant;
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
-	struct timespec stop_at;
+	uint64_t stop_at;		/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick, sul_timer;
 	char iface[64];			/* --listen host as a numeric address */
@@ -77,60 +76,18 @@ struct wsb_server {
 	uint64_t max_conns, nconns;
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
+	uint64_t emfile_at;		/* the episode's last failed accept (wsb_mono_ns) */
 };
-
-static volatile sig_atomic_t got_signal, got_hup;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return wsb_mono_ns() / 1000000;
 }
 
-static double since(const struct timespec *t0)
+/* Seconds since t0 (a wsb_mono_ns reading). */
+static double since(uint64_t t0)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
-static int tls_init_failed;
-/* errno of lws's last failed accept(), taken from its log line: the only
- * sign lws gives. The main loop acts on it (see pause_accepting). */
-static int accept_errno;
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *a = strstr(line, "accept: errno ");
-
-	if (strstr(line, "init_server_ssl failed"))
-		tls_init_failed = 1;
-	if (a) {			/* logged once per episode by us, not per try */
-		accept_errno = atoi(a + 14);
-		return;
-	}
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
-		"lws: %.*s", (int)n, line);
+	return (double)(wsb_mono_ns() - t0) / 1e9;
 }
 
 /* What the program may do to a connection. */
@@ -140,6 +97,11 @@ static void timer_cb(lws_sorted_usec_list_t *sul);
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
+}
+
+int wsb_server_browser(const struct wsb_conn *c)
+{
+	return c->browser;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -219,6 +181,36 @@ void wsb_server_stats(const struct wsb_server *s, struct wsb_server_stats *st)
 	st->partial_bytes = s->partial_bytes;
 	st->publishers_paused = s->pressure;
 	st->stopping = s->stopping;
+}
+
+const char *wsb_server_peer(const struct wsb_conn *c)
+{
+	return c->peer;
+}
+
+const char *wsb_server_path(const struct wsb_conn *c)
+{
+	return c->path;
+}
+
+const char *wsb_server_query(const struct wsb_conn *c)
+{
+	return c->query ? c->query : "";
+}
+
+void wsb_server_set_query(struct wsb_conn *c, const char *text)
+{
+	char *q = strdup(text);
+
+	if (q) {	/* out of memory: the old text stays */
+		free(c->query);
+		c->query = q;
+	}
+}
+
+struct wsb_conn *wsb_server_next(const struct wsb_server *s, const struct wsb_conn *c)
+{
+	return c ? c->next : s->conns;
 }
 
 int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
@@ -304,6 +296,22 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 
 static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, const char **why);
 
+/* Not check_token: an HTTP request is answered 401 whatever its Origin (the
+ * 1008 for browsers is for WebSocket clients only). */
+int wsb_server_authorize(struct wsb_http_req *rq)
+{
+	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
+	struct wsb_grant g;
+	const char *why = NULL;
+	char peer[48] = "?";
+
+	if (grant_of(s, rq->wsi, &g, &why) == 0)
+		return 0;
+	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s", rq->path, peer, why);
+	return refuse(rq->wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
+}
+
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 {
 	char accept[512];
@@ -313,12 +321,8 @@ static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 		.wsi = wsi,
 	};
 
-	struct wsb_grant g;
-
 	if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0)
 		rq.accept = accept;
-	if (wsb_access_on(s->access))
-		rq.auth = grant_of(s, wsi, &g, &rq.auth_why) < 0 ? -1 : 1;
 	return s->ops.http(s->ud, &rq);
 }
 
@@ -367,38 +371,45 @@ static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, 
 static int check_scope(struct lws *wsi, const struct wsb_grant *g, const char *peer)
 {
 	char arg[WSB_TYPE_MAX + 16], why[200], shown[80];
+	const char *no;
 	int i, n;
 
 	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-		if (n >= (int)sizeof arg || lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+		if (n >= (int)sizeof arg || lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) < 0 ||
+		    !(no = wsb_grant_arg(g, arg)))
 			continue;
-		wsb_admit_printable(shown, sizeof shown, strchr(arg, '=') ? strchr(arg, '=') + 1 : arg);
-		if (!strncmp(arg, "type=", 5) && !wsb_scope_may_subscribe(&g->scope, arg + 5))
-			snprintf(why, sizeof why, "type pattern outside this token's scope: %s", shown);
-		else if (!strncmp(arg, "producer=", 9) && !wsb_grant_producer_ok(g, arg + 9))
-			snprintf(why, sizeof why, "producer id not allowed for this token's subject: %s", shown);
-		else
-			continue;
+		wsb_admit_printable(shown, sizeof shown, strchr(arg, '=') + 1);
+		snprintf(why, sizeof why, "%s: %s", no, shown);
 		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s", peer, why);
 		return refuse(wsi, 403, "Forbidden", why, NULL);
 	}
 	return 0;
 }
 
+static int has_origin(struct lws *wsi)
+{
+	return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+}
+
+/* A browser sees an HTTP 401 only as close 1006 with no reason, and the
+ * old servers' clients stop reconnecting on 1008: so a browser's upgrade
+ * (one with an Origin, which passed the Origin check) is let through and
+ * closed with 1008 as soon as it opens (join); every other client gets the
+ * 401 with the reason. */
 static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
 {
+	struct wsb_grant g;
 	const char *why = NULL;
 
 	if (!wsb_access_on(s->access))
 		return 0;
-	if (grant_of(s, wsi, &s->door_grant, &why) < 0) {
+	if (grant_of(s, wsi, &g, &why) < 0) {
+		if (has_origin(wsi))
+			return 0;	/* a browser: opened, then closed 1008 (join) */
 		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s", peer, why);
 		return refuse(wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
 	}
-	if (check_scope(wsi, &s->door_grant, peer))
-		return -1;
-	s->door_wsi = wsi;
-	return 0;
+	return check_scope(wsi, &g, peer);
 }
 
 /* What lws 4.1.6 would answer with a 101 anyway (another version) or a
@@ -491,14 +502,30 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 	return -1;
 }
 
-/* After the door: the connection is the program's from here. */
+/* After the door: the connection is the program's from here, but for a
+ * browser whose credential was refused (check_token), which never reaches
+ * it: closed 1008 with the old servers' words. The grant is decided again
+ * (an HMAC at most) rather than carried over from the door's callback. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
+	const char *why = NULL;
+	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &c->grant, &why) < 0;
+
+	c->granted = wsb_access_on(s->access) && !refused;
+	/* The headers go with the upgrade: what GET /clients shows is kept. */
+	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
+		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (refused) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s (closed 1008 for a browser)", c->peer, why);
+		wsb_server_close(c, WSB_CLOSE_POLICY,
+				 strcmp(why, "authentication required") ? "Invalid token" : "Authentication required");
+		return;
+	}
 	c->sess = s->ops.joined(s->ud, c);
 	if (!c->sess)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
@@ -537,6 +564,8 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 		s->ops.left(s->ud, sess);
 	}
 	rx_drop(s, c);
+	free(c->query);
+	c->query = NULL;
 }
 
 static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
@@ -685,25 +714,6 @@ static int writable(struct wsb_server *s, struct wsb_conn *c)
 	return 0;
 }
 
-/* The door's grant for this connection: the one just decided for it, or
- * (should lws ever split the two callbacks) decided again. */
-static void adopt_grant(struct wsb_server *s, struct wsb_conn *c)
-{
-	const char *why = NULL;
-
-	if (!wsb_access_on(s->access))
-		return;
-	c->granted = 1;
-	if (s->door_wsi == c->wsi) {
-		c->grant = s->door_grant;
-	} else if (grant_of(s, c->wsi, &c->grant, &why) < 0) {
-		wsb_scope_all(&c->grant.scope);
-		c->grant.scope.may = 0;		/* nothing, and closed at join */
-		wsb_server_close(c, WSB_CLOSE_POLICY, why);
-	}
-	s->door_wsi = NULL;
-}
-
 static int watch_new(int fd)
 {
 	struct wsb_err err;
@@ -719,6 +729,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
 	struct wsb_conn *c = user;
+	int sig;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -740,8 +751,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->browser = has_origin(wsi);
 		c->rx.max = s->cfg->max_message;
-		adopt_grant(s, c);
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
 		join(s, c);
@@ -763,16 +774,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_hup) {
-			got_hup = 0;
-			if (s->ops.reload)
-				s->ops.reload(s->ud);
-		}
-		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+		if (wsb_lwsglue_hupped() && s->ops.reload)
+			s->ops.reload(s->ud);
+		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
-			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+			s->stop_at = wsb_mono_ns();
 			for (struct wsb_conn *k = s->conns; k; k = k->next)
 				wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
 		}
@@ -798,9 +806,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
  * descriptor or second, and one log line per episode. */
 static void pause_accepting(struct wsb_server *s)
 {
-	int e = accept_errno;
+	int e = wsb_lwsglue_accept_errno();
 
-	accept_errno = 0;
 	if (!e)
 		return;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
@@ -811,7 +818,7 @@ static void pause_accepting(struct wsb_server *s)
 		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
 			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
 	s->emfile = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	s->emfile_at = wsb_mono_ns();
 	if (s->listen_wsi)
 		lws_rx_flow_control(s->listen_wsi, 0);
 }
@@ -820,9 +827,9 @@ static void door_tick(struct wsb_server *s)
 {
 	if (!s->emfile || !s->listen_wsi)
 		return;
-	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+	if (since(s->emfile_at) >= ACCEPT_RETRY_S)
 		lws_rx_flow_control(s->listen_wsi, 1);
-	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+	if (since(s->emfile_at) >= ACCEPT_QUIET_S) {
 		s->emfile = 0;
 		wsb_log(WSB_LOG_WARN, "accepting connections again");
 	}
@@ -895,9 +902,9 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
 		info.alpn = "http/1.1";
 	}
-	tls_init_failed = 0;
+	wsb_lwsglue_clear();
 	s->ctx = lws_create_context(&info);
-	if (!s->ctx && tls_init_failed)
+	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
@@ -916,7 +923,7 @@ static void set_lws_log(void)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
-	lws_set_log_level(lwsl, lws_emit);
+	wsb_lwsglue_log(lwsl, 0);
 }
 
 struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
@@ -938,7 +945,6 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->scratch = malloc(LWS_PRE + s->hard);
 	set_lws_log();
 	set_max_conns(s);
-	accept_errno = 0;
 	if (!s->scratch)
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 	if (!s->scratch || create_context(s, err)) {
@@ -950,31 +956,30 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
-	struct sigaction sa;
+	int rc = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = s->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
+	wsb_lwsglue_signals(s->ctx, NULL);
+	wsb_lwsglue_hup();
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
 		wsb_access_on(s->access) ? " (token required)" : "");
+	/* Said once the signals are ours: a script that stops the broker as
+	 * soon as it knows the port gets a clean stop. */
+	if (s->ops.listening && s->ops.listening(s->ud, lws_get_vhost_listen_port(s->vh)))
+		rc = -1;
 
-	while (lws_service(s->ctx, 0) >= 0) {
+	while (!rc && lws_service(s->ctx, 0) >= 0) {
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
-		if (!s->conns || since(&s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
-	wsb_log(WSB_LOG_INFO, "stopped");
-	signal_ctx = NULL;
-	return 0;
+	if (!rc)
+		wsb_log(WSB_LOG_INFO, "stopped");
+	wsb_lwsglue_unsignal(s->ctx, NULL);
+	return rc;
 }
 
 void wsb_server_free(struct wsb_server *s)

@@ -57,6 +57,11 @@ async def main(port, key):
     ]:
         st, err = refusal(port, tok)
         check("JWT %s: 401 '%s'" % (name, why), st == 401 and err == why, (st, err))
+    # A browser (an Origin) is let in and closed 1008 with the old servers'
+    # words; the log has the real reason.
+    ws = await connect(url(port, "token=" + J.jwt({"exp": now - 120}, key)), origin="http://127.0.0.1:%d" % port)
+    code, reason, _ = await wait_closed(ws)
+    check("a browser's expired JWT: close 1008 Invalid token", (code, reason) == (1008, "Invalid token"), (code, reason))
     # claims as scopes
     ro = J.jwt({"scope": "sub", "types": ["order*"]}, key)
     ws = await connect(url(port, "token=" + ro)); await hello(ws)
@@ -95,7 +100,8 @@ check_eq "wsbridge-pub --producer bob with alice's JWT is refused (77)" "$?" 77
 check_eq "/metrics with a JWT is 200" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ALICE" "$HTTP_URL/metrics")" 200
 
 stop $SERVE_PID
-check "serve logged each refusal's reason" grep -q 'refused a connection from 127.0.0.1: JWT expired' "$SERVE_ERR"
+check "serve logged each refusal's reason" grep -q 'refused a connection from 127.0.0.1: JWT expired$' "$SERVE_ERR"
+check "and the browser's" grep -q 'refused a connection from 127.0.0.1: JWT expired (closed 1008 for a browser)' "$SERVE_ERR"
 for s in "$SECRET" PlainTok83c1 "${ALICE##*.}"; do
 	check "no log holds ${s:0:4}..." sh -c "! grep -qF -- '$s' '$SERVE_ERR' '$T/pub.err' '$T/pub.bob.err' '$T/sub.err' '$T'/py.*.out*"
 done
