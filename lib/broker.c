@@ -50,6 +50,10 @@ struct wsb_broker {
 	char epoch[WSB_EPOCH_LEN + 1];
 	struct wsb_hist hist;
 	struct wsb_broker_stats st;
+	/* cluster mode (broker.h, "Sequencer") */
+	struct wsb_broker_seq seq;	/* submit NULL: local numbering */
+	int hold;			/* the sequencer holds publishers */
+	struct wsb_sess *last_from;	/* sess_by_num's cache: bursts come from one session */
 };
 
 static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
@@ -97,7 +101,7 @@ static void check_pressure(struct wsb_broker *b)
 	}
 	/* Messages waiting for the journal reach every subscriber at once when
 	 * it commits: past a quarter of max_queue, hold publishers until then. */
-	want = b->mem_pressure || b->ss.stalling > 0 ||
+	want = b->mem_pressure || b->ss.stalling > 0 || b->hold ||
 	       (b->cfg.max_queue && b->pq_bytes > b->cfg.max_queue / 4);
 	if (want != b->pressure) {
 		b->pressure = want;
@@ -309,12 +313,27 @@ static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, si
 	wsb_snap_update(b->snap, m, type, tlen, key, klen);
 }
 
+/* A stored or streamed message moves its producer's position, if the
+ * broker registered that id itself (from the file only it writes, or a
+ * claim here): client content never carries these members
+ * (wsb_broker_input strips or checks them). In cluster mode this makes a
+ * greeting here say what the cluster accepted from a publisher that was
+ * connected elsewhere. */
+static void position_from(struct wsb_broker *b, const char *obj, size_t len)
+{
+	char pid[WSB_PRODUCER_ID_MAX + 1];
+	uint64_t pseq;
+	struct wsb_prod *pr;
+
+	if (wsb_prods_read(obj, len, pid, &pseq) && (pr = wsb_prods_find(b->prods, pid)) &&
+	    pseq > pr->last)
+		pr->last = pr->durable = pseq;
+}
+
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
 {
 	struct wsb_msg *m = wsb_msg_alloc(len);
-	char pid[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_env env;
-	uint64_t pseq;
 	ssize_t n;
 
 	if (!m)
@@ -329,16 +348,7 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (seq > b->st.seq)
 		b->st.seq = seq;
 	b->st.durable_seq = b->st.seq;	/* it came from the journal */
-	/* A line can name any producer; only one the broker registered
-	 * itself (wsb_broker_restore_producer, from the file only it writes)
-	 * gets a position, and client content never carries these members
-	 * (wsb_broker_input strips or checks them). */
-	if (wsb_prods_read(wsb_msg_payload(m), (size_t)n, pid, &pseq)) {
-		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
-
-		if (pr && pseq > pr->last)
-			pr->last = pr->durable = pseq;
-	}
+	position_from(b, wsb_msg_payload(m), (size_t)n);
 	retain(b, m, env.type, env.type_len);
 	wsb_msg_unref(m);
 	return 0;
@@ -376,17 +386,11 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	int epoch_changed = j->epoch && strcmp(j->epoch, b->epoch);
 
 	if (epoch_changed) {
-		struct wsb_msg *m = wsb_msg_alloc(200);
+		struct wsb_msg *m = wsb_reply_gap_msg(j->since + 1, 0, "epoch", b->epoch);
 
-		if (m) {
-			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200 };
-
-			/* A whole frame at buf: kept as it is, no seal. */
-			m->off = 0;
-			m->len = wsb_reply_gap(&o, j->since + 1, 0, "epoch", b->epoch);
+		if (m)
 			wsb_sess_enqueue(&b->ss, s, m, 0);
-			wsb_msg_unref(m);
-		}
+		wsb_msg_unref(m);
 		s->rseq = 1;	/* all of the new epoch is news to it */
 	} else if (!j->epoch && !j->since) {
 		s->rseq = wsb_hist_oldest(&b->hist, b->st.seq + 1);	/* --from-start */
@@ -502,6 +506,8 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->counted)
 		b->st.subscribers--;
 	wsb_prods_release(s->prod, s);
+	if (b->last_from == s)
+		b->last_from = NULL;
 	wsb_sessions_remove(&b->ss, s);
 	check_pressure(b);
 }
@@ -551,11 +557,13 @@ static int pend_push(struct wsb_broker *b, struct wsb_msg *m, const struct wsb_s
 	return 0;
 }
 
-static const struct wsb_sess *sess_by_num(const struct wsb_broker *b, uint64_t num)
+static struct wsb_sess *sess_by_num(struct wsb_broker *b, uint64_t num)
 {
+	if (b->last_from && b->last_from->num == num)
+		return b->last_from;
 	for (size_t i = 0; num && i < b->ss.n; i++)
 		if (b->ss.v[i]->num == num)
-			return b->ss.v[i];
+			return b->last_from = b->ss.v[i];
 	return NULL;
 }
 
@@ -629,9 +637,11 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	}
 	if (r == 0) {
 		/* A resend after a reconnect: delivered before, so only
-		 * acknowledged (once what came before is stored). */
+		 * acknowledged (once what came before is stored; never after
+		 * a refusal, which the ack would cover). */
 		b->st.duplicates++;
-		ack_later(b, from, b->st.seq, *pseq);
+		if (!from->refused)
+			ack_later(b, from, b->st.seq, *pseq);
 	}
 	/* Wrapping would hand out seqs that subscribers and the journal
 	 * already hold: refuse instead, and /health says so. */
@@ -645,6 +655,114 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	return r > 0;
 }
 
+/* ---- cluster mode: the sequencer numbers ---- */
+
+static void refuse_unavailable(struct wsb_broker *b, struct wsb_sess *s)
+{
+	/* Acks are cumulative: once one pseq is refused, a later ack would
+	 * cover it. So a producer's session publishes nothing more; its
+	 * publisher reconnects and resends from the greeting's "accepted". */
+	if (s->prod)
+		s->refused = 1;
+	reply_error(b, s, "UNAVAILABLE", "the cluster backplane is unavailable: not published, "
+		    "send it again (after reconnecting, for a producer)");
+}
+
+/* Timestamped here, numbered by the stream: wsb_broker_sequenced fans it
+ * out, on every instance, and wsb_broker_submitted acknowledges it. The
+ * producer's position moves only then, so a refused message is never
+ * taken for a duplicate of itself. */
+static void submit(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
+		   const struct wsb_env *env, size_t n, uint64_t pseq, const struct wsb_prod *pr)
+{
+	char ts[WSB_TS_LEN], *p = wsb_msg_payload(m);
+	struct wsb_submit sm = { p, n, from->num, pr ? pr->id : NULL, pseq, pr ? pr->hash : NULL };
+
+	if (!from->refused && !env->timestamp.len) {
+		now_ts(b, ts);
+		sm.len = wsb_reply_stamp_ts(p, n, ts);
+	}
+	if (from->refused || b->seq.submit(b->seq.ud, &sm) < 0)
+		refuse_unavailable(b, from);
+	wsb_msg_unref(m);
+}
+
+void wsb_broker_set_sequencer(struct wsb_broker *b, const struct wsb_broker_seq *seq)
+{
+	b->seq = *seq;
+}
+
+void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
+			  enum wsb_seq_result r)
+{
+	struct wsb_sess *s = sess_by_num(b, from);
+
+	if (!s || s->closing)
+		return;
+	if (r == WSB_SEQ_UNAVAILABLE) {
+		refuse_unavailable(b, s);
+	} else if (r == WSB_SEQ_NOPERM) {
+		s->refused = 1;
+		reply_error(b, s, "PRODUCER_SECRET", "the cluster has another producer_secret for this id");
+	} else if (pseq && s->prod && !s->refused) {
+		if (r == WSB_SEQ_DUP)
+			b->st.duplicates++;
+		if (pseq > s->prod->last)
+			s->prod->last = s->prod->durable = pseq;
+		ack_ready(b, s, pseq);
+	}
+	wsb_sessions_flush(&b->ss);
+	check_pressure(b);
+}
+
+int wsb_broker_sequenced(struct wsb_broker *b, const char *msg, size_t len, uint64_t seq,
+			 uint64_t origin)
+{
+	struct wsb_msg *m;
+	struct wsb_env env;
+	ssize_t n;
+	size_t o;
+
+	if (seq <= b->st.seq)
+		return 0;
+	if (seq > b->st.seq + 1)
+		wsb_broker_gap(b, b->st.seq + 1, seq - 1, "cluster");
+	b->st.seq = b->st.durable_seq = seq;
+	if (!(m = wsb_msg_alloc(len + WSB_STAMP_MAX)))	/* len: what this side submitted */
+		return -1;
+	if ((n = wsb_env_parse(msg, len, wsb_msg_payload(m), NULL, &env, NULL)) < 0 || !env.has_type)
+		return wsb_msg_unref(m), -1;
+	o = wsb_reply_stamp(wsb_msg_payload(m), (size_t)n, NULL, seq);
+	wsb_msg_seal(m, o);
+	m->seq = seq;
+	b->st.messages_in++;
+	position_from(b, wsb_msg_payload(m), o);
+	retain(b, m, env.type, env.type_len);
+	wsb_sessions_fanout(&b->ss, m, origin ? sess_by_num(b, origin) : NULL, env.type, 0);
+	wsb_msg_unref(m);
+	wsb_sessions_flush(&b->ss);
+	check_pressure(b);
+	return 0;
+}
+
+void wsb_broker_gap(struct wsb_broker *b, uint64_t from, uint64_t to, const char *reason)
+{
+	struct wsb_msg *m = wsb_reply_gap_msg(from, to, reason, b->epoch);
+
+	if (to > b->st.seq)
+		b->st.seq = b->st.durable_seq = to;
+	if (m)
+		wsb_sessions_broadcast(&b->ss, m);
+	wsb_msg_unref(m);
+	wsb_sessions_flush(&b->ss);
+}
+
+void wsb_broker_hold(struct wsb_broker *b, int on)
+{
+	b->hold = on;
+	check_pressure(b);
+}
+
 static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
 		    const struct wsb_env *env, size_t n, size_t cap)
 {
@@ -656,6 +774,10 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 
 	if (!admit(b, from, p, n, probe, &pseq, &pr)) {
 		wsb_msg_unref(m);
+		return;
+	}
+	if (b->seq.submit && !probe) {
+		submit(b, from, m, env, n, pseq, pr);
 		return;
 	}
 	if (!env->timestamp.len)
