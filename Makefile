@@ -19,7 +19,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
-LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
+LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lhiredis -lz -lm
 
 FUZZ_CC ?= clang
 ifeq ($(FUZZ),1)
