@@ -41,8 +41,13 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
 
-	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
+	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		cfg->url = "ws://127.0.0.1:8765/ws";
+		if (!wsb_strlist_add(&cfg->urls, (char *)"ws://127.0.0.1:8765/ws"))
+			cfg->urls.replace = 1;
+	}
+	cfg->cluster_name = "wsbridge";
+	cfg->cluster_timeout = 5;
 	cfg->retry_min = 1;
 	cfg->retry_max = 60;
 	cfg->retries = -1;
@@ -268,6 +273,11 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
+		for (size_t i = 0; i < cfg->urls.n; i++)
+			if (!*cfg->urls.v[i])
+				return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
+		if (cfg->urls.n)
+			cfg->url = cfg->urls.v[0];
 		if (!cfg->url || !*cfg->url)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
 		if (cfg->retry_min <= 0 || cfg->retry_max < cfg->retry_min)
@@ -316,8 +326,12 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 {
 	free(cfg->types.v);
 	free(cfg->allow_origins.v);
+	free(cfg->urls.v);
+	free(cfg->env_copy);
 	free(cfg->operands);
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
+	cfg->urls.v = NULL;
+	cfg->env_copy = NULL;
 	cfg->operands = NULL;
 }

@@ -291,9 +291,7 @@ static void opened(void *ud)
 {
 	struct sub *s = ud;
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(s->cfg->url, url, sizeof url));
+	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_client_url(s->cl));
 }
 
 /* The subscription, then where to start: since=SEQ&epoch=E once there is
