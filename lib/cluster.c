@@ -43,17 +43,21 @@ static const char lua_pub[] =
 	"local s = redis.call('INCR', KEYS[1])\n"
 	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], string.format('%d-0', s), 'm', ARGV[1], 'o', ARGV[3])\n"
 	"return s\n";
-/* Hello: KEYS epoch, seq; ARGV a new epoch, the highest seq this instance
- * saw. {epoch, seq, fresh}: fresh 1 the epoch was missing (set now), 2
- * the seq was behind ours (raised now): Redis lost its data. */
+/* Hello: KEYS epoch, seq, generation; ARGV a new epoch, the highest seq
+ * this instance saw, a new generation. {epoch, seq, generation}: a missing
+ * epoch is set (a new cluster, or Redis lost its data), a seq behind ours
+ * is raised to it (so no seq is handed out twice), and the generation
+ * names this lifetime of Redis's data: when it changes under an instance,
+ * what Redis had acknowledged may be gone. */
 static const char lua_hello[] =
 	"local e = redis.call('GET', KEYS[1])\n"
-	"local fresh = 0\n"
-	"if not e then e = ARGV[1]; redis.call('SET', KEYS[1], e); fresh = 1 end\n"
+	"if not e then e = ARGV[1]; redis.call('SET', KEYS[1], e) end\n"
+	"local g = redis.call('GET', KEYS[3])\n"
+	"if not g then g = ARGV[3]; redis.call('SET', KEYS[3], g) end\n"
 	"local s = redis.call('GET', KEYS[2]) or '0'\n"
 	"local m = ARGV[2]\n"
-	"if #s < #m or (#s == #m and s < m) then redis.call('SET', KEYS[2], m); s = m; fresh = fresh + 2 end\n"
-	"return {e, s, fresh}\n";
+	"if #s < #m or (#s == #m and s < m) then redis.call('SET', KEYS[2], m); s = m end\n"
+	"return {e, s, g}\n";
 /* Heartbeat: KEYS instances, seq; ARGV id, ttl ms. {instances, seq}. */
 static const char lua_beat[] =
 	"local t = redis.call('TIME')\n"
@@ -92,7 +96,8 @@ struct wsb_cluster {
 	struct wsb_cluster_loop loop;
 	char host[256], addr[300], password[512];
 	int port, db;
-	char k_seq[160], k_stream[160], k_epoch[160], k_inst[160], k_prod[160];
+	char k_seq[160], k_stream[160], k_epoch[160], k_inst[160], k_prod[160], k_gen[160];
+	char gen[40];			/* the generation of Redis's data we read */
 	char sha_pub[41], sha_hello[41], sha_beat[41];
 	char id[17], epoch[80], maxlen[24];
 	struct rconn cmd, rd;
@@ -322,53 +327,76 @@ static void preamble(struct wsb_cluster *cl, struct rconn *c)
 
 /* ---- the command connection: hello, publishes, heartbeats ---- */
 
+/* {epoch, seq, generation} of the hello script: 0, or -1 if malformed. A
+ * generation other than ours means Redis lost its data since we read it. */
+static int hello_read(struct wsb_cluster *cl, const struct wsb_redis_reply *rep, int *lost)
+{
+	const char *e, *g;
+	size_t n, gn;
+
+	if (wsb_redis_type(rep) != WSB_REDIS_ARR || wsb_redis_n(rep) != 3)
+		return -1;
+	e = wsb_redis_str(wsb_redis_at(rep, 0), &n);
+	g = wsb_redis_str(wsb_redis_at(rep, 2), &gn);
+	*lost = cl->gen[0] && (gn != strlen(cl->gen) || memcmp(g, cl->gen, gn));
+	snprintf(cl->gen, sizeof cl->gen, "%.*s", (int)gn, g);
+	if (n >= sizeof cl->epoch)
+		return -1;
+	if (n != strlen(cl->epoch) || memcmp(e, cl->epoch, n)) {
+		snprintf(cl->reason, sizeof cl->reason, "the cluster's epoch changed to %.*s (Redis lost its "
+			 "data and another instance started a new numbering): restart this instance",
+			 (int)(n > 32 ? 32 : n), e);
+		return 1;
+	}
+	return 0;
+}
+
 static void hello_cb(void *ud, const struct wsb_redis_reply *rep, void *priv)
 {
 	struct wsb_cluster *cl = ud;
+	int lost = 0, r;
 	size_t n;
-	const char *e;
-	long long fresh;
 
 	if (!rep)
 		return;
 	answered(&cl->cmd);
-	if (wsb_redis_type(rep) != WSB_REDIS_ARR || wsb_redis_n(rep) != 3) {
+	if ((r = hello_read(cl, rep, &lost)) < 0) {
 		set_reason(cl, "redis %s: unexpected answer to hello: %s", cl->addr, wsb_redis_str(rep, &n));
 		wsb_redis_close(cl->cmd.r);
 		return;
 	}
-	e = wsb_redis_str(wsb_redis_at(rep, 0), &n);
-	fresh = wsb_redis_int(wsb_redis_at(rep, 2));
-	if (n != strlen(cl->epoch) || memcmp(e, cl->epoch, n)) {
+	if (r > 0) {
 		cl->fatal = 1;
-		snprintf(cl->reason, sizeof cl->reason, "the cluster's epoch changed to %.*s (Redis lost its "
-			 "data and another instance started a new numbering): restart this instance",
-			 (int)(n > 64 ? 64 : n), e);
 		wsb_log(WSB_LOG_ERROR, "cluster: %s", cl->reason);
 		refuse_held(cl);
 		update_hold(cl);
 		return;
 	}
-	if (fresh)	/* Redis lost what it had: what it acknowledged after our last seq may be gone */
+	if (lost) {	/* what Redis acknowledged after our last seq may be gone */
+		wsb_log(WSB_LOG_ERROR, "cluster: redis %s lost its data: numbering on after seq %" PRIu64
+			", a gap record to every subscriber", cl->addr, cl->last_seq);
 		wsb_broker_gap(cl->b, cl->last_seq + 1, 0, "cluster");
+	}
 	cl->cmd.up = 1;
 	cl->down = 0;
 	cl->down_since = 0;
 	if (cl->rd.up)
 		cl->reason[0] = '\0';
 	wsb_backoff_reset(&cl->cmd.bo);
-	wsb_log(WSB_LOG_INFO, "cluster: publishing through redis %s again", cl->addr);
+	wsb_log(WSB_LOG_INFO, "cluster: publishing through redis %s", cl->addr);
 	flush_held(cl);
 	update_hold(cl);
 }
 
 static void cmd_start(struct wsb_cluster *cl)
 {
-	char last[24];
+	char last[24], gen[17];
 	const char *load[3][3] = { { "SCRIPT", "LOAD", lua_pub }, { "SCRIPT", "LOAD", lua_hello },
 				   { "SCRIPT", "LOAD", lua_beat } };
-	const char *hello[] = { "EVALSHA", cl->sha_hello, "2", cl->k_epoch, cl->k_seq, cl->epoch, last };
-	size_t lens[7];
+	const char *hello[] = { "EVALSHA", cl->sha_hello, "3", cl->k_epoch, cl->k_seq, cl->k_gen,
+				cl->epoch, last, gen };
+	size_t lens[9];
+	uint64_t r = wsb_random64();
 
 	preamble(cl, &cl->cmd);
 	for (int i = 0; i < 3; i++) {
@@ -376,8 +404,9 @@ static void cmd_start(struct wsb_cluster *cl)
 		send_cmd(cl, &cl->cmd, preamble_cb, &cl->cmd, 3, load[i], lens);
 	}
 	snprintf(last, sizeof last, "%" PRIu64, cl->last_seq);
-	lens_of(7, hello, lens);
-	send_cmd(cl, &cl->cmd, hello_cb, NULL, 7, hello, lens);
+	wsb_hex(gen, (const unsigned char *)&r, sizeof r);
+	lens_of(9, hello, lens);
+	send_cmd(cl, &cl->cmd, hello_cb, NULL, 9, hello, lens);
 }
 
 static void pub_cb(void *ud, const struct wsb_redis_reply *rep, void *priv)
@@ -690,23 +719,29 @@ static struct wsb_redis_reply *sync_cmd(struct wsb_cluster *cl, struct wsb_redis
  * stream's last entries, oldest first; the live read goes on after them. */
 static int startup_read(struct wsb_cluster *cl, struct wsb_redis_sync *s, struct wsb_err *err)
 {
-	char count[24];
-	const char *hello[] = { "EVALSHA", cl->sha_hello, "2", cl->k_epoch, cl->k_seq, cl->epoch, "0" };
+	char count[24], gen[17];
+	uint64_t r = wsb_random64();
+	const char *hello[] = { "EVALSHA", cl->sha_hello, "3", cl->k_epoch, cl->k_seq, cl->k_gen,
+				cl->epoch, "0", gen };
 	const char *tail[] = { "XREVRANGE", cl->k_stream, "+", "-", "COUNT", count };
 	struct wsb_redis_reply *rep;
 	const char *e;
 	size_t n;
+	int lost;
 
-	if (!(rep = sync_cmd(cl, s, 7, hello, err)))
+	wsb_hex(gen, (const unsigned char *)&r, sizeof r);
+	if (!(rep = sync_cmd(cl, s, 9, hello, err)))
 		return -1;
-	if (wsb_redis_n(rep) != 3) {
-		wsb_redis_reply_free(rep);
-		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "redis %s: unexpected hello answer", cl->addr);
+	e = wsb_redis_type(rep) == WSB_REDIS_ARR && wsb_redis_n(rep) == 3
+		    ? wsb_redis_str(wsb_redis_at(rep, 0), &n) : NULL;
+	if (e) {	/* the cluster's epoch, whatever we drew */
+		snprintf(cl->epoch, sizeof cl->epoch, "%.*s", (int)(n < sizeof cl->epoch ? n : 0), e);
+		hello_read(cl, rep, &lost);
+		cl->last_seq = strtoull(wsb_redis_str(wsb_redis_at(rep, 1), &n), NULL, 10);
 	}
-	e = wsb_redis_str(wsb_redis_at(rep, 0), &n);
-	snprintf(cl->epoch, sizeof cl->epoch, "%.*s", (int)n, e);
-	cl->last_seq = strtoull(wsb_redis_str(wsb_redis_at(rep, 1), &n), NULL, 10);
 	wsb_redis_reply_free(rep);
+	if (!e || !cl->epoch[0])
+		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "redis %s: unexpected hello answer", cl->addr);
 	wsb_broker_set_epoch(cl->b, cl->epoch);
 	snprintf(count, sizeof count, "%" PRIu64, cl->cfg.history ? cl->cfg.history : 1);
 	if (!(rep = sync_cmd(cl, s, 6, tail, err)))
@@ -761,6 +796,7 @@ static void names(struct wsb_cluster *cl)
 	snprintf(cl->k_seq, sizeof cl->k_seq, "{%s}:seq", nm);
 	snprintf(cl->k_stream, sizeof cl->k_stream, "{%s}:stream", nm);
 	snprintf(cl->k_epoch, sizeof cl->k_epoch, "{%s}:epoch", nm);
+	snprintf(cl->k_gen, sizeof cl->k_gen, "{%s}:generation", nm);
 	snprintf(cl->k_inst, sizeof cl->k_inst, "{%s}:instances", nm);
 	snprintf(cl->k_prod, sizeof cl->k_prod, "{%s}:producer:", nm);
 	sha1_hex(lua_pub, cl->sha_pub);
