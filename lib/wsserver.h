@@ -1,20 +1,124 @@
-/* wsserver — the server transport: libwebsockets serving the WebSocket
- * endpoint, /health, /metrics and / on one port, feeding the broker core.
+/* wsserver — the server transport: libwebsockets serving WebSocket clients
+ * and plain HTTP requests on one port. It knows nothing of messages,
+ * subscriptions or documents: the program (cmd/wsbridge-serve) is reached
+ * only through struct wsb_server_ops, as wsclient reaches its tools.
  *
- * It owns sockets, reassembly of fragmented messages, size limits, auth,
- * pings, batched writes and shutdown; it knows nothing of subscriptions
- * (the broker decides who gets what). Runs until SIGINT/SIGTERM, then closes
- * every client with 1001 and returns 0.
+ * It owns:
+ * - the door, decided before lws answers an upgrade: path, shutdown,
+ *   RFC 6455 handshake, Origin (admit.h), --max-connections(-per-ip),
+ *   token (a header or ?token=); each refusal an HTTP status with a JSON
+ *   body. At EMFILE it stops polling the listener until a descriptor frees;
+ * - reassembly of fragmented messages under --max-message (1009; binary:
+ *   1003), --message-timeout for unfinished ones (1008), unmasked client
+ *   frames (1002, checked by lwsio before lws parses them), invalid close
+ *   payloads, pings (two missed intervals drop the client);
+ * - batched writes: every WRITEABLE takes up to one 64 KiB batch of
+ *   ready frames from take() into one scratch buffer, one lws_write(RAW);
+ * - pausing publishers (reading) while the program asks for it;
+ * - shutdown: on SIGINT/SIGTERM every client is closed with 1001 and
+ *   wsb_server_run returns once they are gone (2 s at most).
+ *
+ * Single-threaded: every op runs on the event loop, inside wsb_server_run
+ * (left() also inside wsb_server_free).
  */
 #ifndef WSB_WSSERVER_H
 #define WSB_WSSERVER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "err.h"
 
-/* Runs the broker described by cfg (checked by wsb_cfg_check). Returns 0
- * after a clean shutdown, or -1 with err (e.g. WSB_EXIT_UNAVAILABLE when the
- * address is in use). */
-int wsb_server_run(const struct wsb_cfg *cfg, struct wsb_err *err);
+struct wsb_server;
+struct wsb_conn;		/* one WebSocket connection */
+
+/* One plain HTTP request, valid during http(). */
+struct wsb_http_req {
+	const char *path;
+	int get;			/* GET or HEAD (a HEAD reply carries no body) */
+	const char *accept;		/* the Accept header; NULL: none, or too long */
+	void *wsi;			/* the transport's */
+};
+
+struct wsb_server_ops {
+	/* conn passed the door and is open: its session handle, or NULL after
+	 * wsb_server_close (NULL without it closes with 1011). Read the URL
+	 * query with wsb_server_arg. */
+	void *(*joined)(void *ud, struct wsb_conn *conn);
+	/* One whole inbound text message from sess. */
+	void (*input)(void *ud, void *sess, const char *msg, size_t len);
+	/* Whole frames for sess into out: up to soft bytes, or one frame up to
+	 * hard (max_frame). Returns the bytes written. */
+	size_t (*take)(void *ud, void *sess, unsigned char *out, size_t soft, size_t hard);
+	/* Whether sess still has frames waiting after take(). */
+	int (*pending)(void *ud, void *sess);
+	/* sess's connection is gone: forget it. */
+	void (*left)(void *ud, void *sess);
+	/* Bytes held for unfinished inbound messages, whenever it changes. */
+	void (*partial)(void *ud, size_t bytes);
+	/* A plain HTTP request: answer with wsb_server_reply or
+	 * wsb_server_refuse and return what it returned. */
+	int (*http)(void *ud, struct wsb_http_req *rq);
+	/* Every 100 ms. */
+	void (*tick)(void *ud);
+	/* The timer set with wsb_server_timer fired. */
+	void (*timer)(void *ud);
+	/* A name for sess in log lines (its client id). */
+	const char *(*name)(void *ud, void *sess);
+};
+
+struct wsb_server_cfg {
+	/* --path, --listen, --tls-cert/--tls-key, --allow-origin,
+	 * --max-connections(-per-ip), --max-message, --message-timeout,
+	 * --ping-interval: checked by wsb_cfg_check and the program. */
+	const struct wsb_cfg *opts;
+	const char *iface;		/* numeric address to bind, "" for any */
+	const char *token;		/* required of every client, or NULL */
+	size_t max_frame;		/* the largest frame take() produces */
+};
+
+/* Listens (the context and its socket). NULL + err: WSB_EXIT_CONFIG when
+ * the TLS certificate or key does not load, WSB_EXIT_UNAVAILABLE when the
+ * address cannot be listened on, WSB_EXIT_OSERR. */
+struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
+				  void *ud, struct wsb_err *err);
+/* Serves until SIGINT/SIGTERM and every client is closed (or 2 s). 0. */
+int wsb_server_run(struct wsb_server *srv);
+/* Closes what is left (left() for each) and frees. NULL is fine. */
+void wsb_server_free(struct wsb_server *srv);
+
+/* The URL query argument i of conn ("type=a.*"), decoded, into buf: its
+ * length, 0 for one that does not fit cap (skip it), -1 past the last. */
+int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
+/* conn's session handle (from joined()), or NULL. */
+void *wsb_server_sess(const struct wsb_conn *conn);
+/* Frames are waiting for conn: take() at the next writable turn. */
+void wsb_server_wake(struct wsb_conn *conn);
+/* Close conn with code and reason once the kernel takes the close frame
+ * (10 s at most); take() is not called again. The first call wins. */
+void wsb_server_close(struct wsb_conn *conn, int code, const char *reason);
+/* on: stop reading from every connection that publishes or is sending a
+ * message (TCP pushes back); off: read again. */
+void wsb_server_pause_publishers(struct wsb_server *srv, int on);
+/* One-shot timer: timer() after us microseconds (>= 1), replacing a
+ * pending one. */
+void wsb_server_timer(struct wsb_server *srv, int64_t us);
+
+struct wsb_server_stats {
+	size_t partial_bytes;		/* held for unfinished inbound messages */
+	int publishers_paused;
+	int stopping;			/* a signal came: closing every client */
+};
+void wsb_server_stats(const struct wsb_server *srv, struct wsb_server_stats *st);
+
+/* HTTP answers, from http(). A reply reply with content-length, cache-control: no-store and hdrs
+ * (NULL, or name/value pairs "vary:", "accept" ending in NULL). */
+int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype, const char *const *hdrs,
+		     const char *body, size_t len);
+/* Refusal: HTTP/1.1 status with {"error":error}, extra header lines (each
+ * ending in CRLF, or NULL), then the connection closes. */
+int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
+		      const char *extra);
 
 #endif

@@ -3,7 +3,7 @@
  * lws wants an IP or an interface name, and when it cannot bind it logs and
  * goes on; so the host is resolved here to a numeric address and a trial
  * bind makes "not an address of this host" and "in use" fail with a clear
- * message. Moved out of wsserver.c, which needs no socket code of its own.
+ * message. Part of the serve program; the transport gets the address.
  */
 #ifndef WSB_LISTEN_H
 #define WSB_LISTEN_H

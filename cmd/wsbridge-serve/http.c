@@ -1,0 +1,164 @@
+/* wsbridge-serve's HTTP documents (serve.h): what a probe, a scraper, a
+ * script or a browser gets on the WebSocket port. */
+#include "serve.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "console.h"
+#include "envelope.h"
+#include "sys.h"
+
+static double uptime(const struct serve *s)
+{
+	return (double)(wsb_mono_ns() - s->started) / 1e9;
+}
+
+static int health_json(struct serve *s, char *buf, size_t cap)
+{
+	struct wsb_broker_stats st;
+	struct wsb_server_stats ts_;
+	char ts[WSB_TS_LEN];
+
+	char reason[2 * WSB_ERR_LEN] = "";
+
+	static const char exhausted[] = "seq space exhausted: publishing is refused (SEQ_EXHAUSTED) "
+					"until the server starts a new epoch";
+	const char *why;
+
+	wsb_broker_stats(s->broker, &st);
+	wsb_server_stats(s->srv, &ts_);
+	wsb_env_timestamp_now(ts);
+	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : NULL;
+	if (why) {
+		memcpy(reason, ",\"reason\":", 10);
+		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
+	}
+	return snprintf(buf, cap,
+			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
+			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
+			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
+			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
+			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
+			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+			ts_.stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
+			uptime(s), st.messages_in, st.messages_out, st.dropped,
+			st.slow_consumers_closed, st.seq, st.queued_bytes, ts_.publishers_paused ? "true" : "false",
+			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
+			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, ts_.partial_bytes,
+			st.memory_bytes, s->journal ? "true" : "false", WSB_VERSION, ts);
+}
+
+static int metrics_text(struct serve *s, char *buf, size_t cap)
+{
+	struct wsb_broker_stats st;
+	struct wsb_server_stats ts;
+
+	wsb_broker_stats(s->broker, &st);
+	wsb_server_stats(s->srv, &ts);
+	return snprintf(buf, cap,
+		"# HELP wsbridge_connections Open WebSocket connections.\n# TYPE wsbridge_connections gauge\nwsbridge_connections %" PRIu64 "\n"
+		"# HELP wsbridge_subscribers Connections subscribed to at least one type.\n# TYPE wsbridge_subscribers gauge\nwsbridge_subscribers %" PRIu64 "\n"
+		"# HELP wsbridge_messages_in_total Messages published.\n# TYPE wsbridge_messages_in_total counter\nwsbridge_messages_in_total %" PRIu64 "\n"
+		"# HELP wsbridge_messages_out_total Frames sent to clients.\n# TYPE wsbridge_messages_out_total counter\nwsbridge_messages_out_total %" PRIu64 "\n"
+		"# HELP wsbridge_dropped_total Messages discarded from slow consumers' queues.\n# TYPE wsbridge_dropped_total counter\nwsbridge_dropped_total %" PRIu64 "\n"
+		"# HELP wsbridge_slow_consumers_closed_total Connections closed with 4008.\n# TYPE wsbridge_slow_consumers_closed_total counter\nwsbridge_slow_consumers_closed_total %" PRIu64 "\n"
+		"# HELP wsbridge_errors_total Error replies for invalid input.\n# TYPE wsbridge_errors_total counter\nwsbridge_errors_total %" PRIu64 "\n"
+		"# HELP wsbridge_seq Last sequence number assigned.\n# TYPE wsbridge_seq gauge\nwsbridge_seq %" PRIu64 "\n"
+		"# HELP wsbridge_queued_bytes Bytes waiting in subscriber queues.\n# TYPE wsbridge_queued_bytes gauge\nwsbridge_queued_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_bytes Bytes held by the snapshot table.\n# TYPE wsbridge_snapshot_bytes gauge\nwsbridge_snapshot_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_entries Entries in the snapshot table.\n# TYPE wsbridge_snapshot_entries gauge\nwsbridge_snapshot_entries %" PRIu64 "\n"
+		"# HELP wsbridge_snapshot_evicted_total Snapshot entries evicted for room.\n# TYPE wsbridge_snapshot_evicted_total counter\nwsbridge_snapshot_evicted_total %" PRIu64 "\n"
+		"# HELP wsbridge_partial_bytes Bytes held for unfinished inbound messages.\n# TYPE wsbridge_partial_bytes gauge\nwsbridge_partial_bytes %zu\n"
+		"# HELP wsbridge_memory_bytes Bytes counted against --max-memory.\n# TYPE wsbridge_memory_bytes gauge\nwsbridge_memory_bytes %" PRIu64 "\n"
+		"# HELP wsbridge_uptime_seconds Seconds since start.\n# TYPE wsbridge_uptime_seconds gauge\nwsbridge_uptime_seconds %.0f\n",
+		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
+		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
+		st.snapshot_entries, st.snapshot_evicted, ts.partial_bytes, st.memory_bytes,
+		uptime(s));
+}
+
+/* The console page (GET / from a browser, /console) and /wsbridge.js. The
+ * page holds no data, so it needs no token; its CSP keeps it to its own
+ * origin and out of frames (the publish box must not be clickjacked), and
+ * no-referrer keeps a ?token= in its address out of any Referer. */
+static int serve_console(struct wsb_http_req *rq, const char *path)
+{
+	static const char *const page_hdrs[] = {
+		"content-security-policy:", "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+		"style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src data:; base-uri 'none'; "
+		"form-action 'none'; frame-ancestors 'none'",
+		"x-content-type-options:", "nosniff", "referrer-policy:", "no-referrer", "vary:", "accept", NULL
+	};
+	/* A module a dashboard served elsewhere may import: it is public. */
+	static const char *const js_hdrs[] = {
+		"x-content-type-options:", "nosniff", "access-control-allow-origin:", "*", NULL
+	};
+	const char *ctype;
+	const struct wsb_embedded *f = wsb_console_file(strcmp(path, "/") ? path : "/console", &ctype);
+
+	if (!f)
+		return wsb_server_refuse(rq, 404, "Not Found", "not found", NULL);
+	return wsb_server_reply(rq, 200, ctype, strcmp(path, "/wsbridge.js") ? page_hdrs : js_hdrs,
+			       (const char *)f->data, f->len);
+}
+
+static int is_console_path(const struct serve *s, const struct wsb_http_req *rq, const char *path)
+{
+	if (s->cfg->no_console)
+		return 0;
+	if (!strcmp(path, "/console") || !strcmp(path, "/wsbridge.js"))
+		return 1;
+	return !strcmp(path, "/") && rq->accept && wsb_console_wants_html(rq->accept);
+}
+
+/* GET / for scripts: what this broker is and offers. "features" lists
+ * what a client may use beyond the protocol's core; the console shows its
+ * publish box only when it names "console-publish". */
+static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size_t cap)
+{
+	static const char *const hdrs[] = { "vary:", "accept", NULL };
+	int con = !s->cfg->no_console;
+	int n = snprintf(body, cap,
+			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[%s]}\n",
+			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
+			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
+
+	return wsb_server_reply(rq, 200, "application/json", con ? hdrs : NULL, body, (size_t)n);
+}
+
+int serve_http(void *ud, struct wsb_http_req *rq)
+{
+	struct serve *s = ud;
+	const char *path = rq->path;
+	char body[8192];
+	int n;
+
+	/* Every endpoint is read-only: other methods on a known path get 405
+	 * with Allow, not the GET answer (a POST must not look accepted). */
+	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
+	     !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
+	    !rq->get)
+		return wsb_server_refuse(rq, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
+	if (is_console_path(s, rq, path))
+		return serve_console(rq, path);
+	if (!strcmp(path, "/health")) {
+		n = health_json(s, body, sizeof body);
+		return wsb_server_reply(rq, 200, "application/json", NULL, body, (size_t)n);
+	}
+	if (!strcmp(path, "/metrics")) {
+		n = metrics_text(s, body, sizeof body);
+		return wsb_server_reply(rq, 200, "text/plain; version=0.0.4", NULL, body, (size_t)n);
+	}
+	if (!strcmp(path, "/"))
+		return serve_root(s, rq, body, sizeof body);
+	if (!strcmp(path, s->cfg->path)) {
+		n = snprintf(body, sizeof body, "{\"error\":\"upgrade required\",\"path\":\"%s\"}\n", s->cfg->path);
+		return wsb_server_reply(rq, 426, "application/json", NULL, body, (size_t)n);
+	}
+	n = snprintf(body, sizeof body, "{\"error\":\"not found\"}\n");
+	return wsb_server_reply(rq, 404, "application/json", NULL, body, (size_t)n);
+}

@@ -1,0 +1,259 @@
+/* wsbridge-serve: the broker core on the server transport (serve.h). */
+#include "serve.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "jqfilter.h"
+#include "listen.h"
+#include "log.h"
+#include "sys.h"
+
+/* ---- the broker's hooks: how the core reaches a connection ---- */
+
+static void hook_wake(void *ud, void *conn)
+{
+	wsb_server_wake(conn);
+}
+
+static void hook_close(void *ud, void *conn, int code, const char *reason)
+{
+	wsb_log(WSB_LOG_INFO, "closing %s: %s (%d)", wsb_broker_client_id(wsb_server_sess(conn)), reason, code);
+	wsb_server_close(conn, code, reason);
+}
+
+static void hook_pressure(void *ud, int on)
+{
+	wsb_server_pause_publishers(((struct serve *)ud)->srv, on);
+}
+
+static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
+{
+	struct serve *sv = ud;
+	struct wsb_jqf_out out;
+
+	if (wsb_jqf_run(sv->snapkey, msg, len, &out, NULL) != 1 || out.kind == WSB_JQF_NULL ||
+	    out.len >= cap)
+		return -1;
+	memcpy(key, out.str, out.len + 1);
+	return (int)out.len;
+}
+
+/* ---- the transport's ops ---- */
+
+/* The URL query is the whole subscription request: type=GLOB (repeatable),
+ * echo=1, snapshot=1, subscribe=none, producer=ID, producer_secret=S,
+ * since=SEQ, epoch=E. */
+#define MAX_TYPE_ARGS 64
+
+struct join_args {
+	struct wsb_join j;
+	char types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1];
+	const char *tv[MAX_TYPE_ARGS];
+	char producer[80], epoch[40], secret[WSB_SECRET_HEX + 8];
+};
+
+/* One argument into a; 0, or -1 with err for a request to refuse. */
+static int join_arg(struct join_args *a, const char *arg, struct wsb_err *err)
+{
+	struct wsb_join *j = &a->j;
+
+	if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
+		j->flags |= WSB_SESS_ECHO;
+	} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
+		j->snapshot = 1;
+	} else if (!strcmp(arg, "subscribe=none")) {
+		j->subscribe_none = 1;
+	} else if (!strncmp(arg, "type=", 5)) {
+		if (j->ntypes == MAX_TYPE_ARGS || strlen(arg + 5) > WSB_TYPE_MAX)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "too many or too long type= arguments");
+		strcpy(a->types[j->ntypes], arg + 5);
+		a->tv[j->ntypes] = a->types[j->ntypes];
+		j->ntypes++;
+	} else if (!strncmp(arg, "producer=", 9)) {
+		snprintf(a->producer, sizeof a->producer, "%.79s", arg + 9);
+		j->producer = a->producer;
+	} else if (!strncmp(arg, "producer_secret=", 16)) {
+		snprintf(a->secret, sizeof a->secret, "%.*s", (int)sizeof a->secret - 1, arg + 16);
+		j->producer_secret = a->secret;
+	} else if (!strncmp(arg, "since=", 6)) {
+		/* Digits only, no wrap: strtoull takes "-1" and 2^64 as
+		 * 2^64-1, which would silently skip all history. */
+		j->resume = 1;
+		if (wsb_env_uint(arg + 6, strlen(arg + 6), &j->since))
+			wsb_err_set(err, WSB_EXIT_USAGE, "since= must be a seq: digits, 0 to 18446744073709551615");
+	} else if (!strncmp(arg, "epoch=", 6)) {
+		snprintf(a->epoch, sizeof a->epoch, "%.39s", arg + 6);
+		j->epoch = a->epoch;
+	}
+	return 0;
+}
+
+static void *op_joined(void *ud, struct wsb_conn *conn)
+{
+	struct serve *sv = ud;
+	struct join_args a;
+	struct wsb_err err = { 0 };
+	struct wsb_sess *sess = NULL;
+	char arg[1024];
+	int i, n;
+
+	memset(&a.j, 0, sizeof a.j);
+	/* An argument too long for us (a huge token=) is skipped, not allowed
+	 * to end the loop and drop the arguments after it. */
+	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++)
+		if (n > 0 && join_arg(&a, arg, &err))
+			break;
+	a.j.types = a.tv;
+	if (!err.msg[0])
+		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
+	if (sess) {
+		wsb_log(WSB_LOG_DEBUG, "client %s connected%s%s", wsb_broker_client_id(sess),
+			a.j.producer ? " as producer " : "", a.j.producer ? a.j.producer : "");
+		return sess;
+	}
+	if (err.code == WSB_EXIT_OSERR) {
+		wsb_log(WSB_LOG_ERROR, "%s", err.msg);
+		wsb_server_close(conn, WSB_CLOSE_INTERNAL, "out of memory");
+		return NULL;
+	}
+	if (a.j.producer)
+		wsb_log(WSB_LOG_INFO, "refused producer %s: %s", a.j.producer, err.msg);
+	wsb_server_close(conn, err.code == WSB_EXIT_IOERR ? WSB_CLOSE_INTERNAL : WSB_CLOSE_POLICY, err.msg);
+	return NULL;
+}
+
+static void op_input(void *ud, void *sess, const char *msg, size_t len)
+{
+	wsb_broker_input(((struct serve *)ud)->broker, sess, msg, len);
+}
+
+static size_t op_take(void *ud, void *sess, unsigned char *out, size_t soft, size_t hard)
+{
+	return wsb_broker_take(((struct serve *)ud)->broker, sess, out, soft, hard);
+}
+
+static int op_pending(void *ud, void *sess)
+{
+	return wsb_broker_pending(sess);
+}
+
+static void op_left(void *ud, void *sess)
+{
+	wsb_log(WSB_LOG_DEBUG, "client %s disconnected", wsb_broker_client_id(sess));
+	wsb_broker_leave(((struct serve *)ud)->broker, sess);
+}
+
+/* Unfinished inbound messages count toward --max-memory. */
+static void op_partial(void *ud, size_t bytes)
+{
+	wsb_broker_transport_bytes(((struct serve *)ud)->broker, bytes);
+}
+
+static void op_tick(void *ud)
+{
+	wsb_broker_tick(((struct serve *)ud)->broker);
+}
+
+static void op_timer(void *ud)
+{
+	serve_commit_due(ud);
+}
+
+static const char *op_name(void *ud, void *sess)
+{
+	return wsb_broker_client_id(sess);
+}
+
+static const struct wsb_server_ops serve_ops = {
+	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
+	.left = op_left, .partial = op_partial, .http = serve_http, .tick = op_tick,
+	.timer = op_timer, .name = op_name,
+};
+
+/* ---- composition ---- */
+
+static int new_broker(struct serve *sv, struct wsb_err *err)
+{
+	const struct wsb_cfg *cfg = sv->cfg;
+	struct wsb_broker_cfg bcfg = {
+		.max_queue = cfg->max_queue,
+		.max_memory = cfg->max_memory,
+		.history = cfg->history,
+		.history_bytes = cfg->history_bytes,
+		.stall_ms = (uint64_t)(cfg->max_stall * 1000),
+		.stall_window_ms = (uint64_t)(cfg->stall_window * 1000),
+		.durable_acks = cfg->journal != NULL,
+		.snapshot_bytes = cfg->snapshot_bytes,
+		.greeting = "Connected to wsbridge-serve",
+	};
+	struct wsb_broker_hooks hooks = { sv, hook_wake, hook_close, hook_pressure, NULL,
+					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL };
+
+	/* One largest message must always fit a subscriber's queue, or a single
+	 * big publication would close every subscriber as "slow". */
+	if (bcfg.max_queue < wsb_broker_frame_max(cfg->max_message))
+		bcfg.max_queue = wsb_broker_frame_max(cfg->max_message);
+	if (cfg->snapshot_key && !(sv->snapkey = wsb_jqf_compile(cfg->snapshot_key, err)))
+		return -1;
+	if (cfg->journal)
+		serve_journal_hooks(sv, &hooks);
+	sv->broker = wsb_broker_new(&bcfg, &hooks, err);
+	return sv->broker ? 0 : -1;
+}
+
+/* Before anything is opened, so a wrong path is named rather than left to
+ * lws's generic "cannot create context". */
+static int tls_file_ok(const char *opt, const char *path, struct wsb_err *err)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "%s %s", opt, path);
+	fclose(f);
+	return 0;
+}
+
+/* The broker first, then the journal's epoch and history, then the
+ * socket: no client can arrive before the state it would see. */
+static int start(struct serve *sv, struct wsb_err *err)
+{
+	const struct wsb_cfg *cfg = sv->cfg;
+	char iface[64];
+	struct wsb_server_cfg tc = { .opts = cfg, .iface = iface };
+
+	sv->has_token = wsb_auth_load(cfg->token, cfg->token_file, sv->token, err);
+	if (sv->has_token < 0)
+		return -1;
+	if (cfg->tls_cert &&
+	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
+		return -1;
+	if (new_broker(sv, err) || (cfg->journal && serve_journal_open(sv, err)))
+		return -1;
+	if (wsb_listen_check(cfg, iface, sizeof iface, err))
+		return -1;
+	tc.token = sv->has_token ? sv->token : NULL;
+	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
+	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
+	return sv->srv ? 0 : -1;
+}
+
+int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	struct serve sv;
+	int rc = -1;
+
+	memset(&sv, 0, sizeof sv);
+	sv.cfg = cfg;
+	sv.started = wsb_mono_ns();
+	if (!start(&sv, err))
+		rc = wsb_server_run(sv.srv);
+	/* Every connection leaves the broker before the broker goes. */
+	wsb_server_free(sv.srv);
+	serve_journal_close(&sv);
+	wsb_jqf_free(sv.snapkey);
+	wsb_broker_free(sv.broker);
+	return rc;
+}

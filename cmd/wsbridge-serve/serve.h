@@ -1,0 +1,60 @@
+/* serve — the wsbridge-serve program: the composition of the broker core
+ * (lib/broker.h), the server transport (lib/wsserver.h), the journal and
+ * the HTTP documents. Private to cmd/wsbridge-serve/:
+ * - serve.c: options to broker and transport, the transport's ops (a
+ *   connection's URL query is its join request), the broker's hooks;
+ * - commit.c: --journal: recovery at start, group commit, acks that follow
+ *   durability, the degraded state;
+ * - http.c: /health, /metrics, / (JSON, or the console for a browser),
+ *   /console, /wsbridge.js, and JSON errors for everything else.
+ * The transport reaches this program only through its ops; the broker only
+ * through its hooks.
+ */
+#ifndef WSB_SERVE_H
+#define WSB_SERVE_H
+
+#include <stdint.h>
+
+#include "auth.h"
+#include "broker.h"
+#include "config.h"
+#include "err.h"
+#include "wsserver.h"
+
+/* When the journal commits next: nothing pending, at the --fsync-interval
+ * timer, or at the end of this loop turn (group commit). */
+enum serve_commit { COMMIT_IDLE, COMMIT_TIMER, COMMIT_NOW };
+
+struct serve {
+	const struct wsb_cfg *cfg;
+	struct wsb_broker *broker;
+	struct wsb_server *srv;
+	uint64_t started;		/* wsb_mono_ns, for uptime */
+	char token[WSB_TOKEN_MAX];
+	int has_token;
+	/* --snapshot-key */
+	struct wsb_jqf *snapkey;
+	/* --journal */
+	struct wsb_journal *journal;
+	struct wsb_prodfile *prodfile;	/* DIR/producers: registered producer ids */
+	enum serve_commit commit;
+	int degraded;			/* the journal cannot be written */
+	uint64_t lost_seq;		/* first seq the journal refused: acks stop before it */
+	char degraded_reason[WSB_ERR_LEN];
+};
+
+/* The program behind wsbridge-serve(1), for wsb_cli_main. */
+int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err);
+
+/* commit.c: opens --journal and restores the broker from it (before any
+ * client), sets the broker hooks it serves; 0 or -1 + err. */
+int serve_journal_open(struct serve *sv, struct wsb_err *err);
+void serve_journal_close(struct serve *sv);
+void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
+/* The transport's timer fired: commit what waits. */
+void serve_commit_due(struct serve *sv);
+
+/* http.c: the transport's http op. */
+int serve_http(void *ud, struct wsb_http_req *rq);
+
+#endif
