@@ -838,9 +838,6 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (strchr(s->iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
-	/* --reuse-port: SO_REUSEPORT, several instances on one port */
-	if (s->cfg->reuse_port)
-		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 	info.vhost_name = "wsbridge";
 	info.timeout_secs = 10;
 	if (s->cfg->tls_cert) {
@@ -851,7 +848,10 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		info.alpn = "http/1.1";
 	}
 	tls_init_failed = 0;
+	/* --reuse-port: several instances on one port (lwsio.h says why there) */
+	wsb_lwsio_reuse_port(s->cfg->reuse_port);
 	s->ctx = lws_create_context(&info);
+	wsb_lwsio_reuse_port(0);
 	if (!s->ctx && tls_init_failed)
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
