@@ -3,7 +3,8 @@
 #   make serve      install what is missing, build every tool, run wsbridge-serve on 127.0.0.1:8765
 #   make check      install what is missing, build, run every test (last line: N passed, N failed)
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
-#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run,
+#                   and through two instances on one Redis (tests/bench/cluster.sh)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
 #   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
@@ -151,6 +152,7 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/cluster.sh
 
 docs: $(BINS)
 	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh

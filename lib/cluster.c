@@ -583,17 +583,27 @@ static void xread_cb(void *ud, const struct wsb_redis_reply *rep, void *priv)
 		wsb_redis_close(cl->rd.r);
 		return;
 	}
-	if (!cl->rd.up) {
-		cl->rd.up = 1;
-		wsb_backoff_reset(&cl->rd.bo);
-		if (cl->cmd.up && !cl->fatal)
-			cl->reason[0] = '\0';
-	}
 	/* [[stream, [entry...]]], or nil when BLOCK ran out */
 	if (wsb_redis_type(rep) == WSB_REDIS_ARR && wsb_redis_n(rep) == 1 &&
 	    wsb_redis_n(wsb_redis_at(rep, 0)) == 2)
 		feed_all(cl, wsb_redis_at(wsb_redis_at(rep, 0), 1), 0);
 	xread(cl);
+}
+
+/* The stream connection answers: it is up (an XREAD may block a while). */
+static void rd_ping_cb(void *ud, const struct wsb_redis_reply *rep, void *priv)
+{
+	struct wsb_cluster *cl = ud;
+
+	if (!rep)
+		return;
+	answered(&cl->rd);
+	if (wsb_redis_type(rep) == WSB_REDIS_ERR)
+		return;		/* the XREAD after it fails too, and says why */
+	cl->rd.up = 1;
+	wsb_backoff_reset(&cl->rd.bo);
+	if (cl->cmd.up && !cl->fatal)
+		cl->reason[0] = '\0';
 }
 
 static void xread(struct wsb_cluster *cl)
@@ -627,7 +637,11 @@ static void conn_start(struct wsb_cluster *cl, struct rconn *c)
 	if (c == &cl->cmd) {
 		cmd_start(cl);
 	} else {
+		const char *ping[] = { "PING" };
+		size_t len = 4;
+
 		preamble(cl, c);
+		send_cmd(cl, c, rd_ping_cb, NULL, 1, ping, &len);
 		xread(cl);
 	}
 }

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "admit.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "health.h"
 #include "journal.h"
 #include "log.h"
 #include "match.h"
+#include "producers.h"
 #include "replay.h"
 #include "resume.h"
 
@@ -226,6 +228,29 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --cluster: a Redis URL without a password in it, a name that is safe
+ * inside a key, and no journal: in a cluster Redis keeps the messages. */
+static int check_cluster(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	char host[256];
+	int port, db;
+
+	if (!cfg->cluster)
+		return cfg->cluster_password_file
+			       ? wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-password-file needs --cluster")
+			       : 0;
+	if (wsb_cluster_parse_url(cfg->cluster, host, sizeof host, &port, &db, err))
+		return -1;
+	if (cfg->journal)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--journal and --cluster do not go together: "
+				   "in a cluster, Redis keeps the messages");
+	if (!cfg->cluster_name || !wsb_prods_id_ok(cfg->cluster_name, strlen(cfg->cluster_name)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-name must be 1-64 of A-Z a-z 0-9 . _ : -");
+	if (!(cfg->cluster_timeout > 0) || cfg->cluster_timeout > 3600)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-timeout must be more than 0 and at most 1h");
+	return 0;
+}
+
 /* --allow-origin entries a browser could never send are a typo that would
  * silently lock the operator's page out: refuse them at start. */
 static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -270,7 +295,7 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_cluster(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		for (size_t i = 0; i < cfg->urls.n; i++)

@@ -14,14 +14,14 @@ start_instance A || { fail "instance A starts"; finish; }
 start_instance B || { fail "instance B starts"; finish; }
 check "both instances: cluster ok" wait_cluster A ok && wait_cluster B ok
 
-"$WSB_BIN/wsbridge-sub" --url "$A_WS" --url "$B_WS" "${retry[@]}" --count $N --timeout 60 \
+"$WSB_BIN/wsbridge-sub" -v --url "$A_WS" --url "$B_WS" "${retry[@]}" --count $N --timeout 60 \
 	>"$T/sub.out" 2>"$T/sub.err" &
 SUB=$!; track $SUB
 check "sub is on A" wait_subs A 1
 
 seq $N | sed 's/.*/{"type":"t","data":{"n":&}}/' >"$T/in"
 mkfifo "$T/fifo"
-"$WSB_BIN/wsbridge-pub" --url "$A_WS" --url "$B_WS" "${retry[@]}" --producer fo <"$T/fifo" 2>"$T/pub.err" &
+"$WSB_BIN/wsbridge-pub" -v --url "$A_WS" --url "$B_WS" "${retry[@]}" --producer fo <"$T/fifo" 2>"$T/pub.err" &
 PUB=$!; track $PUB
 exec 3>"$T/fifo"
 sed -n "1,${K}p" "$T/in" >&3
