@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/sha.h>
 
@@ -776,11 +777,15 @@ static int startup(struct wsb_cluster *cl, struct wsb_err *err)
 	const char *scripts[] = { lua_pub, lua_hello, lua_beat };
 	struct wsb_redis_sync *s;
 	struct wsb_redis_reply *rep;
+	uint64_t t0 = now_ms();
 	int rc = -1;
 
-	s = wsb_redis_sync_connect(cl->host, cl->port, (int)(cl->cfg.timeout * 1000), err);
-	if (!s)
-		return -1;
+	/* Redis may be starting too (a boot, a script): try for the timeout. */
+	while (!(s = wsb_redis_sync_connect(cl->host, cl->port, (int)(cl->cfg.timeout * 1000), err))) {
+		if (now_ms() - t0 >= (uint64_t)(cl->cfg.timeout * 1000))
+			return -1;
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
 	snprintf(db, sizeof db, "%d", cl->db);
 	if (cl->password[0] && !(rep = sync_cmd(cl, s, 2, auth, err)))
 		goto out;
