@@ -452,7 +452,9 @@ static void pub_send(struct wsb_cluster *cl, const struct wsb_submit *sm)
 	snprintf(key, sizeof key, "%s%s", cl->k_prod, sm->producer ? sm->producer : "");
 	if (sm->hash)
 		wsb_hex(hash, sm->hash, WSB_SECRET_HASH);
+	argv[6] = "";		/* the message is not NUL-terminated: its length is given */
 	lens_of(12, argv, lens);
+	argv[6] = sm->msg;
 	lens[6] = sm->len;
 	cl->inflight++;
 	cl->inflight_bytes += sm->len;
@@ -787,10 +789,11 @@ static int startup(struct wsb_cluster *cl, struct wsb_err *err)
 		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
 	}
 	snprintf(db, sizeof db, "%d", cl->db);
-	if (cl->password[0] && !(rep = sync_cmd(cl, s, 2, auth, err)))
-		goto out;
-	if (cl->password[0])
+	if (cl->password[0]) {
+		if (!(rep = sync_cmd(cl, s, 2, auth, err)))
+			goto out;
 		wsb_redis_reply_free(rep);
+	}
 	if (!(rep = sync_cmd(cl, s, 2, sel, err)))
 		goto out;
 	wsb_redis_reply_free(rep);
