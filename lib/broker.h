@@ -10,7 +10,9 @@
  *
  * Limits: a session whose queued bytes would pass max_queue is a slow
  * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
- * the transport to close it with 4008. hooks.pressure(1) asks the transport
+ * the transport to close it with 4008; one that has published something is
+ * unsubscribed from everything instead, with an error SLOW_CONSUMER, and
+ * keeps publishing (sessions.h). hooks.pressure(1) asks the transport
  * to stop reading publishers while all queued messages together pass
  * max_memory (until under 3/4 of it; snapshots and the transport's
  * unfinished messages count too), or while some session's backlog is
@@ -35,6 +37,12 @@
  * wsb_broker_sequenced, which numbers, retains and fans it out. So every
  * instance delivers one order with one seq series. The broker stays
  * I/O-free: the sequencer owns the network.
+ * Old clients (the systems wsbridge replaces): get_state, request_snapshot
+ * and the configured request types are answered with the snapshot and
+ * never published; heartbeat is answered like ping; subscribe/unsubscribe
+ * take "symbols" as well as "types"; a read-only session (join flags) gets
+ * FORBIDDEN for a publish. The broker's own error replies carry no seq and
+ * data.source "wsbridge", so an application may publish type "error".
  *
  * Single-threaded; every call runs on the transport's event loop.
  */
@@ -98,6 +106,12 @@ struct wsb_broker_cfg {
 	 * repeat would let a resume read another lifetime's numbering) and a
 	 * producer id needing a secret is refused. */
 	wsb_rand_fn rand;
+	/* Types answered with the snapshot and never published, besides
+	 * get_state and request_snapshot (--request-type). */
+	const char *const *request_types;
+	size_t nrequest_types;
+	/* Where a message's symbol is (--symbol-key, subs.h); NULL: .data.symbol. */
+	const char *symbol_key;
 };
 
 struct wsb_broker_stats {
@@ -107,6 +121,7 @@ struct wsb_broker_stats {
 	uint64_t messages_out;		/* frames handed to the transport (deliveries, replies) */
 	uint64_t dropped;		/* messages discarded from slow consumers' queues */
 	uint64_t slow_consumers_closed;
+	uint64_t slow_unsubscribed;	/* slow publishers unsubscribed instead of closed */
 	uint64_t errors;		/* error replies sent for bad input */
 	uint64_t seq;			/* last seq assigned */
 	uint64_t queued_bytes;		/* bytes of messages waiting in any queue */
@@ -161,7 +176,11 @@ struct wsb_join {
 	size_t ntypes;
 };
 
-enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
+enum {
+	WSB_SESS_ECHO = 1,		/* receive own publications too */
+	WSB_SESS_STAMP = 2,		/* receive producer/pseq (?stamp=1) */
+	WSB_SESS_READ_ONLY = 4,		/* may not publish (--browsers-read-only) */
+};
 
 struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
@@ -183,13 +202,12 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
  * -1 with err for an invalid pattern. */
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
 			 struct wsb_err *err);
-/* Subscribe to nothing (a publisher that only sends: ?subscribe=none). */
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 
-/* One whole inbound text message from s. ping, subscribe and unsubscribe are
- * answered; other reserved types and invalid input get an error reply; any
+/* One whole inbound text message from s. ping, heartbeat, subscribe,
+ * unsubscribe and the request types are answered; other reserved types,
+ * invalid input and a read-only session's publish get an error reply; any
  * other object with a string type is published. Never fails the session. */
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
 

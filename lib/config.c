@@ -16,6 +16,7 @@
 #include "producers.h"
 #include "replay.h"
 #include "resume.h"
+#include "subs.h"
 
 void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 {
@@ -37,6 +38,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->history = 10000;
 	cfg->history_bytes = 64 << 20;
 	cfg->snapshot_bytes = UINT64_MAX;	/* derived from --max-memory */
+	cfg->symbol_key = ".data.symbol";
 	cfg->message_timeout = 30;
 	cfg->fsync = WSB_FSYNC_BATCH;
 	cfg->fsync_interval = 0.01;
@@ -251,6 +253,29 @@ static int check_cluster(const struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* Browsers read and do not publish when a token guards the broker, since
+ * a page holding the token could otherwise send anything to every other
+ * dashboard; the console's publish box is the operator saying otherwise. */
+static int check_old_clients(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	struct wsb_symkey k;
+	struct wsb_err e2;
+
+	if (cfg->browsers_read_only && cfg->browsers_may_publish)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--browsers-read-only and --browsers-may-publish contradict");
+	if (cfg->browsers_read_only && cfg->console_publish)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs browsers that may publish "
+				   "(drop --browsers-read-only)");
+	if (!cfg->browsers_read_only && !cfg->browsers_may_publish && !cfg->console_publish)
+		cfg->browsers_read_only = cfg->token || cfg->token_file;
+	for (size_t i = 0; i < cfg->request_types.n; i++)
+		if (!wsb_env_type_ok(cfg->request_types.v[i], strlen(cfg->request_types.v[i]), &e2))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--request-type: %s", e2.msg);
+	if (wsb_symkey_parse(&k, cfg->symbol_key, &e2) < 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--symbol-key: %s", e2.msg);
+	return 0;
+}
+
 /* --allow-origin entries a browser could never send are a typo that would
  * silently lock the operator's page out: refuse them at start. */
 static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -267,7 +292,7 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--path %s is the console's; choose another or --no-console",
 				   cfg->path);
-	return 0;
+	return check_old_clients(cfg, err);
 }
 
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -353,10 +378,12 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 	free(cfg->allow_origins.v);
 	free(cfg->urls.v);
 	free(cfg->env_copy);
+	free(cfg->request_types.v);
 	free(cfg->operands);
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
 	cfg->urls.v = NULL;
 	cfg->env_copy = NULL;
+	cfg->request_types.v = NULL;
 	cfg->operands = NULL;
 }

@@ -72,6 +72,12 @@ struct wsb_cfg {
 	const char *cluster_password_file;
 	double cluster_timeout;		/* Redis silent this long: reconnect; held publishes refused */
 	int reuse_port;			/* SO_REUSEPORT on the listener */
+	/* Connections with an Origin may not publish: --browsers-read-only, or
+	 * by default with a token; wsb_cfg_check leaves the decision here. */
+	int browsers_read_only;
+	int browsers_may_publish;	/* --browsers-may-publish: the default off */
+	struct wsb_strlist request_types;	/* --request-type: answered, never published */
+	const char *symbol_key;		/* --symbol-key PATH (.data.symbol) */
 
 	/* pub, sub, health */
 	const char *url;		/* health's; pub and sub: urls.v[0] once checked */

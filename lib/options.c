@@ -82,6 +82,10 @@ static const struct wsb_opt table[] = {
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
+	{ "browsers-read-only", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_read_only), "connections with an Origin may not publish (default with a token)", NULL, NULL },
+	{ "browsers-may-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_may_publish), "let connections with an Origin publish even with a token", NULL, NULL },
+	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
+	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 	{ "reuse-port", 0, WSB_OPT_FLAG, NULL, S, OFF(reuse_port), "let other instances listen on the same port (SO_REUSEPORT)", NULL, NULL },
 	{ "cluster", 0, WSB_OPT_STR, "URL", S, OFF(cluster), "one broker with every instance on this Redis: redis://HOST:PORT[/DB]", NULL, NULL },
@@ -432,6 +436,9 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+static void opt_help(FILE *out, unsigned tool);
+static void opt_dump(FILE *out, const struct wsb_cfg *cfg);
+
 /* Handles one option that was found; *ai is advanced past a separate value.
  * out is NULL while parsing on after a usage error: --help and --version
  * then do nothing. */
@@ -446,7 +453,7 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 		if (!out)
 			return WSB_OPT_RUN;
 		if (!strcmp(o->name, "help"))
-			wsb_opt_help(out, cfg->tool);
+			opt_help(out, cfg->tool);
 		else
 			fprintf(out, "%s %s\n", cfg->progname, WSB_VERSION);
 		return WSB_OPT_EXIT_OK;
@@ -472,7 +479,7 @@ static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
 	const struct wsb_exit_info *ex;
 
 	if (!strcmp(name, "dump-options")) {
-		wsb_opt_dump(out, cfg);
+		opt_dump(out, cfg);
 		return 1;
 	}
 	if (strcmp(name, "dump-exit-codes"))
@@ -691,7 +698,7 @@ static void help_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *d
 	fputc('\n', out);
 }
 
-void wsb_opt_help(FILE *out, unsigned tool)
+static void opt_help(FILE *out, unsigned tool)
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(tool);
 	struct wsb_cfg def;
@@ -733,7 +740,9 @@ void wsb_opt_help(FILE *out, unsigned tool)
 static const char *const kind_names[] = { "flag", "count", "string", "list", "uint", "int",
 					  "size", "seconds", "number", "enum" };
 
-void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
+/* Machine-readable table for one tool, one option per line, tab-separated:
+ * long, short, arg, kind, choices ("a|b|c"), default, env, help. */
+static void opt_dump(FILE *out, const struct wsb_cfg *cfg)
 {
 	struct wsb_cfg def;
 	char dflt[128], ch[128];

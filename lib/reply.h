@@ -21,8 +21,10 @@
 size_t wsb_reply_stamp(char *p, size_t n, const char *ts, uint64_t seq);
 /* The same without seq (cluster mode: the stream numbers it later). */
 size_t wsb_reply_stamp_ts(char *p, size_t n, const char *ts);
-/* {"type":"error",...} with code and text (at most WSB_ERR_LEN), sealed;
- * NULL on ENOMEM. */
+/* {"type":"error",...,"data":{"code":...,"message":...,"source":"wsbridge"}}
+ * with code and text (at most WSB_ERR_LEN), sealed; NULL on ENOMEM. No seq
+ * and that source are what tell it from an application's published "error"
+ * (which always has a seq). */
 struct wsb_msg *wsb_reply_error(const char *ts, const char *code, const char *text);
 /* {"type":"pong",...} echoing data (a JSON value, dlen 0: none), sealed. */
 struct wsb_msg *wsb_reply_pong(const char *ts, const char *data, size_t dlen);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,10 @@
 #include "auth.h"
 #include "buf.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "proto.h"
+#include "sys.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -43,6 +44,7 @@ struct wsb_conn {
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
+	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
 };
 
@@ -59,7 +61,7 @@ struct wsb_server {
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
-	struct timespec stop_at;
+	uint64_t stop_at;		/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick, sul_timer;
 	char iface[64];			/* --listen host as a numeric address */
@@ -67,57 +69,18 @@ struct wsb_server {
 	uint64_t max_conns, nconns;
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
+	uint64_t emfile_at;		/* the episode's last failed accept (wsb_mono_ns) */
 };
-
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return wsb_mono_ns() / 1000000;
 }
 
-static double since(const struct timespec *t0)
+/* Seconds since t0 (a wsb_mono_ns reading). */
+static double since(uint64_t t0)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
-static int tls_init_failed;
-/* errno of lws's last failed accept(), taken from its log line: the only
- * sign lws gives. The main loop acts on it (see pause_accepting). */
-static int accept_errno;
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *a = strstr(line, "accept: errno ");
-
-	if (strstr(line, "init_server_ssl failed"))
-		tls_init_failed = 1;
-	if (a) {			/* logged once per episode by us, not per try */
-		accept_errno = atoi(a + 14);
-		return;
-	}
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
-		"lws: %.*s", (int)n, line);
+	return (double)(wsb_mono_ns() - t0) / 1e9;
 }
 
 /* What the program may do to a connection. */
@@ -127,6 +90,11 @@ static void timer_cb(lws_sorted_usec_list_t *sul);
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
+}
+
+int wsb_server_browser(const struct wsb_conn *c)
+{
+	return c->browser;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -286,25 +254,46 @@ static const char *query_arg(struct lws *wsi, const char *name, char *buf, int c
 	return NULL;
 }
 
-static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+/* NULL if the upgrade carries the token (or none is required), else what
+ * is wrong with it, in the words the old servers closed with. */
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi)
 {
 	char tok[WSB_TOKEN_MAX + 16];
 	const char *given = NULL;
 	int n;
 
 	if (!s->token)
-		return 0;
+		return NULL;
 	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
 		given = tok + 7;
 	else
 		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
-			      "www-authenticate: Bearer\r\n");
-	}
-	return 0;
+	if (!given)
+		return "Authentication required";
+	return wsb_auth_equal(given, s->token) ? NULL : "Invalid token";
+}
+
+static int has_origin(struct lws *wsi)
+{
+	return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+}
+
+/* A browser sees an HTTP 401 only as close 1006 with no reason, and the
+ * old servers' clients stop reconnecting on 1008: so a browser's upgrade
+ * (one with an Origin, which passed the Origin check) is let through and
+ * closed with 1008 and the reason as soon as it opens (refuse_browser);
+ * every other client still gets the 401. */
+static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	const char *why = token_refusal(s, wsi);
+
+	if (!why || has_origin(wsi))
+		return 0;
+	wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
 }
 
 /* What lws 4.1.6 would answer with a 101 anyway (another version) or a
@@ -397,14 +386,23 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 	return -1;
 }
 
-/* After the door: the connection is the program's from here. */
+/* After the door: the connection is the program's from here, but for a
+ * browser whose token was wrong (check_token), which never reaches it. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
+	const char *why = token_refusal(s, c->wsi);
+
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (why) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token (closed 1008 for a browser)",
+			c->peer, why[0] == 'I' ? "invalid" : "missing");
+		wsb_server_close(c, WSB_CLOSE_POLICY, why);
+		return;
+	}
 	c->sess = s->ops.joined(s->ud, c);
 	if (!c->sess)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
@@ -606,6 +604,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
 	struct wsb_conn *c = user;
+	int sig;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -627,6 +626,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->browser = has_origin(wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
@@ -648,11 +648,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
-			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+			s->stop_at = wsb_mono_ns();
 			for (struct wsb_conn *k = s->conns; k; k = k->next)
 				wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
 		}
@@ -749,9 +749,8 @@ static int watch_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
  * descriptor or second, and one log line per episode. */
 static void pause_accepting(struct wsb_server *s)
 {
-	int e = accept_errno;
+	int e = wsb_lwsglue_accept_errno();
 
-	accept_errno = 0;
 	if (!e)
 		return;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
@@ -762,7 +761,7 @@ static void pause_accepting(struct wsb_server *s)
 		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
 			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
 	s->emfile = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	s->emfile_at = wsb_mono_ns();
 	if (s->listen_wsi)
 		lws_rx_flow_control(s->listen_wsi, 0);
 }
@@ -771,9 +770,9 @@ static void door_tick(struct wsb_server *s)
 {
 	if (!s->emfile || !s->listen_wsi)
 		return;
-	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+	if (since(s->emfile_at) >= ACCEPT_RETRY_S)
 		lws_rx_flow_control(s->listen_wsi, 1);
-	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+	if (since(s->emfile_at) >= ACCEPT_QUIET_S) {
 		s->emfile = 0;
 		wsb_log(WSB_LOG_WARN, "accepting connections again");
 	}
@@ -847,12 +846,12 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
 		info.alpn = "http/1.1";
 	}
-	tls_init_failed = 0;
+	wsb_lwsglue_clear();
 	/* --reuse-port: several instances on one port (lwsio.h says why there) */
 	wsb_lwsio_reuse_port(s->cfg->reuse_port);
 	s->ctx = lws_create_context(&info);
 	wsb_lwsio_reuse_port(0);
-	if (!s->ctx && tls_init_failed)
+	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
@@ -871,7 +870,7 @@ static void set_lws_log(void)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
-	lws_set_log_level(lwsl, lws_emit);
+	wsb_lwsglue_log(lwsl, 0);
 }
 
 struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
@@ -892,7 +891,6 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->scratch = malloc(LWS_PRE + s->hard);
 	set_lws_log();
 	set_max_conns(s);
-	accept_errno = 0;
 	if (!s->scratch)
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 	if (!s->scratch || create_context(s, err)) {
@@ -904,15 +902,7 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = s->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
+	wsb_lwsglue_signals(s->ctx, NULL);
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
@@ -922,11 +912,11 @@ int wsb_server_run(struct wsb_server *s)
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
-		if (!s->conns || since(&s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
 	wsb_log(WSB_LOG_INFO, "stopped");
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(s->ctx, NULL);
 	return 0;
 }
 

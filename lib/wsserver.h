@@ -7,7 +7,10 @@
  * - the door, decided before lws answers an upgrade: path, shutdown,
  *   RFC 6455 handshake, Origin (admit.h), --max-connections(-per-ip),
  *   token (a header or ?token=); each refusal an HTTP status with a JSON
- *   body. At EMFILE it stops polling the listener until a descriptor frees;
+ *   body, but a browser's (an Origin header) wrong or missing token: that
+ *   upgrade opens and is closed at once with 1008 "Invalid token" or
+ *   "Authentication required", never reaching joined(), because a
+ *   browser shows a 401 only as 1006 and old clients stop on 1008. At EMFILE it stops polling the listener until a descriptor frees;
  * - reassembly of fragmented messages under --max-message (1009; binary:
  *   1003), --message-timeout for unfinished ones (1008), unmasked client
  *   frames (1002, checked by lwsio before lws parses them), invalid close
@@ -91,6 +94,8 @@ void wsb_server_free(struct wsb_server *srv);
 /* The URL query argument i of conn ("type=a.*"), decoded, into buf: its
  * length, 0 for one that does not fit cap (skip it), -1 past the last. */
 int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
+/* 1 if conn's upgrade had an Origin header (a browser page). */
+int wsb_server_browser(const struct wsb_conn *conn);
 /* conn's session handle (from joined()), or NULL. */
 void *wsb_server_sess(const struct wsb_conn *conn);
 /* Frames are waiting for conn: take() at the next writable turn. */

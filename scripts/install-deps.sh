@@ -14,8 +14,8 @@ build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev l
 deb_pkgs="$build_pkgs dpkg-dev lintian man-db"
 # chromium: the console tests (45-49) drive the page in a real headless browser.
 # redis-server: the cluster tests (110-119) start their own, on a free port.
-check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium redis-server"
-bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
+check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium universal-ctags redis-server"
+bench_pkgs="$check_pkgs mosquitto mosquitto-clients time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"
 

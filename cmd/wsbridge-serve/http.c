@@ -65,14 +65,16 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 	return snprintf(buf, cap,
 			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
 			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
-			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64
+			",\"slow_unsubscribed\":%" PRIu64 ",\"seq\":%" PRIu64
 			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
 			ts_.stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			uptime(s), st.messages_in, st.messages_out, st.dropped,
-			st.slow_consumers_closed, st.seq, st.queued_bytes, ts_.publishers_paused ? "true" : "false",
+			st.slow_consumers_closed, st.slow_unsubscribed, st.seq, st.queued_bytes,
+			ts_.publishers_paused ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
 			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, ts_.partial_bytes,
 			st.memory_bytes, s->journal ? "true" : "false", cluster, WSB_VERSION, ts);
@@ -121,6 +123,7 @@ static int metrics_core(struct serve *s, char *buf, size_t cap)
 		"# HELP wsbridge_messages_out_total Frames sent to clients.\n# TYPE wsbridge_messages_out_total counter\nwsbridge_messages_out_total %" PRIu64 "\n"
 		"# HELP wsbridge_dropped_total Messages discarded from slow consumers' queues.\n# TYPE wsbridge_dropped_total counter\nwsbridge_dropped_total %" PRIu64 "\n"
 		"# HELP wsbridge_slow_consumers_closed_total Connections closed with 4008.\n# TYPE wsbridge_slow_consumers_closed_total counter\nwsbridge_slow_consumers_closed_total %" PRIu64 "\n"
+		"# HELP wsbridge_slow_unsubscribed_total Slow connections that publish, unsubscribed instead of closed.\n# TYPE wsbridge_slow_unsubscribed_total counter\nwsbridge_slow_unsubscribed_total %" PRIu64 "\n"
 		"# HELP wsbridge_errors_total Error replies for invalid input.\n# TYPE wsbridge_errors_total counter\nwsbridge_errors_total %" PRIu64 "\n"
 		"# HELP wsbridge_seq Last sequence number assigned.\n# TYPE wsbridge_seq gauge\nwsbridge_seq %" PRIu64 "\n"
 		"# HELP wsbridge_queued_bytes Bytes waiting in subscriber queues.\n# TYPE wsbridge_queued_bytes gauge\nwsbridge_queued_bytes %" PRIu64 "\n"
@@ -131,7 +134,7 @@ static int metrics_core(struct serve *s, char *buf, size_t cap)
 		"# HELP wsbridge_memory_bytes Bytes counted against --max-memory.\n# TYPE wsbridge_memory_bytes gauge\nwsbridge_memory_bytes %" PRIu64 "\n"
 		"# HELP wsbridge_uptime_seconds Seconds since start.\n# TYPE wsbridge_uptime_seconds gauge\nwsbridge_uptime_seconds %.0f\n",
 		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
-		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
+		st.slow_consumers_closed, st.slow_unsubscribed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
 		st.snapshot_entries, st.snapshot_evicted, ts.partial_bytes, st.memory_bytes,
 		uptime(s));
 }

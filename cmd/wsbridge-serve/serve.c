@@ -45,8 +45,8 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 /* ---- the transport's ops ---- */
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
- * echo=1, snapshot=1, subscribe=none, producer=ID, producer_secret=S,
- * since=SEQ, epoch=E. */
+ * echo=1, stamp=1, snapshot=1, subscribe=none, producer=ID,
+ * producer_secret=S, since=SEQ, epoch=E. */
 #define MAX_TYPE_ARGS 64
 
 struct join_args {
@@ -63,6 +63,8 @@ static int join_arg(struct join_args *a, const char *arg, struct wsb_err *err)
 
 	if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 		j->flags |= WSB_SESS_ECHO;
+	} else if (!strcmp(arg, "stamp=1") || !strcmp(arg, "stamp=true")) {
+		j->flags |= WSB_SESS_STAMP;	/* producer/pseq: the tools ask */
 	} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
 		j->snapshot = 1;
 	} else if (!strcmp(arg, "subscribe=none")) {
@@ -108,6 +110,11 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 		if (n > 0 && join_arg(&a, arg, &err))
 			break;
 	a.j.types = a.tv;
+	/* What may publish is the broker's may_publish(); who is read-only is
+	 * decided here, from the options and the door (issue 10's token scopes
+	 * add to this flag). */
+	if (sv->cfg->browsers_read_only && wsb_server_browser(conn))
+		a.j.flags |= WSB_SESS_READ_ONLY;
 	if (!err.msg[0])
 		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
 	if (sess) {
@@ -193,6 +200,9 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.durable_acks = cfg->journal != NULL,
 		.snapshot_bytes = cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.request_types = (const char *const *)cfg->request_types.v,
+		.nrequest_types = cfg->request_types.n,
+		.symbol_key = cfg->symbol_key,
 	};
 	struct wsb_broker_hooks hooks = { sv, hook_wake, hook_close, hook_pressure, NULL,
 					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL };
