@@ -160,6 +160,8 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n += b->greeting_len;
 	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
 			     (unsigned long long)b->st.seq, b->epoch);
+	if (b->cfg.max_message)
+		n += (size_t)sprintf(p + n, ",\"max_message\":%llu", (unsigned long long)b->cfg.max_message);
 	if (s->prod) {
 		/* With a journal, only what is stored counts as accepted: the
 		 * publisher drops what the greeting covers from its queue. */
@@ -486,6 +488,7 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
+	wsb_brk_now_ts(b, s->joined);
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
@@ -520,6 +523,21 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 const char *wsb_broker_client_id(const struct wsb_sess *s)
 {
 	return s->id;
+}
+
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
+{
+	*info = (struct wsb_sess_info){
+		.id = s->id,
+		.producer = s->producer,
+		.since = s->joined,
+		.queued_bytes = s->qbytes,
+		.messages_in = s->n_in,
+		.messages_out = s->n_out,
+		.all_types = s->subs.pats.all,
+		.patterns = (const char *const *)s->subs.pats.v,
+		.npatterns = s->subs.pats.n,
+	};
 }
 
 /* ---- acknowledgements ---- */
@@ -831,6 +849,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	struct wsb_msg *m;
 	ssize_t r;
 
+	s->n_in++;
 	/* Taken over by a newer connection of its producer: whatever it still
 	 * sends is not that producer's any more. */
 	if (s->producer[0] && !s->prod)
@@ -874,11 +893,15 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 {
 	struct wsb_out o = { out, 0, soft > hard ? hard : soft, hard };
 
+	uint64_t out_before;
+
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */
 	if (s->acks.due > s->acks.sent && wsb_reply_ack(&o, s->acks.due))
 		s->acks.sent = s->acks.due;
+	out_before = b->ss.messages_out;
 	fill(b, s, &o);
+	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
 	wsb_brk_check_pressure(b);

@@ -96,6 +96,9 @@ struct wsb_broker_cfg {
 	 * WSB_SNAP_ENTRIES_MAX. Its bytes count toward max_memory. */
 	size_t snapshot_bytes, snapshot_entries;
 	const char *greeting;		/* "message" of connection_established */
+	/* The transport's largest inbound message, told in the greeting so a
+	 * publisher can skip a line that would be refused; 0: not told. */
+	uint64_t max_message;
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
 	/* Monotonic milliseconds for stall timing; NULL: wsb_mono_ns (sys.h). */
@@ -204,6 +207,21 @@ int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *p
 			 struct wsb_err *err);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
+
+/* What the broker knows of one session, read-only, for GET /clients. The
+ * pointers stay valid until the next broker call. */
+struct wsb_sess_info {
+	const char *id;			/* client_id */
+	const char *producer;		/* the producer id it publishes as, or "" */
+	const char *since;		/* when it joined, ISO 8601 UTC */
+	uint64_t queued_bytes;		/* waiting in its queue */
+	uint64_t messages_in;		/* messages it sent */
+	uint64_t messages_out;		/* frames handed to the transport for it */
+	int all_types;			/* subscribed to every type */
+	const char *const *patterns;	/* else these globs (none: ?subscribe=none) */
+	size_t npatterns;
+};
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info);
 
 /* One whole inbound text message from s. ping, heartbeat, subscribe,
  * unsubscribe and the request types are answered; other reserved types,

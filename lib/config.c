@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,39 +95,46 @@ int wsb_strlist_add(struct wsb_strlist *l, char *s)
 	return 0;
 }
 
-/* "127.0.0.1:8765", "[::1]:8765", ":8765" (every address). */
+/* "127.0.0.1:8765", "[::1]:8765", "localhost:8765", ":8765" (every
+ * address), or "8765" alone: the loopback address, like the default. */
 static int parse_listen(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	const char *s = cfg->listen, *colon, *host = s;
+	const char *s = cfg->listen, *ps, *host = s;
 	size_t hlen;
 	char *end;
 	long port;
 
-	if (s[0] == '[') {
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		host = "127.0.0.1";
+		hlen = strlen(host);
+		ps = s;
+	} else if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
 		if (!rb || rb[1] != ':')
 			goto bad;
 		host = s + 1;
 		hlen = (size_t)(rb - host);
-		colon = rb + 1;
+		ps = rb + 2;
 	} else {
-		colon = strrchr(s, ':');
+		const char *colon = strrchr(s, ':');
+
 		if (!colon)
 			goto bad;
 		hlen = (size_t)(colon - s);
+		ps = colon + 1;
 	}
 	if (hlen >= sizeof cfg->listen_host)
 		goto bad;
 	memcpy(cfg->listen_host, host, hlen);
 	cfg->listen_host[hlen] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535)
+	port = strtol(ps, &end, 10);
+	if (!*ps || *end || port < 0 || port > 65535)
 		goto bad;
 	cfg->listen_port = (int)port;
 	return 0;
 bad:
-	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not ADDR:PORT", s);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not PORT or ADDR:PORT", s);
 }
 
 static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -213,9 +221,11 @@ static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
 
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
-	    strlen(cfg->url) < 9)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http:// or https:// URL (the broker's HTTP side)");
+	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8) &&
+			  strncmp(cfg->url, "ws://", 5) && strncmp(cfg->url, "wss://", 6)) || strlen(cfg->url) < 7)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http(s):// or ws(s):// URL of the broker");
+	if (cfg->wait > 0 && cfg->watch > 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--wait and --watch do not go together");
 	if (cfg->timeout <= 0 || cfg->connect_timeout <= 0)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--timeout and --connect-timeout must be more than 0");
 	if (cfg->ws_path[0] != '/')
@@ -295,6 +305,18 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	return check_old_clients(cfg, err);
 }
 
+/* Before starting: a script waiting on --ready-fd learns of a wrong
+ * number as a usage error, not as a broker that never says it is ready. */
+static int check_ready(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl((int)cfg->ready_fd, F_GETFD) < 0))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %" PRIu64 ": not an open descriptor",
+				   cfg->ready_fd);
+	if (cfg->pid_file && !*cfg->pid_file)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--pid-file must not be empty");
+	return 0;
+}
+
 int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct wsb_err e2;
@@ -320,7 +342,7 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_cluster(cfg, err)))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err) || check_cluster(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		for (size_t i = 0; i < cfg->urls.n; i++)
@@ -359,6 +381,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
+		if (cfg->state_file && !*cfg->state_file)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--state-file must not be empty");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */
 		if (cfg->max_inflight > cfg->queue)
 			cfg->max_inflight = cfg->queue;

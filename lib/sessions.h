@@ -20,6 +20,7 @@
 #define WSB_SESSIONS_H
 
 #include "acks.h"
+#include "envelope.h"
 #include "msg.h"
 #include "proto.h"
 #include "ring.h"
@@ -60,6 +61,9 @@ struct wsb_sess {
 	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
 	int snap;
 	uint64_t snap_seq, snap_end;
+	/* for GET /clients (wsb_broker_sess_info); the broker keeps them */
+	uint64_t n_in, n_out;		/* messages it sent; frames taken for it */
+	char joined[WSB_TS_LEN];	/* ISO 8601 UTC */
 };
 
 struct wsb_sessions {

@@ -46,6 +46,8 @@ struct wsb_conn {
 	int counted;			/* in server.nconns */
 	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
+	char path[256];			/* as requested, for the program (GET /clients) */
+	char *query;			/* what the program set to show of its query; NULL: "" */
 };
 
 struct wsb_server {
@@ -144,6 +146,36 @@ void wsb_server_stats(const struct wsb_server *s, struct wsb_server_stats *st)
 	st->stopping = s->stopping;
 }
 
+const char *wsb_server_peer(const struct wsb_conn *c)
+{
+	return c->peer;
+}
+
+const char *wsb_server_path(const struct wsb_conn *c)
+{
+	return c->path;
+}
+
+const char *wsb_server_query(const struct wsb_conn *c)
+{
+	return c->query ? c->query : "";
+}
+
+void wsb_server_set_query(struct wsb_conn *c, const char *text)
+{
+	char *q = strdup(text);
+
+	if (q) {	/* out of memory: the old text stays */
+		free(c->query);
+		c->query = q;
+	}
+}
+
+struct wsb_conn *wsb_server_next(const struct wsb_server *s, const struct wsb_conn *c)
+{
+	return c ? c->next : s->conns;
+}
+
 int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 {
 	int n;
@@ -220,6 +252,25 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 		      const char *extra)
 {
 	return refuse(rq->wsi, status, reason, error, extra);
+}
+
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi);
+
+/* Not check_token: an HTTP request is answered 401 whatever its Origin (the
+ * 1008 for browsers is for WebSocket clients only). */
+int wsb_server_authorize(struct wsb_http_req *rq)
+{
+	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
+	const char *why = token_refusal(s, rq->wsi);
+	char peer[48] = "?";
+
+	if (!why)
+		return 0;
+	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s token", rq->path, peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(rq->wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
 }
 
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
@@ -392,6 +443,9 @@ static void join(struct wsb_server *s, struct wsb_conn *c)
 {
 	const char *why = token_refusal(s, c->wsi);
 
+	/* The headers go with the upgrade: what GET /clients shows is kept. */
+	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
+		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
@@ -441,6 +495,8 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 		s->ops.left(s->ud, sess);
 	}
 	rx_drop(s, c);
+	free(c->query);
+	c->query = NULL;
 }
 
 static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
@@ -902,22 +958,29 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
+	int rc = 0;
+
 	wsb_lwsglue_signals(s->ctx, NULL);
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
 		s->token ? " (token required)" : "");
+	/* Said once the signals are ours: a script that stops the broker as
+	 * soon as it knows the port gets a clean stop. */
+	if (s->ops.listening && s->ops.listening(s->ud, lws_get_vhost_listen_port(s->vh)))
+		rc = -1;
 
-	while (lws_service(s->ctx, 0) >= 0) {
+	while (!rc && lws_service(s->ctx, 0) >= 0) {
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
 		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
-	wsb_log(WSB_LOG_INFO, "stopped");
+	if (!rc)
+		wsb_log(WSB_LOG_INFO, "stopped");
 	wsb_lwsglue_unsignal(s->ctx, NULL);
-	return 0;
+	return rc;
 }
 
 void wsb_server_free(struct wsb_server *s)

@@ -4,8 +4,10 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clients.h"
 #include "cluster.h"
 #include "console.h"
 #include "envelope.h"
@@ -139,6 +141,38 @@ static int metrics_core(struct serve *s, char *buf, size_t cap)
 		uptime(s));
 }
 
+/* GET /clients: the connections, as the token holder may see them; the
+ * transport's view of each (address, path, the query without secrets)
+ * beside the broker's (wsb_broker_sess_info). */
+static int serve_clients(struct serve *s, struct wsb_http_req *rq)
+{
+	struct wsb_buf body = { .max = (size_t)64 << 20 };
+	struct wsb_conn_view *v;
+	struct wsb_conn *c;
+	struct wsb_err err;
+	size_t n = 0;
+	int r;
+
+	if (wsb_server_authorize(rq))
+		return -1;
+	for (c = wsb_server_next(s->srv, NULL); c; c = wsb_server_next(s->srv, c))
+		n++;
+	v = calloc(n + 1, sizeof *v);
+	n = 0;
+	for (c = wsb_server_next(s->srv, NULL); v && c; c = wsb_server_next(s->srv, c))
+		v[n++] = (struct wsb_conn_view){ wsb_server_peer(c), wsb_server_path(c), wsb_server_query(c),
+						 wsb_server_sess(c) };
+	if (!v || wsb_clients_json(&body, v, n, &err)) {
+		free(v);
+		wsb_buf_free(&body);
+		return wsb_server_refuse(rq, 503, "Service Unavailable", "out of memory", NULL);
+	}
+	r = wsb_server_reply(rq, 200, "application/json", NULL, body.p, body.len);
+	free(v);
+	wsb_buf_free(&body);
+	return r;
+}
+
 /* The console page (GET / from a browser, /console) and /wsbridge.js. The
  * page holds no data, so it needs no token; its CSP keeps it to its own
  * origin and out of frames (the publish box must not be clickjacked), and
@@ -182,7 +216,8 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 	int con = !s->cfg->no_console;
 	int n = snprintf(body, cap,
 			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[%s]}\n",
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"%s},"
+			 "\"auth\":\"%s\",\"features\":[%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
 			 s->has_token ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
 
@@ -199,7 +234,7 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	/* Every endpoint is read-only: other methods on a known path get 405
 	 * with Allow, not the GET answer (a POST must not look accepted). */
 	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
-	     !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
+	     !strcmp(path, "/clients") || !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
 	    !rq->get)
 		return wsb_server_refuse(rq, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
 	if (is_console_path(s, rq, path))
@@ -208,6 +243,8 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 		n = health_json(s, body, sizeof body);
 		return wsb_server_reply(rq, 200, "application/json", NULL, body, (size_t)n);
 	}
+	if (!strcmp(path, "/clients"))
+		return serve_clients(s, rq);
 	if (!strcmp(path, "/metrics")) {
 		n = metrics_text(s, body, sizeof body);
 		return wsb_server_reply(rq, 200, "text/plain; version=0.0.4", NULL, body, (size_t)n);
