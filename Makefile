@@ -5,7 +5,8 @@
 #                   integration scripts JOBS=2 at a time
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
 #   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
-#                   in the same run; results also in bench/results/<time>.jsonl
+#                   in the same run; results also in bench/results/<time>.jsonl;
+#                   and through two instances on one Redis (tests/bench/cluster.sh)
 #   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
@@ -24,7 +25,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
-LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
+LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lhiredis -lz -lm
 
 FUZZ_CC ?= clang
 ifeq ($(FUZZ),1)
@@ -101,14 +102,14 @@ $(LIBA): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 # The console page and the browser client, embedded from their readable
-# sources (lib/console.h); the $^ of $(LIBA) picks the object up.
+# sources (cmd/wsbridge-serve/console.h) into wsbridge-serve alone.
 EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
-$(LIBA): $(BUILD)/gen/embedded.o
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $(EMBED) >$@
-$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c cmd/wsbridge-serve/console.h
+	$(CC) $(ALL_CFLAGS) -Icmd/wsbridge-serve -c -o $@ $<
+$(BINDIR)/wsbridge-serve $(BUILD)/tests/test_console: $(BUILD)/gen/embedded.o
 
 # A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
 .SECONDEXPANSION:
@@ -122,7 +123,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 # A unit test of a tool's own module links that object too and sees its
 # folder's headers: TOOL_UNIT, test name = cmd/ folder (the module is the
 # test's name without "test_").
-TOOL_UNIT := test_pubstate=wsbridge-pub test_clients=wsbridge-serve
+TOOL_UNIT := test_pubstate=wsbridge-pub test_clients=wsbridge-serve test_console=wsbridge-serve
 define tool_unit
 $$(BUILD)/tests/$(1): $$(BUILD)/cmd/$(2)/$(1:test_%=%).o
 $$(BUILD)/tests/unit/$(1).o: ALL_CFLAGS += -Icmd/$(2)
@@ -190,6 +191,7 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/cluster.sh
 
 bench-compare:
 	@tests/bench/compare.py $(A) $(B)

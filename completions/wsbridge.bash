@@ -41,7 +41,7 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --allow-origin-file --jwt-secret-file --rate --burst --rate-policy --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --log-file --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --allow-origin-file --jwt-secret-file --rate --burst --rate-policy --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --log-file --reuse-port --cluster --cluster-name --cluster-password-file --cluster-timeout --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--pid-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
@@ -54,7 +54,8 @@ _wsbridge_complete()
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
 		--log-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--ready-fd|--allow-origin|--rate|--burst|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--request-type|--symbol-key) return 0 ;;
+		--cluster-password-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--token|--listen|-l|--path|--ready-fd|--allow-origin|--rate|--burst|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--request-type|--symbol-key|--cluster|--cluster-name|--cluster-timeout) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)
