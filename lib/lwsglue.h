@@ -14,7 +14,7 @@
  * levels, these lines are read for what lws says nowhere else: that the
  * server's certificate or key would not load, the errno of a failed
  * accept() (not logged: the server logs an episode once), and why OpenSSL
- * refused a peer's certificate. Only this file, wsserver.c and wsclient.c
+ * refused a peer's certificate. Only this file, wsserver.c, wsdoor.c and wsclient.c
  * include libwebsockets.h.
  */
 #ifndef WSB_LWSGLUE_H
