@@ -16,6 +16,8 @@
  *   with 1003, for good (closed() gets that code and retry_ms -1: the same
  *   message would come again on a resume). Running out of memory while
  *   reassembling ends wsb_client_run with WSB_EXIT_OSERR;
+ * - a text message that is not UTF-8 fails the connection with 1007, for
+ *   good (RFC 6455 §8.1);
  * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
  *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
  *   lwsio checks the bytes before lws parses them (see lwsio.h).
@@ -41,7 +43,7 @@ struct wsb_client_ops {
 	void (*writable)(void *ud);
 	/* The connection closed or could not be made. code is the peer's close
 	 * code, the close code this client failed the connection with (1009,
-	 * 1003, 1002, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
+	 * 1003, 1002, 1007, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
 	 * or 0 for a network error or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
 	 * wsb_client_close was called): the loop then ends. */
@@ -107,7 +109,7 @@ void wsb_client_input_resume(struct wsb_client *c);
 
 /* The exit status for a connection that ended for good with code (from
  * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_DATAERR for
- * 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
+ * 1009/1003/1002/1007, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
