@@ -80,7 +80,8 @@ static void lws_sim(struct rec *r, const unsigned char *p, size_t n)
 		}
 		off += hl + l;
 	}
-	memmove(r->lb, r->lb + off, r->lbn - off);
+	if (off)
+		memmove(r->lb, r->lb + off, r->lbn - off);
 	r->lbn -= off;
 }
 
