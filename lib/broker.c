@@ -1,4 +1,5 @@
 #include "broker.h"
+#include "broker_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,33 +28,15 @@
  *   acks       acks and messages waiting for the journal
  *   producers  producer ids, secrets, positions, dedup checks
  *   reply      the JSON the broker writes itself (stamp, replies, records)
- *   msg, ring  the shared frame buffer; the FIFO every queue is built on */
+ *   msg, ring  the shared frame buffer; the FIFO every queue is built on
+ * Cluster mode (the sequencer's calls) is broker_seq.c, the same broker
+ * through the private broker_int.h. */
 
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 #define SNAP_KEY_MAX 256	/* --snapshot-key values longer count per type only */
 
-struct wsb_broker {
-	struct wsb_broker_cfg cfg;
-	struct wsb_broker_hooks hooks;
-	char *greeting;		/* escaped, with quotes */
-	size_t greeting_len;
-	uint32_t id_prefix;
-	uint64_t id_next;
-	struct wsb_sessions ss;	/* sessions, their queues and stalls (sessions.h) */
-	int pressure;		/* what hooks.pressure last said */
-	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
-	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
-	size_t transport_bytes;		/* held by the transport: unfinished messages */
-	struct wsb_prods *prods;	/* producer ids, secrets and positions */
-	struct wsb_ring pq;		/* published, waiting for the journal (acks.h) */
-	size_t pq_bytes;
-	char epoch[WSB_EPOCH_LEN + 1];
-	struct wsb_hist hist;
-	struct wsb_symkey symkey;	/* where a message's symbol is */
-	struct wsb_broker_stats st;
-};
 
-static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
+void wsb_brk_now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
 {
 	struct timespec ts;
 
@@ -83,7 +66,7 @@ static uint64_t memory_used(const struct wsb_broker *b)
 /* A zero max_queue, max_memory or history_bytes means "no limit": broker.h
  * leaves zero open, and as a limit it would close or pause everything. The
  * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
-static void check_pressure(struct wsb_broker *b)
+void wsb_brk_check_pressure(struct wsb_broker *b)
 {
 	int want;
 
@@ -98,7 +81,7 @@ static void check_pressure(struct wsb_broker *b)
 	}
 	/* Messages waiting for the journal reach every subscriber at once when
 	 * it commits: past a quarter of max_queue, hold publishers until then. */
-	want = b->mem_pressure || b->ss.stalling > 0 ||
+	want = b->mem_pressure || b->ss.stalling > 0 || b->hold ||
 	       (b->cfg.max_queue && b->pq_bytes > b->cfg.max_queue / 4);
 	if (want != b->pressure) {
 		b->pressure = want;
@@ -122,7 +105,7 @@ static void reply(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m)
 	wsb_msg_unref(m);
 }
 
-static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
+void wsb_brk_reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
 			const char *text)
 {
 	char ts[WSB_TS_LEN];
@@ -130,7 +113,7 @@ static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *co
 	b->st.errors++;
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_error(ts, code, text));
 }
 
@@ -140,7 +123,7 @@ static void slow_unsubscribed(void *owner, struct wsb_sess *s)
 {
 	struct wsb_broker *b = owner;
 
-	reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
+	wsb_brk_reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
 		    "connection was dropped and it is unsubscribed from everything; what it "
 		    "publishes is still accepted; subscribe again to receive");
 }
@@ -169,7 +152,7 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 
 	if (!m)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	p = wsb_msg_payload(m);
 	n = (size_t)sprintf(p, "{\"type\":\"connection_established\",\"timestamp\":\"%s\",\"message\":",
 			    ts);
@@ -310,7 +293,7 @@ void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
 }
 
 /* A stamped message enters history and the snapshot table. */
-static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
+void wsb_brk_retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
 {
 	char key[SNAP_KEY_MAX];
 	long klen = -1;
@@ -326,12 +309,29 @@ static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, si
 	wsb_snap_update(b->snap, m, type, tlen, key, klen);
 }
 
+/* A stored or streamed message moves its producer's position, if the
+ * broker registered that id itself (from the file only it writes, or a
+ * claim here): client content never carries these members
+ * (wsb_broker_input strips or checks them). In cluster mode this makes a
+ * greeting here say what the cluster accepted from a publisher that was
+ * connected elsewhere. */
+int wsb_brk_position_from(struct wsb_broker *b, const char *obj, size_t len)
+{
+	char pid[WSB_PRODUCER_ID_MAX + 1];
+	uint64_t pseq;
+	struct wsb_prod *pr;
+
+	if (!wsb_prods_read(obj, len, pid, &pseq))
+		return 0;
+	if ((pr = wsb_prods_find(b->prods, pid)) && pseq > pr->last)
+		pr->last = pr->durable = pseq;
+	return 1;	/* it carries a producer stamp */
+}
+
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
 {
 	struct wsb_msg *m = wsb_msg_alloc(len);
-	char pid[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_env env;
-	uint64_t pseq;
 	ssize_t n;
 
 	if (!m)
@@ -346,18 +346,8 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (seq > b->st.seq)
 		b->st.seq = seq;
 	b->st.durable_seq = b->st.seq;	/* it came from the journal */
-	/* A line can name any producer; only one the broker registered
-	 * itself (wsb_broker_restore_producer, from the file only it writes)
-	 * gets a position, and client content never carries these members
-	 * (wsb_broker_input strips or checks them). */
-	if (wsb_prods_read(wsb_msg_payload(m), (size_t)n, pid, &pseq)) {
-		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
-
-		m->stamped = 1;	/* plain readers get it without (msg.h) */
-		if (pr && pseq > pr->last)
-			pr->last = pr->durable = pseq;
-	}
-	retain(b, m, env.type, env.type_len);
+	m->stamped = wsb_brk_position_from(b, wsb_msg_payload(m), (size_t)n);	/* plain readers get it without (msg.h) */
+	wsb_brk_retain(b, m, env.type, env.type_len);
 	wsb_msg_unref(m);
 	return 0;
 }
@@ -396,17 +386,11 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	int epoch_changed = j->epoch && strcmp(j->epoch, b->epoch);
 
 	if (epoch_changed) {
-		struct wsb_msg *m = wsb_msg_alloc(200);
+		struct wsb_msg *m = wsb_reply_gap_msg(j->since + 1, 0, "epoch", b->epoch);
 
-		if (m) {
-			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200 };
-
-			/* A whole frame at buf: kept as it is, no seal. */
-			m->off = 0;
-			m->len = wsb_reply_gap(&o, j->since + 1, 0, "epoch", b->epoch);
+		if (m)
 			wsb_sess_enqueue(&b->ss, s, m, 0);
-			wsb_msg_unref(m);
-		}
+		wsb_msg_unref(m);
 		s->rseq = 1;	/* all of the new epoch is news to it */
 	} else if (!j->epoch && !j->since) {
 		s->rseq = wsb_hist_oldest(&b->hist, b->st.seq + 1);	/* --from-start */
@@ -504,7 +488,7 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
-	now_ts(b, s->joined);
+	wsb_brk_now_ts(b, s->joined);
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
@@ -530,8 +514,10 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->counted)
 		b->st.subscribers--;
 	wsb_prods_release(s->prod, s);
+	if (b->last_from == s)
+		b->last_from = NULL;
 	wsb_sessions_remove(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 const char *wsb_broker_client_id(const struct wsb_sess *s)
@@ -556,7 +542,7 @@ void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
 
 /* ---- acknowledgements ---- */
 
-static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
+void wsb_brk_ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 {
 	if (wsb_acks_ready(&s->acks, pseq) && !s->q.n && !s->closing && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
@@ -567,7 +553,7 @@ static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, uint64_t pseq)
 {
 	if (!b->cfg.durable_acks || seq <= b->st.durable_seq)
-		ack_ready(b, s, pseq);
+		wsb_brk_ack_ready(b, s, pseq);
 	else
 		wsb_acks_wait(&s->acks, seq, pseq);
 }
@@ -594,11 +580,13 @@ static int pend_push(struct wsb_broker *b, struct wsb_msg *m, const struct wsb_s
 	return 0;
 }
 
-static const struct wsb_sess *sess_by_num(const struct wsb_broker *b, uint64_t num)
+struct wsb_sess *wsb_brk_sess_by_num(struct wsb_broker *b, uint64_t num)
 {
+	if (b->last_from && b->last_from->num == num)
+		return b->last_from;
 	for (size_t i = 0; num && i < b->ss.n; i++)
 		if (b->ss.v[i]->num == num)
-			return b->ss.v[i];
+			return b->last_from = b->ss.v[i];
 	return NULL;
 }
 
@@ -626,7 +614,7 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 		pend_durable(b, m);
 		b->pq_bytes -= m->len;
 		b->ss.releasing = 1;
-		wsb_sessions_fanout(&b->ss, m, sess_by_num(b, e->from), e->type, 0);
+		wsb_sessions_fanout(&b->ss, m, wsb_brk_sess_by_num(b, e->from), e->type, 0);
 		b->ss.releasing = 0;
 		wsb_ring_pop(&b->pq);
 		wsb_msg_unref(m);
@@ -640,13 +628,13 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
 		struct wsb_sess *s = b->ss.v[i];
 		uint64_t top = wsb_acks_durable(&s->acks, seq);
 
 		if (top)
-			ack_ready(b, s, top);
+			wsb_brk_ack_ready(b, s, top);
 	}
 }
 
@@ -668,18 +656,20 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 
 		r = wsb_prods_check(from->prod, p, n, pseq, &code, &err);
 		if (r < 0)
-			reply_error(b, from, code, err.msg);
+			wsb_brk_reply_error(b, from, code, err.msg);
 	}
 	if (r == 0) {
 		/* A resend after a reconnect: delivered before, so only
-		 * acknowledged (once what came before is stored). */
+		 * acknowledged (once what came before is stored; never after
+		 * a refusal, which the ack would cover). */
 		b->st.duplicates++;
-		ack_later(b, from, b->st.seq, *pseq);
+		if (!from->refused)
+			ack_later(b, from, b->st.seq, *pseq);
 	}
 	/* Wrapping would hand out seqs that subscribers and the journal
 	 * already hold: refuse instead, and /health says so. */
 	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
-		reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+		wsb_brk_reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
 			    "nothing more can be published in this epoch");
 		return 0;
 	}
@@ -701,8 +691,12 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 		wsb_msg_unref(m);
 		return;
 	}
+	if (b->seq.submit && !probe) {
+		wsb_brk_submit(b, from, m, env, n, pseq, pr);
+		return;
+	}
 	if (!env->timestamp.len)
-		now_ts(b, ts);
+		wsb_brk_now_ts(b, ts);
 	/* A probe is seen by its prober alone: it takes no seq, so nobody
 	 * else's numbering (or a duplicate's ack) waits on it. */
 	m->seq = probe ? b->st.seq : ++b->st.seq;
@@ -726,7 +720,7 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	if (!probe && b->hooks.journal)
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	if (!probe)
-		retain(b, m, env->type, env->type_len);
+		wsb_brk_retain(b, m, env->type, env->type_len);
 	/* With a journal, nobody sees a message before it is stored: a crash
 	 * can then only lose what nobody saw, and the seqs a restart hands
 	 * out again were never delivered. */
@@ -749,7 +743,7 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 	unsigned what;
 
 	if (wsb_subs_request(&s->subs, obj, len, unsub, &what, &code, &err) < 0) {
-		reply_error(b, s, code, err.msg);
+		wsb_brk_reply_error(b, s, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
@@ -764,7 +758,7 @@ static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *o
 
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_pong(ts, obj + env->data.off, env->data.len));
 }
 
@@ -797,9 +791,9 @@ static void control_request(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->closing)
 		return;
 	if (!b->snap)
-		reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
+		wsb_brk_reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
 	else if (!s->snap && !snap_send(b, s))
-		reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
+		wsb_brk_reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
 }
 
 /* The one place that says whether s may publish. Today: not a read-only
@@ -818,11 +812,11 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	const char *p = wsb_msg_payload(m);
 
 	if (r == -WSB_ENV_INVALID_JSON)
-		reply_error(b, s, "INVALID_JSON", err->msg);
+		wsb_brk_reply_error(b, s, "INVALID_JSON", err->msg);
 	else if (r < 0)
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
 	else if (!env->has_type)
-		reply_error(b, s, "INVALID_MESSAGE",
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE",
 			    env->type_v.len && p[env->type_v.off] == '"'
 				    ? "message \"type\" must be 1 to 128 bytes"
 				    : "message has no string \"type\"");
@@ -833,9 +827,9 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	else if (type_is(env, "subscribe") || type_is(env, "unsubscribe"))
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);
 	else if (!may_publish(s))
-		reply_error(b, s, "FORBIDDEN", "this connection may not publish "
+		wsb_brk_reply_error(b, s, "FORBIDDEN", "this connection may not publish "
 			    "(a browser's, and the broker runs with --browsers-read-only)");
 	else
 		return publish(b, s, m, env, (size_t)r, cap), 1;
@@ -867,7 +861,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	if (!dispatch(b, s, m, r, &env, &err, cap))
 		wsb_msg_unref(m);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 /* ---- delivery ---- */
@@ -910,14 +904,14 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	return o.total;
 }
 
 void wsb_broker_tick(struct wsb_broker *b)
 {
 	wsb_sessions_tick(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 int wsb_broker_pending(const struct wsb_sess *s)
@@ -965,5 +959,5 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes)
 {
 	b->transport_bytes = bytes;
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }

@@ -28,6 +28,15 @@
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
  * wrapped.
  *
+ * Sequencer (cluster mode, lib/cluster.h): with one set
+ * (wsb_broker_set_sequencer) a publish is not numbered here. The broker
+ * checks it as always, stamps its timestamp and hands it to seq.submit;
+ * the sequencer answers every submit, in submit order, with
+ * wsb_broker_submitted (acks follow it), and feeds every message of the
+ * shared stream, this instance's own included, in stream order to
+ * wsb_broker_sequenced, which numbers, retains and fans it out. So every
+ * instance delivers one order with one seq series. The broker stays
+ * I/O-free: the sequencer owns the network.
  * Old clients (the systems wsbridge replaces): get_state, request_snapshot
  * and the configured request types are answered with the snapshot and
  * never published; heartbeat is answered like ping; subscribe/unsubscribe
@@ -127,6 +136,33 @@ struct wsb_broker_stats {
 	uint64_t snapshot_evicted;	/* entries let go for room (least recently updated first) */
 	uint64_t memory_bytes;		/* what max_memory is compared with */
 	uint64_t seq_exhausted;		/* 1: seq reached 2^64-1, publishing is refused */
+};
+
+/* A publish handed to the sequencer: the compact, timestamped message
+ * without seq, the publishing session's number, and its producer stamp
+ * (producer NULL: a plain publish, not deduplicated). */
+struct wsb_submit {
+	const char *msg;
+	size_t len;
+	uint64_t from;
+	const char *producer;
+	uint64_t pseq;
+	const unsigned char *hash;	/* the producer's secret hash (producers.h) */
+};
+
+struct wsb_broker_seq {
+	void *ud;
+	/* 0: taken (answered later by wsb_broker_submitted), -1: refused now
+	 * (the publisher gets an UNAVAILABLE error). */
+	int (*submit)(void *ud, const struct wsb_submit *sm);
+};
+
+/* What the sequencer says of a submit. */
+enum wsb_seq_result {
+	WSB_SEQ_OK,		/* appended at seq */
+	WSB_SEQ_DUP,		/* the producer's pseq was there already */
+	WSB_SEQ_UNAVAILABLE,	/* not appended (the backplane is away): refused, retryable */
+	WSB_SEQ_NOPERM,		/* the producer id is bound to another secret */
 };
 
 /* What a connection asks for when it joins (URL query arguments). */
@@ -229,5 +265,26 @@ int wsb_broker_restore_producer(struct wsb_broker *b, const char *id,
 void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq);
 /* With durable_acks: messages up to seq are stored; acks may cover them. */
 void wsb_broker_durable(struct wsb_broker *b, uint64_t seq);
+
+/* Cluster mode, before any session joins (seq is copied). */
+void wsb_broker_set_sequencer(struct wsb_broker *b, const struct wsb_broker_seq *seq);
+/* The outcome of the submit of (from, pseq): OK and DUP acknowledge it;
+ * UNAVAILABLE and NOPERM send an error, and a producer session then gets
+ * no more acks (it must reconnect and resend: an ack is cumulative, and
+ * nothing after a refused pseq may imply it). from may have left. */
+void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
+			  enum wsb_seq_result r);
+/* One message of the shared stream, as submitted (no seq), at seq; origin
+ * is the session number that submitted it when it was this instance's,
+ * else 0. Seqs at or below the last one are ignored (read twice); a jump
+ * past the next one first sends a gap record (reason "cluster") to every
+ * subscriber. 0, or -1 if it is not a message. */
+int wsb_broker_sequenced(struct wsb_broker *b, const char *msg, size_t len, uint64_t seq,
+			 uint64_t origin);
+/* Seqs from..to (to 0: unknown) are lost for good: a gap record with
+ * reason to every subscriber, and the numbering continues after to. */
+void wsb_broker_gap(struct wsb_broker *b, uint64_t from, uint64_t to, const char *reason);
+/* on: hold publishers (the sequencer is away), as memory pressure does. */
+void wsb_broker_hold(struct wsb_broker *b, int on);
 
 #endif

@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "admit.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "health.h"
 #include "journal.h"
 #include "log.h"
 #include "match.h"
+#include "producers.h"
 #include "replay.h"
 #include "resume.h"
 #include "subs.h"
@@ -44,8 +46,13 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
 
-	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
+	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		cfg->url = "ws://127.0.0.1:8765/ws";
+		if (!wsb_strlist_add(&cfg->urls, (char *)"ws://127.0.0.1:8765/ws"))
+			cfg->urls.replace = 1;
+	}
+	cfg->cluster_name = "wsbridge";
+	cfg->cluster_timeout = 5;
 	cfg->retry_min = 1;
 	cfg->retry_max = 60;
 	cfg->retries = -1;
@@ -233,6 +240,29 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --cluster: a Redis URL without a password in it, a name that is safe
+ * inside a key, and no journal: in a cluster Redis keeps the messages. */
+static int check_cluster(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	char host[256];
+	int port, db;
+
+	if (!cfg->cluster)
+		return cfg->cluster_password_file
+			       ? wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-password-file needs --cluster")
+			       : 0;
+	if (wsb_cluster_parse_url(cfg->cluster, host, sizeof host, &port, &db, err))
+		return -1;
+	if (cfg->journal)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--journal and --cluster do not go together: "
+				   "in a cluster, Redis keeps the messages");
+	if (!cfg->cluster_name || !wsb_prods_id_ok(cfg->cluster_name, strlen(cfg->cluster_name)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-name must be 1-64 of A-Z a-z 0-9 . _ : -");
+	if (!(cfg->cluster_timeout > 0) || cfg->cluster_timeout > 3600)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-timeout must be more than 0 and at most 1h");
+	return 0;
+}
+
 /* Browsers read and do not publish when a token guards the broker, since
  * a page holding the token could otherwise send anything to every other
  * dashboard; the console's publish box is the operator saying otherwise. */
@@ -312,9 +342,14 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err)))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err) || check_cluster(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
+		for (size_t i = 0; i < cfg->urls.n; i++)
+			if (!*cfg->urls.v[i])
+				return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
+		if (cfg->urls.n)
+			cfg->url = cfg->urls.v[0];
 		if (!cfg->url || !*cfg->url)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
 		if (cfg->retry_min <= 0 || cfg->retry_max < cfg->retry_min)
@@ -365,10 +400,14 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 {
 	free(cfg->types.v);
 	free(cfg->allow_origins.v);
+	free(cfg->urls.v);
+	free(cfg->env_copy);
 	free(cfg->request_types.v);
 	free(cfg->operands);
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
+	cfg->urls.v = NULL;
+	cfg->env_copy = NULL;
 	cfg->request_types.v = NULL;
 	cfg->operands = NULL;
 }

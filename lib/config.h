@@ -24,6 +24,8 @@ enum wsb_gap_mode { WSB_GAP_MARK, WSB_GAP_STDERR, WSB_GAP_FAIL };
 struct wsb_strlist {
 	char **v;			/* points into argv or the environment; not owned */
 	size_t n, cap;
+	int replace;			/* defaults or from the environment: the first
+					 * command-line value replaces them */
 };
 
 struct wsb_cfg {
@@ -65,6 +67,11 @@ struct wsb_cfg {
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
+	const char *cluster;		/* --cluster redis://HOST:PORT[/DB] */
+	const char *cluster_name;
+	const char *cluster_password_file;
+	double cluster_timeout;		/* Redis silent this long: reconnect; held publishes refused */
+	int reuse_port;			/* SO_REUSEPORT on the listener */
 	/* Connections with an Origin may not publish: --browsers-read-only, or
 	 * by default with a token; wsb_cfg_check leaves the decision here. */
 	int browsers_read_only;
@@ -75,7 +82,9 @@ struct wsb_cfg {
 	const char *pid_file;		/* --pid-file */
 
 	/* pub, sub, health */
-	const char *url;
+	const char *url;		/* health's; pub and sub: urls.v[0] once checked */
+	struct wsb_strlist urls;	/* pub, sub: --url, tried in turn on reconnect */
+	char *env_copy;			/* owned: an environment list split in place */
 	const char *cafile;		/* CA bundle that verifies the server (https, wss) */
 	int insecure;			/* skip certificate checks (https, wss) */
 

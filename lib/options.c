@@ -45,7 +45,7 @@ _Static_assert(sizeof(enum wsb_fsync) == sizeof(int) && sizeof(enum wsb_log_form
 /* Grouped by tool; --help prints them in this order. */
 static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
-	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
+	{ "url", 'u', WSB_OPT_LIST, "URL", C, OFF(urls), "broker WebSocket URL; repeat it (or list several in the variable) to fail over to the next", NULL, "WSBRIDGE_URL" },
 	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S | H, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
 	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
@@ -89,6 +89,11 @@ static const struct wsb_opt table[] = {
 	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
 	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
+	{ "reuse-port", 0, WSB_OPT_FLAG, NULL, S, OFF(reuse_port), "let other instances listen on the same port (SO_REUSEPORT)", NULL, NULL },
+	{ "cluster", 0, WSB_OPT_STR, "URL", S, OFF(cluster), "one broker with every instance on this Redis: redis://HOST:PORT[/DB]", NULL, NULL },
+	{ "cluster-name", 0, WSB_OPT_STR, "NAME", S, OFF(cluster_name), "instances with the same Redis and name are one broker", NULL, NULL },
+	{ "cluster-password-file", 0, WSB_OPT_STR, "FILE", S, OFF(cluster_password_file), "the Redis password (AUTH), first line of FILE", NULL, NULL },
+	{ "cluster-timeout", 0, WSB_OPT_SECONDS, "SECS", S, OFF(cluster_timeout), "Redis silent this long: reconnect, and refuse held publishes (UNAVAILABLE)", NULL, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
@@ -356,10 +361,15 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 	case WSB_OPT_STR:
 		*(const char **)field = val;
 		return 0;
-	case WSB_OPT_LIST:
-		if (wsb_strlist_add((struct wsb_strlist *)(void *)field, val))
+	case WSB_OPT_LIST: {
+		struct wsb_strlist *l = (struct wsb_strlist *)(void *)field;
+
+		if (l->replace)		/* the command line replaces defaults and the environment */
+			l->n = l->replace = 0;
+		if (wsb_strlist_add(l, val))
 			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		return 0;
+	}
 	case WSB_OPT_UINT:
 		if (parse_int(val, &i, 0))
 			break;
@@ -398,6 +408,24 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 			   o->arg ? o->arg : "value", val);
 }
 
+/* A list from the environment is separated by blanks (WSBRIDGE_URL="ws://a/ws
+ * ws://b/ws"), split in a copy the configuration owns. */
+static int env_list(struct wsb_cfg *cfg, const struct wsb_opt *o, const char *v, struct wsb_err *err)
+{
+	struct wsb_strlist *l = (struct wsb_strlist *)(void *)((char *)cfg + o->off);
+	char *save = NULL, *w;
+
+	free(cfg->env_copy);
+	if (!(cfg->env_copy = strdup(v)))
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	l->n = 0;
+	for (w = strtok_r(cfg->env_copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (wsb_strlist_add(l, w))
+			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	l->replace = 1;
+	return 0;
+}
+
 /* wsbridge-health takes the ws:// URL of the other tools too, so without
  * its own $WSBRIDGE_HEALTH_URL it honours theirs, $WSBRIDGE_URL. */
 static char *env_value(const struct wsb_opt *o)
@@ -417,7 +445,7 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 
 		if (!(o->tools & cfg->tool) || !o->env || !(v = env_value(o)) || !*v)
 			continue;
-		if (store(cfg, o, v, o->env, err))
+		if (o->kind == WSB_OPT_LIST ? env_list(cfg, o, v, err) : store(cfg, o, v, o->env, err))
 			return -1;
 	}
 	return 0;
@@ -531,6 +559,13 @@ static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url
 		if ((*url_seen)++)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "two URLs: '%s' and '%s'", cfg->url, a);
 		cfg->url = a;
+		/* pub, sub: one more --url (it replaces the default and $WSBRIDGE_URL) */
+		if (cfg->tool & WSB_TOOL_CLIENTS) {
+			if (cfg->urls.replace)
+				cfg->urls.n = cfg->urls.replace = 0;
+			if (wsb_strlist_add(&cfg->urls, a))
+				return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		}
 		return 0;
 	}
 	cfg->operands[cfg->n_operands++] = a;
@@ -687,6 +722,13 @@ static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *c
 	case WSB_OPT_ENUM:
 		snprintf(buf, cap, "%s", choice_name(o->choices, *(const int *)(const void *)field));
 		break;
+	case WSB_OPT_LIST: {
+		const struct wsb_strlist *l = (const struct wsb_strlist *)(const void *)field;
+
+		if (l->n == 1)
+			snprintf(buf, cap, "%s", l->v[0]);
+		break;
+	}
 	default:
 		break;
 	}

@@ -290,3 +290,13 @@ void wsb_sessions_tick(struct wsb_sessions *set)
 		wsb_sess_stall_check(set, s);	/* a new window: it may pause again */
 	}
 }
+
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (wsb_subs_active(&s->subs) && !s->replay && !s->snap)
+			wsb_sess_enqueue(set, s, m, 0);
+	}
+}

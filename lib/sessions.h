@@ -51,6 +51,9 @@ struct wsb_sess {
 	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
 	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
 	struct wsb_acks acks;
+	/* cluster mode: a publish of this producer session was refused, so
+	 * nothing after it is published or acknowledged until it reconnects */
+	int refused;
 	/* resume: reading history from seq rseq instead of a live queue */
 	int replay;
 	uint64_t rseq;
@@ -109,6 +112,9 @@ void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
  * catching up, which are woken to read it there. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
+/* m (a record, not a message) to every session subscribed to something,
+ * but those reading history or a snapshot, which find holes there. */
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

@@ -1,6 +1,7 @@
 #include "wsserver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -718,6 +719,77 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* ---- descriptors of the program's, in the same loop (a Redis connection) ---- */
+
+struct wsb_watch {
+	struct lws *wsi;		/* NULL once lws closed it */
+	void (*event)(void *ud, void *h, int writable);
+	void *ud, *h;
+};
+
+/* lws owns a dup of the descriptor, so each side closes its own: the
+ * owner's library (hiredis) closes the original whenever it likes. */
+struct wsb_watch *wsb_server_watch(struct wsb_server *s, int fd, void (*event)(void *ud, void *h, int writable),
+				   void *ud, void *h)
+{
+	struct wsb_watch *w = calloc(1, sizeof *w);
+	lws_sock_file_fd_type d;
+
+	if (!w)
+		return NULL;
+	d.filefd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d.filefd < 0 ||
+	    !(w->wsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, d, "wsbridge-watch", NULL))) {
+		free(w);	/* lws closed the dup */
+		return NULL;
+	}
+	w->event = event;
+	w->ud = ud;
+	w->h = h;
+	lws_set_wsi_user(w->wsi, w);
+	return w;
+}
+
+void wsb_server_watch_write(struct wsb_watch *w)
+{
+	if (w->wsi)
+		lws_callback_on_writable(w->wsi);
+}
+
+void wsb_server_unwatch(struct wsb_watch *w)
+{
+	if (w->wsi) {
+		lws_set_wsi_user(w->wsi, NULL);
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
+	free(w);
+}
+
+/* The owner reads and writes itself (lws only polls); at a hang-up lws
+ * closes its dup, and one more readable event lets the owner see the end. */
+static int watch_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_watch *w = user;
+
+	if (!w)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		w->event(w->ud, w->h, 0);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		w->event(w->ud, w->h, 1);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		w->wsi = NULL;
+		lws_set_wsi_user(wsi, NULL);
+		w->event(w->ud, w->h, 0);	/* may unwatch (free) w */
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 #define TICK_US (100 * LWS_US_PER_MS)
 /* In a descriptor-limit episode, retry accept() this often even if no
  * socket of ours closed (a descriptor freed elsewhere also counts), and end
@@ -791,7 +863,7 @@ static void set_max_conns(struct wsb_server *s)
 
 static int create_context(struct wsb_server *s, struct wsb_err *err)
 {
-	static struct lws_protocols protocols[2];
+	static struct lws_protocols protocols[3];
 	struct lws_context_creation_info info;
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
@@ -805,6 +877,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* Without this lws splits every batch into 4 KiB sends. */
 		.tx_packet_size = BATCH,
 	};
+	protocols[1] = (struct lws_protocols){ .name = "wsbridge-watch", .callback = watch_callback };
 	/* lws pings an idle client after `ping` seconds; only a pong counts as a
 	 * sign of life, and two missed intervals close the connection. */
 	s->retry.secs_since_valid_ping = (uint16_t)ping;
@@ -830,7 +903,10 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		info.alpn = "http/1.1";
 	}
 	wsb_lwsglue_clear();
+	/* --reuse-port: several instances on one port (lwsio.h says why there) */
+	wsb_lwsio_reuse_port(s->cfg->reuse_port);
 	s->ctx = lws_create_context(&info);
+	wsb_lwsio_reuse_port(0);
 	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);

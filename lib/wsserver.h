@@ -125,6 +125,18 @@ void wsb_server_pause_publishers(struct wsb_server *srv, int on);
  * pending one. */
 void wsb_server_timer(struct wsb_server *srv, int64_t us);
 
+/* Another descriptor served by the same loop (a Redis connection, through
+ * a library that reads and writes it itself): event(ud, h, 0) when it is
+ * readable or hung up, event(ud, h, 1) once after each
+ * wsb_server_watch_write when it is writable. The transport polls a dup of
+ * fd, so the owner closes fd as it likes; wsb_server_unwatch (also from
+ * inside event) ends the watch. NULL if lws cannot adopt it. */
+struct wsb_watch;
+struct wsb_watch *wsb_server_watch(struct wsb_server *srv, int fd,
+				   void (*event)(void *ud, void *h, int writable), void *ud, void *h);
+void wsb_server_watch_write(struct wsb_watch *w);
+void wsb_server_unwatch(struct wsb_watch *w);
+
 struct wsb_server_stats {
 	size_t partial_bytes;		/* held for unfinished inbound messages */
 	int publishers_paused;

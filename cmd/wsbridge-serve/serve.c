@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clients.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "listen.h"
@@ -168,7 +169,11 @@ static void op_partial(void *ud, size_t bytes)
 
 static void op_tick(void *ud)
 {
-	wsb_broker_tick(((struct serve *)ud)->broker);
+	struct serve *sv = ud;
+
+	wsb_broker_tick(sv->broker);
+	if (sv->cluster)
+		wsb_cluster_tick(sv->cluster);
 }
 
 static void op_timer(void *ud)
@@ -265,7 +270,11 @@ static int start(struct serve *sv, struct wsb_err *err)
 	tc.token = sv->has_token ? sv->token : NULL;
 	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
 	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
-	return sv->srv ? 0 : -1;
+	if (!sv->srv)
+		return -1;
+	/* Listening, but nobody is served before the loop runs: the
+	 * cluster's epoch and history are in place by then. */
+	return cfg->cluster ? serve_cluster_open(sv, err) : 0;
 }
 
 int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
@@ -281,7 +290,9 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		rc = wsb_server_run(sv.srv);
 	if (!rc)
 		wsb_ready_done(cfg);	/* a clean stop: the pid file goes */
-	/* Every connection leaves the broker before the broker goes. */
+	/* The cluster lets go of its watches before the transport goes, and
+	 * every connection leaves the broker before the broker goes. */
+	serve_cluster_close(&sv);
 	wsb_server_free(sv.srv);
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);

@@ -44,6 +44,8 @@ struct serve {
 	int degraded;			/* the journal cannot be written */
 	uint64_t lost_seq;		/* first seq the journal refused: acks stop before it */
 	char degraded_reason[WSB_ERR_LEN];
+	/* --cluster */
+	struct wsb_cluster *cluster;
 };
 
 /* The program behind wsbridge-serve(1), for wsb_cli_main. */
@@ -56,6 +58,12 @@ void serve_journal_close(struct serve *sv);
 void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
 /* The transport's timer fired: commit what waits. */
 void serve_commit_due(struct serve *sv);
+
+/* cluster.c: --cluster, after the broker and the transport exist and
+ * before the loop runs (the cluster's epoch and history come first); 0 or
+ * -1 + err. */
+int serve_cluster_open(struct serve *sv, struct wsb_err *err);
+void serve_cluster_close(struct serve *sv);
 
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);
