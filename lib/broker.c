@@ -1,10 +1,12 @@
 #include "broker.h"
+#include "broker_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acks.h"
+#include "allow.h"
 #include "envelope.h"
 #include "frame.h"
 #include "history.h"
@@ -28,34 +30,15 @@
  *   acks       acks and messages waiting for the journal
  *   producers  producer ids, secrets, positions, dedup checks
  *   reply      the JSON the broker writes itself (stamp, replies, records)
- *   msg, ring  the shared frame buffer; the FIFO every queue is built on */
+ *   msg, ring  the shared frame buffer; the FIFO every queue is built on
+ * Cluster mode (the sequencer's calls) is broker_seq.c, the same broker
+ * through the private broker_int.h. */
 
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 #define SNAP_KEY_MAX 256	/* --snapshot-key values longer count per type only */
 
-struct wsb_broker {
-	struct wsb_broker_cfg cfg;
-	struct wsb_broker_hooks hooks;
-	char *greeting;		/* escaped, with quotes */
-	size_t greeting_len;
-	uint32_t id_prefix;
-	uint64_t id_next;
-	struct wsb_sessions ss;	/* sessions, their queues and stalls (sessions.h) */
-	int pressure;		/* what hooks.pressure last said */
-	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
-	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
-	struct wsb_deflate *zd;		/* compresses each message once, made at the first
-					 * compressing session (pmd.h) */
-	size_t transport_bytes;		/* held by the transport: unfinished messages */
-	struct wsb_prods *prods;	/* producer ids, secrets and positions */
-	struct wsb_ring pq;		/* published, waiting for the journal (acks.h) */
-	size_t pq_bytes;
-	char epoch[WSB_EPOCH_LEN + 1];
-	struct wsb_hist hist;
-	struct wsb_broker_stats st;
-};
 
-static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
+void wsb_brk_now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
 {
 	struct timespec ts;
 
@@ -85,7 +68,7 @@ static uint64_t memory_used(const struct wsb_broker *b)
 /* A zero max_queue, max_memory or history_bytes means "no limit": broker.h
  * leaves zero open, and as a limit it would close or pause everything. The
  * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
-static void check_pressure(struct wsb_broker *b)
+void wsb_brk_check_pressure(struct wsb_broker *b)
 {
 	int want;
 
@@ -100,7 +83,7 @@ static void check_pressure(struct wsb_broker *b)
 	}
 	/* Messages waiting for the journal reach every subscriber at once when
 	 * it commits: past a quarter of max_queue, hold publishers until then. */
-	want = b->mem_pressure || b->ss.stalling > 0 ||
+	want = b->mem_pressure || b->ss.stalling > 0 || b->hold ||
 	       (b->cfg.max_queue && b->pq_bytes > b->cfg.max_queue / 4);
 	if (want != b->pressure) {
 		b->pressure = want;
@@ -124,7 +107,7 @@ static void reply(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m)
 	wsb_msg_unref(m);
 }
 
-static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
+void wsb_brk_reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
 			const char *text)
 {
 	char ts[WSB_TS_LEN];
@@ -132,8 +115,19 @@ static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *co
 	b->st.errors++;
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_error(ts, code, text));
+}
+
+/* The sessions piece emptied a slow publisher's queue and unsubscribed
+ * it (sessions.h): the error says so, first in line for whenever it reads. */
+static void slow_unsubscribed(void *owner, struct wsb_sess *s)
+{
+	struct wsb_broker *b = owner;
+
+	wsb_brk_reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
+		    "connection was dropped and it is unsubscribed from everything; what it "
+		    "publishes is still accepted; subscribe again to receive");
 }
 
 /* ---- sessions ---- */
@@ -160,7 +154,7 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 
 	if (!m)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	p = wsb_msg_payload(m);
 	n = (size_t)sprintf(p, "{\"type\":\"connection_established\",\"timestamp\":\"%s\",\"message\":",
 			    ts);
@@ -168,6 +162,8 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n += b->greeting_len;
 	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
 			     (unsigned long long)b->st.seq, b->epoch);
+	if (b->cfg.max_message)
+		n += (size_t)sprintf(p + n, ",\"max_message\":%llu", (unsigned long long)b->cfg.max_message);
 	if (s->prod) {
 		/* With a journal, only what is stored counts as accepted: the
 		 * publisher drops what the greeting covers from its queue. */
@@ -240,15 +236,20 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	b->cfg = *cfg;
 	if (!b->cfg.mono_ms)
 		b->cfg.mono_ms = mono_ms_default;
+	if (b->cfg.rate.burst < 1)
+		b->cfg.rate.burst = 1;	/* a bucket that never holds a token refuses everything */
 	if (!b->cfg.rand)
 		b->cfg.rand = wsb_random_bytes;
 	if (hooks)
 		b->hooks = *hooks;
 	b->ss = (struct wsb_sessions){ .max_queue = cfg->max_queue, .mono_ms = b->cfg.mono_ms,
 				       .stall_cfg = { cfg->stall_ms, cfg->stall_window_ms },
-				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close };
+				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close,
+				       .owner = b, .unsubscribed = slow_unsubscribed,
+				       .symkey = &b->symkey };
 	wsb_pend_init(&b->pq);
-	if (set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
+	if (wsb_symkey_parse(&b->symkey, cfg->symbol_key ? cfg->symbol_key : ".data.symbol", err) < 0 ||
+	    set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
 	    alloc_parts(b, err) < 0 || draw_ids(b, err) < 0) {
 		wsb_broker_free(b);
 		return NULL;
@@ -297,7 +298,7 @@ void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
 }
 
 /* A stamped message enters history and the snapshot table. */
-static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
+void wsb_brk_retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
 {
 	char key[SNAP_KEY_MAX];
 	long klen = -1;
@@ -313,12 +314,29 @@ static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, si
 	wsb_snap_update(b->snap, m, type, tlen, key, klen);
 }
 
+/* A stored or streamed message moves its producer's position, if the
+ * broker registered that id itself (from the file only it writes, or a
+ * claim here): client content never carries these members
+ * (wsb_broker_input strips or checks them). In cluster mode this makes a
+ * greeting here say what the cluster accepted from a publisher that was
+ * connected elsewhere. */
+int wsb_brk_position_from(struct wsb_broker *b, const char *obj, size_t len)
+{
+	char pid[WSB_PRODUCER_ID_MAX + 1];
+	uint64_t pseq;
+	struct wsb_prod *pr;
+
+	if (!wsb_prods_read(obj, len, pid, &pseq))
+		return 0;
+	if ((pr = wsb_prods_find(b->prods, pid)) && pseq > pr->last)
+		pr->last = pr->durable = pseq;
+	return 1;	/* it carries a producer stamp */
+}
+
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
 {
 	struct wsb_msg *m = wsb_msg_alloc(len);
-	char pid[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_env env;
-	uint64_t pseq;
 	ssize_t n;
 
 	if (!m)
@@ -333,17 +351,8 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (seq > b->st.seq)
 		b->st.seq = seq;
 	b->st.durable_seq = b->st.seq;	/* it came from the journal */
-	/* A line can name any producer; only one the broker registered
-	 * itself (wsb_broker_restore_producer, from the file only it writes)
-	 * gets a position, and client content never carries these members
-	 * (wsb_broker_input strips or checks them). */
-	if (wsb_prods_read(wsb_msg_payload(m), (size_t)n, pid, &pseq)) {
-		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
-
-		if (pr && pseq > pr->last)
-			pr->last = pr->durable = pseq;
-	}
-	retain(b, m, env.type, env.type_len);
+	m->stamped = wsb_brk_position_from(b, wsb_msg_payload(m), (size_t)n);	/* plain readers get it without (msg.h) */
+	wsb_brk_retain(b, m, env.type, env.type_len);
 	wsb_msg_unref(m);
 	return 0;
 }
@@ -357,6 +366,8 @@ static struct wsb_sess *sess_new(struct wsb_broker *b, void *conn, unsigned flag
 		wsb_err_set(err, WSB_EXIT_OSERR, "cannot add session: out of memory");
 		return NULL;
 	}
+	s->stamp = !!(flags & WSB_SESS_STAMP);
+	s->read_only = !!(flags & WSB_SESS_READ_ONLY);
 	s->num = ++b->id_next;
 	snprintf(s->id, sizeof s->id, "%08x-%llu", (unsigned)b->id_prefix,
 		 (unsigned long long)s->num);
@@ -380,17 +391,11 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	int epoch_changed = j->epoch && strcmp(j->epoch, b->epoch);
 
 	if (epoch_changed) {
-		struct wsb_msg *m = wsb_msg_alloc(200);
+		struct wsb_msg *m = wsb_reply_gap_msg(j->since + 1, 0, "epoch", b->epoch);
 
-		if (m) {
-			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200, NULL };
-
-			/* A whole frame at buf: kept as it is, no seal. */
-			m->off = 0;
-			m->len = wsb_reply_gap(&o, j->since + 1, 0, "epoch", b->epoch);
+		if (m)
 			wsb_sess_enqueue(&b->ss, s, m, 0);
-			wsb_msg_unref(m);
-		}
+		wsb_msg_unref(m);
 		s->rseq = 1;	/* all of the new epoch is news to it */
 	} else if (!j->epoch && !j->since) {
 		s->rseq = wsb_hist_oldest(&b->hist, b->st.seq + 1);	/* --from-start */
@@ -439,21 +444,34 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
 /* The latest message of every matching type/key, oldest first: queued at
  * once when it fits max_queue, otherwise read in pieces by take() as the
  * socket drains (a snapshot bigger than one queue is not a slow consumer). */
-static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
+static struct wsb_want want_of(const struct wsb_broker *b, const struct wsb_sess *s)
+{
+	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp };
+}
+
+/* 1 if it is queued or will be read in pieces; 0 if it cannot be now. */
+static int snap_send(struct wsb_broker *b, struct wsb_sess *s)
 {
 	const struct wsb_snap_ent *e = NULL;
-	struct wsb_msg *m;
+	struct wsb_want w = want_of(b, s);
+	struct wsb_msg *m, *f;
 
 	if (!b->snap)
-		return;
-	if (b->cfg.max_queue && s->qbytes + wsb_snap_bytes_for(b->snap, &s->subs.pats) > b->cfg.max_queue) {
+		return 1;
+	if (b->cfg.max_queue && s->qbytes + wsb_snap_bytes_for(b->snap, &w) > b->cfg.max_queue) {
+		/* Read in pieces, then a resume from here: a session already
+		 * reading history cannot start that over. */
+		if (s->replay)
+			return 0;
 		s->snap = 1;
 		s->snap_seq = 0;
 		s->snap_end = b->st.seq;
-		return;
+		return 1;
 	}
-	while ((m = wsb_snap_next(b->snap, &s->subs.pats, &e)))
-		wsb_sess_enqueue(&b->ss, s, m, 1);
+	while ((m = wsb_snap_next(b->snap, &w, &e)))
+		if ((f = wsb_want_form(&w, m)))
+			wsb_sess_enqueue(&b->ss, s, f, 1);
+	return 1;
 }
 
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
@@ -463,13 +481,13 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 
 	if (!s)
 		return NULL;
-	/* Without a deflater (out of memory) it gets plain frames, which a
-	 * permessage-deflate peer reads as well. */
-	if (j->compress && !b->zd)
-		b->zd = wsb_deflate_new();
-	s->compress = j->compress && b->zd;
+	wsb_brk_compress(b, s, j->compress);
 	if (j->subscribe_none)
 		wsb_subs_none(&s->subs);
+	if (wsb_allow_join(s, j->scope, j->types, j->ntypes, j->subscribe_none, err) < 0) {
+		wsb_broker_leave(b, s);
+		return NULL;
+	}
 	for (size_t i = 0; i < j->ntypes; i++)
 		if (wsb_subs_add(&s->subs, j->types[i], err) < 0) {
 			wsb_broker_leave(b, s);
@@ -480,11 +498,12 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
+	wsb_brk_now_ts(b, s->joined);
 	greet(b, s);
 	if (j->resume)
 		resume_from(b, s, j);
 	else if (j->snapshot)
-		snap_send(b, s);
+		(void)snap_send(b, s);
 	return s;
 }
 
@@ -497,12 +516,6 @@ int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *p
 	return r;
 }
 
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s)
-{
-	wsb_subs_none(&s->subs);
-	sess_recount(b, s);
-}
-
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 {
 	if (!s)
@@ -511,8 +524,10 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->counted)
 		b->st.subscribers--;
 	wsb_prods_release(s->prod, s);
+	if (b->last_from == s)
+		b->last_from = NULL;
 	wsb_sessions_remove(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 const char *wsb_broker_client_id(const struct wsb_sess *s)
@@ -520,9 +535,24 @@ const char *wsb_broker_client_id(const struct wsb_sess *s)
 	return s->id;
 }
 
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
+{
+	*info = (struct wsb_sess_info){
+		.id = s->id,
+		.producer = s->producer,
+		.since = s->joined,
+		.queued_bytes = s->qbytes,
+		.messages_in = s->n_in,
+		.messages_out = s->n_out,
+		.all_types = s->subs.pats.all,
+		.patterns = (const char *const *)s->subs.pats.v,
+		.npatterns = s->subs.pats.n,
+	};
+}
+
 /* ---- acknowledgements ---- */
 
-static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
+void wsb_brk_ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 {
 	if (wsb_acks_ready(&s->acks, pseq) && !s->q.n && !s->closing && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
@@ -533,7 +563,7 @@ static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, uint64_t pseq)
 {
 	if (!b->cfg.durable_acks || seq <= b->st.durable_seq)
-		ack_ready(b, s, pseq);
+		wsb_brk_ack_ready(b, s, pseq);
 	else
 		wsb_acks_wait(&s->acks, seq, pseq);
 }
@@ -560,11 +590,13 @@ static int pend_push(struct wsb_broker *b, struct wsb_msg *m, const struct wsb_s
 	return 0;
 }
 
-static const struct wsb_sess *sess_by_num(const struct wsb_broker *b, uint64_t num)
+struct wsb_sess *wsb_brk_sess_by_num(struct wsb_broker *b, uint64_t num)
 {
+	if (b->last_from && b->last_from->num == num)
+		return b->last_from;
 	for (size_t i = 0; num && i < b->ss.n; i++)
 		if (b->ss.v[i]->num == num)
-			return b->ss.v[i];
+			return b->last_from = b->ss.v[i];
 	return NULL;
 }
 
@@ -592,7 +624,7 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 		pend_durable(b, m);
 		b->pq_bytes -= m->len;
 		b->ss.releasing = 1;
-		wsb_sessions_fanout(&b->ss, m, sess_by_num(b, e->from), e->type, 0);
+		wsb_sessions_fanout(&b->ss, m, wsb_brk_sess_by_num(b, e->from), e->type, 0);
 		b->ss.releasing = 0;
 		wsb_ring_pop(&b->pq);
 		wsb_msg_unref(m);
@@ -606,13 +638,13 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
 		struct wsb_sess *s = b->ss.v[i];
 		uint64_t top = wsb_acks_durable(&s->acks, seq);
 
 		if (top)
-			ack_ready(b, s, top);
+			wsb_brk_ack_ready(b, s, top);
 	}
 }
 
@@ -634,20 +666,22 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 
 		r = wsb_prods_check(from->prod, p, n, pseq, &code, &err);
 		if (r < 0)
-			reply_error(b, from, code, err.msg);
+			wsb_brk_reply_error(b, from, code, err.msg);
 	}
 	if (r == 0) {
 		/* A resend after a reconnect: delivered before, so only
-		 * acknowledged (once what came before is stored). */
+		 * acknowledged (once what came before is stored; never after
+		 * a refusal, which the ack would cover). */
 		b->st.duplicates++;
-		ack_later(b, from, b->st.seq, *pseq);
+		if (!from->refused)
+			ack_later(b, from, b->st.seq, *pseq);
 	}
 	/* Wrapping would hand out seqs that subscribers and the journal
 	 * already hold: refuse instead, and /health says so. */
 	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
 		if (from)
-			reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
-				    "nothing more can be published in this epoch");
+			wsb_brk_reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+					    "nothing more can be published in this epoch");
 		return 0;
 	}
 	if (r == 1)
@@ -655,8 +689,8 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	return r > 0;
 }
 
-static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
-		    const struct wsb_env *env, size_t n, size_t cap)
+void wsb_brk_publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
+		     const struct wsb_env *env, size_t n, size_t cap)
 {
 	int probe = is_probe(env);
 	char ts[WSB_TS_LEN], *p = wsb_msg_payload(m);
@@ -668,8 +702,12 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 		wsb_msg_unref(m);
 		return;
 	}
+	if (b->seq.submit && !probe) {
+		wsb_brk_submit(b, from, m, env, n, pseq, pr);
+		return;
+	}
 	if (!env->timestamp.len)
-		now_ts(b, ts);
+		wsb_brk_now_ts(b, ts);
 	/* A probe is seen by its prober alone: it takes no seq, so nobody
 	 * else's numbering (or a duplicate's ack) waits on it. */
 	m->seq = probe ? b->st.seq : ++b->st.seq;
@@ -681,7 +719,10 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 		p = wsb_msg_payload(m);	/* the block may have moved */
 	}
 	wsb_msg_seal(m, o);
+	m->stamped = from && from->prod;	/* its producer/pseq, for ?stamp=1 only */
 	b->st.messages_in++;
+	if (from)
+		from->published++;
 	if (pr) {
 		pr->last = pseq;
 		if (!b->cfg.durable_acks)
@@ -691,7 +732,7 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	if (!probe && b->hooks.journal)
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	if (!probe)
-		retain(b, m, env->type, env->type_len);
+		wsb_brk_retain(b, m, env->type, env->type_len);
 	/* With a journal, nobody sees a message before it is stored: a crash
 	 * can then only lose what nobody saw, and the seqs a restart hands
 	 * out again were never delivered. */
@@ -704,6 +745,15 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	wsb_msg_unref(m);
 }
 
+/* Refusals the operator should see too (hooks.refused), without the
+ * message: its content is the sender's business. */
+static void refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, const char *text)
+{
+	wsb_brk_reply_error(b, s, code, text);
+	if (b->hooks.refused)
+		b->hooks.refused(b->hooks.ud, s->id, code, text);
+}
+
 /* All or nothing, and one answer: the whole new set ("subscribed") or one
  * error with the set unchanged (subs.h). */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -711,14 +761,18 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 {
 	const char *code = NULL;
 	struct wsb_err err;
+	unsigned what;
 
-	if (wsb_subs_request(&s->subs, obj, len, unsub, &code, &err) < 0) {
-		reply_error(b, s, code, err.msg);
+	if (wsb_subs_request(&s->subs, obj, len, unsub, &what, &code, &err) < 0) {
+		if (!strcmp(code, "FORBIDDEN"))
+			refuse(b, s, code, err.msg);
+		else
+			wsb_brk_reply_error(b, s, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
 	if (!s->closing)
-		reply(b, s, wsb_subs_reply(&s->subs));
+		reply(b, s, wsb_subs_reply(&s->subs, what));
 }
 
 static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -728,7 +782,7 @@ static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *o
 
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_pong(ts, obj + env->data.off, env->data.len));
 }
 
@@ -741,6 +795,51 @@ static int type_is(const struct wsb_env *env, const char *name)
 	return env->type_len == n && !memcmp(env->type, name, n);
 }
 
+/* The old dashboards' way to ask for the current state (get_state,
+ * request_snapshot) and the operator's --request-type names: answered, never
+ * published, so one dashboard's request does not reach every other one. */
+static int is_request(const struct wsb_broker *b, const struct wsb_env *env)
+{
+	if (type_is(env, "get_state") || type_is(env, "request_snapshot"))
+		return 1;
+	for (size_t i = 0; i < b->cfg.nrequest_types; i++)
+		if (type_is(env, b->cfg.request_types[i]))
+			return 1;
+	return 0;
+}
+
+/* The answer is what ?snapshot=1 gives at join: the latest message of each
+ * type (and key) the session subscribes to, in its own queue. */
+static void control_request(struct wsb_broker *b, struct wsb_sess *s)
+{
+	if (s->closing)
+		return;
+	if (!b->snap)
+		wsb_brk_reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
+	else if (!s->snap && !snap_send(b, s))
+		wsb_brk_reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
+}
+
+/* The one place that says whether s may publish type now (allow.h: read-only,
+ * scope, --rate); other reasons to refuse extend it, not its callers. */
+static int may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type)
+{
+	char text[300];
+	uint64_t wait = 0;
+	const char *code = wsb_allow_publish(s, type, text, sizeof text);
+	/* FORBIDDEN is logged once per connection: retries must not flood the log. */
+	int r = code ? (s->forbidden_said++ ? WSB_ALLOW_QUIET : WSB_ALLOW_SAY)
+		     : wsb_allow_rate(s, &b->cfg.rate, b->cfg.rate_pause, b->cfg.mono_ms(), &wait, text, sizeof text);
+
+	if (wait && b->hooks.throttle)
+		b->hooks.throttle(b->hooks.ud, s->conn, wait);
+	if (r == WSB_ALLOW_SAY)
+		refuse(b, s, code ? code : "RATE_LIMITED", text);
+	else if (r == WSB_ALLOW_QUIET)
+		wsb_brk_reply_error(b, s, code ? code : "RATE_LIMITED", text);
+	return r == WSB_ALLOW_OK;
+}
+
 /* 1 if m went on to publish (which owns it now), 0 if it was a control
  * message or refused with an error reply. */
 static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m, ssize_t r,
@@ -749,71 +848,27 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	const char *p = wsb_msg_payload(m);
 
 	if (r == -WSB_ENV_INVALID_JSON)
-		reply_error(b, s, "INVALID_JSON", err->msg);
+		wsb_brk_reply_error(b, s, "INVALID_JSON", err->msg);
 	else if (r < 0)
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
 	else if (!env->has_type)
-		reply_error(b, s, "INVALID_MESSAGE",
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE",
 			    env->type_v.len && p[env->type_v.off] == '"'
 				    ? "message \"type\" must be 1 to 128 bytes"
 				    : "message has no string \"type\"");
-	else if (type_is(env, "ping"))
+	else if (type_is(env, "ping") || type_is(env, "heartbeat"))
 		control_ping(b, s, p, env);
+	else if (is_request(b, env))
+		control_request(b, s);
 	else if (type_is(env, "subscribe") || type_is(env, "unsubscribe"))
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);
+	else if (!may_publish(b, s, env->type))
+		;
 	else
-		return publish(b, s, m, env, (size_t)r, cap), 1;
+		return wsb_brk_publish(b, s, m, env, (size_t)r, cap), 1;
 	return 0;
-}
-
-/* What publishing msg as nobody's would refuse: 0, or -1 with code and err. */
-static int check_plain(const struct wsb_broker *b, ssize_t r, const struct wsb_env *env, const char *p,
-		       const char **code, struct wsb_err *err)
-{
-	*code = "INVALID_MESSAGE";
-	if (r == -WSB_ENV_INVALID_JSON)
-		*code = "INVALID_JSON";
-	if (r < 0)
-		return -1;
-	if (!env->has_type)
-		return wsb_err_set(err, WSB_EXIT_DATAERR, "%s",
-				   env->type_v.len && p[env->type_v.off] == '"' ? "message \"type\" must be 1 to 128 bytes"
-									     : "message has no string \"type\"");
-	if (!wsb_env_type_ok(env->type, env->type_len, err))
-		return -1;	/* control types too: ping or subscribe mean nothing here */
-	if (b->st.seq == UINT64_MAX) {
-		*code = "SEQ_EXHAUSTED";
-		return wsb_err_set(err, WSB_EXIT_UNAVAILABLE, "the server's seq space is exhausted");
-	}
-	return 0;
-}
-
-uint64_t wsb_broker_publish(struct wsb_broker *b, const char *msg, size_t len, int check_only, const char **code,
-			    struct wsb_err *err)
-{
-	static const char *const drop[] = { "seq", "producer", "pseq", NULL };
-	struct wsb_env env;
-	size_t cap = len + WSB_STAMP_MAX;
-	struct wsb_msg *m;
-	ssize_t r;
-	uint64_t seq;
-
-	*code = "INTERNAL";
-	if (cap < len || !(m = wsb_msg_alloc(cap)))
-		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory"), 0;
-	wsb_err_clear(err);
-	r = wsb_env_parse(msg, len, wsb_msg_payload(m), drop, &env, err);
-	if (check_plain(b, r, &env, wsb_msg_payload(m), code, err) || check_only) {
-		wsb_msg_unref(m);
-		return check_only && !err->msg[0];
-	}
-	publish(b, NULL, m, &env, (size_t)r, cap);
-	seq = b->st.seq;
-	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
-	return seq;
 }
 
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)
@@ -829,6 +884,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	struct wsb_msg *m;
 	ssize_t r;
 
+	s->n_in++;
 	/* Taken over by a newer connection of its producer: whatever it still
 	 * sends is not that producer's any more. */
 	if (s->producer[0] && !s->prod)
@@ -840,7 +896,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	if (!dispatch(b, s, m, r, &env, &err, cap))
 		wsb_msg_unref(m);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 /* ---- delivery ---- */
@@ -848,9 +904,11 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 /* The session's own queue first, then a snapshot in pieces, then history. */
 static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 {
+	struct wsb_want w = want_of(b, s);
+
 	wsb_sess_fill(&b->ss, s, o);
 	if (s->snap && !s->q.n &&
-	    !wsb_snap_read(b->snap, &s->subs.pats, &s->snap_seq, s->snap_end, o, &b->ss.messages_out)) {
+	    !wsb_snap_read(b->snap, &w, &s->snap_seq, s->snap_end, o, &b->ss.messages_out)) {
 		/* Once the snapshot is out, a resume from the seq it joined at. */
 		s->snap = 0;
 		s->rseq = s->snap_end + 1;
@@ -860,7 +918,7 @@ static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 		struct wsb_hist_view v = { b->cfg.durable_acks ? b->st.durable_seq : UINT64_MAX,
 					   b->st.seq + 1, b->epoch, 0 };
 
-		s->replay = wsb_hist_read(&b->hist, &v, &s->subs.pats, &s->rseq, o);
+		s->replay = wsb_hist_read(&b->hist, &v, &w, &s->rseq, o);
 		b->ss.messages_out += v.frames;
 	}
 }
@@ -870,21 +928,25 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 {
 	struct wsb_out o = { out, 0, soft > hard ? hard : soft, hard, s->compress ? b->zd : NULL };
 
+	uint64_t out_before;
+
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */
 	if (s->acks.due > s->acks.sent && wsb_reply_ack(&o, s->acks.due))
 		s->acks.sent = s->acks.due;
+	out_before = b->ss.messages_out;
 	fill(b, s, &o);
+	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	return o.total;
 }
 
 void wsb_broker_tick(struct wsb_broker *b)
 {
 	wsb_sessions_tick(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 int wsb_broker_pending(const struct wsb_sess *s)
@@ -918,6 +980,7 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 	st->queued_bytes = b->ss.queued_bytes + b->pq_bytes;
 	st->dropped = b->ss.dropped;
 	st->slow_consumers_closed = b->ss.slow_closed;
+	st->slow_unsubscribed = b->ss.slow_unsubscribed;
 	st->messages_out = b->ss.messages_out;
 	if (b->snap)
 		wsb_snap_stats(b->snap, &ss);
@@ -931,5 +994,5 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes)
 {
 	b->transport_bytes = bytes;
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }

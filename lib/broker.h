@@ -10,7 +10,9 @@
  *
  * Limits: a session whose queued bytes would pass max_queue is a slow
  * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
- * the transport to close it with 4008. hooks.pressure(1) asks the transport
+ * the transport to close it with 4008; one that has published something is
+ * unsubscribed from everything instead, with an error SLOW_CONSUMER, and
+ * keeps publishing (sessions.h). hooks.pressure(1) asks the transport
  * to stop reading publishers while all queued messages together pass
  * max_memory (until under 3/4 of it; snapshots and the transport's
  * unfinished messages count too), or while some session's backlog is
@@ -26,6 +28,32 @@
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
  * wrapped.
  *
+ * Who may do what: a session joins with a scope (scope.h; the transport's
+ * door decided it from the credential), and the broker holds it to it: a
+ * publish outside it gets error FORBIDDEN and goes nowhere, a subscribe
+ * naming a pattern outside it gets error FORBIDDEN and changes nothing, and
+ * a session that did not name types starts with the scope's types (or
+ * nothing, if it may not subscribe). With cfg.rate every publish spends a
+ * token of the session's bucket and of its producer id's (ratelimit.h):
+ * over the rate it is refused with RATE_LIMITED, or, with rate_pause,
+ * accepted and hooks.throttle asks the transport not to read the
+ * connection until the buckets refill: nothing is lost.
+ * Sequencer (cluster mode, lib/cluster.h): with one set
+ * (wsb_broker_set_sequencer) a publish is not numbered here. The broker
+ * checks it as always, stamps its timestamp and hands it to seq.submit;
+ * the sequencer answers every submit, in submit order, with
+ * wsb_broker_submitted (acks follow it), and feeds every message of the
+ * shared stream, this instance's own included, in stream order to
+ * wsb_broker_sequenced, which numbers, retains and fans it out. So every
+ * instance delivers one order with one seq series. The broker stays
+ * I/O-free: the sequencer owns the network.
+ * Old clients (the systems wsbridge replaces): get_state, request_snapshot
+ * and the configured request types are answered with the snapshot and
+ * never published; heartbeat is answered like ping; subscribe/unsubscribe
+ * take "symbols" as well as "types"; a read-only session (join flags) gets
+ * FORBIDDEN for a publish. The broker's own error replies carry no seq and
+ * data.source "wsbridge", so an application may publish type "error".
+ *
  * Single-threaded; every call runs on the transport's event loop.
  */
 #ifndef WSB_BROKER_H
@@ -38,6 +66,8 @@
 #include "err.h"
 #include "producers.h"
 #include "proto.h"	/* close codes, limits */
+#include "ratelimit.h"
+#include "scope.h"
 
 struct wsb_broker;
 struct wsb_sess;
@@ -63,6 +93,12 @@ struct wsb_broker_hooks {
 	 * err refuses the join. May be NULL. */
 	int (*producer)(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
 			struct wsb_err *err);
+	/* rate_pause: do not read conn for ms milliseconds. May be NULL. */
+	void (*throttle)(void *ud, void *conn, uint64_t ms);
+	/* A publish or subscribe of client was refused with error code
+	 * (FORBIDDEN; RATE_LIMITED once per run of refusals), for the log.
+	 * text holds no secret. May be NULL. */
+	void (*refused)(void *ud, const char *client, const char *code, const char *text);
 };
 
 struct wsb_broker_cfg {
@@ -78,6 +114,9 @@ struct wsb_broker_cfg {
 	 * WSB_SNAP_ENTRIES_MAX. Its bytes count toward max_memory. */
 	size_t snapshot_bytes, snapshot_entries;
 	const char *greeting;		/* "message" of connection_established */
+	/* The transport's largest inbound message, told in the greeting so a
+	 * publisher can skip a line that would be refused; 0: not told. */
+	uint64_t max_message;
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
 	/* Monotonic milliseconds for stall timing; NULL: wsb_mono_ns (sys.h). */
@@ -88,6 +127,15 @@ struct wsb_broker_cfg {
 	 * repeat would let a resume read another lifetime's numbering) and a
 	 * producer id needing a secret is refused. */
 	wsb_rand_fn rand;
+	/* --rate, --burst: per session and per producer id; per_s 0: none */
+	struct wsb_rate rate;
+	int rate_pause;			/* --rate-policy pause: throttle, never refuse */
+	/* Types answered with the snapshot and never published, besides
+	 * get_state and request_snapshot (--request-type). */
+	const char *const *request_types;
+	size_t nrequest_types;
+	/* Where a message's symbol is (--symbol-key, subs.h); NULL: .data.symbol. */
+	const char *symbol_key;
 };
 
 struct wsb_broker_stats {
@@ -97,6 +145,7 @@ struct wsb_broker_stats {
 	uint64_t messages_out;		/* frames handed to the transport (deliveries, replies) */
 	uint64_t dropped;		/* messages discarded from slow consumers' queues */
 	uint64_t slow_consumers_closed;
+	uint64_t slow_unsubscribed;	/* slow publishers unsubscribed instead of closed */
 	uint64_t errors;		/* error replies sent for bad input */
 	uint64_t seq;			/* last seq assigned */
 	uint64_t queued_bytes;		/* bytes of messages waiting in any queue */
@@ -108,6 +157,33 @@ struct wsb_broker_stats {
 	uint64_t snapshot_evicted;	/* entries let go for room (least recently updated first) */
 	uint64_t memory_bytes;		/* what max_memory is compared with */
 	uint64_t seq_exhausted;		/* 1: seq reached 2^64-1, publishing is refused */
+};
+
+/* A publish handed to the sequencer: the compact, timestamped message
+ * without seq, the publishing session's number, and its producer stamp
+ * (producer NULL: a plain publish, not deduplicated). */
+struct wsb_submit {
+	const char *msg;
+	size_t len;
+	uint64_t from;
+	const char *producer;
+	uint64_t pseq;
+	const unsigned char *hash;	/* the producer's secret hash (producers.h) */
+};
+
+struct wsb_broker_seq {
+	void *ud;
+	/* 0: taken (answered later by wsb_broker_submitted), -1: refused now
+	 * (the publisher gets an UNAVAILABLE error). */
+	int (*submit)(void *ud, const struct wsb_submit *sm);
+};
+
+/* What the sequencer says of a submit. */
+enum wsb_seq_result {
+	WSB_SEQ_OK,		/* appended at seq */
+	WSB_SEQ_DUP,		/* the producer's pseq was there already */
+	WSB_SEQ_UNAVAILABLE,	/* not appended (the backplane is away): refused, retryable */
+	WSB_SEQ_NOPERM,		/* the producer id is bound to another secret */
 };
 
 /* What a connection asks for when it joins (URL query arguments). */
@@ -124,9 +200,14 @@ struct wsb_join {
 	size_t ntypes;
 	int compress;			/* the connection negotiated permessage-deflate:
 					 * published messages go compressed (pmd.h) */
+	const struct wsb_scope *scope;	/* what it may do (copied); NULL: everything */
 };
 
-enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
+enum {
+	WSB_SESS_ECHO = 1,		/* receive own publications too */
+	WSB_SESS_STAMP = 2,		/* receive producer/pseq (?stamp=1) */
+	WSB_SESS_READ_ONLY = 4,		/* may not publish (--browsers-read-only) */
+};
 
 struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
@@ -140,33 +221,48 @@ struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flag
 /* A session with everything wsb_join asks for; the greeting reflects it
  * (producer position and, for a newly issued secret, producer_secret;
  * epoch). NULL + err: WSB_EXIT_USAGE for an invalid pattern, producer id or
- * secret, WSB_EXIT_NOPERM for a producer id held under another secret (both
- * close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
+ * secret, WSB_EXIT_NOPERM for a producer id held under another secret or a
+ * pattern outside the scope (both close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err);
 /* Subscribe before the first message flows (URL ?type=...); no reply. 0, or
  * -1 with err for an invalid pattern. */
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
 			 struct wsb_err *err);
-/* Subscribe to nothing (a publisher that only sends: ?subscribe=none). */
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 
-/* One whole inbound text message from s. ping, subscribe and unsubscribe are
- * answered; other reserved types and invalid input get an error reply; any
+/* What the broker knows of one session, read-only, for GET /clients. The
+ * pointers stay valid until the next broker call. */
+struct wsb_sess_info {
+	const char *id;			/* client_id */
+	const char *producer;		/* the producer id it publishes as, or "" */
+	const char *since;		/* when it joined, ISO 8601 UTC */
+	uint64_t queued_bytes;		/* waiting in its queue */
+	uint64_t messages_in;		/* messages it sent */
+	uint64_t messages_out;		/* frames handed to the transport for it */
+	int all_types;			/* subscribed to every type */
+	const char *const *patterns;	/* else these globs (none: ?subscribe=none) */
+	size_t npatterns;
+};
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info);
+
+/* One whole inbound text message from s. ping, heartbeat, subscribe,
+ * unsubscribe and the request types are answered; other reserved types,
+ * invalid input and a read-only session's publish get an error reply; any
  * other object with a string type is published. Never fails the session. */
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
 
 /* Publishes msg as no session's (HTTP publish, serve --stdin): the checks
  * and stamp of a plain connection's message (seq, producer and pseq are
- * removed; control and reserved types are refused). The seq it got, or 0
+ * removed; control and reserved types are refused; a type outside scope,
+ * unless it is NULL, is FORBIDDEN). The seq it got, or 0
  * with *code ("INVALID_JSON", "INVALID_MESSAGE", "SEQ_EXHAUSTED") and err.
  * check_only: nothing is published; 1 if it would be, else 0 as above.
  * With durable_acks the message reaches subscribers once the journal has
  * it (wsb_broker_durable), like any other. */
-uint64_t wsb_broker_publish(struct wsb_broker *b, const char *msg, size_t len, int check_only, const char **code,
-			    struct wsb_err *err);
+uint64_t wsb_broker_publish(struct wsb_broker *b, const char *msg, size_t len, const struct wsb_scope *scope,
+			    int check_only, const char **code, struct wsb_err *err);
 
 /* Moves whole pending frames for s into out, oldest first, while they fit in
  * soft bytes; the first frame is taken even when bigger than soft as long as
@@ -204,5 +300,26 @@ int wsb_broker_restore_producer(struct wsb_broker *b, const char *id,
 void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq);
 /* With durable_acks: messages up to seq are stored; acks may cover them. */
 void wsb_broker_durable(struct wsb_broker *b, uint64_t seq);
+
+/* Cluster mode, before any session joins (seq is copied). */
+void wsb_broker_set_sequencer(struct wsb_broker *b, const struct wsb_broker_seq *seq);
+/* The outcome of the submit of (from, pseq): OK and DUP acknowledge it;
+ * UNAVAILABLE and NOPERM send an error, and a producer session then gets
+ * no more acks (it must reconnect and resend: an ack is cumulative, and
+ * nothing after a refused pseq may imply it). from may have left. */
+void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
+			  enum wsb_seq_result r);
+/* One message of the shared stream, as submitted (no seq), at seq; origin
+ * is the session number that submitted it when it was this instance's,
+ * else 0. Seqs at or below the last one are ignored (read twice); a jump
+ * past the next one first sends a gap record (reason "cluster") to every
+ * subscriber. 0, or -1 if it is not a message. */
+int wsb_broker_sequenced(struct wsb_broker *b, const char *msg, size_t len, uint64_t seq,
+			 uint64_t origin);
+/* Seqs from..to (to 0: unknown) are lost for good: a gap record with
+ * reason to every subscriber, and the numbering continues after to. */
+void wsb_broker_gap(struct wsb_broker *b, uint64_t from, uint64_t to, const char *reason);
+/* on: hold publishers (the sequencer is away), as memory pressure does. */
+void wsb_broker_hold(struct wsb_broker *b, int on);
 
 #endif

@@ -51,11 +51,4 @@ int wsb_jqf_run(struct wsb_jqf *f, const char *json, size_t len, struct wsb_jqf_
  * is neither false nor null, 0 if it is or there is none, -1 on error. */
 int wsb_jqf_truthy(struct wsb_jqf *f, const char *json, size_t len, struct wsb_err *err);
 
-#ifdef JV_H
-/* For callers that include jv.h themselves: the first output as a jv the
- * caller owns (jv_invalid() with a message on error, jv_invalid() without
- * one if there was no output). */
-jv wsb_jqf_first(struct wsb_jqf *f, const char *json, size_t len);
-#endif
-
 #endif

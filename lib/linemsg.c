@@ -5,12 +5,11 @@
 
 #include "envelope.h"
 
-void wsb_linemsg_init(struct wsb_linemsg *lm, const char *type, int raw)
+void wsb_linemsg_init(struct wsb_linemsg *lm, const char *type)
 {
 	size_t n;
 
 	memset(lm, 0, sizeof *lm);
-	lm->raw = raw && type;
 	if (!type)
 		return;
 	lm->has_type = 1;
@@ -38,8 +37,8 @@ static ssize_t make_raw(const struct wsb_linemsg *lm, const char *line, size_t l
 	return n;
 }
 
-ssize_t wsb_linemsg_make(const struct wsb_linemsg *lm, const char *line, size_t len, char *out, size_t cap,
-			 struct wsb_err *err)
+ssize_t wsb_linemsg_make(const struct wsb_linemsg *lm, const char *line, size_t len, int raw, char *out,
+			 size_t cap, struct wsb_err *err)
 {
 	static const char *const drop[] = { "producer", "pseq", NULL };
 	struct wsb_env env;
@@ -51,7 +50,7 @@ ssize_t wsb_linemsg_make(const struct wsb_linemsg *lm, const char *line, size_t 
 		len--;
 	if (!len)
 		return 0;
-	if (lm->raw)
+	if (raw)		/* without a type, {"data":...}: --type-from adds it */
 		return make_raw(lm, line, len, out, cap);
 	n = wsb_env_parse(line, len, body, drop, &env, err);
 	if (n < 0)

@@ -1,4 +1,5 @@
 #include "options.h"
+#include "options_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,20 +36,24 @@ static const struct wsb_choice log_format_choices[] = {
 static const struct wsb_choice gap_choices[] = {
 	{ "mark", WSB_GAP_MARK }, { "stderr", WSB_GAP_STDERR }, { "fail", WSB_GAP_FAIL }, { NULL, 0 },
 };
+static const struct wsb_choice rate_policy_choices[] = {
+	{ "reject", WSB_RATE_REJECT }, { "pause", WSB_RATE_PAUSE }, { NULL, 0 },
+};
 static const struct wsb_choice health_format_choices[] = {
 	{ "json", WSB_HEALTH_JSON }, { "prometheus", WSB_HEALTH_PROMETHEUS }, { "nagios", WSB_HEALTH_NAGIOS }, { NULL, 0 },
 };
 /* The option code stores an enum through an int: the fields must be one. */
 _Static_assert(sizeof(enum wsb_fsync) == sizeof(int) && sizeof(enum wsb_log_format) == sizeof(int) &&
-		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int),
+		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int) &&
+		       sizeof(enum wsb_rate_policy) == sizeof(int),
 	       "enum option fields are int-sized");
 
 /* Grouped by tool; --help prints them in this order. */
 static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
-	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
+	{ "url", 'u', WSB_OPT_LIST, "URL", C, OFF(urls), "broker WebSocket URL; repeat it (or list several in the variable) to fail over to the next", NULL, "WSBRIDGE_URL" },
 	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S | H, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
-	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
+	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "serve: tokens, one a line with scopes; clients: send its first token", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
@@ -60,9 +65,16 @@ static const struct wsb_opt table[] = {
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
 	{ "path", 0, WSB_OPT_STR, "PATH", S, OFF(path), "WebSocket endpoint path", NULL, NULL },
+	{ "ready-fd", 0, WSB_OPT_UINT, "N", S, OFF(ready_fd), "when listening, write the port to fd N and close it", NULL, NULL },
+	{ "pid-file", 0, WSB_OPT_STR, "FILE", S, OFF(pid_file), "write the pid to FILE when listening", NULL, NULL },
 	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
 	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
+	{ "allow-origin-file", 0, WSB_OPT_STR, "FILE", S, OFF(allow_origin_file), "more --allow-origin entries, one a line; reread on SIGHUP", NULL, NULL },
+	{ "jwt-secret-file", 0, WSB_OPT_STR, "FILE", S, OFF(jwt_secret_file), "also accept HS256 JWTs signed with the secret in FILE", NULL, NULL },
+	{ "rate", 0, WSB_OPT_STR, "N/s", S, OFF(rate_limit), "messages a connection (and a producer id) may publish per second", NULL, NULL },
+	{ "burst", 0, WSB_OPT_UINT, "M", S, OFF(burst), "messages over --rate at once (default: one second's worth)", NULL, NULL },
+	{ "rate-policy", 0, WSB_OPT_ENUM, "POLICY", S, OFF(rate_policy), "over --rate: refuse (RATE_LIMITED) or pause reading", rate_policy_choices, NULL },
 	{ "max-connections", 0, WSB_OPT_UINT, "N", S, OFF(max_connections), "WebSocket clients at once, then 503 (0: ulimit -n)", NULL, NULL },
 	{ "max-connections-per-ip", 0, WSB_OPT_UINT, "N", S, OFF(max_connections_per_ip), "WebSocket clients per address (0: no limit)", NULL, NULL },
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S | C | H, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
@@ -86,7 +98,17 @@ static const struct wsb_opt table[] = {
 	{ "publish-lines", 0, WSB_OPT_UINT, "N", S, OFF(publish_lines), "messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
+	{ "browsers-read-only", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_read_only), "connections with an Origin may not publish (default with a token)", NULL, NULL },
+	{ "browsers-may-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_may_publish), "let connections with an Origin publish even with a token", NULL, NULL },
+	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
+	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
+	{ "log-file", 0, WSB_OPT_STR, "FILE", S, OFF(log_file), "append log lines to FILE, reopened on SIGHUP (logrotate)", NULL, NULL },
+	{ "reuse-port", 0, WSB_OPT_FLAG, NULL, S, OFF(reuse_port), "let other instances listen on the same port (SO_REUSEPORT)", NULL, NULL },
+	{ "cluster", 0, WSB_OPT_STR, "URL", S, OFF(cluster), "one broker with every instance on this Redis: redis://HOST:PORT[/DB]", NULL, NULL },
+	{ "cluster-name", 0, WSB_OPT_STR, "NAME", S, OFF(cluster_name), "instances with the same Redis and name are one broker", NULL, NULL },
+	{ "cluster-password-file", 0, WSB_OPT_STR, "FILE", S, OFF(cluster_password_file), "the Redis password (AUTH), first line of FILE", NULL, NULL },
+	{ "cluster-timeout", 0, WSB_OPT_SECONDS, "SECS", S, OFF(cluster_timeout), "Redis silent this long: reconnect, and refuse held publishes (UNAVAILABLE)", NULL, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P | S, OFF(type), "type for lines that have none", NULL, NULL },
@@ -97,6 +119,7 @@ static const struct wsb_opt table[] = {
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R | S, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
 	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1," WSB_STR(WSB_PRODUCER_NAME_MAX) "}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
+	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "resume after the last acked line (id, offsets)", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 
 	/* sub */
@@ -124,8 +147,8 @@ static const struct wsb_opt table[] = {
 	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },
 
 	/* health: its own --url row, since it takes the broker's http(s) side
-	 * and must not pick up the clients' ws:// $WSBRIDGE_URL */
-	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
+	 * as well as the clients' ws:// URL ($WSBRIDGE_URL: see env_value) */
+	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker http(s):// base or ws(s):// URL", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
@@ -138,6 +161,7 @@ static const struct wsb_opt table[] = {
 	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", health_format_choices, NULL },
 	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
+	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (0), at most SECS (75)", NULL, NULL },
 
 	/* everyone */
 	{ "config", 0, WSB_OPT_STR, "FILE", WSB_TOOL_ALL, OFF(config), "read options from FILE: 'name value' lines, # comments", NULL, NULL },
@@ -200,11 +224,11 @@ static int health_usage_exit(const struct wsb_cfg *cfg)
 
 static const struct wsb_tool_info tools[] = {
 	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve, NULL },
-	{ WSB_TOOL_PUB, "wsbridge-pub", "[FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker",
+	{ WSB_TOOL_PUB, "wsbridge-pub", "[URL] [FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker",
 	  ex_pub, NULL },
-	{ WSB_TOOL_SUB, "wsbridge-sub", "", "subscribe to a wsbridge broker and write each message as one JSON line",
+	{ WSB_TOOL_SUB, "wsbridge-sub", "[URL]", "subscribe to a wsbridge broker and write each message as one JSON line",
 	  ex_sub, NULL },
-	{ WSB_TOOL_HEALTH, "wsbridge-health", "", "probe a wsbridge broker for cron, scripts and monitoring", ex_health,
+	{ WSB_TOOL_HEALTH, "wsbridge-health", "[URL]", "probe a wsbridge broker for cron, scripts and monitoring", ex_health,
 	  health_usage_exit },
 	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay,
 	  NULL },
@@ -300,7 +324,7 @@ static const struct wsb_choice *find_choice(const struct wsb_choice *c, const ch
 	return NULL;
 }
 
-static const char *choice_name(const struct wsb_choice *c, int value)
+const char *wsb_opt_choice_name(const struct wsb_choice *c, int value)
 {
 	for (; c->name; c++)
 		if (c->value == value)
@@ -309,7 +333,7 @@ static const char *choice_name(const struct wsb_choice *c, int value)
 }
 
 /* "a|b|c", as --help, errors and --dump-options show the choices. */
-static const char *choices_text(const struct wsb_choice *c, char *buf, size_t cap)
+const char *wsb_opt_choices_text(const struct wsb_choice *c, char *buf, size_t cap)
 {
 	size_t n = 0;
 
@@ -401,10 +425,18 @@ static int store(struct wsb_cfg *cfg, struct pstate *st, enum src from, const st
 	case WSB_OPT_STR:
 		*(const char **)field = val;
 		return 0;
-	case WSB_OPT_LIST:
-		if (wsb_strlist_add((struct wsb_strlist *)(void *)field, val))
+	case WSB_OPT_LIST: {
+		struct wsb_strlist *l = (struct wsb_strlist *)(void *)field;
+
+		/* The command line replaces what defaults, the file or the
+		 * environment set (a URL operand too: add_operand). */
+		if (from == SRC_ARGV && l->replace)
+			l->n = 0;
+		l->replace = from != SRC_ARGV;
+		if (wsb_strlist_add(l, val))
 			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		return 0;
+	}
 	case WSB_OPT_UINT:
 		if (parse_int(val, &i, 0))
 			break;
@@ -435,7 +467,7 @@ static int store(struct wsb_cfg *cfg, struct pstate *st, enum src from, const st
 	case WSB_OPT_ENUM:
 		if (!(c = find_choice(o->choices, val)))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s: '%s' is not one of %s", how,
-					   o->name, val, choices_text(o->choices, buf, sizeof buf));
+					   o->name, val, wsb_opt_choices_text(o->choices, buf, sizeof buf));
 		*(int *)field = c->value;
 		return 0;
 	}
@@ -445,22 +477,54 @@ static int store(struct wsb_cfg *cfg, struct pstate *st, enum src from, const st
 
 /* Set only on the command line: --help, --version, --config (found before
  * anything else is read; its variable is WSBRIDGE_CONFIG) and --dump-config. */
-static int argv_only(const struct wsb_opt *o)
+int wsb_opt_argv_only(const struct wsb_opt *o)
 {
 	return o->off == NOFF || o->off == OFF(config) || o->off == OFF(dump_config);
+}
+
+/* A list from the environment is separated by blanks (WSBRIDGE_URL="ws://a/ws
+ * ws://b/ws"), split in a copy the configuration owns: a chain of copies,
+ * each block starting with the previous one's address, since several
+ * variables may hold lists. */
+static int env_list(struct wsb_cfg *cfg, struct pstate *st, const struct wsb_opt *o, const char *v,
+		    const char *name, struct wsb_err *err)
+{
+	size_t n = strlen(v) + 1;
+	char *block = malloc(sizeof(char *) + n), *save = NULL, *w, *copy;
+
+	if (!block)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	memcpy(block, &cfg->env_copy, sizeof(char *));
+	cfg->env_copy = block;
+	copy = memcpy(block + sizeof(char *), v, n);
+	for (w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (store(cfg, st, SRC_ENV, o, w, name, err))
+			return -1;
+	return 0;
+}
+
+/* wsbridge-health takes the ws:// URL of the other tools too, so without
+ * its own $WSBRIDGE_HEALTH_URL it honours theirs, $WSBRIDGE_URL. */
+static char *env_value(const char *name)
+{
+	char *v = getenv(name);
+
+	if ((!v || !*v) && !strcmp(name, "WSBRIDGE_HEALTH_URL"))
+		v = getenv("WSBRIDGE_URL");
+	return v;
 }
 
 /* Every option has a variable: the row's, or WSBRIDGE_ and the long name
  * in capitals with '_' for '-' (--max-queue: WSBRIDGE_MAX_QUEUE). "" for
  * the command-line-only ones. */
-static const char *env_name(const struct wsb_opt *o, char *buf, size_t cap)
+const char *wsb_opt_env_name(const struct wsb_opt *o, char *buf, size_t cap)
 {
 	size_t n = 0;
 
 	if (o->env)
 		return o->env;
 	buf[0] = '\0';
-	if (argv_only(o) && o->off != OFF(config))
+	if (wsb_opt_argv_only(o) && o->off != OFF(config))
 		return buf;
 	n = (size_t)snprintf(buf, cap, "WSBRIDGE_");
 	for (const char *p = o->name; *p && n + 1 < cap; p++)
@@ -476,13 +540,15 @@ static int apply_env(struct wsb_cfg *cfg, struct pstate *st, struct wsb_err *err
 		char name[80];
 		char *v;
 
-		if (!(o->tools & cfg->tool) || argv_only(o) || !(v = getenv(env_name(o, name, sizeof name))) || !*v)
+		if (!(o->tools & cfg->tool) || wsb_opt_argv_only(o) || !(v = env_value(wsb_opt_env_name(o, name, sizeof name))) || !*v)
 			continue;
-		if (store(cfg, st, SRC_ENV, o, v, o->env ? o->env : name, err))
+		if (o->kind == WSB_OPT_LIST ? env_list(cfg, st, o, v, o->env ? o->env : name, err)
+					    : store(cfg, st, SRC_ENV, o, v, o->env ? o->env : name, err))
 			return -1;
 	}
 	return 0;
 }
+
 
 /* Handles one option that was found; *ai is advanced past a separate value.
  * out is NULL while parsing on after a usage error: --help and --version
@@ -498,7 +564,7 @@ static int take(struct wsb_cfg *cfg, struct pstate *st, const struct wsb_opt *o,
 		if (!out)
 			return WSB_OPT_RUN;
 		if (!strcmp(o->name, "help"))
-			wsb_opt_help(out, cfg->tool);
+			wsb_optdoc_help(out, cfg->tool);
 		else
 			fprintf(out, "%s %s\n", cfg->progname, WSB_VERSION);
 		return WSB_OPT_EXIT_OK;
@@ -516,6 +582,92 @@ static int take(struct wsb_cfg *cfg, struct pstate *st, const struct wsb_opt *o,
 	return store(cfg, st, SRC_ARGV, o, val, "option", err);
 }
 
+/* Optimal string alignment distance (a swap of two neighbours costs 1),
+ * capped: only small distances matter for a suggestion. */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), d[40][40];
+
+	if (la >= 40 || lb >= 40)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/* "unknown option '--tpye' (did you mean --type?)", or which tool has it. */
+static int unknown_long(unsigned tool, const char *name, size_t len, struct wsb_err *err)
+{
+	const struct wsb_opt *best = NULL, *other = find_long(WSB_TOOL_ALL, name, len);
+	size_t bd = len / 3 > 2 ? len / 3 : 2;
+	unsigned owner = other ? other->tools & ~tool : 0;
+
+	if (other)	/* the first tool that has it */
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (an option of %s, not of this tool)",
+				   (int)len, name, wsb_opt_tool(owner & (0u - owner))->name);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		size_t d;
+
+		if (!(table[i].tools & tool))
+			continue;
+		d = edit_distance(name, len, table[i].name);
+		/* A prefix of one option is what was meant too: --max-conn. */
+		if (len >= 3 && !strncmp(table[i].name, name, len))
+			d = 1;
+		if (d <= bd && (!best || d < edit_distance(name, len, best->name)))
+			best = &table[i];
+	}
+	if (best)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (did you mean --%s?)", (int)len, name,
+				   best->name);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+}
+
+/* The clients take their URL as an operand too: one that starts with ws://
+ * or wss:// (health: also http:// or https://) is the URL, before "--";
+ * any other operand is a FILE (pub), or an error. */
+static int is_url_operand(unsigned tool, const char *a)
+{
+	if (!(tool & (WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)))
+		return 0;
+	if (!strncmp(a, "ws://", 5) || !strncmp(a, "wss://", 6))
+		return 1;
+	return tool == WSB_TOOL_HEALTH && (!strncmp(a, "http://", 7) || !strncmp(a, "https://", 8));
+}
+
+static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url_seen, struct wsb_err *err)
+{
+	if (!only_operands && is_url_operand(cfg->tool, a)) {
+		if ((*url_seen)++)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "two URLs: '%s' and '%s'", cfg->url, a);
+		cfg->url = a;
+		/* pub, sub: one more --url (it replaces the default and $WSBRIDGE_URL) */
+		if (cfg->tool & WSB_TOOL_CLIENTS) {
+			if (cfg->urls.replace)
+				cfg->urls.n = cfg->urls.replace = 0;
+			if (wsb_strlist_add(&cfg->urls, a))
+				return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		}
+		return 0;
+	}
+	cfg->operands[cfg->n_operands++] = a;
+	return 0;
+}
+
 /* Hidden: the machine-readable tables scripts/gen-docs.sh builds the man
  * pages and completions from. 1 if name is one of them. */
 static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
@@ -524,7 +676,7 @@ static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
 	const struct wsb_exit_info *ex;
 
 	if (!strcmp(name, "dump-options")) {
-		wsb_opt_dump(out, cfg);
+		wsb_optdoc_dump(out, cfg);
 		return 1;
 	}
 	if (strcmp(name, "dump-exit-codes"))
@@ -546,7 +698,7 @@ static int take_long(struct wsb_cfg *cfg, struct pstate *st, char *a, int argc, 
 	if (!o && out && dump(name, cfg, out))
 		return WSB_OPT_EXIT_OK;
 	if (!o)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+		return unknown_long(cfg->tool, name, len, err);
 	return take(cfg, st, o, eq ? eq + 1 : NULL, argc, argv, ai, a, out, err);
 }
 
@@ -632,7 +784,7 @@ static int config_line(struct wsb_cfg *cfg, struct pstate *st, char *line, const
 	if (!o)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "%s '%s' is not an option of %s", where, name,
 				   cfg->progname);
-	if (argv_only(o))
+	if (wsb_opt_argv_only(o))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s is for the command line only", where, name);
 	if (o->arg && !*val && vlen < 2)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "%s --%s needs a value (%s)", where, name, o->arg);
@@ -701,7 +853,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
 	struct wsb_err later;
 	struct pstate st = { { 0 } };
-	int only_operands = 0, failed = 0, r;
+	int only_operands = 0, url_seen = 0, failed = 0, r;
 	const char *conf = config_arg(cfg->tool, argc, argv);
 
 	if (!conf && (conf = getenv("WSBRIDGE_CONFIG")) && !*conf)
@@ -717,7 +869,8 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 		char *a = argv[ai];
 
 		if (only_operands || a[0] != '-' || !a[1]) {
-			cfg->operands[cfg->n_operands++] = a;
+			if (add_operand(cfg, a, only_operands, &url_seen, failed ? &later : err))
+				failed = 1;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -740,7 +893,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 	}
 	if (failed)
 		return -1;
-	if (cfg->n_operands && !*ti->operands)
+	if (cfg->n_operands && !strstr(ti->operands, "FILE"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "unexpected argument '%s'", cfg->operands[0]);
 	return WSB_OPT_RUN;
 }
@@ -752,246 +905,3 @@ int wsb_opt_usage_exit(const struct wsb_cfg *cfg)
 	return ti->usage_exit ? ti->usage_exit(cfg) : WSB_EXIT_USAGE;
 }
 
-/* The default of o as a string, from the defaults in cfg, or "" if none. */
-static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *cfg, char *buf,
-				size_t cap)
-{
-	const char *field;
-	uint64_t u;
-	double d;
-
-	buf[0] = '\0';
-	if (o->off == NOFF || !cfg)
-		return buf;
-	field = (const char *)cfg + o->off;
-	switch (o->kind) {
-	case WSB_OPT_STR:
-		if (*(const char *const *)(const void *)field)
-			snprintf(buf, cap, "%s", *(const char *const *)(const void *)field);
-		break;
-	case WSB_OPT_UINT:
-		if ((u = *(const uint64_t *)(const void *)field))
-			snprintf(buf, cap, "%" PRIu64, u);
-		break;
-	case WSB_OPT_INT:
-		snprintf(buf, cap, "%" PRId64, *(const int64_t *)(const void *)field);
-		break;
-	case WSB_OPT_SIZE:
-		u = *(const uint64_t *)(const void *)field;
-		if (u == UINT64_MAX)	/* derived from other options: the help says how */
-			break;
-		if (u && !(u % (1ULL << 30)))
-			snprintf(buf, cap, "%" PRIu64 "G", u >> 30);
-		else if (u && !(u % (1ULL << 20)))
-			snprintf(buf, cap, "%" PRIu64 "M", u >> 20);
-		else if (u && !(u % 1024))
-			snprintf(buf, cap, "%" PRIu64 "k", u >> 10);
-		else if (u)
-			snprintf(buf, cap, "%" PRIu64, u);
-		break;
-	case WSB_OPT_SECONDS:
-		if ((d = *(const double *)(const void *)field) > 0)
-			snprintf(buf, cap, d < 1 ? "%gms" : "%gs", d < 1 ? d * 1000 : d);
-		break;
-	case WSB_OPT_DOUBLE:
-		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
-		break;
-	case WSB_OPT_ENUM:
-		snprintf(buf, cap, "%s", choice_name(o->choices, *(const int *)(const void *)field));
-		break;
-	default:
-		break;
-	}
-	return buf;
-}
-
-/* Word wrap for --help: text goes on from column col; a line that would pass
- * WSB_OPT_HELP_WIDTH breaks before the word and goes on at column indent. */
-struct wrap {
-	FILE *out;
-	size_t col, indent;
-};
-
-static void wrap_word(struct wrap *w, const char *word, size_t len)
-{
-	if (w->col > w->indent && w->col + 1 + len > WSB_OPT_HELP_WIDTH) {
-		fprintf(w->out, "\n%*s", (int)w->indent, "");
-		w->col = w->indent;
-	} else if (w->col > w->indent) {
-		fputc(' ', w->out);
-		w->col++;
-	}
-	fwrite(word, 1, len, w->out);
-	w->col += len;
-}
-
-/* Every word of text; with whole set, text as one unbreakable word. */
-static void wrap_text(struct wrap *w, const char *text, int whole)
-{
-	while (*text == ' ')
-		text++;
-	while (*text) {
-		size_t len = whole ? strlen(text) : strcspn(text, " ");
-
-		wrap_word(w, text, len);
-		text += len;
-		while (*text == ' ')
-			text++;
-	}
-}
-
-/* "  -u, --url URL            broker WebSocket URL (default ...) [$ENV]" */
-static void help_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *def)
-{
-	struct wrap w = { out, 29, 29 };
-	char lhs[64], dflt[128], more[300], ch[128];
-
-	snprintf(lhs, sizeof lhs, "%c%c%c --%s%s%s", o->letter ? '-' : ' ', o->letter ? o->letter : ' ',
-		 o->letter ? ',' : ' ', o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-	if (strlen(lhs) > 26)
-		fprintf(out, "  %s\n%29s", lhs, "");
-	else
-		fprintf(out, "  %-26s ", lhs);
-	w.col = 29;
-	wrap_text(&w, o->help, 0);
-	default_text(o, def, dflt, sizeof dflt);
-	more[0] = '\0';
-	if (o->kind == WSB_OPT_ENUM)
-		snprintf(more, sizeof more, "(%s; default %s)", choices_text(o->choices, ch, sizeof ch), dflt);
-	else if (*dflt && o->kind != WSB_OPT_FLAG && o->kind != WSB_OPT_COUNT)
-		snprintf(more, sizeof more, "(default %s)", dflt);
-	/* A default is one unit: a long one gets a line of its own. */
-	if (*more)
-		wrap_text(&w, more, 1);
-	if (o->env) {
-		snprintf(more, sizeof more, "[$%s]", o->env);
-		wrap_text(&w, more, 1);
-	}
-	fputc('\n', out);
-}
-
-void wsb_opt_help(FILE *out, unsigned tool)
-{
-	const struct wsb_tool_info *ti = wsb_opt_tool(tool);
-	struct wsb_cfg def;
-	const struct wsb_exit_info *ex;
-	size_t nex;
-
-	wsb_cfg_defaults(&def, tool, ti->name);
-	fprintf(out, "Usage: %s [OPTIONS]%s%s\n%s.\n\nOptions:\n", ti->name, *ti->operands ? " " : "",
-		ti->operands, ti->summary);
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-		if (table[i].tools & tool)
-			help_row(out, &table[i], &def);
-	/* Only the statuses this tool can exit with. */
-	fputs("\nExit status:\n", out);
-	ex = wsb_exit_table(&nex);
-	for (size_t i = 0; i < nex; i++) {
-		struct wrap w = { out, 6, 6 };
-
-		if (!(ex[i].tools & tool))
-			continue;
-		fprintf(out, "  %-3d ", ex[i].code);
-		wrap_text(&w, ex[i].meaning, 0);
-		fputc('\n', out);
-	}
-	fputs("\nExamples:\n", out);
-	for (const char *const *e = ti->examples; *e; e++) {
-		/* a continued example: each line indented like the first */
-		for (const char *l = *e; *l;) {
-			size_t len = strcspn(l, "\n");
-
-			fprintf(out, "  %.*s\n", (int)len, l);
-			l += len + (l[len] == '\n');
-		}
-	}
-	fprintf(out, "\nEvery option may also be set as WSBRIDGE_NAME (the long name in capitals, '_'\n"
-		"for '-') or in a --config file; the command line wins, then the environment,\n"
-		"then the file.\n");
-	fprintf(out, "\nSee %s(1) and wsbridge(7).\n", ti->name);
-	wsb_cfg_free(&def);
-}
-
-static const char *const kind_names[] = { "flag", "count", "string", "list", "uint", "int",
-					  "size", "seconds", "number", "enum" };
-
-void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
-{
-	struct wsb_cfg def;
-	char dflt[128], ch[128], env[80];
-
-	wsb_cfg_defaults(&def, cfg->tool, cfg->progname);
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const struct wsb_opt *o = &table[i];
-
-		if (!(o->tools & cfg->tool))
-			continue;
-		env_name(o, env, sizeof env);
-		fprintf(out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\t%s\n", o->name, o->letter ? o->letter : '-',
-			o->arg ? o->arg : "-", kind_names[o->kind], o->choices ? choices_text(o->choices, ch, sizeof ch) : "-",
-			*default_text(o, &def, dflt, sizeof dflt) ? dflt : "-", *env ? env : "-",
-			o->help);
-	}
-	wsb_cfg_free(&def);
-}
-
-/* Never shown by --dump-config. */
-static int is_secret(const struct wsb_opt *o)
-{
-	return !strcmp(o->name, "token");
-}
-
-/* "name value", quoted when the file syntax would otherwise change it. */
-static void dump_kv(FILE *out, const char *name, const char *v)
-{
-	size_t n = strlen(v);
-
-	if (strchr(v, '\n'))
-		fprintf(out, "# %s: a value with a line break cannot be written here\n", name);
-	else if (!n || strchr(" \t", v[0]) || strchr(" \t", v[n - 1]) || v[0] == '"')
-		fprintf(out, "%s \"%s\"\n", name, v);
-	else
-		fprintf(out, "%s %s\n", name, v);
-}
-
-static void dump_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *cfg)
-{
-	const char *field = (const char *)cfg + o->off, *str;
-	const struct wsb_strlist *l = (const void *)field;
-	char v[128];
-
-	switch (o->kind) {
-	case WSB_OPT_FLAG:
-		fprintf(out, "%s %s\n", o->name, *(const int *)(const void *)field ? "true" : "false");
-		return;
-	case WSB_OPT_COUNT:
-		fprintf(out, "%s %d\n", o->name, *(const int *)(const void *)field > 0 ? *(const int *)(const void *)field : 0);
-		return;
-	case WSB_OPT_LIST:
-		for (size_t i = 0; i < l->n; i++)
-			dump_kv(out, o->name, l->v[i]);
-		if (!l->n)
-			fprintf(out, "# %s\n", o->name);
-		return;
-	case WSB_OPT_STR:
-		str = *(const char *const *)(const void *)field;
-		if (!str)
-			fprintf(out, "# %s\n", o->name);
-		else
-			dump_kv(out, o->name, is_secret(o) ? "***" : str);
-		return;
-	default:
-		default_text(o, cfg, v, sizeof v);
-		fprintf(out, "%s %s\n", o->name, *v ? v : "0");
-	}
-}
-
-void wsb_opt_dump_config(FILE *out, const struct wsb_cfg *cfg)
-{
-	fprintf(out, "# %s %s: the effective configuration (command line > environment\n"
-		"# > --config file > default); '# name' is unset; secrets are shown as ***\n",
-		cfg->progname, WSB_VERSION);
-	for (size_t i = 0; i < NTABLE; i++)
-		if ((table[i].tools & cfg->tool) && !argv_only(&table[i]))
-			dump_row(out, &table[i], cfg);
-}

@@ -108,8 +108,24 @@ void wsb_sess_release(struct wsb_sessions *set, struct wsb_sess *s, int count)
 	q_release(set, s, count);
 }
 
+/* A slow session that publishes keeps its connection and loses only what
+ * it was sent: told once it reads (if ever), its publishing goes on. */
+static void sess_unsubscribe(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	wsb_sess_release(set, s, 1);
+	set->dropped++;		/* the message that did not fit */
+	set->slow_unsubscribed++;
+	wsb_subs_none(&s->subs);
+	if (set->unsubscribed)
+		set->unsubscribed(set->owner, s);
+}
+
 static void sess_drop(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
 {
+	if (code == WSB_CLOSE_SLOW && s->published && wsb_subs_active(&s->subs)) {
+		sess_unsubscribe(set, s);
+		return;
+	}
 	s->closing = 1;
 	wsb_sess_release(set, s, 1);
 	set->dropped++;		/* the message that did not fit */
@@ -230,12 +246,18 @@ void wsb_sessions_free(struct wsb_sessions *set)
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe)
 {
+	struct wsb_symcache c;
+	size_t len;
+	const char *obj = wsb_msg_json(m, &len);
+
+	wsb_symcache_init(&c, set->symkey, obj, len);
 	for (size_t i = 0; i < set->n; i++) {
 		struct wsb_sess *s = set->v[i];
+		struct wsb_msg *f;
 
 		if (s->closing || (s == from && !s->echo))
 			continue;
-		if (!wsb_subs_wants(&s->subs, type, probe))
+		if (!wsb_subs_wants(&s->subs, type, probe, &c))
 			continue;
 		/* Catching up from history (or a snapshot, then history): it
 		 * will read this one there. */
@@ -244,7 +266,10 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 				set->wake(set->ud, s->conn);
 			continue;
 		}
-		wsb_sess_enqueue(set, s, m, 1);
+		if (!(f = wsb_msg_form(m, s->stamp)))
+			sess_drop(set, s, WSB_CLOSE_INTERNAL, "out of memory");
+		else
+			wsb_sess_enqueue(set, s, f, 1);
 	}
 }
 
@@ -263,5 +288,15 @@ void wsb_sessions_tick(struct wsb_sessions *set)
 			continue;
 		stall_count(set, from, s->stall.state);
 		wsb_sess_stall_check(set, s);	/* a new window: it may pause again */
+	}
+}
+
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (wsb_subs_active(&s->subs) && !s->replay && !s->snap)
+			wsb_sess_enqueue(set, s, m, 0);
 	}
 }

@@ -5,7 +5,10 @@
  * Queues are bounded in bytes: a message that would take a queue past
  * max_queue (plus a quarter while a journal batch is released all at once)
  * drops the whole queue and asks the transport to close the session with
- * 4008; out of memory closes it with 1011. Close requests wait until
+ * 4008, unless the session has published something: then it is
+ * unsubscribed instead (hooks.unsubscribed tells it why) and stays open,
+ * because what a connection publishes must not be lost for not reading (a
+ * bot that only sends never reads). Out of memory closes it with 1011. Close requests wait until
  * wsb_sessions_flush, which the broker calls once its own state is
  * consistent, so a transport that leaves from inside close() cannot free a
  * session still being iterated over. A backlog past 3/4 of max_queue starts
@@ -17,9 +20,12 @@
 #define WSB_SESSIONS_H
 
 #include "acks.h"
+#include "envelope.h"
 #include "msg.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "ring.h"
+#include "scope.h"
 #include "stall.h"
 #include "subs.h"
 
@@ -27,6 +33,15 @@ struct wsb_sess {
 	void *conn;
 	int echo;		/* receives its own publications */
 	int compress;		/* negotiated permessage-deflate: gets compressed frames */
+	/* who may do what (the join's scope, scope.h): publish checks it, and
+	 * subs.scope points here */
+	struct wsb_scope scope;
+	struct wsb_bucket bucket;	/* --rate per connection (ratelimit.h) */
+	int limited;		/* its last publish was refused for the rate */
+	unsigned forbidden_said;	/* FORBIDDEN publishes so far (the first is logged) */
+	int stamp;		/* receives producer/pseq (?stamp=1, msg.h) */
+	int read_only;		/* may not publish (the broker's may_publish) */
+	uint64_t published;	/* messages accepted from it */
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
 	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */
@@ -45,6 +60,9 @@ struct wsb_sess {
 	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
 	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
 	struct wsb_acks acks;
+	/* cluster mode: a publish of this producer session was refused, so
+	 * nothing after it is published or acknowledged until it reconnects */
+	int refused;
 	/* resume: reading history from seq rseq instead of a live queue */
 	int replay;
 	uint64_t rseq;
@@ -52,6 +70,9 @@ struct wsb_sess {
 	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
 	int snap;
 	uint64_t snap_seq, snap_end;
+	/* for GET /clients (wsb_broker_sess_info); the broker keeps them */
+	uint64_t n_in, n_out;		/* messages it sent; frames taken for it */
+	char joined[WSB_TS_LEN];	/* ISO 8601 UTC */
 };
 
 struct wsb_sessions {
@@ -62,6 +83,11 @@ struct wsb_sessions {
 	void *ud;
 	void (*wake)(void *ud, void *conn);
 	void (*close)(void *ud, void *conn, int code, const char *reason);
+	/* A publishing session's queue overflowed: it was emptied and s
+	 * subscribes to nothing now; the owner (the broker) tells it. */
+	void *owner;
+	void (*unsubscribed)(void *owner, struct wsb_sess *s);
+	const struct wsb_symkey *symkey;	/* where a message's symbol is (subs.h) */
 	int releasing;		/* a journal batch is being fanned out */
 	/* state */
 	struct wsb_sess **v;	/* an array: fan-out walks it linearly */
@@ -70,7 +96,7 @@ struct wsb_sessions {
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
 	uint64_t queued_bytes;	/* each message once however many queues hold it */
-	uint64_t dropped, slow_closed, messages_out;
+	uint64_t dropped, slow_closed, slow_unsubscribed, messages_out;
 };
 
 /* A new session with an empty queue and "all types", or NULL on ENOMEM. */
@@ -90,10 +116,14 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 /* Re-checks the stall marks (call after take). */
 void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
 
-/* m to every session that wants type (subs.h), but from (unless it asked
- * for echo) and those catching up, which are woken to read it there. */
+/* m to every session that wants it (type and symbol, subs.h), in the form
+ * the session reads (msg.h), but from (unless it asked for echo) and those
+ * catching up, which are woken to read it there. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
+/* m (a record, not a message) to every session subscribed to something,
+ * but those reading history or a snapshot, which find holes there. */
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

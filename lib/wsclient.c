@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,9 +15,14 @@
 #include "auth.h"
 #include "backoff.h"
 #include "buf.h"
+#include "diag.h"
 #include "frame.h"
+#include "jsonchar.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
+#include "sys.h"
+#include "wsrx.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
@@ -42,9 +46,14 @@ struct wsb_client {
 	int64_t failures;		/* consecutive failed attempts */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
 	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
+	lws_sorted_usec_list_t sul_rxflush;	/* messages wsrx held behind lws's */
 	struct lws *abandoned;		/* a timed-out attempt being killed: ignored */
 	int64_t last_pong_us;		/* when the open connection last proved alive */
+	int64_t down_since_us;		/* first failure since the last open, or 0 */
+	int64_t outage_us;		/* how long the broker was out of reach before this open */
+	int was_open, reopened;		/* a connection was open before this one */
 	int local_code;			/* close code we failed this connection with */
+	int local_retry;		/* ...and then reconnect (wsb_client_reconnect) */
 	char local_reason[124];
 	struct wsb_err fatal;		/* ends wsb_client_run (out of memory) */
 	int64_t every_ms;
@@ -55,7 +64,9 @@ struct wsb_client {
 	int guard_fd;			/* this attempt's socket, watched by lwsio; -1: none */
 	char peer_reason[124];
 
-	char url[1024];			/* parsed copy */
+	char url[1024];			/* parsed copy of the current URL */
+	size_t cur;			/* which of cfg.urls */
+	char query[4096];		/* the tool's query, kept across URLs */
 	char shown[1024];		/* the URL as logged (tokens redacted) */
 	const char *host;
 	char base[1024];		/* path and query of the URL */
@@ -63,9 +74,9 @@ struct wsb_client {
 	int port, tls;
 	char token[WSB_TOKEN_MAX];
 
-	struct wsb_buf rx;		/* reassembly, capped at max_message */
-	unsigned char *batch;		/* LWS_PRE + cap */
-	size_t batch_len, batch_cap;
+	struct wsb_wsrx wsrx;		/* the receive path: data frames parsed in bulk */
+	struct wsb_buf rx;		/* reassembly of what lws delivers (frames with the 101) */
+	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
 	uint64_t rng;			/* mask keys */
 
 	int in_fd;			/* input, or -1 */
@@ -73,38 +84,9 @@ struct wsb_client {
 	int in_paused, in_hup, in_eof;
 };
 
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
-
-/* Why OpenSSL refused the server certificate, from lws's "SSL error: <why>
- * (preverify_ok=0;...)" log line: CONNECTION_ERROR only says "SSL err 1". */
-static char tls_why[96];
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *why = strstr(line, "SSL error: ");
-
-	if (why) {
-		size_t k = strcspn(why += 11, "(\r\n");
-
-		while (k && why[k - 1] == ' ')
-			k--;
-		snprintf(tls_why, sizeof tls_why, "%.*s", (int)k, why);
-	}
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_DEBUG : WSB_LOG_DEBUG, "lws: %.*s", (int)n, line);
-}
-
 static void connect_now(lws_sorted_usec_list_t *sul);
+static void next_url(struct wsb_client *c);
+static int64_t now_us(void);
 
 /* Before the socket number can be reused (by libcurl, say). */
 static void unwatch(struct wsb_client *c)
@@ -131,6 +113,8 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	}
 	if (!terminal)
 		delay = wsb_backoff_next(&c->backoff);
+	if (!terminal && !c->down_since_us)
+		c->down_since_us = now_us();
 	c->retry_now = 0;
 	c->ops->closed(c->ud, code, reason, delay);
 	if (terminal) {
@@ -140,15 +124,13 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	}
 	if (c->retry_now)
 		delay = 1;
+	next_url(c);	/* after closed(): what it says names the URL that failed */
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, delay * LWS_US_PER_MS);
 }
 
 static int64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)(wsb_mono_ns() / 1000);
 }
 
 /* lws 4.1.6 has no bound of its own that reliably ends an attempt: when
@@ -171,6 +153,8 @@ static void handshake_timeout(lws_sorted_usec_list_t *sul)
 	if (wsi)
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
+
+static void attempt_failed(struct wsb_client *c, const char *lws_text);
 
 static void connect_now(lws_sorted_usec_list_t *sul)
 {
@@ -201,52 +185,91 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->peer_reason[0] = '\0';
 	c->tls_verify_failed = 0;
 	c->local_code = 0;
-	tls_why[0] = '\0';
+	c->local_retry = 0;
+	wsb_lwsglue_clear();
 	lws_sul_schedule(c->ctx, 0, &c->sul_handshake, handshake_timeout,
 			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
 	/* lws may already have reported the failure (CONNECTION_ERROR). */
 	if (!lws_client_connect_via_info(&i) && c->connecting)
-		schedule_retry(c, 0, "cannot start connection", 0);
+		attempt_failed(c, "cannot start the connection");
 }
 
-/* ws://host[:port][/path][?query] into host, port and path (+ cfg->query). */
-static int parse_url(struct wsb_client *c, struct wsb_err *err)
+/* ws://host[:port][/path][?query] into host, port and path (+ the query). */
+static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
 	int port;
 
-	if (strlen(c->cfg.url) >= sizeof c->url)
+	if (strlen(url) >= sizeof c->url)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL too long");
-	strcpy(c->url, c->cfg.url);
+	strcpy(c->url, url);
 	if (lws_parse_uri(c->url, &prot, &ads, &port, &p) || !*ads)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid URL '%s'", c->cfg.url);
+		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid URL '%s'", url);
+	c->tls = 0;
 	if (!strcmp(prot, "wss") || !strcmp(prot, "https"))
 		c->tls = 1;
 	else if (strcmp(prot, "ws") && strcmp(prot, "http"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "URL '%s': scheme must be ws:// or wss://", c->cfg.url);
+		return wsb_err_set(err, WSB_EXIT_USAGE, "URL '%s': scheme must be ws:// or wss://", url);
 	/* lws_parse_uri defaults to port 80 (443 for https only): ws URLs
 	 * without a port mean the same. */
-	if (c->tls && port == 80 && !strstr(c->cfg.url + strlen(prot) + 3, ":80"))
+	if (c->tls && port == 80 && !strstr(url + strlen(prot) + 3, ":80"))
 		port = 443;
 	c->host = ads;
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
 	snprintf(c->base, sizeof c->base, "/%s", p);
-	return wsb_client_set_query(c, c->cfg.query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
+	wsb_log_redact(url, c->shown, sizeof c->shown);
+	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
+}
+
+static const char *url_at(const struct wsb_client *c, size_t i)
+{
+	return c->cfg.nurls ? c->cfg.urls[i] : c->cfg.url;
+}
+
+/* Every URL is checked up front (a typo in the third must not wait for two
+ * failovers); the first is where the client starts. 1 if any is wss. */
+static int parse_urls(struct wsb_client *c, struct wsb_err *err)
+{
+	size_t n = c->cfg.nurls ? c->cfg.nurls : 1;
+	int tls = 0;
+
+	for (size_t i = n; i-- > 0;) {
+		if (parse_url(c, url_at(c, i), err))
+			return -1;
+		tls |= c->tls;
+	}
+	return tls;
+}
+
+/* After a failed or lost connection: the next URL, in turn. */
+static void next_url(struct wsb_client *c)
+{
+	struct wsb_err err;
+
+	if (c->cfg.nurls < 2)
+		return;
+	c->cur = (c->cur + 1) % c->cfg.nurls;
+	if (parse_url(c, url_at(c, c->cur), &err))	/* checked at start: cannot fail */
+		wsb_log(WSB_LOG_ERROR, "%s", err.msg);
 }
 
 int wsb_client_set_query(struct wsb_client *c, const char *query)
 {
 	size_t n = (size_t)snprintf(c->path, sizeof c->path, "%s", c->base);
 
+	if (query != c->query && snprintf(c->query, sizeof c->query, "%s", query ? query : "") >=
+					 (int)sizeof c->query)
+		return -1;
+	query = c->query;
 	if (query && *query)
 		n += (size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s",
 				      strchr(c->base, '?') ? "&" : "?", query);
 	return n >= sizeof c->path ? -1 : 0;
 }
 
-/* Fails the open connection with code (1009, 1003, 1011): our close frame
+/* Fails the open connection with code (1009, 1003, 1002, 1007, 1011): our close frame
  * goes out at the next WRITEABLE, and CLIENT_CLOSED reports the code with
  * retry_ms -1. */
 static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
@@ -291,6 +314,8 @@ static int watch(struct wsb_client *c, struct lws *wsi)
 		return -1;
 	}
 	c->guard_fd = lws_get_socket_fd(wsi);
+	wsb_wsrx_reset(&c->wsrx);
+	wsb_lwsio_rx(c->guard_fd, &c->wsrx);
 	return 0;
 }
 
@@ -315,6 +340,8 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 		return fail_connection(c, 1009, "message larger than %zu bytes (--max-message)",
 				       c->cfg.max_message);
 	if (first && last) {
+		if (!wsb_jsonchar_utf8_valid(in, len))
+			return fail_connection(c, 1007, "text message is not UTF-8");
 		c->ops->message(c->ud, in, len);
 		return 0;
 	}
@@ -325,11 +352,58 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 		return fail_connection(c, 1011, "out of memory");
 	}
 	if (last) {
-		c->ops->message(c->ud, c->rx.p, c->rx.len);
+		if (!wsb_jsonchar_utf8_valid(c->rx.p, c->rx.len))
+			fail_connection(c, 1007, "text message is not UTF-8");
+		else
+			c->ops->message(c->ud, c->rx.p, c->rx.len);
 		wsb_buf_shrink(&c->rx, RX_KEEP);
 	}
 	return 0;
 }
+
+/* The receive path (wsrx.h), called from inside lws's read like receive(). */
+static void rx_message(void *ud, const char *msg, size_t len)
+{
+	struct wsb_client *c = ud;
+
+	if (!c->local_code)
+		c->ops->message(c->ud, msg, len);
+}
+
+static void rx_fail(void *ud, int code, const char *why)
+{
+	struct wsb_client *c = ud;
+
+	if (!c->open || c->local_code)
+		return;
+	if (code == 1009) {
+		fail_connection(c, 1009, "message larger than %zu bytes (--max-message)", c->cfg.max_message);
+		return;
+	}
+	if (code == 1011) {	/* within the cap, so out of memory: nothing to retry */
+		wsb_err_set(&c->fatal, WSB_EXIT_OSERR, "out of memory receiving a message");
+		c->done = 1;
+	}
+	fail_connection(c, code, "%s", why);
+}
+
+static void rx_flush(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_rxflush);
+
+	wsb_wsrx_flush(&c->wsrx);
+}
+
+/* Due at once: lws runs it before it next polls, after it has parsed the
+ * read that made wsrx hold them. */
+static void rx_held(void *ud)
+{
+	struct wsb_client *c = ud;
+
+	lws_sul_schedule(c->ctx, 0, &c->sul_rxflush, rx_flush, 1);
+}
+
+static const struct wsb_wsrx_ops rx_ops = { rx_message, rx_fail, rx_held };
 
 static uint64_t next_rand(struct wsb_client *c)
 {
@@ -343,30 +417,32 @@ static uint64_t next_rand(struct wsb_client *c)
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
 	unsigned char key[4], *p;
-	size_t need = wsb_frame_header_len(len, 1) + len;
+	size_t need = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
 	uint32_t r = (uint32_t)next_rand(c);
+	struct wsb_err e;
 
-	if (c->batch_len + need > BATCH && c->batch_len)
+	if (have && have + need > BATCH)
 		return 0;
-	if (need > c->batch_cap) {	/* one message bigger than a batch */
-		unsigned char *b = realloc(c->batch, LWS_PRE + need);
-
-		if (!b)
-			return 0;
-		c->batch = b;
-		c->batch_cap = need;
+	/* One message bigger than a batch grows it. Failing that, the run
+	 * ends with the error: "full" would wait forever for room. */
+	if (wsb_buf_reserve(&c->batch, need, &e)) {
+		wsb_err_set(&c->fatal, e.code, "cannot send a %zu-byte message: %s", len, e.msg);
+		c->done = 1;
+		return -1;
 	}
 	memcpy(key, &r, 4);
-	p = c->batch + LWS_PRE + c->batch_len;
+	p = (unsigned char *)c->batch.p + c->batch.len;
 	p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
 	memcpy(p, msg, len);
 	wsb_frame_mask(p, len, key);
-	c->batch_len += need;
+	c->batch.len += need;
 	return 1;
 }
 
 static int writable(struct wsb_client *c)
 {
+	size_t n;
+
 	/* lws can call us while an earlier batch still sits in its buffer (the
 	 * kernel took only part of it); writing or closing now would queue
 	 * behind it or, for a close, throw it away. */
@@ -392,15 +468,16 @@ static int writable(struct wsb_client *c)
 			lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
 	}
-	c->batch_len = 0;
+	c->batch.len = LWS_PRE;
 	c->ops->writable(c->ud);
-	if (!c->batch_len)
+	if (c->fatal.code || c->batch.len == LWS_PRE)
 		return 0;
 	/* RAW passes our pre-masked frames through untouched; lws keeps any
 	 * unsent tail and finishes it before the next WRITEABLE. */
-	if (lws_write(c->wsi, c->batch + LWS_PRE, c->batch_len, LWS_WRITE_RAW) < (int)c->batch_len)
+	n = c->batch.len - LWS_PRE;
+	c->batch.len = LWS_PRE;
+	if (lws_write(c->wsi, (unsigned char *)c->batch.p + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 		return -1;
-	c->batch_len = 0;
 	return 0;
 }
 
@@ -419,8 +496,10 @@ static void lost(struct wsb_client *c)
 	int hangup = c->idle.secs_since_valid_hangup;
 	char why[sizeof c->shown + 64];
 
+	lws_sul_cancel(&c->sul_rxflush);
+	wsb_wsrx_flush(&c->wsrx);	/* they came before the end */
 	if (c->local_code) {
-		schedule_retry(c, c->local_code, c->local_reason, 1);
+		schedule_retry(c, c->local_code, c->local_reason, !c->local_retry);
 		return;
 	}
 	if (!c->peer_code && now_us() - c->last_pong_us >= (int64_t)(hangup - 1) * 1000000) {
@@ -435,10 +514,69 @@ static void lost(struct wsb_client *c)
 		       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
 }
 
+/* The longest a diagnosis of a failed attempt may hold the loop. */
+static int diag_ms(const struct wsb_client *c)
+{
+	return c->cfg.connect_timeout < 2 ? (int)(c->cfg.connect_timeout * 1000) : 2000;
+}
+
+/* A failed attempt without an HTTP answer: lws only says "Unable to
+ * connect" or "read failed", so a probe of our own names the cause, and
+ * the reason names the URL (wsbridge(7) CONNECTING). */
+static void attempt_failed(struct wsb_client *c, const char *lws_text)
+{
+	char cause[300], why[sizeof c->shown + 340];
+
+	unwatch(c);	/* the probe's socket may get this one's number */
+	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
+		snprintf(cause, sizeof cause, "%s", lws_text);
+	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
+	schedule_retry(c, 0, why, 0);
+}
+
+/* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
+ * mend. The server's / says where its WebSocket is, if it is a wsbridge. */
+static void wrong_path(struct wsb_client *c)
+{
+	char served[256], why[sizeof c->shown + 600];
+	size_t plen = strcspn(c->base, "?");
+
+	unwatch(c);	/* libcurl's socket may get this one's number */
+	if (wsb_diag_ws_path(c->host, c->port, c->tls, c->cfg.ca_file, c->cfg.insecure, diag_ms(c), served,
+			     sizeof served))
+		snprintf(why, sizeof why, "cannot connect to %s: no WebSocket at \"%.*s\" (HTTP 404)", c->shown,
+			 (int)plen, c->base);
+	else
+		snprintf(why, sizeof why, "cannot connect to %s: no WebSocket at \"%.*s\"; this broker serves %s",
+			 c->shown, (int)plen, c->base, served);
+	schedule_retry(c, 404, why, 1);
+}
+
+/* A failed attempt, said the way a user can act on. */
+static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
+{
+	int status = (int)lws_http_client_http_response(wsi);
+	const char *tls_why = wsb_lwsglue_tls_why();
+	char why[sizeof c->shown + 300];
+
+	if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
+		snprintf(why, sizeof why, "cannot connect to %s: TLS: certificate verify failed%s%s%s; "
+			 "use --cafile or --insecure", c->shown, *tls_why ? " (" : "", tls_why, *tls_why ? ")" : "");
+		schedule_retry(c, 0, why, 0);
+	} else if (status == 404) {
+		wrong_path(c);
+	} else if (status >= 300) {
+		schedule_retry(c, status, in ? in : "connection failed", status == 401 || status == 403);
+	} else {
+		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
+				  "TLS handshake failed (does the server speak TLS on this port?)" :
+				  in ? in : "connection failed");
+	}
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
-	int status;
 
 	if (wsi == c->abandoned) {
 		if (reason == LWS_CALLBACK_WSI_DESTROY)
@@ -465,9 +603,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->connecting = 0;
 		c->failures = 0;
 		c->last_pong_us = now_us();
+		c->outage_us = c->down_since_us ? c->last_pong_us - c->down_since_us : 0;
+		c->down_since_us = 0;
+		c->reopened = c->was_open;
+		c->was_open = 1;
 		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
+		wsb_wsrx_take(&c->wsrx);
 		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
 			guard_hook(c);	/* came with the 101 */
 		return 0;
@@ -487,27 +630,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tls_verify_failed = 1;
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		status = (int)lws_http_client_http_response(wsi);
-		if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
-			char why[200];
-
-			snprintf(why, sizeof why, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
-				 tls_why[0] ? " (" : "", tls_why, tls_why[0] ? ")" : "");
-			schedule_retry(c, 0, why, 0);
-			return 0;
-		}
-		if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
-			schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
-			return 0;
-		}
-		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
-			       status == 401 || status == 403);
+		connect_error(c, wsi, in);
 		return 0;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		/* An attempt lws itself gave up before the upgrade answer (its
 		 * own timeout, the server hanging up): a failed attempt too. */
 		if (c->connecting && wsi == c->wsi)
-			schedule_retry(c, 0, "connection closed before the WebSocket handshake", 0);
+			attempt_failed(c, "connection closed before the WebSocket handshake");
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		lost(c);
@@ -573,11 +702,11 @@ static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && c->ops->signal) {
-			int sig = got_signal;
+		if (c->ops->signal) {
+			int sig = wsb_lwsglue_signal();
 
-			got_signal = 0;
-			c->ops->signal(c->ud, sig);
+			if (sig)
+				c->ops->signal(c->ud, sig);
 		}
 		return 0;
 	default:
@@ -633,30 +762,13 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 		c->ops->timer(c->ud);
 }
 
-void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, const char *query)
-{
-	*cc = (struct wsb_client_cfg){
-		.url = cfg->url,
-		.query = query,
-		.token = cfg->token,
-		.token_file = cfg->token_file,
-		.retry_min = cfg->retry_min,
-		.retry_max = cfg->retry_max,
-		.retries = cfg->retries,
-		.ping_interval = (int)ceil(cfg->ping_interval),
-		.connect_timeout = cfg->connect_timeout,
-		.max_message = (size_t)cfg->max_message,
-		.ca_file = cfg->cafile,
-		.insecure = cfg->insecure,
-	};
-}
-
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
 				  void *ud, struct wsb_err *err)
 {
 	struct lws_context_creation_info info;
 	struct wsb_client *c = calloc(1, sizeof *c);
 	uint64_t seed = 0;
+	int tls_any;
 
 	if (!c) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
@@ -668,37 +780,37 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if (!c->cfg.max_message)
 		c->cfg.max_message = DEFAULT_MAX_MESSAGE;
 	c->rx.max = c->cfg.max_message;
+	wsb_wsrx_init(&c->wsrx, c->cfg.max_message, &rx_ops, c);
 	c->ops = ops;
 	c->ud = ud;
 	c->in_fd = -1;
 	c->guard_fd = -1;
-	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
-		goto fail;
-	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
-	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
-		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
-	c->rng = seed | 1;
-	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
-	c->batch_cap = BATCH;
-	c->batch = malloc(LWS_PRE + BATCH);
-	if (!c->batch) {
-		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	if (snprintf(c->query, sizeof c->query, "%s", cfg->query ? cfg->query : "") >= (int)sizeof c->query) {
+		wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
 		goto fail;
 	}
+	if ((tls_any = parse_urls(c, err)) < 0 || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
+		goto fail;
+	seed = wsb_random64();
+	c->rng = seed | 1;
+	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
+	if (wsb_buf_reserve(&c->batch, LWS_PRE + BATCH, err))
+		goto fail;
+	c->batch.len = LWS_PRE;
 	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 && cfg->ping_interval <= 21845 ?
 						   cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
 
-	/* Errors always reach lws_emit (logged at debug): it picks out why a
+	/* Errors always reach the router (logged at debug): it picks out why a
 	 * certificate was refused. */
-	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_emit);
+	wsb_lwsglue_log(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, 1);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.user = c;
 	/* Loading the system CA store costs ~35 ms and ~4 MB: only for wss. */
-	info.options = c->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-	if (c->tls && cfg->ca_file) {
+	info.options = tls_any ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	if (tls_any && cfg->ca_file) {
 		FILE *f = fopen(cfg->ca_file, "r");
 
 		if (!f) {
@@ -734,28 +846,24 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_defer);
 		lws_sul_cancel(&c->sul_every);
 		lws_sul_cancel(&c->sul_handshake);
-		if (signal_ctx == c->ctx)
-			signal_ctx = NULL;
+		lws_sul_cancel(&c->sul_rxflush);
+		wsb_lwsglue_unsignal(c->ctx, NULL);
 		lws_context_destroy(c->ctx);
 	}
 	unwatch(c);
 	wsb_buf_free(&c->rx);
-	free(c->batch);
+	wsb_wsrx_free(&c->wsrx);
+	wsb_buf_free(&c->batch);
 	free(c);
 }
 
 int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 {
-	struct sigaction sa, old_int, old_term;
+	struct sigaction saved[2];
 	int rc = 0;
 
 	wsb_err_clear(&c->fatal);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = c->ctx;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	wsb_lwsglue_signals(c->ctx, saved);
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, 1);
 	while (!c->done)
 		if (lws_service(c->ctx, 0) < 0) {
@@ -768,9 +876,7 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 		rc = -1;
 	}
 	/* Callers such as wsbridge-health --watch run the client repeatedly. */
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(c->ctx, saved);
 	return rc;
 }
 
@@ -785,21 +891,32 @@ void wsb_client_close(struct wsb_client *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->wsi && (c->open || c->connecting)) {
-		if (c->open)
-			lws_callback_on_writable(c->wsi);
-		else
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	if (c->wsi && c->open) {
+		lws_callback_on_writable(c->wsi);
 		return;
 	}
+	/* An attempt under way is written off now, as a timed-out one is:
+	 * nothing waits on it (a publisher with nothing to send exits at once),
+	 * and whatever lws reports for it later is ignored. */
+	if (c->wsi && c->connecting) {
+		c->abandoned = c->wsi;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+	unwatch(c);
+	lws_sul_cancel(&c->sul_handshake);
+	c->wsi = NULL;
+	c->connecting = 0;
 	lws_sul_cancel(&c->sul_retry);
 	c->ops->closed(c->ud, 1000, "closed", -1);
 	wsb_client_stop(c);
 }
 
-int wsb_client_is_open(const struct wsb_client *c)
+void wsb_client_reconnect(struct wsb_client *c, const char *why)
 {
-	return c->open;
+	if (!c->open || c->local_code || c->closing)
+		return;
+	fail_connection(c, 1001, "%s", why);
+	c->local_retry = 1;
 }
 
 void wsb_client_want_write(struct wsb_client *c)
@@ -854,38 +971,26 @@ void wsb_client_timer(struct wsb_client *c, int64_t ms)
 	lws_sul_schedule(c->ctx, 0, &c->sul_timer, timer_cb, ms * LWS_US_PER_MS);
 }
 
-int wsb_client_exit_code(int code)
+int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 {
-	/* Too big, binary, a protocol error (a masked server frame): the
-	 * same data would come again, so nothing to retry. */
-	if (code == 1009 || code == 1003 || code == 1002)
-		return WSB_EXIT_DATAERR;
-	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
+	double s = (double)c->outage_us / 1e6;
+
+	if (!c->outage_us) {
+		snprintf(out, cap, "connected to %s", c->shown);
+		return 0;
+	}
+	snprintf(out, cap, "%s to %s after %.*f s", c->reopened ? "reconnected" : "connected", c->shown,
+		 s < 10 ? 1 : 0, s);
+	return 1;
 }
 
-int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value)
+void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(q);
-	int w = snprintf(q + n, cap - n, "%s%s=", n ? "&" : "", name);
-
-	if (w < 0 || (size_t)w >= cap - n)
-		return -1;
-	n += (size_t)w;
-	for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
-		int plain = (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-			    *v == '-' || *v == '_' || *v == '.' || *v == '~' || *v == '*';
-
-		if (n + (plain ? 1 : 3) >= cap)
-			return -1;
-		if (plain) {
-			q[n++] = (char)*v;
-		} else {
-			q[n++] = '%';
-			q[n++] = hex[*v >> 4];
-			q[n++] = hex[*v & 15];
-		}
-	}
-	q[n] = '\0';
-	return 0;
+	/* A failed attempt's reason already names the URL and the cause. */
+	if (!code || code == 404)
+		snprintf(out, cap, "%s", reason);
+	else if (code == 401 || code == 403)
+		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);
+	else
+		snprintf(out, cap, "disconnected from %s (code %d: %s)", c->shown, code, reason);
 }

@@ -16,6 +16,8 @@
  *   with 1003, for good (closed() gets that code and retry_ms -1: the same
  *   message would come again on a resume). Running out of memory while
  *   reassembling ends wsb_client_run with WSB_EXIT_OSERR;
+ * - a text message that is not UTF-8 fails the connection with 1007, for
+ *   good (RFC 6455 §8.1);
  * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
  *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
  *   lwsio checks the bytes before lws parses them (see lwsio.h).
@@ -41,8 +43,9 @@ struct wsb_client_ops {
 	void (*writable)(void *ud);
 	/* The connection closed or could not be made. code is the peer's close
 	 * code, the close code this client failed the connection with (1009,
-	 * 1003, 1002, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
-	 * or 0 for a network error or a timed-out handshake; retry_ms is when the next attempt starts, or -1
+	 * 1003, 1002, 1007, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
+	 * or 0 for a failed attempt (reason: "cannot connect to URL: <cause in
+	 * words>") or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
 	 * wsb_client_close was called): the loop then ends. */
 	void (*closed)(void *ud, int code, const char *reason, int64_t retry_ms);
@@ -65,6 +68,11 @@ struct wsb_client_ops {
 
 struct wsb_client_cfg {
 	const char *url;		/* ws://host:port/path?query or wss:// */
+	/* Or several (nurls > 0: url is ignored): each attempt after a
+	 * failed or lost connection goes to the next, in turn, with the
+	 * usual backoff, and the tool's query (a resume point) goes along. */
+	char *const *urls;
+	size_t nurls;
 	const char *query;		/* extra query arguments ("type=a&echo=1"), or NULL */
 	const char *token;		/* sent as Authorization: Bearer, or NULL */
 	const char *token_file;		/* or read from this file */
@@ -93,12 +101,16 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err);
 void wsb_client_stop(struct wsb_client *c);
 /* Closes with 1000 once pending writes are out; closed() then reports -1. */
 void wsb_client_close(struct wsb_client *c);
-int wsb_client_is_open(const struct wsb_client *c);
+/* Closes the open connection with 1001 and reconnects as after a lost one
+ * (the next URL, after the backoff): the server refused something the
+ * client must send again elsewhere or later. */
+void wsb_client_reconnect(struct wsb_client *c, const char *why);
 
 /* Ask for a writable() callback when the connection is open. */
 void wsb_client_want_write(struct wsb_client *c);
-/* From writable(): frames msg into the current batch. Returns 1, or 0 when
- * the batch is full (send it at the next writable()). */
+/* From writable(): frames msg into the current batch. Returns 1, 0 when
+ * the batch is full (send it at the next writable()), or -1 when msg cannot
+ * be held (out of memory): the run then ends with that error (exit 71). */
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len);
 
 /* Serve fd (e.g. 0) as input in the event loop; see in_buf/in_data. */
@@ -106,9 +118,18 @@ int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err);
 void wsb_client_input_resume(struct wsb_client *c);
 
 /* The exit status for a connection that ended for good with code (from
- * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_DATAERR for
- * 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
+ * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_CONFIG for 404 (no
+ * WebSocket at that path: retrying cannot help, closed() gets it at once
+ * with a reason that names the path the server's / advertises),
+ * WSB_EXIT_DATAERR for 1009/1003/1002/1007, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
+/* From opened(): "connected to URL", or after failed attempts "reconnected
+ * to URL after 12 s" (1: worth saying as loudly as the failures were). */
+int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap);
+/* closed()'s code and reason as one line naming the URL: a failed attempt
+ * ("cannot connect to URL: connection refused", "...: the broker speaks
+ * TLS: use wss://") or a lost connection ("disconnected from URL (...)"). */
+void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);

@@ -1,113 +1,61 @@
 #include "wsserver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libwebsockets.h>
 
 #include "admit.h"
 #include "buf.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "pmd.h"
 #include "proto.h"
+#include "sys.h"
+#include "wsdoor.h"
 
 #include "wsserver_int.h"
 
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
-
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return wsb_mono_ns() / 1000000;
 }
 
-static double since(const struct timespec *t0)
+/* Seconds since t0 (a wsb_mono_ns reading). */
+static double since(uint64_t t0)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
-static int tls_init_failed;
-/* errno of lws's last failed accept(), taken from its log line: the only
- * sign lws gives. The main loop acts on it (see pause_accepting). */
-static int accept_errno;
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *a = strstr(line, "accept: errno ");
-
-	if (strstr(line, "init_server_ssl failed"))
-		tls_init_failed = 1;
-	if (a) {			/* logged once per episode by us, not per try */
-		accept_errno = atoi(a + 14);
-		return;
-	}
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
-		"lws: %.*s", (int)n, line);
+	return (double)(wsb_mono_ns() - t0) / 1e9;
 }
 
 /* What the program may do to a connection. */
+
+static void timer_cb(lws_sorted_usec_list_t *sul);
 
 void wsb_server_stop(struct wsb_server *s)
 {
 	if (s->stopping)
 		return;
 	s->stopping = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+	s->stop_at = wsb_mono_ns();
 	for (struct wsb_conn *k = s->conns; k; k = k->next)
 		wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
-	lws_cancel_service(s->ctx);	/* the loop checks stopping after this turn */
+	lws_cancel_service(s->ctx);	/* the loop looks at stopping after this turn */
 }
-
-static void timer_cb(lws_sorted_usec_list_t *sul);
 
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
 }
 
-const char *wsb_server_peer(const struct wsb_conn *c)
+int wsb_server_browser(const struct wsb_conn *c)
 {
-	return c->peer;
-}
-
-int wsb_server_compressed(const struct wsb_conn *c)
-{
-	return c->compress;
-}
-
-/* --compress: lws negotiates permessage-deflate and inflates what clients
- * send; this says which offers it may take (ours only has to be readable:
- * see pmd.h), and, asked again at ESTABLISHED, which connections took it. */
-static int pmd_ok(struct wsb_server *s, struct lws *wsi)
-{
-	char h[512];
-
-	return s->cfg->compress && lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_EXTENSIONS) > 0 && wsb_pmd_offer_ok(h);
+	return c->browser;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -138,17 +86,58 @@ void wsb_server_pause_publishers(struct wsb_server *s, int on)
 	wsb_log(WSB_LOG_DEBUG, "%s publishers", on ? "pausing" : "resuming");
 	if (on)
 		return;
-	/* Only the descriptor: reading here would publish from inside the
-	 * broker's own pressure hook. */
-	if (s->in_wsi && s->in_paused) {
-		s->in_paused = 0;
-		lws_rx_flow_control(s->in_wsi, 1);
-	}
 	for (struct wsb_conn *c = s->conns; c; c = c->next)
 		if (c->paused) {
 			c->paused = 0;
-			lws_rx_flow_control(c->wsi, 1);
+			if (!c->throttled)
+				lws_rx_flow_control(c->wsi, 1);
 		}
+}
+
+static void throttle_end(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_conn *c = lws_container_of(sul, struct wsb_conn, sul_throttle);
+
+	c->throttled = 0;
+	if (!c->paused)
+		lws_rx_flow_control(c->wsi, 1);
+}
+
+void wsb_server_throttle(struct wsb_conn *c, int64_t us)
+{
+	if (us < 1)
+		us = 1;
+	if (!c->throttled) {
+		c->throttled = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul_throttle, throttle_end, us);
+}
+
+int wsb_server_compressed(const struct wsb_conn *c)
+{
+	return c->compress;
+}
+
+/* --compress: lws negotiates permessage-deflate and inflates what clients
+ * send; this says which offers it may take (ours only has to be readable:
+ * see pmd.h), and, asked again at ESTABLISHED, which connections took it. */
+static int pmd_ok(struct wsb_server *s, struct lws *wsi)
+{
+	char h[512];
+
+	return s->cfg->compress && lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_EXTENSIONS) > 0 && wsb_pmd_offer_ok(h);
+}
+
+const struct wsb_grant *wsb_server_grant(const struct wsb_conn *c)
+{
+	return c->granted ? &c->grant : NULL;
+}
+
+void wsb_server_set_door(struct wsb_server *s, const struct wsb_access *access, const struct wsb_strlist *origins)
+{
+	s->access = access;
+	s->origins = origins;
 }
 
 void wsb_server_timer(struct wsb_server *s, int64_t us)
@@ -163,6 +152,36 @@ void wsb_server_stats(const struct wsb_server *s, struct wsb_server_stats *st)
 	st->stopping = s->stopping;
 }
 
+const char *wsb_server_peer(const struct wsb_conn *c)
+{
+	return c->peer;
+}
+
+const char *wsb_server_path(const struct wsb_conn *c)
+{
+	return c->path;
+}
+
+const char *wsb_server_query(const struct wsb_conn *c)
+{
+	return c->query ? c->query : "";
+}
+
+void wsb_server_set_query(struct wsb_conn *c, const char *text)
+{
+	char *q = strdup(text);
+
+	if (q) {	/* out of memory: the old text stays */
+		free(c->query);
+		c->query = q;
+	}
+}
+
+struct wsb_conn *wsb_server_next(const struct wsb_server *s, const struct wsb_conn *c)
+{
+	return c ? c->next : s->conns;
+}
+
 int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 {
 	int n;
@@ -171,6 +190,134 @@ int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 		return -1;
 	n = lws_hdr_copy_fragment(c->wsi, buf, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i);
 	return n > 0 ? n : 0;
+}
+
+/* HTTP: the program's documents and JSON errors. */
+
+/* The door's answers (wsdoor.h), as every refusal here is written. */
+static int refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra)
+{
+	return wsb_door_refuse(wsi, status, reason, error, extra);
+}
+
+int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype, const char *const *hdrs,
+		     const char *body, size_t len)
+{
+	return wsb_door_reply(rq->wsi, status, ctype, hdrs, body, len);
+}
+
+int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
+		      const char *extra)
+{
+	return refuse(rq->wsi, status, reason, error, extra);
+}
+
+static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, const char **why)
+{
+	return wsb_door_grant(wsi, s->access, g, why);
+}
+
+/* Not check_token: an HTTP request is answered 401 whatever its Origin (the
+ * 1008 for browsers is for WebSocket clients only). */
+int wsb_server_authorize(struct wsb_http_req *rq)
+{
+	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
+	struct wsb_grant g;
+	const char *why = NULL;
+	char peer[48] = "?";
+
+	if (grant_of(s, rq->wsi, &g, &why) == 0)
+		return 0;
+	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s", rq->path, peer, why);
+	return refuse(rq->wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
+}
+
+
+
+/* A browser sees an HTTP 401 only as close 1006 with no reason, and the
+ * old servers' clients stop reconnecting on 1008: so a browser's upgrade
+ * (one with an Origin, which passed the Origin check) is let through and
+ * closed with 1008 as soon as it opens (join); every other client gets the
+ * 401 with the reason. */
+static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	struct wsb_grant g;
+	const char *why = NULL;
+
+	if (!wsb_access_on(s->access))
+		return 0;
+	if (grant_of(s, wsi, &g, &why) < 0) {
+		if (wsb_door_browser(wsi))
+			return 0;	/* a browser: opened, then closed 1008 (join) */
+		struct wsb_log_ctx lc = { .remote = peer, .status = 401, .reason = why };
+
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %s", peer, why);
+		return refuse(wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
+	}
+	return wsb_door_scope(wsi, &g, peer);
+}
+
+/* Cross-site WebSocket hijacking: any page a user opens may connect here. */
+static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	char origin[256], host[256] = "", shown[100];
+	int has = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+	int n = has ? lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) : 0;
+
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
+		host[0] = '\0';
+	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
+				       s->origins, s->cfg->listen_host))
+		return 0;
+	struct wsb_log_ctx lc = { .remote = peer, .status = 403, .reason = "origin not allowed" };
+
+	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
+	wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
+		 peer, shown);
+	return refuse(wsi, 403, "Forbidden", "origin not allowed", NULL);
+}
+
+/* --max-connections and --max-connections-per-ip count WebSocket clients;
+ * plain HTTP requests stay answered when they are reached. */
+static int check_limits(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	uint64_t same = 0, per_ip = s->cfg->max_connections_per_ip;
+	struct wsb_log_ctx lc = { .remote = peer, .status = 503, .reason = "too many connections" };
+
+	if (s->nconns >= s->max_conns) {
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients (--max-connections)",
+			 peer, s->nconns);
+		return refuse(wsi, 503, "Service Unavailable", "too many connections", "retry-after: 1\r\n");
+	}
+	for (struct wsb_conn *c = s->conns; per_ip && c; c = c->next)
+		same += c->counted && !strcmp(c->peer, peer);
+	if (per_ip && same >= per_ip) {
+		wsb_logx(WSB_LOG_INFO, &lc, "refused a connection from %s: %" PRIu64 " clients from it "
+			 "(--max-connections-per-ip)", peer, same);
+		return refuse(wsi, 503, "Service Unavailable", "too many connections from this address",
+			      "retry-after: 1\r\n");
+	}
+	return 0;
+}
+
+/* The door, before lws answers an upgrade (HTTP_CONFIRM_UPGRADE) and
+ * before the program hears of it: path, shutdown, RFC 6455 handshake, Origin,
+ * connection limits, token. Each refusal is an HTTP status with a JSON body. */
+static int filter_handshake(struct wsb_server *s, struct lws *wsi, const char *upgrade)
+{
+	char uri[512], peer[48] = "?";
+
+	if (strcasecmp(upgrade, "websocket"))
+		return refuse(wsi, 400, "Bad Request", "only websocket upgrades", NULL);
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, s->cfg->path))
+		return refuse(wsi, 404, "Not Found", "not found", NULL);
+	if (s->stopping)
+		return refuse(wsi, 503, "Service Unavailable", "shutting down", NULL);
+	if (wsb_door_upgrade(wsi) || check_origin(s, wsi, peer) || check_limits(s, wsi, peer))
+		return -1;
+	return check_token(s, wsi, peer);
 }
 
 /* lws rewrites the RFC's reserved close codes to 1002 before echoing, but
@@ -190,14 +337,30 @@ static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *
 	return -1;
 }
 
-/* After the door: the connection is the program's from here. */
+/* After the door: the connection is the program's from here, but for a
+ * browser whose credential was refused (check_token), which never reaches
+ * it: closed 1008 with the old servers' words. The grant is decided again
+ * (an HMAC at most) rather than carried over from the door's callback. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
+	const char *why = NULL;
+	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &c->grant, &why) < 0;
+
+	c->granted = wsb_access_on(s->access) && !refused;
+	/* The headers go with the upgrade: what GET /clients shows is kept. */
+	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
+		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (refused) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s (closed 1008 for a browser)", c->peer, why);
+		wsb_server_close(c, WSB_CLOSE_POLICY,
+				 strcmp(why, "authentication required") ? "Invalid token" : "Authentication required");
+		return;
+	}
 	c->sess = s->ops.joined(s->ud, c);
 	if (!c->sess)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
@@ -251,6 +414,8 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 		s->ops.left(s->ud, sess);
 	}
 	rx_drop(s, c);
+	free(c->query);
+	c->query = NULL;
 }
 
 static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
@@ -434,6 +599,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
 	struct wsb_conn *c = user;
+	int sig;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -449,18 +615,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		 * send frames in the same packet as its upgrade request. */
 		s->listen_wsi = wsi;
 		return watch_new((int)(lws_intptr_t)in);
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return wsb_srv_door(s, wsi, in);
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
 	case LWS_CALLBACK_CONFIRM_EXTENSION_OKAY:
 		return !pmd_ok(s, wsi);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return filter_handshake(s, wsi, in);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(c, 0, sizeof *c);
 		c->wsi = wsi;
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->browser = wsb_door_browser(wsi);
 		c->compress = pmd_ok(s, wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
@@ -477,14 +644,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
 		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
+		lws_sul_cancel(&c->sul_throttle);
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+		if (wsb_lwsglue_hupped() && s->ops.reload)
+			s->ops.reload(s->ud);
+		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
 			wsb_server_stop(s);
 		}
@@ -495,94 +665,74 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-/* ---- --stdin: an input descriptor served by the same loop ---- */
+/* ---- descriptors of the program's, in the same loop (a Redis connection) ---- */
 
-/* Read while the program has room and publishers may publish; pause the
- * descriptor otherwise. After the writer hangs up lws drops the (dup'ed)
- * wsi even with bytes unread, so the original fd is then read directly,
- * to its end, as room allows (library notes, gotcha 7). */
-static void read_input(struct wsb_server *s)
+struct wsb_watch {
+	struct lws *wsi;		/* NULL once lws closed it */
+	void (*event)(void *ud, void *h, int writable);
+	void *ud, *h;
+};
+
+/* lws owns a dup of the descriptor, so each side closes its own: the
+ * owner's library (hiredis) closes the original whenever it likes. */
+struct wsb_watch *wsb_server_watch(struct wsb_server *s, int fd, void (*event)(void *ud, void *h, int writable),
+				   void *ud, void *h)
 {
-	for (;;) {
-		size_t room = 0;
-		char *p = s->pressure || s->in_eof ? NULL : s->ops.in_buf(s->ud, &room);
-		ssize_t n;
+	struct wsb_watch *w = calloc(1, sizeof *w);
+	lws_sock_file_fd_type d;
 
-		if (!p || !room) {
-			if (s->in_wsi && !s->in_paused) {
-				s->in_paused = 1;
-				lws_rx_flow_control(s->in_wsi, 0);
-			}
-			return;
-		}
-		n = read(s->in_fd, p, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		s->in_eof = n <= 0;
-		if (n < 0) {
-			s->ops.in_error(s->ud, errno);
-			return;
-		}
-		s->ops.in_data(s->ud, (size_t)n);
-		if (n == 0 || !s->in_hup)
-			return;		/* in the loop: one read per wakeup keeps sockets served */
+	if (!w)
+		return NULL;
+	d.filefd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d.filefd < 0 ||
+	    !(w->wsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, d, "wsbridge-watch", NULL))) {
+		free(w);	/* lws closed the dup */
+		return NULL;
 	}
+	w->event = event;
+	w->ud = ud;
+	w->h = h;
+	lws_set_wsi_user(w->wsi, w);
+	return w;
 }
 
-static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+void wsb_server_watch_write(struct wsb_watch *w)
 {
-	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
+	if (w->wsi)
+		lws_callback_on_writable(w->wsi);
+}
 
+void wsb_server_unwatch(struct wsb_watch *w)
+{
+	if (w->wsi) {
+		lws_set_wsi_user(w->wsi, NULL);
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
+	free(w);
+}
+
+/* The owner reads and writes itself (lws only polls); at a hang-up lws
+ * closes its dup, and one more readable event lets the owner see the end. */
+static int watch_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_watch *w = user;
+
+	if (!w)
+		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		if (s->in_eof || wsi != s->in_wsi)
-			return -1;
-		read_input(s);
-		return s->in_eof ? -1 : 0;
+		w->event(w->ud, w->h, 0);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		w->event(w->ud, w->h, 1);
+		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		if (wsi != s->in_wsi)
-			return 0;
-		s->in_wsi = NULL;
-		if (!s->in_eof) {
-			s->in_hup = 1;
-			read_input(s);
-		}
+		w->wsi = NULL;
+		lws_set_wsi_user(wsi, NULL);
+		w->event(w->ud, w->h, 0);	/* may unwatch (free) w */
 		return 0;
 	default:
 		return 0;
-	}
-}
-
-int wsb_server_input(struct wsb_server *s, int fd, struct wsb_err *err)
-{
-	lws_sock_file_fd_type u;
-	int d = dup(fd);
-
-	if (d < 0)
-		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "dup");
-	s->in_fd = fd;
-	u.filefd = d;
-	s->in_wsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, u, "wsbridge-input", NULL);
-	if (!s->in_wsi) {
-		close(d);
-		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot watch input fd %d", fd);
-	}
-	return 0;
-}
-
-void wsb_server_input_resume(struct wsb_server *s)
-{
-	if (s->in_fd < 0 || s->in_eof || s->pressure)
-		return;
-	if (s->in_hup) {
-		read_input(s);
-		return;
-	}
-	if (s->in_wsi && s->in_paused) {
-		s->in_paused = 0;
-		lws_rx_flow_control(s->in_wsi, 1);
 	}
 }
 
@@ -601,9 +751,8 @@ void wsb_server_input_resume(struct wsb_server *s)
  * descriptor or second, and one log line per episode. */
 static void pause_accepting(struct wsb_server *s)
 {
-	int e = accept_errno;
+	int e = wsb_lwsglue_accept_errno();
 
-	accept_errno = 0;
 	if (!e)
 		return;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
@@ -614,7 +763,7 @@ static void pause_accepting(struct wsb_server *s)
 		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
 			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
 	s->emfile = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	s->emfile_at = wsb_mono_ns();
 	if (s->listen_wsi)
 		lws_rx_flow_control(s->listen_wsi, 0);
 }
@@ -623,9 +772,9 @@ static void door_tick(struct wsb_server *s)
 {
 	if (!s->emfile || !s->listen_wsi)
 		return;
-	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+	if (since(s->emfile_at) >= ACCEPT_RETRY_S)
 		lws_rx_flow_control(s->listen_wsi, 1);
-	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+	if (since(s->emfile_at) >= ACCEPT_QUIET_S) {
 		s->emfile = 0;
 		wsb_log(WSB_LOG_WARN, "accepting connections again");
 	}
@@ -682,7 +831,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* Without this lws splits every batch into 4 KiB sends. */
 		.tx_packet_size = BATCH,
 	};
-	protocols[1] = (struct lws_protocols){ .name = "wsbridge-input", .callback = in_callback };
+	protocols[1] = (struct lws_protocols){ .name = "wsbridge-watch", .callback = watch_callback };
 	/* lws pings an idle client after `ping` seconds; only a pong counts as a
 	 * sign of life, and two missed intervals close the connection. */
 	s->retry.secs_since_valid_ping = (uint16_t)ping;
@@ -709,9 +858,12 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
 		info.alpn = "http/1.1";
 	}
-	tls_init_failed = 0;
+	wsb_lwsglue_clear();
+	/* --reuse-port: several instances on one port (lwsio.h says why there) */
+	wsb_lwsio_reuse_port(s->cfg->reuse_port);
 	s->ctx = lws_create_context(&info);
-	if (!s->ctx && tls_init_failed)
+	wsb_lwsio_reuse_port(0);
+	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
@@ -730,7 +882,7 @@ static void set_lws_log(void)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
-	lws_set_log_level(lwsl, lws_emit);
+	wsb_lwsglue_log(lwsl, 0);
 }
 
 struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
@@ -745,14 +897,13 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->cfg = cfg->opts;
 	s->ops = *ops;
 	s->ud = ud;
-	s->in_fd = -1;
-	s->token = cfg->token;
+	s->access = cfg->access;
+	s->origins = cfg->origins;
 	snprintf(s->iface, sizeof s->iface, "%s", cfg->iface);
 	s->hard = cfg->max_frame < BATCH ? BATCH : cfg->max_frame;
 	s->scratch = malloc(LWS_PRE + s->hard);
 	set_lws_log();
 	set_max_conns(s);
-	accept_errno = 0;
 	if (!s->scratch)
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 	if (!s->scratch || create_context(s, err)) {
@@ -764,30 +915,30 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
-	struct sigaction sa;
+	int rc = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = s->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
+	wsb_lwsglue_signals(s->ctx, NULL);
+	wsb_lwsglue_hup();
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
-		s->token ? " (token required)" : "");
+		wsb_access_on(s->access) ? " (token required)" : "");
+	/* Said once the signals are ours: a script that stops the broker as
+	 * soon as it knows the port gets a clean stop. */
+	if (s->ops.listening && s->ops.listening(s->ud, lws_get_vhost_listen_port(s->vh)))
+		rc = -1;
 
-	while (lws_service(s->ctx, 0) >= 0) {
+	while (!rc && lws_service(s->ctx, 0) >= 0) {
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
-		if (!s->conns || since(&s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
-	wsb_log(WSB_LOG_INFO, "stopped");
-	signal_ctx = NULL;
-	return 0;
+	if (!rc)
+		wsb_log(WSB_LOG_INFO, "stopped");
+	wsb_lwsglue_unsignal(s->ctx, NULL);
+	return rc;
 }
 
 void wsb_server_free(struct wsb_server *s)

@@ -1,14 +1,12 @@
 /* wsserver_int — what the two files of the server transport share:
  * wsserver.c (sockets, WebSocket connections, batched writes, the loop) and
- * wsserver_http.c (the door before an upgrade, plain HTTP requests, POST
- * bodies). Private to them: nothing else includes this or libwebsockets.h.
+ * wsserver_http.c (plain HTTP requests and their POST bodies). Private to
+ * them; the door's request-only checks are wsdoor.c's.
  */
 #ifndef WSB_WSSERVER_INT_H
 #define WSB_WSSERVER_INT_H
 
-#include <signal.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -37,13 +35,20 @@ struct wsb_conn {
 	int close_sent;
 	char close_reason[124];
 	int paused;
+	int throttled;			/* --rate-policy pause: unread until sul_throttle */
+	lws_sorted_usec_list_t sul_throttle;
+	struct wsb_grant grant;		/* what the door granted, if granted */
+	int granted;
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
-	int peer_code;			/* the client's close code, 0: none yet */
-	int compress;			/* negotiated permessage-deflate */
-	char peer_reason[124];
 	int counted;			/* in server.nconns */
+	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
+	char path[256];			/* as requested, for the program (GET /clients) */
+	char *query;			/* what the program set to show of its query; NULL: "" */
+	int peer_code;			/* the client's close code, 0: none yet */
+	char peer_reason[124];
+	int compress;			/* negotiated permessage-deflate */
 	/* plain HTTP: a request body, and an answer given after it */
 	struct wsb_buf body;
 	size_t body_counted;		/* body.cap as counted in partial_bytes */
@@ -63,11 +68,12 @@ struct wsb_server {
 	struct wsb_conn *conns;
 	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
 	size_t hard;
-	const char *token;		/* NULL: none required */
+	const struct wsb_access *access;	/* the door's credentials */
+	const struct wsb_strlist *origins;	/* --allow-origin */
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
-	struct timespec stop_at;
+	uint64_t stop_at;		/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick, sul_timer;
 	char iface[64];			/* --listen host as a numeric address */
@@ -75,28 +81,16 @@ struct wsb_server {
 	uint64_t max_conns, nconns;
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
-	/* wsb_server_input (serve --stdin) */
-	int in_fd;			/* -1: none */
-	struct lws *in_wsi;
-	int in_eof, in_hup, in_paused;
+	uint64_t emfile_at;		/* the episode's last failed accept (wsb_mono_ns) */
 };
 
-/* wsserver_http.c */
-
-/* HTTP_CONFIRM_UPGRADE: path, shutdown, handshake, Origin, limits, token.
- * 0 to let lws answer 101, or -1 after a refusal was written. */
-int wsb_srv_door(struct wsb_server *s, struct lws *wsi, const char *upgrade);
-/* The plain HTTP callbacks (HTTP, HTTP_BODY, HTTP_BODY_COMPLETION,
- * HTTP_WRITEABLE, CLOSED_HTTP) for c, lws's user space of wsi. */
+/* wsserver_http.c: the plain HTTP callbacks (HTTP, HTTP_BODY,
+ * HTTP_BODY_COMPLETION, HTTP_WRITEABLE, CLOSED_HTTP) for c, lws's user
+ * space of wsi. */
 int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
 		 void *in, size_t len);
-/* A real HTTP/1.1 refusal with a JSON body; returns -1 (close). */
-int wsb_srv_refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra);
 
-/* wsserver.c */
-
-/* Bytes held for unfinished inbound data changed by delta: tell the program. */
+/* wsserver.c: bytes held for unfinished inbound data went from old to now. */
 void wsb_srv_partial(struct wsb_server *s, size_t old, size_t now);
 
 #endif

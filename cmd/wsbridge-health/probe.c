@@ -6,31 +6,28 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "auth.h"
+#include "envbuf.h"
 #include "envelope.h"
 #include "log.h"
+#include "sys.h"
 #include "wsclient.h"
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+	return (double)wsb_mono_ns() / 1e6;
 }
 
 /* ---- HTTP ---- */
 
 struct body {
-	char *p;
-	size_t n, cap;
-	int overflow;
+	struct wsb_buf buf;		/* max: WSB_PROBE_BODY_MAX */
+	struct wsb_err err;		/* why the answer could not be held */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -39,23 +36,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb;
 
 	/* Returning short makes curl abort with CURLE_WRITE_ERROR. */
-	if (len > WSB_PROBE_BODY_MAX - b->n) {
-		b->overflow = 1;
+	if (wsb_buf_append(&b->buf, data, len, &b->err) < 0)
 		return 0;
-	}
-	if (b->n + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->n + len)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap)))
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, len);
-	b->n += len;
 	return len;
 }
 
@@ -68,10 +50,16 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 		p->http_state = WSB_PROBE_TIMEOUT;
 		break;
 	case CURLE_WRITE_ERROR:
-		if (b->overflow) {
+		if (b->err.code == WSB_EXIT_DATAERR) {
 			p->http_state = WSB_PROBE_BAD_ANSWER;
 			snprintf(p->http_error, sizeof p->http_error, "answer larger than %d KiB",
 				 WSB_PROBE_BODY_MAX / 1024);
+			return;
+		}
+		if (b->err.code) {	/* out of memory: say so, not "unreachable" */
+			p->http_state = WSB_PROBE_BAD_ANSWER;
+			snprintf(p->http_error, sizeof p->http_error, "cannot hold the answer: %.180s",
+				 b->err.msg);
 			return;
 		}
 		p->http_state = WSB_PROBE_UNREACHABLE;
@@ -94,12 +82,14 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 	snprintf(p->http_error, sizeof p->http_error, "%.200s (curl %d)", msg, (int)rc);
 }
 
-void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
+/* Fetches url (already ending in /health) into p (http_* fields) and a
+ * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */
+static void probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
 		    struct wsb_health_probe *p, char **body, size_t *len)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", auth[WSB_TOKEN_MAX + 32], ua[64];
 	struct curl_slist *hdrs = NULL;
-	struct body b = { 0 };
+	struct body b = { .buf = { .max = WSB_PROBE_BODY_MAX } };
 	long budget_ms = (long)(budget_s * 1000), conn_ms = (long)(cfg->connect_timeout * 1000);
 	curl_off_t t;
 	long code = 0;
@@ -154,13 +144,13 @@ void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *toke
 			p->connect_ms = (double)t / 1000;
 		if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
 			p->total_ms = (double)t / 1000;
-		*body = b.p;
-		*len = b.n;
-		b.p = NULL;
+		*body = b.buf.p;
+		*len = b.buf.len;
+		b.buf.p = NULL;
 	} else {
 		http_error(p, rc, errbuf, &b);
 	}
-	free(b.p);
+	wsb_buf_free(&b.buf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	/* The Authorization line held the secret. */
@@ -178,8 +168,7 @@ struct wsp {
 	double budget_ms;
 	double t_start, t_ping, t_canary;
 	int sent, finished;
-	char *scan;
-	size_t scan_cap;
+	struct wsb_buf scan;
 };
 
 static void rand_hex(char *out, size_t bytes)
@@ -189,12 +178,11 @@ static void rand_hex(char *out, size_t bytes)
 
 	if (bytes > sizeof r)
 		bytes = sizeof r;
-	if (getrandom(r, bytes, 0) != (ssize_t)bytes) {
-		/* Uniqueness, not secrecy, is what the id needs. */
-		uint64_t x = (uint64_t)now_ms() * 2654435761u ^ (uint64_t)getpid() << 40;
+	/* Uniqueness, not secrecy, is what the id needs. */
+	for (size_t i = 0; i < bytes; i += 8) {
+		uint64_t x = wsb_random64();
 
-		for (size_t i = 0; i < bytes; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-			r[i] = (unsigned char)(x >> 56);
+		memcpy(r + i, &x, bytes - i < 8 ? bytes - i : 8);
 	}
 	for (size_t i = 0; i < bytes; i++) {
 		out[2 * i] = hex[r[i] >> 4];
@@ -250,7 +238,7 @@ static void ws_writable(void *ud)
 	if (w->sent || w->finished)
 		return;
 	if (w->cfg->ws) {
-		if (!wsb_client_send(w->cl, "{\"type\":\"ping\"}", 15))
+		if (wsb_client_send(w->cl, "{\"type\":\"ping\"}", 15) <= 0)
 			return;
 		w->t_ping = now_ms();
 	}
@@ -258,7 +246,7 @@ static void ws_writable(void *ud)
 		wsb_env_timestamp_now(ts);
 		n = snprintf(msg, sizeof msg, "{\"type\":\"%s\",\"data\":{\"nonce\":\"%s\",\"sent\":\"%s\"}}",
 			     w->type, w->nonce, ts);
-		if (!wsb_client_send(w->cl, msg, (size_t)n))
+		if (wsb_client_send(w->cl, msg, (size_t)n) <= 0)
 			return;
 		w->t_canary = now_ms();
 	}
@@ -284,24 +272,22 @@ static void ws_message(void *ud, const char *msg, size_t len)
 	struct wsb_env env;
 	struct wsb_err e;
 	double t = now_ms();
+	ssize_t n;
 
 	if (w->finished || !w->sent)
 		return;
-	if (len > w->scan_cap) {
-		char *p = realloc(w->scan, len);
-
-		if (!p)
-			return;
-		w->scan = p;
-		w->scan_cap = len;
+	n = wsb_envbuf_parse(&w->scan, msg, len, &env, &e);
+	if (n == WSB_ENVBUF_NOROOM) {
+		ws_end(w, WSB_PROBE_BAD_ANSWER, "%s", e.msg);
+		return;
 	}
-	if (wsb_env_parse(msg, len, w->scan, NULL, &env, &e) < 0 || !env.has_type)
+	if (n < 0 || !env.has_type)
 		return;
 	if (w->cfg->ws && w->p->ws_ms < 0 && !strcmp(env.type, "pong")) {
 		w->p->ws_ms = t - w->t_ping;
-	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan, &env)) {
+	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan.p, &env)) {
 		w->p->roundtrip_ms = t - w->t_canary;
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		/* The broker refused the ping or the canary: it will not come back. */
 		ws_end(w, WSB_PROBE_BAD_ANSWER, "broker replied %.*s", (int)(len > 150 ? 150 : len), msg);
 		return;
@@ -318,6 +304,8 @@ static void ws_closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	if (wsb_client_exit_code(code) == WSB_EXIT_NOPERM)
 		ws_end(w, WSB_PROBE_REFUSED, "%s (%d)", reason, code);
+	else if (code == 404)
+		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);
 	else if (w->p->ws_connect_ms >= 0)
 		ws_end(w, WSB_PROBE_UNREACHABLE, "closed by the server before the %s came back (%d %s)",
 		       w->cfg->roundtrip ? "canary" : "pong", code, reason);
@@ -406,7 +394,7 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 		snprintf(p->ws_error, sizeof p->ws_error, "connection ended");
 	}
 	wsb_client_free(w.cl);
-	free(w.scan);
+	wsb_buf_free(&w.scan);
 }
 
 /* ---- one run, and the watch loop ---- */
@@ -414,6 +402,13 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 struct run {
 	const struct wsb_cfg *cfg;
 	FILE *out;
+	double budget;			/* seconds for one probe: --timeout, less near --wait's end */
+	int silent;			/* --wait: judge only, no output */
+	int human;			/* --watch on a terminal: a line for a person */
+	int tty;			/* stdout is a terminal: the verdict is seen there */
+	int last_level;			/* of the previous probe, -1 before the first */
+	char last_reason[WSB_ERR_LEN];
+	double prev_in, prev_out, prev_t;	/* messages_in/out at the previous probe */
 	char url[2048], ws_url[2048];
 	char token[WSB_TOKEN_MAX];
 	int has_token;
@@ -421,6 +416,42 @@ struct run {
 	char *line;
 	size_t line_cap;
 };
+
+/* --watch on a terminal: rates from the change since the previous probe. */
+static size_t render_human(struct run *r, const struct wsb_health *h, const struct wsb_health_verdict *v)
+{
+	double t = now_ms(), in = -1, out = -1;
+	char clock[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int known = h && h->valid && (h->have & (1u << WSB_HF_MESSAGES_IN)) &&
+		    (h->have & (1u << WSB_HF_MESSAGES_OUT));
+
+	strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&now, &tm));
+	if (known && r->prev_t > 0 && t > r->prev_t) {
+		in = (h->v[WSB_HF_MESSAGES_IN] - r->prev_in) * 1000 / (t - r->prev_t);
+		out = (h->v[WSB_HF_MESSAGES_OUT] - r->prev_out) * 1000 / (t - r->prev_t);
+	}
+	r->prev_t = known ? t : 0;
+	if (known) {
+		r->prev_in = h->v[WSB_HF_MESSAGES_IN];
+		r->prev_out = h->v[WSB_HF_MESSAGES_OUT];
+	}
+	return wsb_health_render_human(r->line, r->line_cap, h, v, in < 0 ? -1 : in, out < 0 ? -1 : out, clock);
+}
+
+/* A failure is one line on stderr too, for cron and scripts whose stdout
+ * goes to a file or nowhere; once per change while watching. */
+static void say_failure(struct run *r, const struct wsb_health_verdict *v)
+{
+	const char *why = v->n_reasons ? v->reasons[0] : "";
+
+	if (v->level == WSB_HEALTH_OK || r->silent || (r->tty && !r->cfg->quiet))
+		return;
+	if (r->cfg->watch > 0 && v->level == r->last_level && !strcmp(why, r->last_reason))
+		return;
+	wsb_log(WSB_LOG_ERROR, "%s: %s", wsb_health_level_name(v->level), why);
+}
 
 static int emit(struct run *r, const struct wsb_health *h, const struct wsb_health_probe *p,
 		const struct wsb_health_verdict *v)
@@ -432,7 +463,10 @@ static int emit(struct run *r, const struct wsb_health *h, const struct wsb_heal
 	clock_gettime(CLOCK_REALTIME, &now);
 	wsb_env_timestamp(ts, &now);
 	for (;;) {
-		switch (r->cfg->health_format) {
+		switch (r->human ? -1 : (int)r->cfg->health_format) {
+		case -1:
+			need = render_human(r, h, v);
+			break;
 		case WSB_HEALTH_PROMETHEUS:
 			need = wsb_health_render_prometheus(r->line, r->line_cap, h, p, v,
 							    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
@@ -472,7 +506,7 @@ static int probe_once(struct run *r, int *exit_code)
 
 	wsb_health_probe_init(&p);
 	memset(&h, 0, sizeof h);
-	wsb_probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
+	probe_http(cfg, r->url, r->has_token ? r->token : NULL, r->budget, &p, &body, &len);
 	if (p.http_state == WSB_PROBE_DONE) {
 		parsed = !wsb_health_parse(body ? body : "", len, &h, &e);
 		if (!parsed)
@@ -482,18 +516,22 @@ static int probe_once(struct run *r, int *exit_code)
 	/* The WebSocket tells something even when /health says "stopping";
 	 * but with no HTTP answer at all it would only repeat the failure. */
 	if ((cfg->ws || cfg->roundtrip) && p.http_state == WSB_PROBE_DONE) {
-		left = cfg->timeout * 1000 - (now_ms() - t0);
+		left = r->budget * 1000 - (now_ms() - t0);
 		probe_ws(cfg, r->ws_url, r->has_token ? r->token : NULL, left, &p);
 	}
 	wsb_health_evaluate(parsed ? &h : NULL, &p, &r->limits, &v);
 	*exit_code = cfg->health_format == WSB_HEALTH_NAGIOS ? v.level : v.exit_code;
-	if (v.level != WSB_HEALTH_OK)
-		wsb_log(WSB_LOG_INFO, "%s: %s", wsb_health_level_name(v.level),
-			v.n_reasons ? v.reasons[0] : "");
+	say_failure(r, &v);
+	r->last_level = v.level;
+	snprintf(r->last_reason, sizeof r->last_reason, "%s", v.n_reasons ? v.reasons[0] : "");
 	r->line_cap = r->line_cap ? r->line_cap : 8192;
 	if (!r->line && !(r->line = malloc(r->line_cap)))
 		return -1;
-	parsed = emit(r, parsed ? &h : NULL, &p, &v);
+	/* -q: a healthy broker prints nothing, for cron. */
+	if (r->silent || (cfg->quiet && v.level == WSB_HEALTH_OK))
+		parsed = 0;
+	else
+		parsed = emit(r, parsed ? &h : NULL, &p, &v);
 	wsb_health_free(&h);
 	return parsed;
 }
@@ -521,9 +559,42 @@ static int wait_slot(const sigset_t *set, double until_ms)
 	}
 }
 
+#define WAIT_PERIOD_MS 200
+
+/* --wait: probe quietly every WAIT_PERIOD_MS until the broker is healthy,
+ * then once more out loud (0); at the deadline or a signal one stderr line
+ * says why it is not, and the status is 75. Each probe fits in what is
+ * left of the wait. */
+static int wait_healthy(struct run *r, const sigset_t *set, int *rc)
+{
+	double end = now_ms() + r->cfg->wait * 1000, next;
+	int level = -1;
+
+	r->silent = 1;
+	for (;;) {
+		double left = (end - now_ms()) / 1000;
+
+		r->budget = left < r->cfg->timeout ? (left > 0.05 ? left : 0.05) : r->cfg->timeout;
+		next = now_ms() + WAIT_PERIOD_MS;
+		if (probe_once(r, rc))
+			return -1;
+		level = r->last_level;
+		if (level == WSB_HEALTH_OK || now_ms() >= end || wait_slot(set, next < end ? next : end))
+			break;
+	}
+	r->silent = 0;
+	r->budget = r->cfg->timeout;
+	if (level != WSB_HEALTH_OK) {
+		wsb_log(WSB_LOG_ERROR, "not healthy within --wait %gs: %s", r->cfg->wait, r->last_reason);
+		*rc = WSB_EXIT_TEMPFAIL;
+		return 0;
+	}
+	return probe_once(r, rc);
+}
+
 int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	struct run r = { .cfg = cfg, .out = stdout };
+	struct run r = { .cfg = cfg, .out = stdout, .budget = cfg->timeout, .last_level = -1 };
 	int rc = WSB_EXIT_SOFTWARE, got, nagios = cfg->health_format == WSB_HEALTH_NAGIOS;
 	sigset_t set, old;
 	double next;
@@ -547,7 +618,9 @@ int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_err_set(err, WSB_EXIT_SOFTWARE, "cannot initialise libcurl");
 		return wsb_err_exit(err, nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_SOFTWARE);
 	}
-	if (cfg->watch <= 0) {
+	r.tty = isatty(fileno(r.out));
+	r.human = r.tty && cfg->watch > 0 && cfg->health_format == WSB_HEALTH_JSON;
+	if (cfg->watch <= 0 && cfg->wait <= 0) {
 		if (probe_once(&r, &rc))
 			goto write_failed;
 		goto done;
@@ -556,6 +629,13 @@ int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	if (cfg->wait > 0) {
+		got = wait_healthy(&r, &set, &rc);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (got)
+			goto write_failed;
+		goto done;
+	}
 	next = now_ms();
 	for (;;) {
 		if (probe_once(&r, &rc)) {

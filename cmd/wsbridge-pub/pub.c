@@ -6,25 +6,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "envbuf.h"
 #include "envelope.h"
 #include "lineio.h"
 #include "linemsg.h"
 #include "log.h"
 #include "msgq.h"
 #include "producers.h"
+#include "pubstate.h"
 #include "resume.h"
+#include "sys.h"
 #include "wsclient.h"
 
 /* Each queued record starts with where its line came from (operand index,
- * line number), so the first unacknowledged line can be named at the end;
- * the message itself follows. */
+ * line number, and the byte offset just past it for --state-file), so the
+ * first unacknowledged line can be named at the end and an acknowledged
+ * one remembered; the message itself follows. */
 #define REC_FILE 4u
 #define REC_LINE 8u
-#define REC_HDR (REC_FILE + REC_LINE)
+#define REC_OFF 8u
+#define REC_HDR (REC_FILE + REC_LINE + REC_OFF)
+#define STATE_SAVE_MS 200
+
+/* What --state-file needs of each operand: which file it was. */
+struct input_id {
+	uint64_t dev, ino;
+};
 
 struct pub {
 	const struct wsb_cfg *cfg;
@@ -53,9 +64,15 @@ struct pub {
 	int down;			/* a connection attempt failed: --drop-oldest applies */
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
-	char *scan;			/* parse buffer for inbound frames */
-	size_t scan_cap;
+	struct wsb_buf scan;		/* parse buffer for inbound frames */
 	uint64_t id, sent, skipped, dropped;
+	uint64_t broker_max;		/* the broker's --max-message (greeting); 0: unknown */
+	struct input_id *inputs;	/* per operand, for --state-file */
+	struct wsb_pubstate st;		/* --state-file: what is acknowledged */
+	int st_found;			/* the state file had a position */
+	int st_dirty;			/* st changed since it was written */
+	double linger_end;		/* monotonic s: when --linger runs out */
+	int finished;			/* finish() ran: its status and message stand */
 	int rc;
 	struct wsb_err *err;
 };
@@ -64,6 +81,7 @@ static void finish(struct pub *p, int rc)
 {
 	if (!p->rc)
 		p->rc = rc;
+	p->finished = 1;
 	wsb_client_stop(p->cl);
 }
 
@@ -80,12 +98,21 @@ static void maybe_close(struct pub *p)
 		wsb_client_close(p->cl);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* No more input will come: what is queued has --linger to be acknowledged. */
 static void start_linger(struct pub *p)
 {
 	if (p->lingering || p->cfg->linger <= 0)
 		return;
 	p->lingering = 1;
+	p->linger_end = mono_s() + p->cfg->linger;
 	wsb_client_timer(p->cl, (int64_t)(p->cfg->linger * 1000 + 0.5));
 }
 
@@ -94,28 +121,93 @@ static uint64_t inflight(const struct pub *p)
 	return wsb_msgq_count(p->q) - wsb_msgq_unsent(p->q);
 }
 
+/* The operand index, line number and end offset a queued record came from. */
+static uint32_t rec_source(const char *data, uint64_t *line, uint64_t *off)
+{
+	uint32_t file = 0;
+
+	memcpy(&file, data, REC_FILE);
+	memcpy(line, data + REC_FILE, REC_LINE);
+	memcpy(off, data + REC_FILE + REC_LINE, REC_OFF);
+	return file;
+}
+
+/* The operand's name in messages ("stdin" for "-"). */
+static const char *operand_name(const struct pub *p, uint32_t file)
+{
+	if ((int)file >= p->cfg->n_operands)
+		return "?";
+	return strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
+}
+
 /* "N lines not acknowledged, first: FILE:LINE" for the error message. */
 static void unacked_text(const struct pub *p, char *out, size_t cap)
 {
-	const char *data, *name = "?";
+	const char *data;
 	size_t len, n = wsb_msgq_count(p->q);
-	uint64_t id, line = 0;
-	uint32_t file = 0;
+	uint64_t id, line = 0, off;
+	uint32_t file;
 
 	if (!wsb_msgq_first(p->q, &data, &len, &id)) {
 		snprintf(out, cap, "0 lines not acknowledged");
 		return;
 	}
-	memcpy(&file, data, REC_FILE);
-	memcpy(&line, data + REC_FILE, REC_LINE);
-	if ((int)file < p->cfg->n_operands)
-		name = strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
-	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s", name, line);
+	file = rec_source(data, &line, &off);
+	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s",
+		 operand_name(p, file), line);
 }
 
-static int bad_line(struct pub *p, uint64_t lineno, const char *why)
+/* --state-file: the record with pseq id is done (acknowledged, or refused
+ * for good), so a restart starts after it. Written out by save_state. */
+static void note_done(struct pub *p, const char *data, uint64_t id)
 {
-	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", p->in_name, lineno,
+	uint64_t line;
+	uint32_t file = rec_source(data, &line, &p->st.offset);
+
+	p->st.acked = id;
+	if ((int)file < p->cfg->n_operands) {
+		snprintf(p->st.file, sizeof p->st.file, "%s", p->cfg->operands[file]);
+		p->st.dev = p->inputs[file].dev;
+		p->st.ino = p->inputs[file].ino;
+	}
+	p->st_dirty = 1;
+}
+
+/* Releases queued records up to pseq n (acknowledged, or handed to a broker
+ * that does not acknowledge), remembering where the last of them ended. */
+static void release_upto(struct pub *p, uint64_t n)
+{
+	const char *data;
+	size_t len;
+	uint64_t id;
+
+	while (wsb_msgq_first(p->q, &data, &len, &id) && id <= n) {
+		if (p->cfg->state_file)
+			note_done(p, data, id);
+		wsb_msgq_release(p->q, id);
+	}
+}
+
+/* Writes --state-file if it changed; a failure ends the run (74): going on
+ * would break the promise the file is for. */
+static int save_state(struct pub *p)
+{
+	struct wsb_err e;
+
+	if (!p->cfg->state_file || !p->st_dirty)
+		return 0;
+	if (wsb_pubstate_save(p->cfg->state_file, &p->st, &e)) {
+		*p->err = e;
+		finish(p, e.code);
+		return -1;
+	}
+	p->st_dirty = 0;
+	return 0;
+}
+
+static int bad_line_in(struct pub *p, const char *name, uint64_t lineno, const char *why)
+{
+	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", name, lineno,
 		why, p->cfg->strict ? "" : " (skipped)");
 	p->skipped++;
 	if (p->cfg->strict) {
@@ -130,12 +222,17 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 	return 0;
 }
 
+static int bad_line(struct pub *p, uint64_t lineno, const char *why)
+{
+	return bad_line_in(p, p->in_name, lineno, why);
+}
+
 /* Turns one input line into the message to send, in p->buf. Returns its
  * length, 0 to skip it, -1 to stop. */
 static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
 {
 	struct wsb_err e;
-	ssize_t n = wsb_linemsg_make(&p->lm, line, len, p->buf + REC_HDR, p->buf_cap - REC_HDR, &e);
+	ssize_t n = wsb_linemsg_make(&p->lm, line, len, p->cfg->raw, p->buf + REC_HDR, p->buf_cap - REC_HDR, &e);
 
 	return n < 0 ? bad_line(p, lineno, e.msg) : n;
 }
@@ -173,6 +270,7 @@ static void take_lines(struct pub *p)
 		}
 		memcpy(p->buf, &file, REC_FILE);
 		memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
+		memcpy(p->buf + REC_FILE + REC_LINE, &p->lines.consumed, REC_OFF);
 		if (wsb_msgq_count(p->q) >= p->cfg->queue && wsb_msgq_drop_first(p->q))
 			p->dropped++;
 		if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
@@ -186,6 +284,40 @@ static void take_lines(struct pub *p)
 	/* The last lines of an input at EOF were held back by a full queue. */
 	if (p->eof_pending && !p->stopping && wsb_lines_done(&p->lines))
 		input_end(p);
+}
+
+/* Identifies operand idx (open as fd) for --state-file and, for the file
+ * the state's last acknowledged line came from, seeks past that line. */
+static int resume_input(struct pub *p, int idx, int fd)
+{
+	const char *name = p->cfg->operands[idx], *why;
+	struct stat sb;
+	uint64_t off;
+
+	if (!p->cfg->state_file)
+		return 0;
+	if (fstat(fd, &sb))
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot stat %s", p->in_name);
+	p->inputs[idx].dev = (uint64_t)sb.st_dev;
+	p->inputs[idx].ino = (uint64_t)sb.st_ino;
+	if (!p->st_found || strcmp(name, p->st.file))
+		return 0;
+	p->st_found = 0;	/* once: the same name again later is read whole */
+	if (!S_ISREG(sb.st_mode)) {
+		wsb_log(WSB_LOG_WARN, "%s is not a regular file: it cannot be resumed, reading all of it",
+			p->in_name);
+		return 0;
+	}
+	if (wsb_pubstate_resume(&p->st, p->inputs[idx].dev, p->inputs[idx].ino, (uint64_t)sb.st_size, &off,
+				&why) != WSB_RESUME_SEEK) {
+		wsb_log(WSB_LOG_WARN, "%s is %s: reading it from the start", p->in_name, why);
+		return 0;
+	}
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot seek in %s", p->in_name);
+	p->lines.consumed = off;
+	wsb_log(WSB_LOG_INFO, "resuming %s at byte %" PRIu64 ", after pseq %" PRIu64, p->in_name, off, p->st.acked);
+	return 0;
 }
 
 static int open_next(struct pub *p)
@@ -205,7 +337,11 @@ static int open_next(struct pub *p)
 	}
 	p->in_fd = fd;
 	wsb_lines_free(&p->lines);
-	if (wsb_lines_init(&p->lines, p->cfg->max_line) || wsb_client_input(p->cl, fd, p->err))
+	if (wsb_lines_init(&p->lines, p->cfg->max_line)) {
+		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+		return -1;
+	}
+	if (resume_input(p, p->next_file - 1, fd) || wsb_client_input(p->cl, fd, p->err))
 		return -1;
 	return 1;
 }
@@ -270,10 +406,10 @@ static void in_error(void *ud, int errnum)
 static void opened(void *ud)
 {
 	struct pub *p = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(p->cl, text, sizeof text);
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(p->cfg->url, url, sizeof url));
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 	/* Nothing is sent before the greeting says what the server has. */
 	p->ready = 0;
 	wsb_msgq_rewind(p->q);
@@ -291,6 +427,34 @@ static void progress(struct pub *p)
 	maybe_close(p);
 }
 
+/* A queued line longer than the broker's --max-message (learnt from the
+ * greeting: the line may have been read before it) is skipped and reported
+ * like an invalid line instead of getting the connection closed with 1009.
+ * It leaves the queue only from its head, once every line before it is
+ * acknowledged, so that releasing it releases nothing else; its pseq stays
+ * unused, a step the broker allows. Returns 1 when it was dropped. */
+static int too_big(struct pub *p, const char *data, uint64_t id)
+{
+	const char *d;
+	size_t l;
+	uint64_t first, line, off;
+	uint32_t file;
+	char why[96];
+	int r;
+
+	if (!wsb_msgq_first(p->q, &d, &l, &first) || first != id)
+		return 0;
+	file = rec_source(data, &line, &off);
+	snprintf(why, sizeof why, "longer than the broker's --max-message (%" PRIu64 " bytes)", p->broker_max);
+	r = bad_line_in(p, operand_name(p, file), line, why);
+	release_upto(p, id);
+	/* --strict: nothing after the bad line goes out, as when it is found
+	 * on reading; not noted as done, so a --state-file rerun reads it. */
+	if (r)
+		wsb_msgq_release(p->q, UINT64_MAX);
+	return r ? 0 : 1;
+}
+
 static void writable(void *ud)
 {
 	struct pub *p = ud;
@@ -301,12 +465,17 @@ static void writable(void *ud)
 	if (!p->ready)
 		return;
 	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
-		if (!wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR))
+		if (p->broker_max && len - REC_HDR > p->broker_max) {
+			if (too_big(p, data, id))
+				continue;
+			break;
+		}
+		if (wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR) <= 0)
 			break;
 		wsb_msgq_advance(p->q);
 		/* Without acknowledgements a line is done once handed to the socket. */
 		if (!p->acks)
-			wsb_msgq_release(p->q, id);
+			release_upto(p, id);
 		p->sent++;
 	}
 	progress(p);
@@ -324,6 +493,14 @@ static void keep_secret(struct pub *p, const char *v, size_t len)
 	if (wsb_client_query_add(q, sizeof q, "producer_secret", p->secret) ||
 	    wsb_client_set_query(p->cl, q))
 		wsb_log(WSB_LOG_WARN, "cannot keep the producer secret: a reconnect will be refused");
+	/* At once, before any line is sent: a restart without the secret
+	 * would be refused the id, and with another id it would send again
+	 * what the broker already has. */
+	if (p->cfg->state_file && strcmp(p->st.secret, p->secret)) {
+		snprintf(p->st.secret, sizeof p->st.secret, "%s", p->secret);
+		p->st_dirty = 1;
+		save_state(p);
+	}
 }
 
 /* connection_established: with "producer" the server acknowledges, and
@@ -335,11 +512,14 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	uint64_t accepted = 0;
 
 	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	/* Lines longer than the broker takes are skipped when sent (too_big). */
+	if (!wsb_env_lookup(obj, len, "max_message", &v) || wsb_env_uint(obj + v.off, v.len, &p->broker_max))
+		p->broker_max = 0;
 	if (p->acks && wsb_env_lookup(obj, len, "producer_secret", &v))
 		keep_secret(p, obj + v.off, v.len);
 	if (p->acks) {
 		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
-			wsb_msgq_release(p->q, accepted);
+			release_upto(p, accepted);
 		wsb_log(WSB_LOG_INFO, "producer %s: the broker has accepted up to pseq %" PRIu64 ", %zu to send",
 			p->producer, accepted, wsb_msgq_count(p->q));
 	} else if (!p->warned_noack) {
@@ -353,40 +533,71 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	progress(p);
 }
 
+/* An error's data with "code":"UNAVAILABLE" (cluster mode, Redis away). */
+static int unavailable(const char *data, size_t len)
+{
+	struct wsb_span c;
+	char code[32];
+
+	return wsb_env_lookup(data, len, "code", &c) &&
+	       wsb_env_string(data + c.off, c.len, code, sizeof code) > 0 && !strcmp(code, "UNAVAILABLE");
+}
+
 static void message(void *ud, const char *msg, size_t len)
 {
 	struct pub *p = ud;
 	struct wsb_env env;
 	struct wsb_span v;
 	char text[512] = "";
+	const char *obj;
+	struct wsb_err e;
+	ssize_t olen;
 	uint64_t n;
 
-	if (len > p->scan_cap) {
-		char *b = realloc(p->scan, len);
-
-		if (!b)
-			return;
-		p->scan = b;
-		p->scan_cap = len;
-	}
-	if (wsb_env_parse(msg, len, p->scan, NULL, &env, NULL) <= 0 || !env.has_type)
+	/* A reply that cannot be held may be an ack: going on without it
+	 * would wait forever for lines the broker already has. */
+	olen = wsb_envbuf_parse(&p->scan, msg, len, &env, &e);
+	if (olen == WSB_ENVBUF_NOROOM) {
+		wsb_err_set(p->err, e.code, "%s", e.msg);
+		finish(p, e.code);
 		return;
+	}
+	if (olen <= 0 || !env.has_type)
+		return;
+	obj = p->scan.p;
+	len = (size_t)olen;
 	if (!strcmp(env.type, "ack")) {
-		if (p->acks && wsb_env_lookup(p->scan, len, "pseq", &v) &&
-		    !wsb_env_uint(p->scan + v.off, v.len, &n)) {
-			wsb_msgq_release(p->q, n);
+		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
+		    !wsb_env_uint(obj + v.off, v.len, &n)) {
+			release_upto(p, n);
 			progress(p);
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
-		greeting(p, p->scan, len);
-	} else if (!strcmp(env.type, "error")) {
-		if (wsb_env_lookup(p->scan, len, "data", &v)) {
+		greeting(p, obj, len);
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
+		char code[40] = "";
+		int has_data = wsb_env_lookup(obj, len, "data", &v);
+
+		if (has_data) {
 			struct wsb_span m;
 
-			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
-				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
+				wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(obj + v.off, v.len, "code", &m))
+				wsb_env_string(obj + v.off + m.off, m.len, code, sizeof code);
 		}
-		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
+		if (has_data && unavailable(obj + v.off, v.len)) {
+			/* Retryable: the broker acks nothing after it on this
+			 * connection, so resend from a new one (maybe to the
+			 * next --url), from what the greeting says it has. */
+			wsb_log(WSB_LOG_WARN, "the broker could not publish (%s): reconnecting to send again", text);
+			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
+			return;
+		}
+		/* The code too: FORBIDDEN and RATE_LIMITED are the operator's
+		 * policy, not a bad line, and say where to look. */
+		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
+			code[0] ? ")" : "", text[0] ? text : "(no reason)");
 	}
 }
 
@@ -394,15 +605,19 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct pub *p = ud;
 	size_t left = wsb_msgq_count(p->q);
-	char text[WSB_ERR_LEN];
+	char text[WSB_ERR_LEN], what[1200];
 	int rc;
 
 	p->ready = 0;
+	/* The connection torn down after we decided (a second Ctrl-C) must not
+	 * replace the reason given. */
+	if (p->finished)
+		return;
+	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs with %zu lines queued",
-			code ? "disconnected" : "cannot connect", reason, code ? ", code " : "", code,
-			(double)retry_ms / 1000, left);
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
+			left);
 		return;
 	}
 	if ((p->input_done || p->stopping) && !left) {
@@ -415,8 +630,8 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	}
 	rc = wsb_client_exit_code(code);
 	unacked_text(p, text, sizeof text);
-	wsb_err_set(p->err, rc, "%s (%d %s); %s", rc == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason, text);
+	wsb_err_set(p->err, rc, "%s%s; %s", rc == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    rc == WSB_EXIT_CONFIG ? "" : "giving up: ", what, text);
 	finish(p, rc);
 }
 
@@ -435,6 +650,29 @@ static void timer(void *ud)
 	finish(p, WSB_EXIT_TEMPFAIL);
 }
 
+static void announce_wait(const struct pub *p)
+{
+	size_t n = wsb_msgq_count(p->q);
+	double left = p->linger_end - mono_s();
+
+	if (!n)
+		return;
+	if (p->lingering)
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting up to %.0f s for %zu unacknowledged line%s; "
+			"Ctrl-C again to quit", left > 0 ? left : 0, n, n == 1 ? "" : "s");
+	else
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting for %zu unacknowledged line%s (--linger 0: "
+			"no limit); Ctrl-C again to quit", n, n == 1 ? "" : "s");
+}
+
+/* --state-file is written at most every STATE_SAVE_MS: an fsync per
+ * acknowledgement would cap the rate, and what a crash loses of it is only
+ * sent again under the same pseq, which the broker drops as a duplicate. */
+static void tick(void *ud)
+{
+	save_state(ud);
+}
+
 static void on_signal(void *ud, int sig)
 {
 	struct pub *p = ud;
@@ -449,9 +687,11 @@ static void on_signal(void *ud, int sig)
 		return;
 	}
 	/* First signal: stop reading; what is queued has --linger to be
-	 * acknowledged, then the connection closes. */
+	 * acknowledged, then the connection closes. Said at once: a user who
+	 * pressed Ctrl-C must not be left guessing why nothing happens. */
 	p->stopping = 1;
 	start_linger(p);
+	announce_wait(p);
 	maybe_close(p);
 }
 
@@ -465,7 +705,75 @@ static const struct wsb_client_ops ops = {
 	.in_data = in_data,
 	.in_error = in_error,
 	.signal = on_signal,
+	.tick = tick,
 };
+
+/* --state-file: a saved run goes on as the same producer (id with its run
+ * suffix, secret) from the pseq after the last acknowledged one, and its
+ * inputs before the one that line came from are done. A new state file
+ * takes the id just made and is written once the broker issues a secret. */
+static int load_state(struct pub *p, struct wsb_err *err)
+{
+	const struct wsb_cfg *cfg = p->cfg;
+	size_t plen = cfg->producer ? strlen(cfg->producer) : 0;
+	int found;
+
+	if (!cfg->state_file)
+		return 0;
+	if (wsb_pubstate_load(cfg->state_file, &p->st, &found, err))
+		return -1;
+	if (!found) {
+		snprintf(p->st.producer, sizeof p->st.producer, "%s", p->producer);
+		p->st_dirty = 1;
+		return 0;
+	}
+	if (cfg->producer && (strncmp(p->st.producer, cfg->producer, plen) || p->st.producer[plen] != ':'))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s belongs to producer %s, not --producer %s",
+				   cfg->state_file, p->st.producer, cfg->producer);
+	memcpy(p->producer, p->st.producer, sizeof p->producer);
+	if (strlen(p->st.secret) == WSB_SECRET_HEX)
+		memcpy(p->secret, p->st.secret, sizeof p->secret);
+	p->id = p->st.acked;
+	p->st_found = p->st.file[0] != '\0';
+	for (int i = 0; p->st_found && i < cfg->n_operands; i++)
+		if (!strcmp(cfg->operands[i], p->st.file)) {
+			p->next_file = i;	/* the ones before it are done */
+			return 0;
+		}
+	if (p->st_found)
+		wsb_log(WSB_LOG_WARN, "%s: %s is not among the inputs now; reading them from the start",
+			cfg->state_file, p->st.file);
+	p->st_found = 0;
+	return 0;
+}
+
+/* The producer id this run publishes as (with --state-file, the saved one
+ * and its secret), and the query that names it. */
+static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->producer) {
+		/* Every run numbers its lines from 1, so the id on the wire gets
+		 * a run suffix: a new run must not be taken for a resend of the
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer,
+			 (unsigned)wsb_random64());
+	} else {
+		char host[256] = "";
+
+		gethostname(host, sizeof host - 1);
+		wsb_producer_id_make(p->producer, host, (long)getpid(), (unsigned)wsb_random64());
+	}
+	if (load_state(p, err))
+		return -1;
+	if (wsb_client_query_add(p->query, sizeof p->query, "producer", p->producer) ||
+	    wsb_client_query_add(p->query, sizeof p->query, cfg->echo ? "echo" : "subscribe",
+				 cfg->echo ? "1" : "none") ||
+	    wsb_client_query_add(p->query, sizeof p->query, "stamp", "1") ||	/* producer/pseq (--echo) */
+	    (p->secret[0] && wsb_client_query_add(p->query, sizeof p->query, "producer_secret", p->secret)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	return 0;
+}
 
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
@@ -473,6 +781,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
+	struct wsb_err e2;
 	int r;
 
 	/* A publisher listens to nothing (subscribe=none in query), so other
@@ -483,33 +792,14 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;
 	}
-	if (cfg->producer) {
-		unsigned run = 0;
-
-		/* Every run numbers its lines from 1, so the id on the wire gets
-		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped).
-		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
-		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
-			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
-		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
-	} else {
-		char host[256] = "";
-		unsigned rnd = 0;
-
-		gethostname(host, sizeof host - 1);
-		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
-		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
-	}
-	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
-	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
-	wsb_linemsg_init(&p.lm, cfg->type, cfg->raw);	/* checked by wsb_cfg_check */
+	if (producer_query(&p, cfg, err) < 0)
+		return -1;
+	wsb_linemsg_init(&p.lm, cfg->type);	/* checked by wsb_cfg_check */
 	p.buf_cap = REC_HDR + wsb_linemsg_cap(&p.lm, cfg->max_line) + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
 	p.q = wsb_msgq_new();
-	if (!p.buf || !p.q) {
+	p.inputs = calloc((size_t)c2.n_operands, sizeof *p.inputs);
+	if (!p.buf || !p.q || !p.inputs) {
 		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
 		goto out;
 	}
@@ -518,10 +808,16 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		r = err->code;
 		goto out;
 	}
+	if (cfg->state_file)
+		wsb_client_every(p.cl, STATE_SAVE_MS);
 	if (wsb_client_run(p.cl, err)) {
 		r = err->code;
 		goto out;
 	}
+	if (!p.rc)
+		save_state(&p);
+	else if (p.st_dirty)
+		wsb_pubstate_save(cfg->state_file, &p.st, &e2);
 	r = p.rc;
 	wsb_log(WSB_LOG_INFO, "sent %" PRIu64 " messages", p.sent);
 	/* Dropped lines were not accepted: exit 0 would say they were. */
@@ -532,7 +828,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
 	}
 	if (p.skipped && !cfg->strict)
-		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid line%s", p.skipped, p.skipped == 1 ? "" : "s");
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " line%s (invalid or too long)", p.skipped,
+			p.skipped == 1 ? "" : "s");
 out:
 	if (p.in_fd > 0)
 		close(p.in_fd);
@@ -540,6 +837,8 @@ out:
 	wsb_lines_free(&p.lines);
 	wsb_msgq_free(p.q);
 	free(p.buf);
-	free(p.scan);
+	wsb_buf_free(&p.scan);
+	free(p.inputs);
+	explicit_bzero(&p.st, sizeof p.st);
 	return wsb_err_exit(err, r);
 }

@@ -74,8 +74,9 @@ static int publish_head(struct serve *s, struct wsb_http_req *rq)
 	if (!rq->origin_ok)
 		return wsb_server_refuse(rq, 403, "Forbidden", "origin not allowed", NULL);
 	if (!rq->authorized)
-		return wsb_server_refuse(rq, 401, "Unauthorized", "authentication required",
-					 "www-authenticate: Bearer\r\n");
+		return wsb_server_authorize(rq);	/* 401 with the reason, logged */
+	if (!(rq->grant.scope.may & WSB_SCOPE_PUB))
+		return wsb_server_refuse(rq, 403, "Forbidden", "this token may not publish", NULL);
 	if (!body_kind(rq->ctype))
 		return wsb_server_refuse(rq, 415, "Unsupported Media Type",
 					 "Content-Type must be application/json or application/x-ndjson", NULL);
@@ -154,7 +155,7 @@ static long check_all(struct serve *s, const struct wsb_http_req *rq, int kind, 
 			snprintf(err.msg, sizeof err.msg, "message larger than %" PRIu64 " bytes (--max-message)",
 				 s->cfg->max_message);
 			bad += !add_error(out, l.no, "TOO_BIG", err.msg);
-		} else if (!wsb_broker_publish(s->broker, l.p, l.len, 1, &code, &err)) {
+		} else if (!wsb_broker_publish(s->broker, l.p, l.len, &rq->grant.scope, 1, &code, &err)) {
 			bad += !add_error(out, l.no, code, err.msg);
 		}
 	}
@@ -177,7 +178,7 @@ static uint64_t publish_all(struct serve *s, const struct wsb_http_req *rq, int 
 	int n;
 
 	while (next_line(rq, kind, &pos, &no, &l)) {
-		if (!(seq = wsb_broker_publish(s->broker, l.p, l.len, 0, &code, &err))) {
+		if (!(seq = wsb_broker_publish(s->broker, l.p, l.len, &rq->grant.scope, 0, &code, &err))) {
 			add_error(out, l.no, code, err.msg);
 			return 0;
 		}

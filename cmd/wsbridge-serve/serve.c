@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clients.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "listen.h"
 #include "log.h"
+#include "ready.h"
 #include "sys.h"
 
 /* ---- the broker's hooks: how the core reaches a connection ---- */
@@ -32,6 +35,17 @@ static void hook_pressure(void *ud, int on)
 	wsb_server_pause_publishers(((struct serve *)ud)->srv, on);
 }
 
+/* --rate-policy pause: the broker accepted a message into debt. */
+static void hook_throttle(void *ud, void *conn, uint64_t ms)
+{
+	wsb_server_throttle(conn, (int64_t)(ms * 1000));
+}
+
+static void hook_refused(void *ud, const char *client, const char *code, const char *text)
+{
+	wsb_log(WSB_LOG_INFO, "client %s: %s: %s", client, code, text);
+}
+
 static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
 {
 	struct serve *sv = ud;
@@ -47,8 +61,8 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 /* ---- the transport's ops ---- */
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
- * echo=1, snapshot=1, subscribe=none, producer=ID, producer_secret=S,
- * since=SEQ, epoch=E. */
+ * echo=1, stamp=1, snapshot=1, subscribe=none, producer=ID,
+ * producer_secret=S, since=SEQ, epoch=E. */
 #define MAX_TYPE_ARGS 64
 
 struct join_args {
@@ -65,6 +79,8 @@ static int join_arg(struct join_args *a, const char *arg, struct wsb_err *err)
 
 	if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 		j->flags |= WSB_SESS_ECHO;
+	} else if (!strcmp(arg, "stamp=1") || !strcmp(arg, "stamp=true")) {
+		j->flags |= WSB_SESS_STAMP;	/* producer/pseq: the tools ask */
 	} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
 		j->snapshot = 1;
 	} else if (!strcmp(arg, "subscribe=none")) {
@@ -100,17 +116,29 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	struct join_args a;
 	struct wsb_err err = { 0 };
 	struct wsb_sess *sess = NULL;
-	char arg[1024];
+	const struct wsb_grant *g = wsb_server_grant(conn);
+	char arg[1024], shown[512] = "";
 	int i, n;
 
 	memset(&a.j, 0, sizeof a.j);
+	a.j.scope = g ? &g->scope : NULL;
 	/* An argument too long for us (a huge token=) is skipped, not allowed
-	 * to end the loop and drop the arguments after it. */
-	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++)
+	 * to end the loop and drop the arguments after it. GET /clients shows
+	 * the query without its secrets. */
+	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++) {
+		if (n > 0)
+			wsb_clients_query_add(shown, sizeof shown, arg);
 		if (n > 0 && join_arg(&a, arg, &err))
 			break;
+	}
+	wsb_server_set_query(conn, shown);
 	a.j.types = a.tv;
 	a.j.compress = wsb_server_compressed(conn);
+	/* What may publish is the broker's may_publish(); who is read-only is
+	 * decided here, from the options and the door (issue 10's token scopes
+	 * add to this flag). */
+	if (sv->cfg->browsers_read_only && wsb_server_browser(conn))
+		a.j.flags |= WSB_SESS_READ_ONLY;
 	if (!err.msg[0])
 		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
 	struct wsb_log_ctx lc = { sess ? wsb_broker_client_id(sess) : NULL, wsb_server_peer(conn),
@@ -162,8 +190,12 @@ static void op_partial(void *ud, size_t bytes)
 
 static void op_tick(void *ud)
 {
-	wsb_broker_tick(((struct serve *)ud)->broker);
-	serve_input_resume(ud);
+	struct serve *sv = ud;
+
+	wsb_broker_tick(sv->broker);
+	if (sv->cluster)
+		wsb_cluster_tick(sv->cluster);
+	serve_input_resume(sv);
 }
 
 static void op_timer(void *ud)
@@ -176,10 +208,19 @@ static const char *op_name(void *ud, void *sess)
 	return wsb_broker_client_id(sess);
 }
 
+/* --ready-fd and --pid-file, once the port is known and a signal would
+ * stop the broker cleanly; a failure to write either stops it (74). */
+static int op_listening(void *ud, int port)
+{
+	struct serve *sv = ud;
+
+	return wsb_ready_announce(sv->cfg, port, sv->err);
+}
+
 static const struct wsb_server_ops serve_ops = {
 	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
 	.left = op_left, .partial = op_partial, .http = serve_http, .gone = serve_publish_gone, .tick = op_tick,
-	.timer = op_timer, .name = op_name,
+	.timer = op_timer, .name = op_name, .listening = op_listening, .reload = serve_door_reload,
 };
 
 /* ---- composition ---- */
@@ -197,9 +238,16 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.durable_acks = cfg->journal != NULL,
 		.snapshot_bytes = cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.rate = { cfg->rate_per_s, (double)cfg->burst },
+		.rate_pause = cfg->rate_policy == WSB_RATE_PAUSE,
+		.max_message = cfg->max_message,	/* told in the greeting */
+		.request_types = (const char *const *)cfg->request_types.v,
+		.nrequest_types = cfg->request_types.n,
+		.symbol_key = cfg->symbol_key,
 	};
 	struct wsb_broker_hooks hooks = { sv, hook_wake, hook_close, hook_pressure, NULL,
-					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL };
+					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL,
+					  hook_throttle, hook_refused };
 
 	/* One largest message must always fit a subscriber's queue, or a single
 	 * big publication would close every subscriber as "slow". */
@@ -232,24 +280,26 @@ static int start(struct serve *sv, struct wsb_err *err)
 	const struct wsb_cfg *cfg = sv->cfg;
 	char iface[64];
 	struct wsb_server_cfg tc = { .opts = cfg, .iface = iface };
-	struct wsb_server_ops ops = serve_ops;
 
-	sv->has_token = wsb_auth_load(cfg->token, cfg->token_file, sv->token, err);
-	if (sv->has_token < 0)
+	if (serve_door_load(sv, err))
 		return -1;
 	if (cfg->tls_cert &&
 	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
 		return -1;
+	wsb_ready_init(cfg);
 	if (new_broker(sv, err) || (cfg->journal && serve_journal_open(sv, err)))
 		return -1;
 	if (wsb_listen_check(cfg, iface, sizeof iface, err))
 		return -1;
-	tc.token = sv->has_token ? sv->token : NULL;
+	tc.access = sv->access;
+	tc.origins = &sv->origins;
 	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
-	if (cfg->stdin_pub)
-		serve_input_ops(&ops);
-	sv->srv = wsb_server_new(&tc, &ops, sv, err);
+	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
 	if (!sv->srv)
+		return -1;
+	/* Listening, but nobody is served before the loop runs: the
+	 * cluster's epoch and history are in place by then. */
+	if (cfg->cluster && serve_cluster_open(sv, err))
 		return -1;
 	return cfg->stdin_pub ? serve_input_start(sv, err) : 0;
 }
@@ -261,6 +311,7 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 	memset(&sv, 0, sizeof sv);
 	sv.cfg = cfg;
+	sv.err = err;
 	sv.started = wsb_mono_ns();
 	if (!start(&sv, err))
 		rc = wsb_server_run(sv.srv);
@@ -268,12 +319,17 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		*err = sv.stop_err;
 		rc = -1;
 	}
-	/* Every connection leaves the broker before the broker goes. */
+	if (!rc)
+		wsb_ready_done(cfg);	/* a clean stop: the pid file goes */
+	/* The cluster lets go of its watches before the transport goes, and
+	 * every connection leaves the broker before the broker goes. */
+	serve_cluster_close(&sv);
+	serve_input_free(&sv);		/* its watch is the transport's */
 	wsb_server_free(sv.srv);
 	serve_publish_free(&sv);
-	serve_input_free(&sv);
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);
+	serve_door_free(&sv);
 	return rc;
 }

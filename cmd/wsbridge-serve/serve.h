@@ -5,8 +5,12 @@
  *   connection's URL query is its join request), the broker's hooks;
  * - commit.c: --journal: recovery at start, group commit, acks that follow
  *   durability, the degraded state;
- * - http.c: /health, /metrics, / (JSON, or the console for a browser),
- *   /console, /wsbridge.js, and JSON errors for everything else;
+ * - http.c: /health, /metrics, /clients (with clients.c), / (JSON, or the
+ *   console for a browser), /console, /wsbridge.js, and JSON errors for
+ *   everything else;
+ * - ready.c: --ready-fd and --pid-file, once it listens;
+ * - door.c: the door's files (credentials, --allow-origin-file) at start
+ *   and on SIGHUP, with the log file;
  * - publish.c: POST /publish;
  * - input.c: --stdin.
  * The transport reaches this program only through its ops; the broker only
@@ -17,7 +21,7 @@
 
 #include <stdint.h>
 
-#include "auth.h"
+#include "access.h"
 #include "broker.h"
 #include "config.h"
 #include "err.h"
@@ -29,11 +33,14 @@ enum serve_commit { COMMIT_IDLE, COMMIT_TIMER, COMMIT_NOW };
 
 struct serve {
 	const struct wsb_cfg *cfg;
+	struct wsb_err *err;		/* wsb_serve_run's, for errors from the ops */
 	struct wsb_broker *broker;
 	struct wsb_server *srv;
 	uint64_t started;		/* wsb_mono_ns, for uptime */
-	char token[WSB_TOKEN_MAX];
-	int has_token;
+	/* the door: credentials and Origins, replaced whole on SIGHUP */
+	struct wsb_access *access;
+	struct wsb_strlist origins;	/* --allow-origin, then the file's */
+	char *origin_text;		/* the file's entries point in here */
 	/* --snapshot-key */
 	struct wsb_jqf *snapkey;
 	/* --journal */
@@ -47,6 +54,8 @@ struct serve {
 	struct serve_wait *waiting;
 	struct serve_input *input;	/* --stdin (input.c) */
 	struct wsb_err stop_err;	/* why the program stopped the server, if it did */
+	/* --cluster */
+	struct wsb_cluster *cluster;
 };
 
 /* The program behind wsbridge-serve(1), for wsb_cli_main. */
@@ -60,6 +69,18 @@ void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
 /* The transport's timer fired: commit what waits. */
 void serve_commit_due(struct serve *sv);
 
+/* door.c: the credentials and Origins at start (0, or -1 + err), again on
+ * SIGHUP (the transport's reload op: a failure keeps the old ones and is
+ * logged), and freed at the end. */
+int serve_door_load(struct serve *sv, struct wsb_err *err);
+void serve_door_reload(void *ud);
+void serve_door_free(struct serve *sv);
+/* cluster.c: --cluster, after the broker and the transport exist and
+ * before the loop runs (the cluster's epoch and history come first); 0 or
+ * -1 + err. */
+int serve_cluster_open(struct serve *sv, struct wsb_err *err);
+void serve_cluster_close(struct serve *sv);
+
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);
 
@@ -71,10 +92,9 @@ void serve_publish_durable(struct serve *s);
 void serve_publish_gone(void *ud, struct wsb_conn *conn);
 void serve_publish_free(struct serve *s);
 
-/* input.c: --stdin. The transport ops it serves; start once the server
- * exists; resume from the tick (lines read before a pause, and the rest of
- * a pipe whose writer left); free after the server. */
-void serve_input_ops(struct wsb_server_ops *ops);
+/* input.c: --stdin, polled through wsb_server_watch. Start once the
+ * server exists; resume from the tick (lines read before a pause, and the
+ * rest of a pipe whose writer left); free before the server. */
 int serve_input_start(struct serve *s, struct wsb_err *err);
 void serve_input_resume(struct serve *s);
 void serve_input_free(struct serve *s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "envbuf.h"
 #include "envelope.h"
 #include "lineio.h"
 #include "log.h"
@@ -23,8 +24,7 @@ struct sub {
 	struct wsb_buf scan;		/* wsb_env_parse output: the compact form printed */
 	uint64_t not_envelopes;		/* server messages reported and skipped */
 	uint64_t got;
-	char *out;			/* lines not yet written */
-	size_t out_len, out_cap;
+	struct wsb_buf out;		/* lines not yet written */
 	int out_failed;
 	int rc;
 	int stopped;			/* finish() ran: rc may be 0, yet nothing more is printed */
@@ -32,17 +32,25 @@ struct sub {
 	struct wsb_pos pos;		/* what has been written out */
 	uint64_t dups, gaps;
 	int greeted;			/* a connection_established was seen */
+	int opened;			/* a connection was open at some point */
+	char last_failure[1200];	/* why the last attempt failed */
 	char base_query[4096];		/* the subscription; resume arguments go after it */
 	int cursor_fd;			/* --cursor-file, or -1 */
 	int cursor_sized;		/* the file holds exactly one record */
 	char cursor_rec[WSB_CURSOR_LEN + 1];	/* last record written */
 };
 
-/* Types the broker speaks to us about the connection itself. */
-static int is_control(const char *type)
+/* Types the broker speaks to us about the connection itself. An "error"
+ * with a seq is an application's, published like any message: the
+ * broker's own carry none (and data.source "wsbridge"). */
+static int is_control(const struct wsb_env *env)
 {
+	const char *type = env->type;
+
+	if (!strcmp(type, "error"))
+		return !env->has_seq;
 	return !strcmp(type, "connection_established") || !strcmp(type, "pong") ||
-	       !strcmp(type, "subscribed") || !strcmp(type, "error") || !strcmp(type, "ack");
+	       !strcmp(type, "subscribed") || !strcmp(type, "ack");
 }
 
 /* Output is gathered while one network read is processed and written with
@@ -82,11 +90,11 @@ static int flush(struct sub *s)
 {
 	if (s->out_failed)
 		return -1;
-	if (!s->out_len)
+	if (!s->out.len)
 		return save_cursor(s);
-	if (wsb_write_all(1, s->out, s->out_len)) {
+	if (wsb_write_all(1, s->out.p, s->out.len)) {
 		s->out_failed = 1;
-		s->out_len = 0;
+		wsb_buf_reset(&s->out);
 		/* A reader that went away (| head -1) is a normal end. */
 		if (errno == EPIPE) {
 			if (!s->rc)
@@ -99,7 +107,8 @@ static int flush(struct sub *s)
 		wsb_client_stop(s->cl);
 		return -1;
 	}
-	s->out_len = 0;
+	/* One huge line does not keep its buffer. */
+	wsb_buf_shrink(&s->out, OUT_FLUSH * 2);
 	return save_cursor(s);
 }
 
@@ -119,30 +128,22 @@ static void deferred(void *ud)
 
 static int emit(struct sub *s, const char *msg, size_t len)
 {
+	struct wsb_err e;
+
 	if (s->out_failed)
 		return -1;
-	if (s->out_len + len + 1 > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : OUT_FLUSH * 2;
-		char *p;
-
-		if (flush(s))
-			return -1;
-		while (cap < len + 1)
-			cap *= 2;
-		if (cap != s->out_cap) {
-			if (!(p = realloc(s->out, cap))) {
-				wsb_err_set(s->err, WSB_EXIT_OSERR, "out of memory");
-				finish(s, WSB_EXIT_OSERR);
-				return -1;
-			}
-			s->out = p;
-			s->out_cap = cap;
-		}
+	if (s->out.len && s->out.len + len + 1 > OUT_FLUSH * 2 && flush(s))
+		return -1;
+	/* Room for the whole line first: a half line must not be flushed. */
+	if (wsb_buf_reserve(&s->out, len + 1, &e)) {
+		wsb_err_set(s->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte line: %s", len, e.msg);
+		finish(s, WSB_EXIT_OSERR);
+		return -1;
 	}
-	memcpy(s->out + s->out_len, msg, len);
-	s->out[s->out_len + len] = '\n';
-	s->out_len += len + 1;
-	if (s->out_len >= OUT_FLUSH)
+	memcpy(s->out.p + s->out.len, msg, len);
+	s->out.p[s->out.len + len] = '\n';
+	s->out.len += len + 1;
+	if (s->out.len >= OUT_FLUSH)
 		return flush(s);
 	wsb_client_defer(s->cl);
 	return 0;
@@ -235,24 +236,24 @@ static void message(void *ud, const char *msg, size_t len)
 	 * move the cursor past what was printed). */
 	if (s->rc || s->stopped)
 		return;
-	wsb_buf_reset(&s->scan);
-	if (wsb_buf_reserve(&s->scan, len, &e)) {
-		wsb_err_set(s->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte message: %s", len, e.msg);
+	/* What is printed is the compact form: a pretty-printed message from
+	 * the server still makes exactly one line. */
+	n = wsb_envbuf_parse(&s->scan, msg, len, &env, &e);
+	if (n == WSB_ENVBUF_NOROOM) {
+		wsb_err_set(s->err, WSB_EXIT_OSERR, "%s", e.msg);
 		finish(s, WSB_EXIT_OSERR);
 		return;
 	}
-	/* What is printed is the compact form: a pretty-printed message from
-	 * the server still makes exactly one line. */
-	obj = s->scan.p;
-	if ((n = wsb_env_parse(msg, len, s->scan.p, NULL, &env, &e)) < 0 || !env.has_type) {
+	if (n < 0 || !env.has_type) {
 		not_envelope(s, msg, len, n < 0 ? &e : NULL);
 		return;
 	}
+	obj = s->scan.p;
 	if (!strcmp(env.type, "gap")) {
 		gap(s, obj, (size_t)n);
 		return;
 	}
-	if (is_control(env.type)) {
+	if (is_control(&env)) {
 		if (!strcmp(env.type, "connection_established"))
 			greeting(s, obj, (size_t)n, &env);
 		else if (!strcmp(env.type, "error"))
@@ -290,10 +291,11 @@ static void message(void *ud, const char *msg, size_t len)
 static void opened(void *ud)
 {
 	struct sub *s = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(s->cl, text, sizeof text);
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(s->cfg->url, url, sizeof url));
+	s->opened = 1;
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 }
 
 /* The subscription, then where to start: since=SEQ&epoch=E once there is
@@ -321,8 +323,11 @@ static void writable(void *ud)
 static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct sub *s = ud;
+	char what[1200];
 
+	wsb_client_fail_text(s->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
+		snprintf(s->last_failure, sizeof s->last_failure, "%s", what);
 		char q[sizeof s->base_query + 128];
 
 		/* Output held back for this read goes out before we wait. */
@@ -337,16 +342,14 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 				reason, s->pos.seq);
 			return;
 		}
-		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs", code ? "disconnected" : "cannot connect",
-			reason, code ? ", code " : "", code,
-			(double)retry_ms / 1000);
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs", what, (double)retry_ms / 1000);
 		return;
 	}
 	if (s->rc || s->stopped)
 		return;
-	wsb_err_set(s->err, wsb_client_exit_code(code), "%s (%d %s)",
-		    wsb_client_exit_code(code) == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason);
+	wsb_err_set(s->err, wsb_client_exit_code(code), "%s%s",
+		    wsb_client_exit_code(code) == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    wsb_client_exit_code(code) == WSB_EXIT_CONFIG ? "" : "giving up: ", what);
 	finish(s, wsb_client_exit_code(code));
 }
 
@@ -354,6 +357,14 @@ static void timer(void *ud)
 {
 	struct sub *s = ud;
 
+	/* "Record for a minute" with no broker must not leave an empty file
+	 * and exit 0: never connected is a failure, and says why. */
+	if (!s->opened) {
+		wsb_err_set(s->err, WSB_EXIT_UNAVAILABLE, "never connected within --timeout %gs: %s", s->cfg->timeout,
+			    s->last_failure[0] ? s->last_failure : "no answer yet");
+		finish(s, WSB_EXIT_UNAVAILABLE);
+		return;
+	}
 	if (s->cfg->count) {
 		wsb_err_set(s->err, WSB_EXIT_TEMPFAIL, "timeout: %" PRIu64 " of %" PRIu64 " messages in %gs",
 			    s->got, s->cfg->count, s->cfg->timeout);
@@ -433,6 +444,9 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->echo && wsb_client_query_add(s.base_query, sizeof s.base_query, "echo", "1"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
+	/* The producer/pseq stamp goes only to clients that ask: we print it. */
+	if (wsb_client_query_add(s.base_query, sizeof s.base_query, "stamp", "1"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->cursor_file && open_cursor(&s, &cseq, cepoch, &have_cursor)) {
 		r = err->code;
 		goto out;
@@ -474,6 +488,6 @@ out:
 	if (s.cursor_fd >= 0)
 		close(s.cursor_fd);
 	wsb_buf_free(&s.scan);
-	free(s.out);
+	wsb_buf_free(&s.out);
 	return wsb_err_exit(err, r);
 }

@@ -61,7 +61,8 @@ static void test_long_short_and_bundles(void)
 
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--url=ws://h:1/ws", "-t", "order", "--type", "tick*",
 		      "-vvc5", "-W", "250ms", NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://h:1/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://h:1/ws");
 	T_CHECK(c.types.n == 2);
 	T_STREQ(c.types.v[0], "order");
 	T_STREQ(c.types.v[1], "tick*");
@@ -105,6 +106,37 @@ static void test_errors_name_the_option(void)
 	wsb_cfg_free(&c);
 }
 
+static void test_suggestions_and_url_operand(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--tpye", "x", NULL) == -1);
+	T_CHECK(strstr(e.msg, "(did you mean --type?)") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--max-conn", "3", NULL) == -1);
+	T_CHECK(strstr(e.msg, "did you mean --max-connections") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--max-queue", "1M", NULL) == -1);
+	T_CHECK(strstr(e.msg, "an option of wsbridge-serve") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--zzzzzzzz", NULL) == -1);
+	T_CHECK(!strstr(e.msg, "did you mean"));
+	wsb_cfg_free(&c);
+	/* A ws:// operand is the URL; pub's others stay files, and after
+	 * "--" even a ws:// one is a file. */
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "a.ndjson", "wss://h:1/ws", "--", "ws://x", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "wss://h:1/ws");
+	T_CHECK(c.n_operands == 2);
+	T_STREQ(c.operands[1], "ws://x");
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "ws://a/ws", "ws://b/ws", NULL) == -1);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "http://h:1", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "http://h:1");
+	wsb_cfg_free(&c);
+}
+
 static void test_env_then_argv(void)
 {
 	struct wsb_cfg c;
@@ -112,12 +144,33 @@ static void test_env_then_argv(void)
 
 	setenv("WSBRIDGE_URL", "ws://from-env:1/ws", 1);
 	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://from-env:1/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://from-env:1/ws");
 	wsb_cfg_free(&c);
 	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "-u", "ws://argv:2/ws", NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://argv:2/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://argv:2/ws");
 	wsb_cfg_free(&c);
+	/* Several in the variable, blank-separated; the command line replaces
+	 * them all, and its own --url add up. */
+	setenv("WSBRIDGE_URL", " ws://a:1/ws\tws://b:2/ws  ", 1);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 2);
+	T_STREQ(c.urls.v[1], "ws://b:2/ws");
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	T_STREQ(c.url, "ws://a:1/ws");
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "-u", "ws://c:3/ws", "--url", "ws://d:4/ws", NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 2);
+	T_STREQ(c.urls.v[0], "ws://c:3/ws");
+	T_STREQ(c.urls.v[1], "ws://d:4/ws");
+	wsb_cfg_free(&c);
+	/* Without either: the default, once. */
 	unsetenv("WSBRIDGE_URL");
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://127.0.0.1:8765/ws");
+	wsb_cfg_free(&c);
 }
 
 static void test_help_lists_only_the_tools_options(void)
@@ -155,6 +208,16 @@ static void test_cross_checks(void)
 	wsb_cfg_free(&c);
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--retry-min", "5", "--retry-max", "1", NULL) == WSB_OPT_RUN);
 	T_CHECK(wsb_cfg_check(&c, &e) == -1);
+	wsb_cfg_free(&c);
+	/* --ready-fd names an open descriptor (2 is), checked before a start. */
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "2", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "65536", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE && strstr(e.msg, "not an open descriptor"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--state-file", "", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--state-file"));
 	wsb_cfg_free(&c);
 }
 
@@ -394,7 +457,7 @@ static void test_config_precedence(void)
 	setenv("WSBRIDGE_COUNT", "6", 1);
 	setenv("WSBRIDGE_ECHO", "no", 1);
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--config", path, "--count", "7", NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://file:1/ws");		/* file only */
+	T_CHECK(c.urls.n == 1 && !strcmp(c.urls.v[0], "ws://file:1/ws"));	/* file only */
 	T_CHECK(c.types.n == 2 && c.timeout == 3);
 	T_CHECK(c.retry_max == 8 && c.count == 7 && c.echo == 0 && c.verbose == 2);
 	wsb_cfg_free(&c);
@@ -463,5 +526,6 @@ int main(void)
 	T_RUN(test_config_text);
 	T_RUN(test_config_precedence);
 	T_RUN(test_dump_config_round_trip);
+	T_RUN(test_suggestions_and_url_operand);
 	return t_done();
 }
