@@ -196,6 +196,8 @@ static int draw_ids(struct wsb_broker *b, struct wsb_err *err)
 	return 0;
 }
 
+static void filter_release(struct wsb_broker *b, struct wsb_sess *s);
+
 /* ---- public API ---- */
 
 static int set_greeting(struct wsb_broker *b, const char *g, struct wsb_err *err)
@@ -243,7 +245,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 		b->hooks = *hooks;
 	b->ss = (struct wsb_sessions){ .max_queue = cfg->max_queue, .mono_ms = b->cfg.mono_ms,
 				       .stall_cfg = { cfg->stall_ms, cfg->stall_window_ms },
-				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close };
+				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close,
+				       .filter_eval = b->hooks.filter_eval };
 	wsb_pend_init(&b->pq);
 	if (set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
 	    alloc_parts(b, err) < 0 || draw_ids(b, err) < 0) {
@@ -257,6 +260,8 @@ void wsb_broker_free(struct wsb_broker *b)
 {
 	if (!b)
 		return;
+	for (size_t i = 0; i < b->ss.n; i++)
+		filter_release(b, b->ss.v[i]);
 	wsb_sessions_free(&b->ss);
 	wsb_hist_free(&b->hist);
 	wsb_pend_free(&b->pq);
@@ -449,13 +454,64 @@ static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
 		return;
 	}
 	while ((m = wsb_snap_next(b->snap, &s->subs.pats, &e)))
-		wsb_sess_enqueue(&b->ss, s, m, 1);
+		if (wsb_sess_filter(&b->ss, s, m))
+			wsb_sess_enqueue(&b->ss, s, m, 1);
+}
+
+static void filter_release(struct wsb_broker *b, struct wsb_sess *s)
+{
+	if (s->filter && b->hooks.filter_close)
+		b->hooks.filter_close(b->hooks.ud, s->filter);
+	s->filter = NULL;
+}
+
+/* s gets nothing more: an error reply says why, and the close (1008,
+ * reason) follows once it is out (take). */
+static void end_with_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
+			   const char *text, const char *reason)
+{
+	wsb_subs_none(&s->subs);
+	sess_recount(b, s);
+	s->replay = s->snap = 0;
+	filter_release(b, s);
+	reply_error(b, s, code, text);
+	s->close_after = reason;
+	if (b->hooks.wake && !s->closing)
+		b->hooks.wake(b->hooks.ud, s->conn);
+}
+
+/* Sessions whose filter went over its budget during a fan-out or a read. */
+static void filters_over(struct wsb_broker *b)
+{
+	if (!b->ss.filters_over)
+		return;
+	b->ss.filters_over = 0;
+	for (size_t i = 0; i < b->ss.n; i++) {
+		struct wsb_sess *s = b->ss.v[i];
+
+		if (s->filter_over != 1)
+			continue;
+		s->filter_over = 2;
+		end_with_error(b, s, "FILTER_DROPPED",
+			       "the filter went over its time or memory budget on a message and was dropped",
+			       "filter dropped");
+	}
+}
+
+static int filter_open(struct wsb_broker *b, struct wsb_sess *s, const char *text, struct wsb_err *err)
+{
+	if (!b->hooks.filter_open)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "this server has no filters");
+	s->filter = b->hooks.filter_open(b->hooks.ud, text, err);
+	return s->filter ? 0 : -1;
 }
 
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err)
 {
 	struct wsb_sess *s = sess_new(b, conn, j->flags, err);
+	struct wsb_err ferr = { 0 };
+	int bad_filter;
 
 	if (!s)
 		return NULL;
@@ -471,7 +527,17 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
+	bad_filter = j->filter && filter_open(b, s, j->filter, &ferr) < 0;
 	greet(b, s);
+	if (bad_filter) {
+		/* jq's own message for a program that does not compile; a
+		 * server that cannot run filters now says so differently. */
+		if (ferr.code == WSB_EXIT_USAGE)
+			end_with_error(b, s, "INVALID_FILTER", ferr.msg, "invalid filter");
+		else
+			end_with_error(b, s, "FILTER_UNAVAILABLE", ferr.msg, "filters unavailable");
+		return s;
+	}
 	if (j->resume)
 		resume_from(b, s, j);
 	else if (j->snapshot)
@@ -501,6 +567,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	b->st.connections--;
 	if (s->counted)
 		b->st.subscribers--;
+	filter_release(b, s);
 	wsb_prods_release(s->prod, s);
 	wsb_sessions_remove(&b->ss, s);
 	check_pressure(b);
@@ -596,6 +663,7 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 		return;
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
+	filters_over(b);
 	wsb_sessions_flush(&b->ss);
 	check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
@@ -781,18 +849,35 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	r = wsb_env_parse(msg, len, wsb_msg_payload(m), s->prod ? drop_prod : drop_plain, &env, &err);
 	if (!dispatch(b, s, m, r, &env, &err, cap))
 		wsb_msg_unref(m);
+	filters_over(b);
 	wsb_sessions_flush(&b->ss);
 	check_pressure(b);
 }
 
 /* ---- delivery ---- */
 
+struct reader {
+	struct wsb_broker *b;
+	struct wsb_sess *s;
+};
+
+static int reader_pass(void *ud, const struct wsb_msg *m)
+{
+	struct reader *r = ud;
+
+	return wsb_sess_filter(&r->b->ss, r->s, m);
+}
+
 /* The session's own queue first, then a snapshot in pieces, then history. */
 static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 {
+	struct reader rd = { b, s };
+	int (*pass)(void *, const struct wsb_msg *) = s->filter ? reader_pass : NULL;
+
 	wsb_sess_fill(&b->ss, s, o);
 	if (s->snap && !s->q.n &&
-	    !wsb_snap_read(b->snap, &s->subs.pats, &s->snap_seq, s->snap_end, o, &b->ss.messages_out)) {
+	    !wsb_snap_read(b->snap, &s->subs.pats, pass, &rd, &s->snap_seq, s->snap_end, o,
+			   &b->ss.messages_out)) {
 		/* Once the snapshot is out, a resume from the seq it joined at. */
 		s->snap = 0;
 		s->rseq = s->snap_end + 1;
@@ -800,7 +885,7 @@ static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 	}
 	if (s->replay && !s->q.n && !s->snap) {
 		struct wsb_hist_view v = { b->cfg.durable_acks ? b->st.durable_seq : UINT64_MAX,
-					   b->st.seq + 1, b->epoch, 0 };
+					   b->st.seq + 1, b->epoch, 0, pass, &rd };
 
 		s->replay = wsb_hist_read(&b->hist, &v, &s->subs.pats, &s->rseq, o);
 		b->ss.messages_out += v.frames;
@@ -817,6 +902,13 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 	if (s->acks.due > s->acks.sent && wsb_reply_ack(&o, s->acks.due))
 		s->acks.sent = s->acks.due;
 	fill(b, s, &o);
+	filters_over(b);
+	/* What explains a close (an error reply) is out: now the close. */
+	if (s->close_after && !s->q.n && !s->closing) {
+		s->closing = 1;
+		if (b->hooks.close)
+			b->hooks.close(b->hooks.ud, s->conn, WSB_CLOSE_POLICY, s->close_after);
+	}
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
 	check_pressure(b);
@@ -833,7 +925,7 @@ int wsb_broker_pending(const struct wsb_sess *s)
 {
 	if (s->closing)
 		return 0;
-	if (!s->q.n && (s->acks.due > s->acks.sent || s->replay || s->snap))
+	if (!s->q.n && (s->acks.due > s->acks.sent || s->replay || s->snap || s->close_after))
 		return 1;
 	return s->q.n > (size_t)INT32_MAX ? INT32_MAX : (int)s->q.n;
 }

@@ -108,12 +108,14 @@ int wsb_hist_read(const struct wsb_hist *h, struct wsb_hist_view *v,
 
 		if (m->seq > v->upto)	/* not stored yet: it comes live once it is */
 			break;
-		if (m->len > o->hard && matches(m, pats)) {
+		if (!matches(m, pats) || (v->pass && !v->pass(v->ud, m))) {
+			/* not for this reader */
+		} else if (m->len > o->hard) {
 			/* Bigger than any write can hold (restored under a larger
 			 * --max-message): said, not skipped silently or retried. */
 			if (!wsb_reply_gap(o, m->seq, m->seq, "too_big", v->epoch))
 				break;
-		} else if (matches(m, pats)) {
+		} else {
 			if (!wsb_out_put(o, m))
 				break;
 			v->frames++;

@@ -31,6 +31,9 @@ struct wsb_hist_view {
 	uint64_t upto, next;
 	const char *epoch;
 	uint64_t frames;	/* messages and "evicted" gaps written (stats) */
+	/* beyond the type: does the reader want m? NULL: yes */
+	int (*pass)(void *ud, const struct wsb_msg *m);
+	void *ud;
 };
 /* Frames from seq *rseq on into o, a gap record first when history no
  * longer reaches back to *rseq, and one per matching message too big for

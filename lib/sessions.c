@@ -168,19 +168,37 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 	}
 }
 
+/* Fan-out's scratch grows with the set, so fan-out never allocates. */
+static int grow(struct wsb_sessions *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 16;
+	struct wsb_sess **v = realloc(set->v, cap * sizeof *v), **fs;
+	void **fv;
+	signed char *fr;
+
+	if (v)
+		set->v = v;
+	fs = realloc(set->fs, cap * sizeof *fs);
+	if (fs)
+		set->fs = fs;
+	fv = realloc(set->fv, cap * sizeof *fv);
+	if (fv)
+		set->fv = fv;
+	fr = realloc(set->fr, cap);
+	if (fr)
+		set->fr = fr;
+	if (!v || !fs || !fv || !fr)
+		return -1;
+	set->cap = cap;
+	return 0;
+}
+
 struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo)
 {
 	struct wsb_sess *s;
 
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 16;
-		struct wsb_sess **v = realloc(set->v, cap * sizeof *v);
-
-		if (!v)
-			return NULL;
-		set->v = v;
-		set->cap = cap;
-	}
+	if (set->n == set->cap && grow(set))
+		return NULL;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
@@ -213,6 +231,8 @@ void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s)
 
 	if (s->close_pending)
 		close_unlink(set, s);
+	if (s->filter_over == 1)
+		set->filters_over--;
 	stall_off(set, s);
 	last = set->v[--set->n];
 	set->v[s->idx] = last;
@@ -225,11 +245,58 @@ void wsb_sessions_free(struct wsb_sessions *set)
 	for (size_t i = 0; i < set->n; i++)
 		sess_free(set, set->v[i]);
 	free(set->v);
+	free(set->fs);
+	free(set->fv);
+	free(set->fr);
+}
+
+static void filter_over(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	if (!s->filter_over) {
+		s->filter_over = 1;
+		set->filters_over++;
+	}
+}
+
+int wsb_sess_filter(struct wsb_sessions *set, struct wsb_sess *s, const struct wsb_msg *m)
+{
+	signed char r = 0;
+	size_t len;
+	const char *json;
+
+	if (!s->filter)
+		return 1;
+	if (s->filter_over || !set->filter_eval)
+		return 0;
+	json = wsb_msg_json(m, &len);
+	set->filter_eval(set->ud, json, len, &s->filter, 1, &r);
+	if (r < 0)
+		filter_over(set, s);
+	return r > 0;
+}
+
+/* The filtered sessions fan-out collected: one call for all of them. */
+static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t n)
+{
+	size_t len;
+	const char *json = wsb_msg_json(m, &len);
+
+	memset(set->fr, 0, n);
+	if (set->filter_eval)
+		set->filter_eval(set->ud, json, len, set->fv, n, set->fr);
+	for (size_t i = 0; i < n; i++) {
+		if (set->fr[i] > 0)
+			wsb_sess_enqueue(set, set->fs[i], m, 1);
+		else if (set->fr[i] < 0)
+			filter_over(set, set->fs[i]);
+	}
 }
 
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe)
 {
+	size_t nf = 0;
+
 	for (size_t i = 0; i < set->n; i++) {
 		struct wsb_sess *s = set->v[i];
 
@@ -244,8 +311,17 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 				set->wake(set->ud, s->conn);
 			continue;
 		}
+		if (s->filter) {
+			if (!s->filter_over) {
+				set->fs[nf] = s;
+				set->fv[nf++] = s->filter;
+			}
+			continue;
+		}
 		wsb_sess_enqueue(set, s, m, 1);
 	}
+	if (nf)
+		fanout_filtered(set, m, nf);
 }
 
 void wsb_sessions_tick(struct wsb_sessions *set)

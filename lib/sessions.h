@@ -12,6 +12,13 @@
  * a stall (stall.h), under 1/2 ends it; `stalling` is what the broker's
  * pressure policy reads. Counts are kept here and read by the broker's
  * stats. Never calls into the broker: the hooks it needs are given to it.
+ *
+ * A session with a filter (?filter=, an opaque handle the broker got from
+ * its program) gets a message only if the filter passes it: fan-out asks
+ * filter_eval once per message for every such session the type reached,
+ * so the program can run each distinct filter once. One over its budget
+ * marks its session filter_over and counts it in `filters_over`, for the
+ * broker to answer.
  */
 #ifndef WSB_SESSIONS_H
 #define WSB_SESSIONS_H
@@ -51,6 +58,12 @@ struct wsb_sess {
 	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
 	int snap;
 	uint64_t snap_seq, snap_end;
+	/* ?filter=: the program's handle, or NULL */
+	void *filter;
+	int filter_over;		/* 1: went over its budget, not yet answered */
+	/* close with 1008 and this reason once the queue is out (an error
+	 * reply that explains the close goes first) */
+	const char *close_after;
 };
 
 struct wsb_sessions {
@@ -61,10 +74,18 @@ struct wsb_sessions {
 	void *ud;
 	void (*wake)(void *ud, void *conn);
 	void (*close)(void *ud, void *conn, int code, const char *reason);
+	/* res[i] for filters[i]: 1 deliver, 0 not, -1 over budget (broker.h) */
+	void (*filter_eval)(void *ud, const char *msg, size_t len, void *const *filters, size_t n,
+			    signed char *res);
 	int releasing;		/* a journal batch is being fanned out */
 	/* state */
 	struct wsb_sess **v;	/* an array: fan-out walks it linearly */
 	size_t n, cap;
+	/* fan-out's filtered sessions, their handles and verdicts (cap each) */
+	struct wsb_sess **fs;
+	void **fv;
+	signed char *fr;
+	size_t filters_over;	/* sessions with filter_over set */
 	struct wsb_sess *close_head, *close_tail;
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
@@ -93,6 +114,9 @@ void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
  * for echo) and those catching up, which are woken to read it there. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
+/* Whether s's filter passes m (no filter: 1); one over its budget marks s
+ * (filter_over) and says 0. */
+int wsb_sess_filter(struct wsb_sessions *set, struct wsb_sess *s, const struct wsb_msg *m);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

@@ -48,7 +48,8 @@ struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_pattern
 	return *e ? wsb_snap_item(*e) : NULL;
 }
 
-int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats, uint64_t *from,
+int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats,
+		  int (*pass)(void *ud, const struct wsb_msg *m), void *ud, uint64_t *from,
 		  uint64_t end, struct wsb_out *o, uint64_t *frames)
 {
 	const struct wsb_snap_ent *e;
@@ -60,7 +61,7 @@ int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats, uin
 			continue;
 		if (m->seq > end)
 			break;
-		if (ent_matches(e, pats) && m->len <= o->hard) {
+		if (ent_matches(e, pats) && m->len <= o->hard && (!pass || pass(ud, m))) {
 			if (!wsb_out_put(o, m))
 				return 1;
 			++*frames;

@@ -25,9 +25,11 @@ size_t wsb_snap_bytes_for(const struct wsb_snap *t, const struct wsb_patterns *p
  * once: *e NULL starts; NULL when done. */
 struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_patterns *pats,
 			      const struct wsb_snap_ent **e);
-/* Matching entries with seq in (*from, end] into o while they fit; *from
- * advances, *frames counts them. 1 while some remain, 0 when done. */
-int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats, uint64_t *from,
+/* Matching entries with seq in (*from, end] that pass (NULL: all) into o
+ * while they fit; *from advances, *frames counts them. 1 while some
+ * remain, 0 when done. */
+int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats,
+		  int (*pass)(void *ud, const struct wsb_msg *m), void *ud, uint64_t *from,
 		  uint64_t end, struct wsb_out *o, uint64_t *frames);
 
 #endif
