@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "log.h"
 #include "match.h"
+#include "proto.h"
 #include "replay.h"
 #include "resume.h"
 
@@ -40,6 +41,8 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->fsync_interval = 0.01;
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
+	cfg->filter_time = 0.05;
+	cfg->filter_memory = 256 << 20;
 
 	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
 		cfg->url = "ws://127.0.0.1:8765/ws";
@@ -179,6 +182,11 @@ static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--snapshot cannot be combined with --since or --from-start");
 	if (cfg->cursor_file && !*cfg->cursor_file)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--cursor-file must not be empty");
+	/* --where travels in the URL as ?filter=, which the server caps. */
+	if (cfg->where && (!*cfg->where || strlen(cfg->where) > WSB_FILTER_MAX))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--where must be 1 to %d bytes", WSB_FILTER_MAX);
+	if (cfg->jq && !*cfg->jq)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--jq must not be empty");
 	return 0;
 }
 
@@ -232,6 +240,10 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	    cfg->max_connections_per_ip > cfg->max_connections)
 		return wsb_err_set(err, WSB_EXIT_USAGE,
 				   "--max-connections-per-ip must not exceed --max-connections");
+	if (cfg->filter_time <= 0 || cfg->filter_time > 10)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--filter-time must be more than 0 and at most 10s");
+	if (cfg->filter_memory && cfg->filter_memory < (32 << 20))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--filter-memory must be 0 (no limit) or at least 32M");
 	if (cfg->console_publish && cfg->no_console)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs the console (drop --no-console)");
 	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
@@ -285,8 +297,10 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--ping-interval must be between 1s and 6h");
 	}
 	if (cfg->tool & WSB_TOOL_PUB) {
-		if (cfg->raw && !cfg->type)
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type");
+		if (cfg->raw && !cfg->type && !cfg->jq && !cfg->type_from)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type, --type-from or --jq");
+		if ((cfg->jq && !*cfg->jq) || (cfg->type_from && !*cfg->type_from))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--jq and --type-from must not be empty");
 		if (cfg->queue < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
 		if (cfg->max_line < 16)

@@ -65,6 +65,8 @@ struct wsb_cfg {
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
+	double filter_time;		/* CPU seconds per ?filter= per message */
+	uint64_t filter_memory;		/* bytes for the filters' worker; 0: no limit */
 
 	/* pub, sub, health */
 	const char *url;
@@ -86,6 +88,8 @@ struct wsb_cfg {
 	const char *producer;		/* NULL: generated per run */
 	uint64_t max_inflight;		/* sent, not yet acknowledged */
 	double linger;			/* seconds to wait for acks at the end; 0: no limit */
+	const char *jq;			/* pub: input to messages; sub: message to output lines */
+	const char *type_from;		/* pub: jq path of the type */
 
 	/* sub */
 	struct wsb_strlist types;	/* --type globs (sub, replay) */
@@ -106,7 +110,7 @@ struct wsb_cfg {
 	double rate;			/* > 0: messages per second; wins over speed */
 	const char *time_field;		/* jq path; NULL: top-level "timestamp" */
 	const char *from, *to;		/* seq (all digits) or ISO 8601 time, inclusive */
-	const char *where;		/* jq predicate */
+	const char *where;		/* jq predicate (sub: run by the server, ?filter=) */
 	uint64_t loop;			/* passes over the input; 0: forever */
 	int restamp;
 	int strip_seq;

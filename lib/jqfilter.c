@@ -113,7 +113,8 @@ static struct wsb_jqf *compile(const char *prog, int sandboxed, struct wsb_err *
 	ok = jq_compile_args(f->jq, text ? text : prog, jv_object());
 	free(text);
 	if (!ok) {
-		wsb_err_set(err, WSB_EXIT_USAGE, "jq program '%s': %s", prog,
+		/* A long program would leave no room for jq's message. */
+		wsb_err_set(err, WSB_EXIT_USAGE, "jq program '%.40s%s': %s", prog, strlen(prog) > 40 ? "..." : "",
 			    f->cb_msg[0] ? f->cb_msg : "does not compile");
 		wsb_jqf_free(f);
 		return NULL;

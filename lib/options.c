@@ -80,13 +80,17 @@ static const struct wsb_opt table[] = {
 	{ "fsync-interval", 0, WSB_OPT_SECONDS, "SECS", S, OFF(fsync_interval), "group commit interval for --fsync batch", NULL, NULL },
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
+	{ "filter-time", 0, WSB_OPT_SECONDS, "SECS", S, OFF(filter_time), "CPU one ?filter= may use on one message, then it is dropped", NULL, NULL },
+	{ "filter-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(filter_memory), "memory of the process running every ?filter= (0: no limit)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
-	{ "raw", 0, WSB_OPT_FLAG, NULL, P, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"}", NULL, NULL },
+	{ "raw", 0, WSB_OPT_FLAG, NULL, P, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"} (with --jq: the line as a string)", NULL, NULL },
+	{ "jq", 0, WSB_OPT_STR, "JQ", P, OFF(jq), "turn each input into the messages this jq program outputs (0 or more)", NULL, NULL },
+	{ "type-from", 0, WSB_OPT_STR, "PATH", P, OFF(type_from), "set each message's type from this jq path", NULL, NULL },
 	{ "strict", 0, WSB_OPT_FLAG, NULL, P | R, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
 	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "while the broker is away drop the oldest, not wait (exit 75)", NULL, NULL },
@@ -106,6 +110,7 @@ static const struct wsb_opt table[] = {
 	{ "from-start", 0, WSB_OPT_FLAG, NULL, U, OFF(from_start), "start with every retained message (since=0, no gap reported)", NULL, NULL },
 	{ "cursor-file", 0, WSB_OPT_STR, "FILE", U, OFF(cursor_file), "resume from the seq and epoch in FILE and keep them there after each write", NULL, NULL },
 	{ "snapshot", 0, WSB_OPT_FLAG, NULL, U, OFF(snapshot), "start with the latest retained message of each type (?snapshot=1)", NULL, NULL },
+	{ "jq", 0, WSB_OPT_STR, "JQ", U, OFF(jq), "print every output of this jq program on each message instead", NULL, NULL },
 
 	/* replay */
 	{ "speed", 's', WSB_OPT_DOUBLE, "X", R, OFF(speed), "replay X times as fast as recorded (0: no waiting)", NULL, NULL },
@@ -114,7 +119,7 @@ static const struct wsb_opt table[] = {
 	{ "time-field", 0, WSB_OPT_STR, "PATH", R, OFF(time_field), "jq path of the timestamp: ISO 8601, epoch s or ms (default .timestamp)", NULL, NULL },
 	{ "from", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(from), "start at this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
 	{ "to", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(to), "stop after this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
-	{ "where", 'w', WSB_OPT_STR, "JQ", R, OFF(where), "only messages for which the jq program is not false or null", NULL, NULL },
+	{ "where", 'w', WSB_OPT_STR, "JQ", R | U, OFF(where), "only messages for which the jq program is not false or null", NULL, NULL },
 	{ "loop", 0, WSB_OPT_UINT, "N", R, OFF(loop), "replay the input N times, timestamps shifted (0: forever)", NULL, NULL },
 	{ "restamp", 0, WSB_OPT_FLAG, NULL, R, OFF(restamp), "set \"timestamp\" to the time each message is replayed", NULL, NULL },
 	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },

@@ -6,7 +6,8 @@
  * - commit.c: --journal: recovery at start, group commit, acks that follow
  *   durability, the degraded state;
  * - http.c: /health, /metrics, / (JSON, or the console for a browser),
- *   /console, /wsbridge.js, and JSON errors for everything else.
+ *   /console, /wsbridge.js, and JSON errors for everything else;
+ * - filters.c: ?filter=, the broker's filter hooks on the jq worker.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
  */
@@ -34,6 +35,8 @@ struct serve {
 	int has_token;
 	/* --snapshot-key */
 	struct wsb_jqf *snapkey;
+	/* ?filter= */
+	struct serve_filters *filters;
 	/* --journal */
 	struct wsb_journal *journal;
 	struct wsb_prodfile *prodfile;	/* DIR/producers: registered producer ids */
@@ -53,6 +56,20 @@ void serve_journal_close(struct serve *sv);
 void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
 /* The transport's timer fired: commit what waits. */
 void serve_commit_due(struct serve *sv);
+
+/* filters.c: the programs behind ?filter=, in a worker process. */
+struct serve_filter_stats {
+	uint64_t programs;		/* distinct filters compiled and not dropped */
+	uint64_t subscribers;		/* connections holding a filter */
+	uint64_t evaluations;		/* programs run, one per distinct filter per message */
+	uint64_t errors;		/* runs that failed at run time (counted as false) */
+	uint64_t dropped;		/* programs over --filter-time or --filter-memory */
+	uint64_t restarts;		/* workers replaced */
+};
+int serve_filters_init(struct serve *sv, struct wsb_err *err);
+void serve_filters_free(struct serve *sv);
+void serve_filters_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
+void serve_filters_stats(const struct serve *sv, struct serve_filter_stats *st);
 
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);
