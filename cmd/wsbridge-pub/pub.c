@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "jqfilter.h"
 #include "lineio.h"
 #include "log.h"
 #include "msgq.h"
@@ -55,6 +56,7 @@ struct pub {
 	char *scan;			/* parse buffer for inbound frames */
 	size_t scan_cap;
 	uint64_t id, sent, skipped, dropped;
+	struct wsb_jqf *jq;		/* --jq and --type-from, as one program */
 	int rc;
 	struct wsb_err *err;
 };
@@ -131,7 +133,7 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 
 /* Turns one input line into the message to send, in p->buf. Returns its
  * length, 0 to skip it, -1 to stop. */
-static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
+static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno, int raw)
 {
 	/* Ours are appended after the parse; a line that carries them already
 	 * (republished wsbridge-sub output) must not name another producer. */
@@ -146,7 +148,7 @@ static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t li
 		len--;
 	if (!len)
 		return 0;
-	if (p->cfg->raw) {
+	if (raw) {
 		size_t need = wsb_json_escape(NULL, 0, line, len);
 
 		n = snprintf(out, (p->buf_cap - REC_HDR), "{%s\"data\":", p->type_member);
@@ -182,12 +184,82 @@ static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t li
 
 static void input_end(struct pub *p);
 
+/* The message of n bytes in p->buf (after the record header) into the
+ * queue: 0, or -1 to stop. */
+static int queue_message(struct pub *p, ssize_t n, uint64_t lineno)
+{
+	uint32_t file = (uint32_t)(p->next_file - 1);
+
+	/* pseq is the queue id, fixed here, so a resend is the same bytes
+	 * and the server can tell it from a new message. */
+	n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
+	if (n < 0)
+		return bad_line(p, lineno, "too long with the producer id added");
+	memcpy(p->buf, &file, REC_FILE);
+	memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
+	/* Only --drop-oldest while the broker is away drops: one line's many
+	 * --jq messages may pass --queue, and must not push each other out. */
+	if (wsb_msgq_count(p->q) >= p->cfg->queue && p->cfg->drop_oldest && p->down &&
+	    wsb_msgq_drop_first(p->q))
+		p->dropped++;
+	if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
+		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+		finish(p, WSB_EXIT_OSERR);
+		return -1;
+	}
+	return 0;
+}
+
+struct jq_line {
+	struct pub *p;
+	uint64_t lineno, outputs;
+	int stop;		/* bad_line said to stop (--strict) */
+	int flood;		/* more messages than --queue from one line */
+};
+
+static int jq_message(void *ud, const char *json, size_t len)
+{
+	struct jq_line *l = ud;
+	ssize_t n;
+
+	if (++l->outputs > l->p->cfg->queue) {
+		l->flood = 1;
+		return -1;
+	}
+	if (len > l->p->cfg->max_line)
+		n = bad_line(l->p, l->lineno, "a --jq output longer than --max-line");
+	else
+		n = envelope(l->p, json, len, l->lineno, 0);
+	if (n > 0)
+		n = queue_message(l->p, n, l->lineno);
+	l->stop = n < 0;
+	return l->stop ? -1 : 0;
+}
+
+/* One input line through --jq/--type-from: 0..n messages. 0, or -1 to stop. */
+static int jq_messages(struct pub *p, const char *line, size_t len, uint64_t lineno)
+{
+	struct jq_line l = { p, lineno, 0, 0, 0 };
+	struct wsb_err e;
+	char why[WSB_ERR_LEN + 16];
+
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		len--;
+	if (!len && !p->cfg->raw)
+		return 0;
+	if (wsb_jqf_each(p->jq, line, len, p->cfg->raw, jq_message, &l, &e) >= 0 || l.stop)
+		return l.stop ? -1 : 0;
+	if (l.flood)
+		return bad_line(p, lineno, "--jq made more than --queue messages of one line");
+	snprintf(why, sizeof why, "%s: %s", p->cfg->jq ? "--jq" : "--type-from", e.msg);
+	return bad_line(p, lineno, why);
+}
+
 static void take_lines(struct pub *p)
 {
 	const char *line;
 	size_t len;
 	uint64_t lineno;
-	uint32_t file = (uint32_t)(p->next_file - 1);
 	int r;
 
 	while (!p->stopping && queue_room(p) && (r = wsb_lines_next(&p->lines, &line, &len, &lineno))) {
@@ -198,28 +270,16 @@ static void take_lines(struct pub *p)
 				return;
 			continue;
 		}
-		n = envelope(p, line, len, lineno);
-		if (n < 0)
-			return;
-		if (!n)
-			continue;
-		/* pseq is the queue id, fixed here, so a resend is the same bytes
-		 * and the server can tell it from a new message. */
-		n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
-		if (n < 0) {
-			if (bad_line(p, lineno, "too long with the producer id added"))
+		if (p->jq) {
+			if (jq_messages(p, line, len, lineno))
 				return;
 			continue;
 		}
-		memcpy(p->buf, &file, REC_FILE);
-		memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
-		if (wsb_msgq_count(p->q) >= p->cfg->queue && wsb_msgq_drop_first(p->q))
-			p->dropped++;
-		if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
-			wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
-			finish(p, WSB_EXIT_OSERR);
+		n = envelope(p, line, len, lineno, p->cfg->raw);
+		if (n < 0)
 			return;
-		}
+		if (n && queue_message(p, n, lineno))
+			return;
 	}
 	if (wsb_msgq_unsent(p->q))
 		wsb_client_want_write(p->cl);
@@ -507,6 +567,48 @@ static const struct wsb_client_ops ops = {
 	.signal = on_signal,
 };
 
+static struct wsb_jqf *compile_opt(const char *opt, const char *prog, struct wsb_err *err)
+{
+	struct wsb_err e;
+	struct wsb_jqf *f = wsb_jqf_compile(prog, &e);
+
+	if (!f)
+		wsb_err_set(err, e.code, "%s: %s", opt, e.msg);
+	return f;
+}
+
+/* --jq and --type-from as one program, each checked alone first so that a
+ * mistake is named with its option and jq's message. Without --jq the
+ * input itself is the message ({data: line} with --raw). The newline
+ * keeps a trailing # comment from hiding the parenthesis. */
+static struct wsb_jqf *jq_program(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	static const char set_type[] = "(%s\n) | (%s\n) as $wsb_type | if ($wsb_type | type) == \"string\" "
+				       "then .type = $wsb_type else error(\"--type-from gave \\($wsb_type "
+				       "| tojson), not a string\") end";
+	const char *base = cfg->jq ? cfg->jq : cfg->raw ? "{data: .}" : ".";
+	struct wsb_jqf *f;
+	char *prog;
+
+	if (!cfg->type_from)
+		return compile_opt("--jq", cfg->jq, err);
+	if (cfg->jq && !(f = compile_opt("--jq", cfg->jq, err)))
+		return NULL;
+	if (cfg->jq)
+		wsb_jqf_free(f);
+	if (!(f = compile_opt("--type-from", cfg->type_from, err)))
+		return NULL;
+	wsb_jqf_free(f);
+	if (!(prog = malloc(sizeof set_type + strlen(base) + strlen(cfg->type_from)))) {
+		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		return NULL;
+	}
+	sprintf(prog, set_type, base, cfg->type_from);
+	f = compile_opt("--type-from", prog, err);
+	free(prog);
+	return f;
+}
+
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
@@ -553,6 +655,10 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		p.type_member[n] = ',';
 		p.type_member[n + 1] = '\0';
 	}
+	if ((cfg->jq || cfg->type_from) && !(p.jq = jq_program(cfg, err))) {
+		r = -1;
+		goto out;
+	}
 	/* Worst case of --raw: every byte escaped as \u00XX. */
 	p.buf_cap = REC_HDR + cfg->max_line * 6 + sizeof p.type_member + 16 + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
@@ -587,6 +693,7 @@ out:
 	wsb_client_free(p.cl);
 	wsb_lines_free(&p.lines);
 	wsb_msgq_free(p.q);
+	wsb_jqf_free(p.jq);
 	free(p.buf);
 	free(p.scan);
 	return wsb_err_exit(err, r);
