@@ -1,13 +1,18 @@
 # wsbridge — GNU make, no generator. Targets:
 #   make            build the five binaries into bin/
 #   make serve      install what is missing, build every tool, run wsbridge-serve on 127.0.0.1:8765
-#   make check      install what is missing, build, run every test (last line: N passed, N failed)
+#   make check      install what is missing, build, lint, run every test (last line: N passed, N failed);
+#                   integration scripts JOBS=2 at a time
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
-#   make bench      pipeline and fan-out benchmarks, against mosquitto in the same run
+#   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
+#                   in the same run; results also in bench/results/<time>.jsonl
+#   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
 #   make valgrind   wsbridge-serve under valgrind while clients churn, VALGRIND_SECONDS=60;
 #                   fails on any memory error or definite leak
+#   make lint       the house rules: -Werror, include boundaries, unused public functions,
+#                   function and file lengths, option letters, design.md names every module
 #   make docs       regenerate man pages and shell completions from the option table
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -31,6 +36,13 @@ BINDIR  := build/fuzz/bin
 SANFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
 	    -fno-sanitize-recover=undefined
 SANLD   := -fsanitize=fuzzer,address,undefined
+else ifeq ($(LINT),1)
+# make lint's -Werror build: the release flags, warnings as errors, in its
+# own folder (scripts/lint.sh).
+BUILD   := build/lint
+BINDIR  := build/lint/bin
+SANFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Werror
+SANLD   :=
 else ifeq ($(SAN),1)
 BUILD   := build/san
 BINDIR  := build/san/bin
@@ -55,6 +67,8 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # Fuzz targets: replay_<name> (normal compiler + replay_main.c) replays the
 # committed corpus in make check; build/fuzz/fuzz_<name> is the libFuzzer binary.
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
@@ -63,11 +77,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 VALGRIND_SECONDS ?= 60
 
-.PHONY: all deps serve check test unit bench docs check-docs install uninstall clean fuzz fuzz-bins valgrind
+.PHONY: all deps serve check test unit lint lint-objs bench bench-compare docs check-docs install uninstall clean fuzz fuzz-bins valgrind
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 deps:
 	@scripts/install-deps.sh check
@@ -109,6 +123,10 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
 $(BUILD)/tests/fuzz/%.o: tests/fuzz/fuzz.h
 
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBA)
@@ -132,12 +150,23 @@ valgrind:
 	@WSB_BIN=$(abspath bin) scripts/valgrind-churn.sh $(VALGRIND_SECONDS)
 
 # The tests run the binaries in $(BINDIR); tests/run.sh prints the closing count.
+# JOBS: integration scripts run at once (each has its own ports and folders).
+JOBS ?= 2
 check: deps
 	@$(MAKE) --no-print-directory all SAN=$(SAN)
-	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
+	@JOBS=$(JOBS) WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
 
 test: all
-	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
+	@JOBS=$(JOBS) WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) WSB_SAN=$(SAN) tests/run.sh
+
+# Every object (lib, programs, tests) with LINT=1's -Werror; no linking.
+CMD_SRC   := $(sort $(wildcard cmd/*/*.c))
+lint-objs: $(LIB_OBJ) $(CMD_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) \
+	$(TOOL_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fuzz/*.c))
+
+lint: deps
+	@$(MAKE) --no-print-directory all
+	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) tests/run.sh lint
 
 unit: all
 	@WSB_BIN=$(abspath $(BINDIR)) WSB_TESTBIN=$(abspath $(BUILD)/tests) tests/run.sh unit
@@ -151,6 +180,9 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+
+bench-compare:
+	@tests/bench/compare.py $(A) $(B)
 
 docs: $(BINS)
 	@WSB_BIN=$(abspath $(BINDIR)) scripts/gen-docs.sh

@@ -554,12 +554,6 @@ int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *p
 	return r;
 }
 
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s)
-{
-	wsb_subs_none(&s->subs);
-	sess_recount(b, s);
-}
-
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 {
 	if (!s)

@@ -165,8 +165,6 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
  * -1 with err for an invalid pattern. */
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
 			 struct wsb_err *err);
-/* Subscribe to nothing (a publisher that only sends: ?subscribe=none). */
-void wsb_broker_subscribe_none(struct wsb_broker *b, struct wsb_sess *s);
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonchar.h"
+
 /* Returned by the skip helpers for malformed input; no real index reaches it. */
 #define BAD SIZE_MAX
 
 static int is_ws(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r');
 }
 
 static int is_digit(unsigned char c)
@@ -19,153 +21,100 @@ static int is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int is_cont(unsigned char c)
+/* ---- word-at-a-time search --------------------------------------------
+ * The scanner spends its time in string bodies, which it only has to skip:
+ * it looks at eight bytes per step for the few that need a closer look.
+ * Each test leaves 0x80 in a lane that matches; a borrow only runs upward
+ * from a lane that truly matched, so the lowest flag is exact (higher ones
+ * may be false), and the lowest flag of an OR of tests is exact too. */
+
+#define ONES 0x0101010101010101ULL
+#define HIGH (ONES * 0x80)
+
+enum stop {
+	STOP_BODY,	/* '"', '\\', control characters, non-ASCII: validating */
+	STOP_QUOTE,	/* '"', '\\': skipping a string already validated */
+};
+
+/* Eight bytes as a little-endian word: lane 0 is the first byte. */
+static uint64_t load8(const unsigned char *s)
 {
-	return (c & 0xC0) == 0x80;
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0. The second-byte
- * ranges are the ones of RFC 3629 section 4: they exclude overlong forms,
- * UTF-16 surrogates (ED A0..BF) and code points above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static uint64_t lanes_eq(uint64_t w, unsigned char c)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	uint64_t x = w ^ ONES * c;
 
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0)
-		return n >= 2 && is_cont(s[1]) ? 2 : 0;
-	if (c < 0xF0) {
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-		return n >= 3 && s[1] >= lo && s[1] <= hi && is_cont(s[2]) ? 3 : 0;
-	}
-	if (c < 0xF5) {
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-		return n >= 4 && s[1] >= lo && s[1] <= hi && is_cont(s[2]) && is_cont(s[3]) ? 4 : 0;
-	}
-	return 0;
+	return (x - ONES) & ~x & HIGH;
 }
 
-static size_t utf8_put(uint32_t cp, char b[4])
+static uint64_t lanes_stop(uint64_t w, enum stop kind)
 {
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xC0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	b[0] = (char)(0xF0 | cp >> 18);
-	b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	b[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
+	uint64_t q = lanes_eq(w, '"') | lanes_eq(w, '\\');
+
+	if (kind == STOP_BODY)
+		q |= ((w - ONES * 0x20) & ~w & HIGH) | (w & HIGH);
+	return q;
 }
 
-static int hex_val(unsigned char c)
+/* scan's last bytes, padded with a byte no kind stops at, so nothing past
+ * len is read. Out of line: its array would bring the stack protector's
+ * check into every call of scan. */
+static size_t __attribute__((noinline)) scan_tail(const unsigned char *s, size_t i, size_t len,
+						  enum stop kind)
 {
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	unsigned char tail[8];
+	uint64_t m;
+
+	memset(tail, 'a', sizeof tail);
+	memcpy(tail, s + i, len - i);
+	m = lanes_stop(load8(tail), kind);
+	return m ? i + (size_t)__builtin_ctzll(m) / 8 : len;
 }
 
-/* The code unit of the "\uXXXX" at s[i], or -1. */
-static long hex4(const char *s, size_t len, size_t i)
+/* The first index in s[i..len) whose byte is a stop of kind, or len.
+ * Inlined, so each caller gets the tests of its kind only. */
+static inline size_t scan(const unsigned char *s, size_t i, size_t len, enum stop kind)
 {
-	long v = 0;
+	uint64_t m;
 
-	if (i + 6 > len || s[i] != '\\' || s[i + 1] != 'u')
-		return -1;
-	for (size_t k = i + 2; k < i + 6; k++) {
-		int h = hex_val((unsigned char)s[k]);
-
-		if (h < 0)
-			return -1;
-		v = v << 4 | h;
+	for (; len - i >= 8; i += 8) {
+		if ((m = lanes_stop(load8(s + i), kind)) != 0)
+			return i + (size_t)__builtin_ctzll(m) / 8;
 	}
-	return v;
-}
-
-/* A lone surrogate is valid JSON (RFC 8259 section 8.2 tolerates it, as jq
- * does) but has no UTF-8 form, so it decodes to U+FFFD like jq's does. */
-static int dec_u(const char *s, size_t len, size_t *i, char b[4])
-{
-	long cp = hex4(s, len, *i), lo;
-
-	if (cp < 0)
-		return -1;
-	*i += 6;
-	if (cp >= 0xD800 && cp <= 0xDBFF && (lo = hex4(s, len, *i)) >= 0xDC00 && lo <= 0xDFFF) {
-		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-		*i += 6;
-	} else if (cp >= 0xD800 && cp <= 0xDFFF) {
-		cp = 0xFFFD;
-	}
-	return (int)utf8_put((uint32_t)cp, b);
-}
-
-/* Decodes one character of a JSON string body at s[*i] (not the closing
- * quote) into b; returns its byte count, or -1 for a malformed escape. */
-static int dec_char(const char *s, size_t len, size_t *i, char b[4])
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *e;
-
-	if (s[*i] != '\\') {
-		/* A raw multibyte character is one unit, so truncation keeps it whole. */
-		size_t n = utf8_len((const unsigned char *)s + *i, len - *i);
-
-		n = n ? n : 1;
-		memcpy(b, s + *i, n);
-		*i += n;
-		return (int)n;
-	}
-	if (*i + 1 >= len)
-		return -1;
-	if (s[*i + 1] == 'u')
-		return dec_u(s, len, i, b);
-	e = s[*i + 1] ? strchr(from, s[*i + 1]) : NULL;
-	if (!e)
-		return -1;
-	b[0] = to[e - from];
-	*i += 2;
-	return 1;
+	return i == len ? len : scan_tail(s, i, len, kind);
 }
 
 /* Decodes the string whose opening quote is s[i] into out (whole characters
  * only, NUL-terminated when cap > 0). Returns the index after the closing
- * quote or BAD; *n gets the bytes written, *trunc whether some did not fit. */
+ * quote or BAD; *n gets the bytes written, *trunc whether some did not fit.
+ * Runs of plain ASCII are copied at once. */
 static size_t str_decode(const char *s, size_t len, size_t i, char *out, size_t cap, size_t *n,
 			 int *trunc)
 {
-	size_t o = 0;
+	size_t o = 0, e, fit;
 	char b[4];
 
 	*trunc = 0;
 	for (i++; i < len && s[i] != '"';) {
-		int k = dec_char(s, len, &i, b);
+		int k;
 
-		if (k < 0)
+		e = scan((const unsigned char *)s, i, len, STOP_BODY);
+		fit = *trunc || !cap ? 0 : cap - 1 - o;
+		fit = fit < e - i ? fit : e - i;
+		memcpy(out + o, s + i, fit);
+		o += fit;
+		*trunc |= fit < e - i;
+		if ((i = e) >= len || s[i] == '"')
+			break;
+		if ((k = wsb_jsonchar_decode(s, len, &i, b)) < 0)
 			return BAD;
 		if (*trunc || o + (size_t)k >= cap) {
 			*trunc = 1;
@@ -180,40 +129,28 @@ static size_t str_decode(const char *s, size_t len, size_t i, char *out, size_t 
 	return i < len ? i + 1 : BAD;
 }
 
-/* Whether the raw string body raw[0..n) (escapes as written) decodes to key.
- * Keys are decoded so "t\u0079pe" is "type", as any JSON reader sees it. */
-static int key_eq(const char *raw, size_t n, const char *key)
-{
-	size_t i = 0, kl = strlen(key), o = 0;
-	char b[4];
+/* ---- wsb_env_parse ----------------------------------------------------
+ * Compacting only takes out white space between tokens and dropped
+ * top-level members, so the output is runs of the input: the scanner
+ * validates without writing and copies a run once, when white space or a
+ * top-level member ends it (jp_flush). Compact input, the usual case, costs
+ * a memcpy per top-level member rather than one per token. */
 
-	if (!memchr(raw, '\\', n))
-		return n == kl && !memcmp(raw, key, n);
-	while (i < n) {
-		int k = dec_char(raw, n, &i, b);
-
-		if (k < 0 || o + (size_t)k > kl || memcmp(key + o, b, (size_t)k))
-			return 0;
-		o += (size_t)k;
-	}
-	return o == kl;
-}
-
-/* ---- wsb_env_parse ---------------------------------------------------- */
-
-enum { F_OTHER, F_DROP, F_TYPE, F_DATA, F_TS, F_SEQ };
+enum { F_OTHER, F_DROP, F_TYPE, F_DATA, F_TS, F_SEQ, F_PRODUCER, F_PSEQ };
 enum { S_VALUE, S_MEMBER, S_AFTER, S_DONE, S_ERR };
 
 struct jp {
 	const unsigned char *in;
 	size_t len, pos;
+	size_t cp;		/* in[cp..pos) is output not yet copied */
 	char *out;
-	size_t o;
+	size_t o;		/* bytes copied to out */
 	unsigned depth;
 	/* One bit per open container (set = object): recursion would let a
 	 * hostile message pick our stack depth. */
 	unsigned char is_obj[WSB_JSON_MAX_DEPTH / 8];
 	const char *why;
+	int esc;		/* the last string scanned has a backslash */
 	/* Top-level object bookkeeping. */
 	int root_obj;
 	size_t kept, mstart, vstart;
@@ -230,10 +167,27 @@ static int jp_fail(struct jp *p, const char *why)
 	return S_ERR;
 }
 
-static void jp_ws(struct jp *p)
+static void jp_flush(struct jp *p)
 {
-	while (p->pos < p->len && is_ws(p->in[p->pos]))
-		p->pos++;
+	memcpy(p->out + p->o, p->in + p->cp, p->pos - p->cp);
+	p->o += p->pos - p->cp;
+	p->cp = p->pos;
+}
+
+static void jp_skip_ws(struct jp *p)
+{
+	jp_flush(p);
+	while (++p->pos < p->len && is_ws(p->in[p->pos]))
+		;
+	p->cp = p->pos;
+}
+
+/* Skips white space, after copying the run it ends. Most calls find none:
+ * that test is inlined, the skip is not. */
+static inline void jp_ws(struct jp *p)
+{
+	if (p->pos < p->len && is_ws(p->in[p->pos]))
+		jp_skip_ws(p);
 }
 
 static int jp_top_is_obj(const struct jp *p)
@@ -254,59 +208,58 @@ static int jp_open(struct jp *p, int obj)
 	else
 		p->is_obj[d / 8] &= (unsigned char)~(1u << (d % 8));
 	p->depth++;
-	p->out[p->o++] = (char)p->in[p->pos++];
+	p->pos++;
 	jp_ws(p);
 	if (p->pos < p->len && p->in[p->pos] == (obj ? '}' : ']')) {
-		p->out[p->o++] = (char)p->in[p->pos++];
+		p->pos++;
 		p->depth--;
 		return S_AFTER;
 	}
 	return obj ? S_MEMBER : S_VALUE;
 }
 
+/* Validates the string at in[pos]: whole runs of plain ASCII at a time,
+ * escapes and multibyte characters one by one. */
 static int jp_string(struct jp *p)
 {
 	const unsigned char *in = p->in;
-	size_t i = p->pos + 1, start = p->pos;
+	size_t i = p->pos + 1;
+	const char *why;
 
+	p->esc = 0;
 	for (;;) {
 		unsigned char c;
 
-		while (i < p->len && (c = in[i]) >= 0x20 && c < 0x80 && c != '"' && c != '\\')
-			i++;
-		if (i >= p->len) {
-			p->pos = i;
-			return jp_fail(p, "unterminated string");
-		}
-		c = in[i];
-		if (c == '"')
+		if ((i = scan(in, i, p->len, STOP_BODY)) >= p->len) {
+			why = "unterminated string";
 			break;
+		}
+		if ((c = in[i]) == '"') {
+			p->pos = i + 1;
+			return S_AFTER;
+		}
 		if (c == '\\') {
 			const char *e = i + 1 < p->len ? memchr("\"\\/bfnrtu", in[i + 1], 9) : NULL;
 
-			if (!e || (*e == 'u' && hex4((const char *)in, p->len, i) < 0)) {
-				p->pos = i;
-				return jp_fail(p, "invalid escape in string");
-			}
+			why = "invalid escape in string";
+			if (!e || (*e == 'u' && wsb_jsonchar_hex4((const char *)in, p->len, i) < 0))
+				break;
 			i += *e == 'u' ? 6 : 2;
+			p->esc = 1;
 		} else if (c < 0x20) {
-			p->pos = i;
-			return jp_fail(p, "control character in string");
+			why = "control character in string";
+			break;
 		} else {
-			size_t n = utf8_len(in + i, p->len - i);
+			size_t n = wsb_jsonchar_utf8_len(in + i, p->len - i);
 
-			if (!n) {
-				p->pos = i;
-				return jp_fail(p, "invalid UTF-8 in string");
-			}
+			why = "invalid UTF-8 in string";
+			if (!n)
+				break;
 			i += n;
 		}
 	}
-	i++;
-	memcpy(p->out + p->o, in + start, i - start);
-	p->o += i - start;
 	p->pos = i;
-	return S_AFTER;
+	return jp_fail(p, why);
 }
 
 static int jp_digits(struct jp *p, const char *why)
@@ -320,8 +273,6 @@ static int jp_digits(struct jp *p, const char *why)
 
 static int jp_number(struct jp *p)
 {
-	size_t start = p->pos;
-
 	if (p->in[p->pos] == '-')
 		p->pos++;
 	if (p->pos < p->len && p->in[p->pos] == '0') {
@@ -343,8 +294,6 @@ static int jp_number(struct jp *p)
 		if (jp_digits(p, "expected a digit in exponent") == S_ERR)
 			return S_ERR;
 	}
-	memcpy(p->out + p->o, p->in + start, p->pos - start);
-	p->o += p->pos - start;
 	return S_AFTER;
 }
 
@@ -352,8 +301,6 @@ static int jp_literal(struct jp *p, const char *lit, size_t n)
 {
 	if (p->len - p->pos < n || memcmp(p->in + p->pos, lit, n))
 		return jp_fail(p, "expected a value");
-	memcpy(p->out + p->o, lit, n);
-	p->o += n;
 	p->pos += n;
 	return S_AFTER;
 }
@@ -390,22 +337,34 @@ static const struct {
 	const char *name;
 	int field;
 } known[] = { { "type", F_TYPE }, { "data", F_DATA }, { "timestamp", F_TS }, { "seq", F_SEQ },
-	      { "producer", F_OTHER }, { "pseq", F_OTHER } };
+	      { "producer", F_PRODUCER }, { "pseq", F_PSEQ } };
+
+/* A key without a backslash is its own decoded form: compared as bytes,
+ * and without a strlen of every name it is compared with. */
+static int key_is(const char *raw, size_t n, int esc, const char *key)
+{
+	if (esc)
+		return wsb_jsonchar_key_eq(raw, n, key);
+	for (size_t i = 0; i < n; i++)
+		if (!key[i] || raw[i] != key[i])
+			return 0;
+	return !key[n];
+}
 
 /* The field of a top-level key, and in *k its index in known (or -1). */
-static int jp_classify(const char *raw, size_t n, const char *const *drop, int *k)
+static int jp_classify(const char *raw, size_t n, int esc, const char *const *drop, int *k)
 {
 	int field = F_OTHER;
 
 	*k = -1;
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (key_eq(raw, n, known[i].name)) {
+		if (key_is(raw, n, esc, known[i].name)) {
 			field = known[i].field;
 			*k = (int)i;
 			break;
 		}
 	for (; drop && *drop; drop++)
-		if (key_eq(raw, n, *drop))
+		if (key_is(raw, n, esc, *drop))
 			return F_DROP;
 	return field;
 }
@@ -428,57 +387,73 @@ static int jp_once(struct jp *p, int k, size_t at)
 static int jp_member(struct jp *p)
 {
 	int top = p->root_obj && p->depth == 1, k;
-	size_t key, at = p->pos;
+	size_t at = p->pos;
 
 	if (p->pos >= p->len)
 		return jp_fail(p, "unexpected end of input");
 	if (p->in[p->pos] != '"')
 		return jp_fail(p, "expected a string key");
 	if (top) {
-		/* Top-level commas are written here rather than where they are read,
-		 * so a dropped member takes its own comma away whatever its place. */
+		/* A top-level member starts a run of its own and writes its own
+		 * comma, so a dropped one takes its comma away whatever its place. */
+		jp_flush(p);
 		p->mstart = p->o;
 		if (p->kept)
 			p->out[p->o++] = ',';
 	}
-	key = p->o;
 	if (jp_string(p) == S_ERR)
 		return S_ERR;
 	if (top) {
-		p->field = jp_classify(p->out + key + 1, p->o - key - 2, p->drop, &k);
+		p->field = jp_classify((const char *)p->in + at + 1, p->pos - at - 2, p->esc, p->drop, &k);
 		if (jp_once(p, k, at) == S_ERR)
 			return S_ERR;
 	}
 	jp_ws(p);
 	if (p->pos >= p->len || p->in[p->pos] != ':')
 		return jp_fail(p, p->pos >= p->len ? "unexpected end of input" : "expected ':'");
-	p->out[p->o++] = ':';
 	p->pos++;
 	if (top)
-		p->vstart = p->o;
+		p->vstart = p->o + p->pos - p->cp;
 	return S_VALUE;
 }
 
+/* The type, decoded; one without escapes is its own decoded form. */
+static void keep_type(struct wsb_env *env, const char *s, size_t len, int esc)
+{
+	ssize_t n = -1;
+
+	if (*s == '"' && !esc && len - 2 <= WSB_TYPE_MAX) {
+		n = (ssize_t)(len - 2);
+		memcpy(env->type, s + 1, len - 2);
+		env->type[n] = '\0';
+	} else if (*s == '"') {
+		n = wsb_env_string(s, len, env->type, sizeof env->type);
+	}
+	env->has_type = n > 0;
+	env->type_len = n > 0 ? (size_t)n : 0;
+	if (n <= 0)
+		env->type[0] = '\0';
+}
+
+/* At the end of a top-level member's value: its run is copied, then it is
+ * recorded in env, or cut off again if dropped. */
 static void jp_keep(struct jp *p)
 {
 	struct wsb_env *env = p->env;
-	struct wsb_span v = { p->vstart, p->o - p->vstart };
-	const char *s = p->out + v.off;
-	ssize_t n;
+	struct wsb_span v;
 
+	jp_flush(p);
 	if (p->field == F_DROP) {
 		p->o = p->mstart;
 		return;
 	}
 	p->kept++;
+	v.off = p->vstart;
+	v.len = p->o - p->vstart;
 	switch (p->field) {
 	case F_TYPE:
 		env->type_v = v;
-		n = *s == '"' ? wsb_env_string(s, v.len, env->type, sizeof env->type) : -1;
-		env->has_type = n > 0;
-		env->type_len = n > 0 ? (size_t)n : 0;
-		if (n <= 0)
-			env->type[0] = '\0';
+		keep_type(env, p->out + v.off, v.len, p->esc);
 		break;
 	case F_DATA:
 		env->data = v;
@@ -488,29 +463,36 @@ static void jp_keep(struct jp *p)
 		break;
 	case F_SEQ:
 		env->seq_v = v;
-		env->has_seq = wsb_env_uint(s, v.len, &env->seq) == 0;
+		env->has_seq = wsb_env_uint(p->out + v.off, v.len, &env->seq) == 0;
 		if (!env->has_seq)
 			env->seq = 0;
+		break;
+	case F_PRODUCER:
+		env->producer = v;
+		break;
+	case F_PSEQ:
+		env->pseq = v;
 		break;
 	}
 }
 
 static int jp_after(struct jp *p)
 {
-	int obj;
+	int obj, top = p->root_obj && p->depth == 1;
 
 	if (p->depth == 0)
 		return S_DONE;
-	if (p->root_obj && p->depth == 1)
+	if (top)
 		jp_keep(p);
 	jp_ws(p);
 	if (p->pos >= p->len)
 		return jp_fail(p, "unexpected end of input");
 	obj = jp_top_is_obj(p);
 	if (p->in[p->pos] == ',') {
+		/* A top-level comma is not copied: jp_member writes it. */
 		p->pos++;
-		if (!(p->root_obj && p->depth == 1))
-			p->out[p->o++] = ',';
+		if (top)
+			p->cp = p->pos;
 		if (!obj)
 			return S_VALUE;
 		jp_ws(p);
@@ -518,7 +500,7 @@ static int jp_after(struct jp *p)
 	}
 	if (p->in[p->pos] != (obj ? '}' : ']'))
 		return jp_fail(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
-	p->out[p->o++] = (char)p->in[p->pos++];
+	p->pos++;
 	p->depth--;
 	return S_AFTER;
 }
@@ -536,6 +518,7 @@ static int jp_run(struct jp *p)
 			s = jp_after(p);
 	}
 	if (s == S_DONE) {
+		jp_flush(p);
 		jp_ws(p);
 		if (p->pos < p->len)
 			s = jp_fail(p, "unexpected data after the value");
@@ -592,15 +575,86 @@ static size_t skip_ws(const char *s, size_t len, size_t i)
 	return i;
 }
 
-static size_t skip_string(const char *s, size_t len, size_t i)
+/* The index after the string whose opening quote is s[i], or BAD; *esc
+ * tells whether it holds a backslash. */
+static size_t skip_string(const char *s, size_t len, size_t i, int *esc)
 {
-	for (i++; i < len; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
+	*esc = 0;
+	for (i++; i < len; i += 2) {
+		i = scan((const unsigned char *)s, i, len, STOP_QUOTE);
+		if (i < len && s[i] == '"')
 			return i + 1;
+		*esc = 1;
 	}
 	return BAD;
+}
+
+/* 0x80 in exactly the lanes of w equal to c: no carry crosses a lane, so
+ * every flag is true (lanes_eq only promises the lowest one). */
+static uint64_t lanes_is(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ ONES * c;
+
+	return ~(((x & ~HIGH) + ~HIGH) | x) & HIGH;
+}
+
+/* Skipping a container: nesting depth outside strings, and whether the
+ * next byte is escaped. */
+struct nest {
+	size_t depth;
+	int in_str, esc;
+};
+
+/* One byte that may matter; 1 when it closes the container. */
+static int nest_byte(struct nest *n, unsigned char c)
+{
+	if (n->esc)
+		n->esc = 0;
+	else if (c == '"')
+		n->in_str = !n->in_str;
+	else if (n->in_str)
+		n->esc = c == '\\';
+	else if (c == '{' || c == '[')
+		n->depth++;
+	else if (c == '}' || c == ']')
+		return --n->depth == 0;
+	return 0;
+}
+
+/* The index after the container that opens at s[i], or BAD. Eight bytes a
+ * step: every quote, backslash and bracket of the word (exact flags; | 0x20
+ * folds '[' into '{' and ']' into '}') goes through nest_byte in order, and
+ * nothing else; an escaped byte is visited too, whatever it is, so that it
+ * cannot count. */
+static size_t skip_nest(const char *s, size_t len, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct nest n = { 0, 0, 0 };
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w = load8(u + i), f = w | ONES * 0x20;
+		uint64_t m = lanes_is(w, '"') | lanes_is(w, '\\') | lanes_is(f, '{') | lanes_is(f, '}');
+
+		m |= n.esc ? 0x80 : 0;
+		while (m) {
+			unsigned k = (unsigned)__builtin_ctzll(m) / 8;
+
+			m &= m - 1;
+			if (nest_byte(&n, u[i + k]))
+				return i + k + 1;
+			if (n.esc && k < 7)
+				m |= 0x80ULL << (8 * (k + 1));
+		}
+	}
+	for (; i < len; i++)
+		if (nest_byte(&n, u[i]))
+			return i + 1;
+	return BAD;
+}
+
+static int is_scalar_end(unsigned char c)
+{
+	return is_ws(c) || c == ',' || c == ':' || c == ']' || c == '}';
 }
 
 /* The end of the value at s[i]. These readers trust that the text came out
@@ -608,28 +662,14 @@ static size_t skip_string(const char *s, size_t len, size_t i)
  * anything else but do not validate it. */
 static size_t skip_value(const char *s, size_t len, size_t i)
 {
-	size_t depth = 0, start = i;
+	size_t start = i;
+	int esc;
 
 	if (i < len && s[i] == '"')
-		return skip_string(s, len, i);
-	if (i < len && (s[i] == '{' || s[i] == '[')) {
-		while (i < len) {
-			char c = s[i];
-
-			if (c == '"') {
-				if ((i = skip_string(s, len, i)) == BAD)
-					return BAD;
-				continue;
-			}
-			if (c == '{' || c == '[')
-				depth++;
-			else if ((c == '}' || c == ']') && --depth == 0)
-				return i + 1;
-			i++;
-		}
-		return BAD;
-	}
-	while (i < len && !is_ws((unsigned char)s[i]) && !memchr(",:]}", s[i], 4))
+		return skip_string(s, len, i, &esc);
+	if (i < len && (s[i] == '{' || s[i] == '['))
+		return skip_nest(s, len, i);
+	while (i < len && !is_scalar_end((unsigned char)s[i]))
 		i++;
 	return i > start ? i : BAD;
 }
@@ -648,12 +688,12 @@ int wsb_env_lookup(const char *obj, size_t len, const char *key, struct wsb_span
 	if (i < len && obj[i] == '}')
 		return 0;
 	for (;;) {
-		int match;
+		int match, esc;
 
 		k = i;
-		if (k >= len || obj[k] != '"' || (i = skip_string(obj, len, k)) == BAD)
+		if (k >= len || obj[k] != '"' || (i = skip_string(obj, len, k, &esc)) == BAD)
 			return 0;
-		match = key_eq(obj + k + 1, i - k - 2, key);
+		match = key_is(obj + k + 1, i - k - 2, esc, key);
 		i = skip_ws(obj, len, i);
 		if (i >= len || obj[i] != ':')
 			return 0;
@@ -787,70 +827,6 @@ int wsb_env_type_ok(const char *type, size_t len, struct wsb_err *err)
 	if (wsb_env_type_reserved(name))
 		return wsb_err_set(err, WSB_EXIT_DATAERR, "type '%s' is reserved", name) + 1;
 	return 1;
-}
-
-/* ---- wsb_json_escape -------------------------------------------------- */
-
-struct sink {
-	char *out;
-	size_t cap, o, need;
-	int full;
-};
-
-/* Writes whole units or nothing, so a truncated result never ends inside an
- * escape or a UTF-8 sequence; once one unit misses, later ones are dropped
- * too, so the text is a true prefix. */
-static void put(struct sink *k, const char *b, size_t n)
-{
-	k->need += n;
-	if (k->full || k->o + n >= k->cap) {
-		k->full = 1;
-		return;
-	}
-	memcpy(k->out + k->o, b, n);
-	k->o += n;
-}
-
-static void put_escaped(struct sink *k, unsigned char c)
-{
-	static const char hex[] = "0123456789abcdef";
-	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-
-	switch (c) {
-	case '"': put(k, "\\\"", 2); break;
-	case '\\': put(k, "\\\\", 2); break;
-	case '\b': put(k, "\\b", 2); break;
-	case '\f': put(k, "\\f", 2); break;
-	case '\n': put(k, "\\n", 2); break;
-	case '\r': put(k, "\\r", 2); break;
-	case '\t': put(k, "\\t", 2); break;
-	default: put(k, e, 6); break;
-	}
-}
-
-size_t wsb_json_escape(char *out, size_t cap, const char *s, size_t len)
-{
-	struct sink k = { out, cap, 0, 0, 0 };
-	const unsigned char *u = (const unsigned char *)s;
-
-	put(&k, "\"", 1);
-	for (size_t i = 0; i < len;) {
-		size_t n;
-
-		if (u[i] < 0x20 || u[i] == '"' || u[i] == '\\' || u[i] == 0x7f) {
-			put_escaped(&k, u[i++]);
-		} else if ((n = utf8_len(u + i, len - i)) != 0) {
-			put(&k, s + i, n);
-			i += n;
-		} else {
-			put(&k, "\xEF\xBF\xBD", 3);
-			i++;
-		}
-	}
-	put(&k, "\"", 1);
-	if (cap)
-		out[k.o] = '\0';
-	return k.need;
 }
 
 /* ---- time ------------------------------------------------------------- */

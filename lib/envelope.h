@@ -43,6 +43,8 @@ struct wsb_env {
 	struct wsb_span data;
 	struct wsb_span timestamp;
 	struct wsb_span seq_v;
+	struct wsb_span producer;	/* spans only: a producer's stamp, unchecked */
+	struct wsb_span pseq;
 };
 
 /* Validates the JSON text in[0..len), writes its compact form to out (which

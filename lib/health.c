@@ -8,7 +8,7 @@
 
 #include "envelope.h"
 
-const char *const wsb_health_field_names[WSB_HF_COUNT] = {
+static const char *const field_names[WSB_HF_COUNT] = {
 	"active_connections", "subscribers", "messages_in", "messages_out", "dropped",
 	"slow_consumers_closed", "seq", "uptime_s", "queued_bytes",
 };
@@ -134,7 +134,7 @@ int wsb_health_parse(const char *body, size_t len, struct wsb_health *h, struct 
 		return wsb_err_set(err, WSB_EXIT_FAIL, "answer has no string \"status\"");
 	get_string(h->compact, h->compact_len, "reason", h->reason, sizeof h->reason);
 	for (int i = 0; i < WSB_HF_COUNT; i++)
-		if (!get_number(h->compact, h->compact_len, wsb_health_field_names[i], &h->v[i]))
+		if (!get_number(h->compact, h->compact_len, field_names[i], &h->v[i]))
 			h->have |= 1u << i;
 	h->valid = 1;
 	return 0;
@@ -225,12 +225,12 @@ static void eval_figure(const struct wsb_health *h, int f, int64_t limit, int be
 		return;
 	if (!has(h, f)) {
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_FAIL, "server does not report %s (%s)",
-		    wsb_health_field_names[f], opt);
+		    field_names[f], opt);
 		return;
 	}
 	x = h->v[f];
 	if (below ? x < (double)limit : x > (double)limit)
-		add(v, WSB_HEALTH_WARNING, WSB_EXIT_OK, "%s %.0f %s %lld (%s)", wsb_health_field_names[f], x,
+		add(v, WSB_HEALTH_WARNING, WSB_EXIT_OK, "%s %.0f %s %lld (%s)", field_names[f], x,
 		    below ? "<" : ">", (long long)limit, opt);
 }
 
@@ -479,7 +479,7 @@ size_t wsb_health_render_prometheus(char *out, size_t cap, const struct wsb_heal
 	for (int i = 0; i < WSB_HF_COUNT; i++) {
 		if (!has(h, i))
 			continue;
-		const char *f = wsb_health_field_names[i];
+		const char *f = field_names[i];
 		/* Totals since the broker started are counters to Prometheus
 		 * (rate() works on them); the rest are levels. */
 		int counter = !strcmp(f, "messages_in") || !strcmp(f, "messages_out") ||

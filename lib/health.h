@@ -95,8 +95,6 @@ struct wsb_health_verdict {
 	char reasons[WSB_HEALTH_REASONS][WSB_ERR_LEN];
 };
 
-extern const char *const wsb_health_field_names[WSB_HF_COUNT];
-
 /* Parses a /health answer into h (zeroed first). Returns 0, or -1 with err
  * when body is not a JSON object with a string "status" (h->valid is 0 then;
  * wsb_health_free is still needed). */

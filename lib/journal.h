@@ -45,17 +45,24 @@ struct wsb_journal_cfg {
 struct wsb_journal;
 
 /* Called for each message line recovered, oldest first (len without '\n';
- * seq is the line's top-level "seq"). Return -1 to abort the open. */
+ * seq is the line's top-level "seq"). A line in the server's own shape,
+ * ending in ,"seq":N}, is passed on after only that check: fn must parse
+ * the line before trusting it (the server restores every line through the
+ * envelope parser anyway, so checking it here would parse it twice). Its
+ * seq counts as used whatever fn decides. Return -1 to abort the open. */
 typedef int (*wsb_journal_fn)(void *ud, const char *line, size_t len, uint64_t seq);
 
 /* Opens (creating DIR and DIR/epoch when missing: the epoch is then
  * `new_epoch`) and recovers: reads every segment in order, calls fn for each
- * line with a valid top-level "seq" (a line without one, or longer than
+ * line with a top-level "seq" (see wsb_journal_fn; a line without one, or longer than
  * max_line, is skipped and counted in *skipped; recovery memory is bounded
  * by max_line plus a constant), and truncates a torn last line (no '\n', or not
  * valid JSON) of the newest segment instead of failing. epoch receives the
- * journal's epoch (NUL-terminated), *last_seq the highest seq found (0 if
- * none). NULL + err (WSB_EXIT_CONFIG or WSB_EXIT_IOERR) on failure. */
+ * journal's epoch (NUL-terminated), *last_seq the highest seq in use (0 if
+ * none): the highest found, or the newest segment's first seq (its name) if
+ * that is higher, since a segment is named after the seq it was created for
+ * even when no line of it could be read back. NULL + err (WSB_EXIT_CONFIG or
+ * WSB_EXIT_IOERR) on failure. */
 struct wsb_journal *wsb_journal_open(const struct wsb_journal_cfg *cfg, const char *new_epoch,
 				     char epoch[WSB_EPOCH_LEN + 1], uint64_t *last_seq,
 				     size_t *skipped, wsb_journal_fn fn, void *ud,

@@ -205,18 +205,6 @@ void wsb_jqf_free(struct wsb_jqf *f)
 	free(f);
 }
 
-jv wsb_jqf_first(struct wsb_jqf *f, const char *json, size_t len)
-{
-	jv in, r;
-
-	in = jv_parse_sized(json, (int)len);
-	if (!jv_is_valid(in))
-		return in;
-	jq_start(f->jq, in, 0);
-	r = jq_next(f->jq);
-	return r;
-}
-
 /* Sets err from an invalid r (consumed); 0 if r carried no message. */
 static int invalid(jv r, const char *what, struct wsb_err *err)
 {

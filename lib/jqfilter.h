@@ -88,11 +88,4 @@ void wsb_jqv_free(struct wsb_jqv *v);
 /* wsb_jqf_truthy on a parsed input: 1, 0, -1 + err, WSB_JQF_OVER. */
 int wsb_jqf_test(struct wsb_jqf *f, const struct wsb_jqv *v, struct wsb_err *err);
 
-#ifdef JV_H
-/* For callers that include jv.h themselves: the first output as a jv the
- * caller owns (jv_invalid() with a message on error, jv_invalid() without
- * one if there was no output). */
-jv wsb_jqf_first(struct wsb_jqf *f, const char *json, size_t len);
-#endif
-
 #endif

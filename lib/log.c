@@ -25,11 +25,6 @@ int wsb_log_level(void)
 	return max_level;
 }
 
-const char *wsb_log_progname(void)
-{
-	return prog;
-}
-
 void wsb_log(int level, const char *fmt, ...)
 {
 	char msg[1024], line[2300], ts[WSB_TS_LEN];

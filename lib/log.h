@@ -16,7 +16,6 @@ enum wsb_log_format { WSB_LOG_TEXT = 0, WSB_LOG_JSON };
  * verbose level printed. */
 void wsb_log_init(const char *progname, int level, int format);
 int wsb_log_level(void);
-const char *wsb_log_progname(void);
 void wsb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Copies s into out (cap bytes), replacing the value of every token=,

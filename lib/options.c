@@ -409,6 +409,9 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+static void opt_help(FILE *out, unsigned tool);
+static void opt_dump(FILE *out, const struct wsb_cfg *cfg);
+
 /* Handles one option that was found; *ai is advanced past a separate value.
  * out is NULL while parsing on after a usage error: --help and --version
  * then do nothing. */
@@ -423,7 +426,7 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 		if (!out)
 			return WSB_OPT_RUN;
 		if (!strcmp(o->name, "help"))
-			wsb_opt_help(out, cfg->tool);
+			opt_help(out, cfg->tool);
 		else
 			fprintf(out, "%s %s\n", cfg->progname, WSB_VERSION);
 		return WSB_OPT_EXIT_OK;
@@ -449,7 +452,7 @@ static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
 	const struct wsb_exit_info *ex;
 
 	if (!strcmp(name, "dump-options")) {
-		wsb_opt_dump(out, cfg);
+		opt_dump(out, cfg);
 		return 1;
 	}
 	if (strcmp(name, "dump-exit-codes"))
@@ -661,7 +664,7 @@ static void help_row(FILE *out, const struct wsb_opt *o, const struct wsb_cfg *d
 	fputc('\n', out);
 }
 
-void wsb_opt_help(FILE *out, unsigned tool)
+static void opt_help(FILE *out, unsigned tool)
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(tool);
 	struct wsb_cfg def;
@@ -703,7 +706,9 @@ void wsb_opt_help(FILE *out, unsigned tool)
 static const char *const kind_names[] = { "flag", "count", "string", "list", "uint", "int",
 					  "size", "seconds", "number", "enum" };
 
-void wsb_opt_dump(FILE *out, const struct wsb_cfg *cfg)
+/* Machine-readable table for one tool, one option per line, tab-separated:
+ * long, short, arg, kind, choices ("a|b|c"), default, env, help. */
+static void opt_dump(FILE *out, const struct wsb_cfg *cfg)
 {
 	struct wsb_cfg def;
 	char dflt[128], ch[128];

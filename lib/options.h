@@ -75,10 +75,6 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 int wsb_opt_usage_exit(const struct wsb_cfg *cfg);
 /* The longest --help line, in columns. */
 #define WSB_OPT_HELP_WIDTH 80
-void wsb_opt_help(FILE *out, unsigned tool);
-/* Machine-readable table for one tool, one option per line, tab-separated:
- * long, short, arg, kind, choices ("a|b|c"), default, env, help. */
-void wsb_opt_dump(FILE *out, const struct wsb_cfg *defaults);
 /* Parsers behind the kinds, exposed for tests and for other modules. */
 int wsb_opt_parse_size(const char *s, uint64_t *out);
 int wsb_opt_parse_seconds(const char *s, double *out);

@@ -190,11 +190,6 @@ int wsb_prodfile_add(struct wsb_prodfile *pf, const char *id,
 	return wsb_prodfile_flush(pf, err) < 0 ? 1 : 0;
 }
 
-size_t wsb_prodfile_pending(const struct wsb_prodfile *pf)
-{
-	return pf ? pf->pending.len : 0;
-}
-
 void wsb_prodfile_close(struct wsb_prodfile *pf)
 {
 	if (!pf)

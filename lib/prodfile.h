@@ -42,8 +42,6 @@ int wsb_prodfile_add(struct wsb_prodfile *pf, const char *id,
 		     const unsigned char hash[WSB_SECRET_HASH], struct wsb_err *err);
 /* Writes what is kept. 0 (nothing left), or -1 + err. */
 int wsb_prodfile_flush(struct wsb_prodfile *pf, struct wsb_err *err);
-/* Bytes kept unwritten (0 for NULL). */
-size_t wsb_prodfile_pending(const struct wsb_prodfile *pf);
 void wsb_prodfile_close(struct wsb_prodfile *pf);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +17,9 @@
 #include "buf.h"
 #include "frame.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
+#include "sys.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
@@ -64,45 +65,13 @@ struct wsb_client {
 	char token[WSB_TOKEN_MAX];
 
 	struct wsb_buf rx;		/* reassembly, capped at max_message */
-	unsigned char *batch;		/* LWS_PRE + cap */
-	size_t batch_len, batch_cap;
+	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
 	uint64_t rng;			/* mask keys */
 
 	int in_fd;			/* input, or -1 */
 	struct lws *in_wsi;
 	int in_paused, in_hup, in_eof;
 };
-
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
-
-/* Why OpenSSL refused the server certificate, from lws's "SSL error: <why>
- * (preverify_ok=0;...)" log line: CONNECTION_ERROR only says "SSL err 1". */
-static char tls_why[96];
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *why = strstr(line, "SSL error: ");
-
-	if (why) {
-		size_t k = strcspn(why += 11, "(\r\n");
-
-		while (k && why[k - 1] == ' ')
-			k--;
-		snprintf(tls_why, sizeof tls_why, "%.*s", (int)k, why);
-	}
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_DEBUG : WSB_LOG_DEBUG, "lws: %.*s", (int)n, line);
-}
 
 static void connect_now(lws_sorted_usec_list_t *sul);
 
@@ -145,10 +114,7 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 
 static int64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)(wsb_mono_ns() / 1000);
 }
 
 /* lws 4.1.6 has no bound of its own that reliably ends an attempt: when
@@ -201,7 +167,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->peer_reason[0] = '\0';
 	c->tls_verify_failed = 0;
 	c->local_code = 0;
-	tls_why[0] = '\0';
+	wsb_lwsglue_clear();
 	lws_sul_schedule(c->ctx, 0, &c->sul_handshake, handshake_timeout,
 			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
 	/* lws may already have reported the failure (CONNECTION_ERROR). */
@@ -343,30 +309,32 @@ static uint64_t next_rand(struct wsb_client *c)
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
 	unsigned char key[4], *p;
-	size_t need = wsb_frame_header_len(len, 1) + len;
+	size_t need = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
 	uint32_t r = (uint32_t)next_rand(c);
+	struct wsb_err e;
 
-	if (c->batch_len + need > BATCH && c->batch_len)
+	if (have && have + need > BATCH)
 		return 0;
-	if (need > c->batch_cap) {	/* one message bigger than a batch */
-		unsigned char *b = realloc(c->batch, LWS_PRE + need);
-
-		if (!b)
-			return 0;
-		c->batch = b;
-		c->batch_cap = need;
+	/* One message bigger than a batch grows it. Failing that, the run
+	 * ends with the error: "full" would wait forever for room. */
+	if (wsb_buf_reserve(&c->batch, need, &e)) {
+		wsb_err_set(&c->fatal, e.code, "cannot send a %zu-byte message: %s", len, e.msg);
+		c->done = 1;
+		return -1;
 	}
 	memcpy(key, &r, 4);
-	p = c->batch + LWS_PRE + c->batch_len;
+	p = (unsigned char *)c->batch.p + c->batch.len;
 	p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
 	memcpy(p, msg, len);
 	wsb_frame_mask(p, len, key);
-	c->batch_len += need;
+	c->batch.len += need;
 	return 1;
 }
 
 static int writable(struct wsb_client *c)
 {
+	size_t n;
+
 	/* lws can call us while an earlier batch still sits in its buffer (the
 	 * kernel took only part of it); writing or closing now would queue
 	 * behind it or, for a close, throw it away. */
@@ -392,15 +360,16 @@ static int writable(struct wsb_client *c)
 			lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;
 	}
-	c->batch_len = 0;
+	c->batch.len = LWS_PRE;
 	c->ops->writable(c->ud);
-	if (!c->batch_len)
+	if (c->fatal.code || c->batch.len == LWS_PRE)
 		return 0;
 	/* RAW passes our pre-masked frames through untouched; lws keeps any
 	 * unsent tail and finishes it before the next WRITEABLE. */
-	if (lws_write(c->wsi, c->batch + LWS_PRE, c->batch_len, LWS_WRITE_RAW) < (int)c->batch_len)
+	n = c->batch.len - LWS_PRE;
+	c->batch.len = LWS_PRE;
+	if (lws_write(c->wsi, (unsigned char *)c->batch.p + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 		return -1;
-	c->batch_len = 0;
 	return 0;
 }
 
@@ -435,10 +404,31 @@ static void lost(struct wsb_client *c)
 		       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
 }
 
+/* A failed attempt, said the way a user can act on. */
+static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
+{
+	int status = (int)lws_http_client_http_response(wsi);
+	const char *why = wsb_lwsglue_tls_why();
+
+	if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
+		char msg[200];
+
+		snprintf(msg, sizeof msg, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
+			 *why ? " (" : "", why, *why ? ")" : "");
+		schedule_retry(c, 0, msg, 0);
+		return;
+	}
+	if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
+		schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
+		return;
+	}
+	schedule_retry(c, status >= 300 ? status : 0, in ? in : "connection failed",
+		       status == 401 || status == 403);
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
-	int status;
 
 	if (wsi == c->abandoned) {
 		if (reason == LWS_CALLBACK_WSI_DESTROY)
@@ -487,21 +477,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tls_verify_failed = 1;
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		status = (int)lws_http_client_http_response(wsi);
-		if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
-			char why[200];
-
-			snprintf(why, sizeof why, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
-				 tls_why[0] ? " (" : "", tls_why, tls_why[0] ? ")" : "");
-			schedule_retry(c, 0, why, 0);
-			return 0;
-		}
-		if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
-			schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
-			return 0;
-		}
-		schedule_retry(c, status >= 300 ? status : 0, in ? (const char *)in : "connection failed",
-			       status == 401 || status == 403);
+		connect_error(c, wsi, in);
 		return 0;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		/* An attempt lws itself gave up before the upgrade answer (its
@@ -573,11 +549,11 @@ static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && c->ops->signal) {
-			int sig = got_signal;
+		if (c->ops->signal) {
+			int sig = wsb_lwsglue_signal();
 
-			got_signal = 0;
-			c->ops->signal(c->ud, sig);
+			if (sig)
+				c->ops->signal(c->ud, sig);
 		}
 		return 0;
 	default:
@@ -675,23 +651,19 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
-	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
-		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	seed = wsb_random64();
 	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
-	c->batch_cap = BATCH;
-	c->batch = malloc(LWS_PRE + BATCH);
-	if (!c->batch) {
-		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	if (wsb_buf_reserve(&c->batch, LWS_PRE + BATCH, err))
 		goto fail;
-	}
+	c->batch.len = LWS_PRE;
 	c->idle.secs_since_valid_ping = (uint16_t)(cfg->ping_interval > 0 && cfg->ping_interval <= 21845 ?
 						   cfg->ping_interval : 30);
 	c->idle.secs_since_valid_hangup = (uint16_t)(c->idle.secs_since_valid_ping * 3);
 
-	/* Errors always reach lws_emit (logged at debug): it picks out why a
+	/* Errors always reach the router (logged at debug): it picks out why a
 	 * certificate was refused. */
-	lws_set_log_level(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_emit);
+	wsb_lwsglue_log(wsb_log_level() > WSB_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, 1);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
@@ -734,28 +706,22 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_defer);
 		lws_sul_cancel(&c->sul_every);
 		lws_sul_cancel(&c->sul_handshake);
-		if (signal_ctx == c->ctx)
-			signal_ctx = NULL;
+		wsb_lwsglue_unsignal(c->ctx, NULL);
 		lws_context_destroy(c->ctx);
 	}
 	unwatch(c);
 	wsb_buf_free(&c->rx);
-	free(c->batch);
+	wsb_buf_free(&c->batch);
 	free(c);
 }
 
 int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 {
-	struct sigaction sa, old_int, old_term;
+	struct sigaction saved[2];
 	int rc = 0;
 
 	wsb_err_clear(&c->fatal);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = c->ctx;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	wsb_lwsglue_signals(c->ctx, saved);
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, 1);
 	while (!c->done)
 		if (lws_service(c->ctx, 0) < 0) {
@@ -768,9 +734,7 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err)
 		rc = -1;
 	}
 	/* Callers such as wsbridge-health --watch run the client repeatedly. */
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(c->ctx, saved);
 	return rc;
 }
 
@@ -795,11 +759,6 @@ void wsb_client_close(struct wsb_client *c)
 	lws_sul_cancel(&c->sul_retry);
 	c->ops->closed(c->ud, 1000, "closed", -1);
 	wsb_client_stop(c);
-}
-
-int wsb_client_is_open(const struct wsb_client *c)
-{
-	return c->open;
 }
 
 void wsb_client_want_write(struct wsb_client *c)

@@ -93,12 +93,12 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err);
 void wsb_client_stop(struct wsb_client *c);
 /* Closes with 1000 once pending writes are out; closed() then reports -1. */
 void wsb_client_close(struct wsb_client *c);
-int wsb_client_is_open(const struct wsb_client *c);
 
 /* Ask for a writable() callback when the connection is open. */
 void wsb_client_want_write(struct wsb_client *c);
-/* From writable(): frames msg into the current batch. Returns 1, or 0 when
- * the batch is full (send it at the next writable()). */
+/* From writable(): frames msg into the current batch. Returns 1, 0 when
+ * the batch is full (send it at the next writable()), or -1 when msg cannot
+ * be held (out of memory): the run then ends with that error (exit 71). */
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len);
 
 /* Serve fd (e.g. 0) as input in the event loop; see in_buf/in_data. */

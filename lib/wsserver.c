@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,10 @@
 #include "auth.h"
 #include "buf.h"
 #include "log.h"
+#include "lwsglue.h"
 #include "lwsio.h"
 #include "proto.h"
+#include "sys.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -58,7 +59,7 @@ struct wsb_server {
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
-	struct timespec stop_at;
+	uint64_t stop_at;		/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick, sul_timer;
 	char iface[64];			/* --listen host as a numeric address */
@@ -66,57 +67,18 @@ struct wsb_server {
 	uint64_t max_conns, nconns;
 	struct lws *listen_wsi;		/* learnt from the first accept */
 	int emfile;			/* in an accept-failure episode */
-	struct timespec emfile_at;	/* the episode's last failed accept */
+	uint64_t emfile_at;		/* the episode's last failed accept (wsb_mono_ns) */
 };
-
-static volatile sig_atomic_t got_signal;
-static struct lws_context *signal_ctx;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	if (signal_ctx)
-		lws_cancel_service(signal_ctx);
-}
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return wsb_mono_ns() / 1000000;
 }
 
-static double since(const struct timespec *t0)
+/* Seconds since t0 (a wsb_mono_ns reading). */
+static double since(uint64_t t0)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Set when lws could not load --tls-cert/--tls-key (it says why just before). */
-static int tls_init_failed;
-/* errno of lws's last failed accept(), taken from its log line: the only
- * sign lws gives. The main loop acts on it (see pause_accepting). */
-static int accept_errno;
-
-static void lws_emit(int level, const char *line)
-{
-	size_t n = strlen(line);
-	const char *a = strstr(line, "accept: errno ");
-
-	if (strstr(line, "init_server_ssl failed"))
-		tls_init_failed = 1;
-	if (a) {			/* logged once per episode by us, not per try */
-		accept_errno = atoi(a + 14);
-		return;
-	}
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	wsb_log(level == LLL_ERR ? WSB_LOG_ERROR : level == LLL_WARN ? WSB_LOG_WARN : WSB_LOG_DEBUG,
-		"lws: %.*s", (int)n, line);
+	return (double)(wsb_mono_ns() - t0) / 1e9;
 }
 
 /* What the program may do to a connection. */
@@ -605,6 +567,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(wsi));
 	struct wsb_conn *c = user;
+	int sig;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -647,11 +610,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (got_signal && !s->stopping) {
-			wsb_log(WSB_LOG_INFO, "signal %d: %s", (int)got_signal,
+		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
+			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
 			s->stopping = 1;
-			clock_gettime(CLOCK_MONOTONIC, &s->stop_at);
+			s->stop_at = wsb_mono_ns();
 			for (struct wsb_conn *k = s->conns; k; k = k->next)
 				wsb_server_close(k, WSB_CLOSE_GOING_AWAY, "server shutting down");
 		}
@@ -677,9 +640,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
  * descriptor or second, and one log line per episode. */
 static void pause_accepting(struct wsb_server *s)
 {
-	int e = accept_errno;
+	int e = wsb_lwsglue_accept_errno();
 
-	accept_errno = 0;
 	if (!e)
 		return;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
@@ -690,7 +652,7 @@ static void pause_accepting(struct wsb_server *s)
 		wsb_log(WSB_LOG_ERROR, "accept: %s with %" PRIu64 " WebSocket clients: not accepting until a "
 			"descriptor frees (raise ulimit -n or lower --max-connections)", strerror(e), s->nconns);
 	s->emfile = 1;
-	clock_gettime(CLOCK_MONOTONIC, &s->emfile_at);
+	s->emfile_at = wsb_mono_ns();
 	if (s->listen_wsi)
 		lws_rx_flow_control(s->listen_wsi, 0);
 }
@@ -699,9 +661,9 @@ static void door_tick(struct wsb_server *s)
 {
 	if (!s->emfile || !s->listen_wsi)
 		return;
-	if (since(&s->emfile_at) >= ACCEPT_RETRY_S)
+	if (since(s->emfile_at) >= ACCEPT_RETRY_S)
 		lws_rx_flow_control(s->listen_wsi, 1);
-	if (since(&s->emfile_at) >= ACCEPT_QUIET_S) {
+	if (since(s->emfile_at) >= ACCEPT_QUIET_S) {
 		s->emfile = 0;
 		wsb_log(WSB_LOG_WARN, "accepting connections again");
 	}
@@ -774,9 +736,9 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* No h2: our batched LWS_WRITE_RAW frames would bypass its framing. */
 		info.alpn = "http/1.1";
 	}
-	tls_init_failed = 0;
+	wsb_lwsglue_clear();
 	s->ctx = lws_create_context(&info);
-	if (!s->ctx && tls_init_failed)
+	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
 	if (!s->ctx)
@@ -795,7 +757,7 @@ static void set_lws_log(void)
 		lwsl |= LLL_WARN | LLL_NOTICE;
 	else if (wsb_log_level() >= WSB_LOG_DEBUG)
 		lwsl |= LLL_WARN;
-	lws_set_log_level(lwsl, lws_emit);
+	wsb_lwsglue_log(lwsl, 0);
 }
 
 struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
@@ -816,7 +778,6 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->scratch = malloc(LWS_PRE + s->hard);
 	set_lws_log();
 	set_max_conns(s);
-	accept_errno = 0;
 	if (!s->scratch)
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 	if (!s->scratch || create_context(s, err)) {
@@ -828,15 +789,7 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	signal_ctx = s->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
+	wsb_lwsglue_signals(s->ctx, NULL);
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
@@ -846,11 +799,11 @@ int wsb_server_run(struct wsb_server *s)
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
-		if (!s->conns || since(&s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
+		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
 	wsb_log(WSB_LOG_INFO, "stopped");
-	signal_ctx = NULL;
+	wsb_lwsglue_unsignal(s->ctx, NULL);
 	return 0;
 }
 

@@ -12,8 +12,8 @@ build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev l
 # deb: make deb (dpkg-deb, dpkg-shlibdeps) and the lintian check of 92-deb.sh
 deb_pkgs="$build_pkgs dpkg-dev lintian man-db"
 # chromium: the console tests (45-49) drive the page in a real headless browser.
-check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium"
-bench_pkgs="$check_pkgs mosquitto mosquitto-clients"
+check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium universal-ctags"
+bench_pkgs="$check_pkgs mosquitto mosquitto-clients time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"
 

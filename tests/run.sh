@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: the unit binaries in $WSB_TESTBIN, then the integration
-# scripts in tests/integration/ against the binaries in $WSB_BIN.
+# Runs every test: the unit binaries in $WSB_TESTBIN, the house rules
+# (scripts/lint.sh), then the integration scripts in tests/integration/
+# against the binaries in $WSB_BIN, $JOBS at a time (default 2: they use
+# their own ports and temporary folders), their output printed whole and in
+# order as each finishes.
 # Every test prints "PASS <suite>: <name>" or "FAIL <suite>: <name>"; this
 # script counts them (a script that dies without saying so counts as one
 # failure) and ends with the line "N passed, N failed".
-#   tests/run.sh [unit|integration] [NAME-GLOB]
+#   tests/run.sh [unit|lint|integration] [NAME-GLOB]     (lint: only with all or lint)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${WSB_BIN:?set WSB_BIN to the folder with the wsbridge binaries}"
@@ -24,12 +27,22 @@ if [ "${WSB_SAN:-}" = 1 ]; then
 	export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
 fi
 
+jobs_max=${JOBS:-2}
+case $jobs_max in '' | *[!0-9]* | 0) jobs_max=1 ;; esac
+
+logname() { echo "$logdir/$(echo "$1" | tr '/ ' '__').log"; }
+
 run_one() {	# name, command...
-	local name=$1 out rc p f
+	local name=$1 out
 	shift
-	out="$logdir/$(echo "$name" | tr '/ ' '__').log"
+	out=$(logname "$name")
 	timeout -k 5 "$per_test_timeout" "$@" >"$out" 2>&1
-	rc=$?
+	report "$name" "$out" $?
+}
+
+# Counts one test's PASS/FAIL lines and shows them (its log on failure).
+report() {	# name, log, exit status
+	local name=$1 out=$2 rc=$3 p f
 	p=$(grep -c '^PASS ' "$out")
 	f=$(grep -c '^FAIL ' "$out")
 	grep -E '^(PASS|FAIL) ' "$out"
@@ -53,11 +66,43 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		run_one "unit/$(basename "$t")" "$t"
 	done
 fi
-if [ "$what" = all ] || [ "$what" = integration ]; then
+# One script in the background; its status goes to <log>.rc last, so a
+# present .rc means the log is complete.
+start_script() {	# name, script
+	local out
+	out=$(logname "$1")
+	timeout -k 5 "$per_test_timeout" bash "$2" >"$out" 2>&1
+	echo $? >"$out.rc.tmp" && mv "$out.rc.tmp" "$out.rc"
+}
+
+run_integration() {
+	local scripts=() names=() t n started=0 printed=0 out
 	for t in "$here"/integration/$pattern.sh; do
 		[ -f "$t" ] || continue
-		run_one "integration/$(basename "$t" .sh)" bash "$t"
+		scripts+=("$t")
+		names+=("integration/$(basename "$t" .sh)")
 	done
+	n=${#scripts[@]}
+	while [ "$printed" -lt "$n" ]; do
+		while [ "$started" -lt "$n" ] && [ "$(jobs -rp | wc -l)" -lt "$jobs_max" ]; do
+			start_script "${names[$started]}" "${scripts[$started]}" &
+			started=$((started + 1))
+		done
+		out=$(logname "${names[$printed]}")
+		if [ -e "$out.rc" ]; then
+			report "${names[$printed]}" "$out" "$(cat "$out.rc")"
+			printed=$((printed + 1))
+		else
+			wait -n 2>/dev/null || sleep 0.1	# bash < 5.1 may return at once
+		fi
+	done
+}
+
+if [ "$what" = all ] || [ "$what" = lint ]; then
+	run_one "lint" "$here/../scripts/lint.sh" "$WSB_TESTBIN"
+fi
+if [ "$what" = all ] || [ "$what" = integration ]; then
+	run_integration
 fi
 if [ "${WSB_SAN:-}" = 1 ]; then
 	if ls "$logdir"/san.* >/dev/null 2>&1; then

@@ -6,31 +6,28 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "auth.h"
+#include "envbuf.h"
 #include "envelope.h"
 #include "log.h"
+#include "sys.h"
 #include "wsclient.h"
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+	return (double)wsb_mono_ns() / 1e6;
 }
 
 /* ---- HTTP ---- */
 
 struct body {
-	char *p;
-	size_t n, cap;
-	int overflow;
+	struct wsb_buf buf;		/* max: WSB_PROBE_BODY_MAX */
+	struct wsb_err err;		/* why the answer could not be held */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -39,23 +36,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb;
 
 	/* Returning short makes curl abort with CURLE_WRITE_ERROR. */
-	if (len > WSB_PROBE_BODY_MAX - b->n) {
-		b->overflow = 1;
+	if (wsb_buf_append(&b->buf, data, len, &b->err) < 0)
 		return 0;
-	}
-	if (b->n + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->n + len)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap)))
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, len);
-	b->n += len;
 	return len;
 }
 
@@ -68,10 +50,16 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 		p->http_state = WSB_PROBE_TIMEOUT;
 		break;
 	case CURLE_WRITE_ERROR:
-		if (b->overflow) {
+		if (b->err.code == WSB_EXIT_DATAERR) {
 			p->http_state = WSB_PROBE_BAD_ANSWER;
 			snprintf(p->http_error, sizeof p->http_error, "answer larger than %d KiB",
 				 WSB_PROBE_BODY_MAX / 1024);
+			return;
+		}
+		if (b->err.code) {	/* out of memory: say so, not "unreachable" */
+			p->http_state = WSB_PROBE_BAD_ANSWER;
+			snprintf(p->http_error, sizeof p->http_error, "cannot hold the answer: %.180s",
+				 b->err.msg);
 			return;
 		}
 		p->http_state = WSB_PROBE_UNREACHABLE;
@@ -94,12 +82,14 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 	snprintf(p->http_error, sizeof p->http_error, "%.200s (curl %d)", msg, (int)rc);
 }
 
-void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
+/* Fetches url (already ending in /health) into p (http_* fields) and a
+ * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */
+static void probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
 		    struct wsb_health_probe *p, char **body, size_t *len)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", auth[WSB_TOKEN_MAX + 32], ua[64];
 	struct curl_slist *hdrs = NULL;
-	struct body b = { 0 };
+	struct body b = { .buf = { .max = WSB_PROBE_BODY_MAX } };
 	long budget_ms = (long)(budget_s * 1000), conn_ms = (long)(cfg->connect_timeout * 1000);
 	curl_off_t t;
 	long code = 0;
@@ -154,13 +144,13 @@ void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *toke
 			p->connect_ms = (double)t / 1000;
 		if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
 			p->total_ms = (double)t / 1000;
-		*body = b.p;
-		*len = b.n;
-		b.p = NULL;
+		*body = b.buf.p;
+		*len = b.buf.len;
+		b.buf.p = NULL;
 	} else {
 		http_error(p, rc, errbuf, &b);
 	}
-	free(b.p);
+	wsb_buf_free(&b.buf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	/* The Authorization line held the secret. */
@@ -178,8 +168,7 @@ struct wsp {
 	double budget_ms;
 	double t_start, t_ping, t_canary;
 	int sent, finished;
-	char *scan;
-	size_t scan_cap;
+	struct wsb_buf scan;
 };
 
 static void rand_hex(char *out, size_t bytes)
@@ -189,12 +178,11 @@ static void rand_hex(char *out, size_t bytes)
 
 	if (bytes > sizeof r)
 		bytes = sizeof r;
-	if (getrandom(r, bytes, 0) != (ssize_t)bytes) {
-		/* Uniqueness, not secrecy, is what the id needs. */
-		uint64_t x = (uint64_t)now_ms() * 2654435761u ^ (uint64_t)getpid() << 40;
+	/* Uniqueness, not secrecy, is what the id needs. */
+	for (size_t i = 0; i < bytes; i += 8) {
+		uint64_t x = wsb_random64();
 
-		for (size_t i = 0; i < bytes; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-			r[i] = (unsigned char)(x >> 56);
+		memcpy(r + i, &x, bytes - i < 8 ? bytes - i : 8);
 	}
 	for (size_t i = 0; i < bytes; i++) {
 		out[2 * i] = hex[r[i] >> 4];
@@ -250,7 +238,7 @@ static void ws_writable(void *ud)
 	if (w->sent || w->finished)
 		return;
 	if (w->cfg->ws) {
-		if (!wsb_client_send(w->cl, "{\"type\":\"ping\"}", 15))
+		if (wsb_client_send(w->cl, "{\"type\":\"ping\"}", 15) <= 0)
 			return;
 		w->t_ping = now_ms();
 	}
@@ -258,7 +246,7 @@ static void ws_writable(void *ud)
 		wsb_env_timestamp_now(ts);
 		n = snprintf(msg, sizeof msg, "{\"type\":\"%s\",\"data\":{\"nonce\":\"%s\",\"sent\":\"%s\"}}",
 			     w->type, w->nonce, ts);
-		if (!wsb_client_send(w->cl, msg, (size_t)n))
+		if (wsb_client_send(w->cl, msg, (size_t)n) <= 0)
 			return;
 		w->t_canary = now_ms();
 	}
@@ -284,22 +272,20 @@ static void ws_message(void *ud, const char *msg, size_t len)
 	struct wsb_env env;
 	struct wsb_err e;
 	double t = now_ms();
+	ssize_t n;
 
 	if (w->finished || !w->sent)
 		return;
-	if (len > w->scan_cap) {
-		char *p = realloc(w->scan, len);
-
-		if (!p)
-			return;
-		w->scan = p;
-		w->scan_cap = len;
+	n = wsb_envbuf_parse(&w->scan, msg, len, &env, &e);
+	if (n == WSB_ENVBUF_NOROOM) {
+		ws_end(w, WSB_PROBE_BAD_ANSWER, "%s", e.msg);
+		return;
 	}
-	if (wsb_env_parse(msg, len, w->scan, NULL, &env, &e) < 0 || !env.has_type)
+	if (n < 0 || !env.has_type)
 		return;
 	if (w->cfg->ws && w->p->ws_ms < 0 && !strcmp(env.type, "pong")) {
 		w->p->ws_ms = t - w->t_ping;
-	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan, &env)) {
+	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan.p, &env)) {
 		w->p->roundtrip_ms = t - w->t_canary;
 	} else if (!strcmp(env.type, "error")) {
 		/* The broker refused the ping or the canary: it will not come back. */
@@ -406,7 +392,7 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 		snprintf(p->ws_error, sizeof p->ws_error, "connection ended");
 	}
 	wsb_client_free(w.cl);
-	free(w.scan);
+	wsb_buf_free(&w.scan);
 }
 
 /* ---- one run, and the watch loop ---- */
@@ -472,7 +458,7 @@ static int probe_once(struct run *r, int *exit_code)
 
 	wsb_health_probe_init(&p);
 	memset(&h, 0, sizeof h);
-	wsb_probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
+	probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
 	if (p.http_state == WSB_PROBE_DONE) {
 		parsed = !wsb_health_parse(body ? body : "", len, &h, &e);
 		if (!parsed)

@@ -26,9 +26,4 @@
  * output. A setup failure (token file, curl) fills err->msg too. */
 int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err);
 
-/* Fetches url (already ending in /health) into p (http_* fields) and a
- * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */
-void wsb_probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
-		    struct wsb_health_probe *p, char **body, size_t *len);
-
 #endif

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "envbuf.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "lineio.h"
@@ -17,6 +17,7 @@
 #include "msgq.h"
 #include "producers.h"
 #include "resume.h"
+#include "sys.h"
 #include "wsclient.h"
 
 /* Each queued record starts with where its line came from (operand index,
@@ -53,8 +54,7 @@ struct pub {
 	int down;			/* a connection attempt failed: --drop-oldest applies */
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
-	char *scan;			/* parse buffer for inbound frames */
-	size_t scan_cap;
+	struct wsb_buf scan;		/* parse buffer for inbound frames */
 	uint64_t id, sent, skipped, dropped;
 	struct wsb_jqf *jq;		/* --jq and --type-from, as one program */
 	int rc;
@@ -401,7 +401,7 @@ static void writable(void *ud)
 	if (!p->ready)
 		return;
 	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
-		if (!wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR))
+		if (wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR) <= 0)
 			break;
 		wsb_msgq_advance(p->q);
 		/* Without acknowledgements a line is done once handed to the socket. */
@@ -459,32 +459,37 @@ static void message(void *ud, const char *msg, size_t len)
 	struct wsb_env env;
 	struct wsb_span v;
 	char text[512] = "";
+	const char *obj;
+	struct wsb_err e;
+	ssize_t olen;
 	uint64_t n;
 
-	if (len > p->scan_cap) {
-		char *b = realloc(p->scan, len);
-
-		if (!b)
-			return;
-		p->scan = b;
-		p->scan_cap = len;
-	}
-	if (wsb_env_parse(msg, len, p->scan, NULL, &env, NULL) <= 0 || !env.has_type)
+	/* A reply that cannot be held may be an ack: going on without it
+	 * would wait forever for lines the broker already has. */
+	olen = wsb_envbuf_parse(&p->scan, msg, len, &env, &e);
+	if (olen == WSB_ENVBUF_NOROOM) {
+		wsb_err_set(p->err, e.code, "%s", e.msg);
+		finish(p, e.code);
 		return;
+	}
+	if (olen <= 0 || !env.has_type)
+		return;
+	obj = p->scan.p;
+	len = (size_t)olen;
 	if (!strcmp(env.type, "ack")) {
-		if (p->acks && wsb_env_lookup(p->scan, len, "pseq", &v) &&
-		    !wsb_env_uint(p->scan + v.off, v.len, &n)) {
+		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
+		    !wsb_env_uint(obj + v.off, v.len, &n)) {
 			wsb_msgq_release(p->q, n);
 			progress(p);
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
-		greeting(p, p->scan, len);
+		greeting(p, obj, len);
 	} else if (!strcmp(env.type, "error")) {
-		if (wsb_env_lookup(p->scan, len, "data", &v)) {
+		if (wsb_env_lookup(obj, len, "data", &v)) {
 			struct wsb_span m;
 
-			if (wsb_env_lookup(p->scan + v.off, v.len, "message", &m))
-				wsb_env_string(p->scan + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
+				wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
 		}
 		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
 	}
@@ -609,6 +614,29 @@ static struct wsb_jqf *jq_program(const struct wsb_cfg *cfg, struct wsb_err *err
 	return f;
 }
 
+/* The producer id this run publishes as, and the query that names it. */
+static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->producer) {
+		/* Every run numbers its lines from 1, so the id on the wire gets
+		 * a run suffix: a new run must not be taken for a resend of the
+		 * last one's lines (they would be acknowledged and dropped).
+		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer,
+			 (unsigned)wsb_random64());
+	} else {
+		char host[256] = "";
+
+		gethostname(host, sizeof host - 1);
+		wsb_producer_id_make(p->producer, host, (long)getpid(), (unsigned)wsb_random64());
+	}
+	if (wsb_client_query_add(p->query, sizeof p->query, "producer", p->producer) ||
+	    wsb_client_query_add(p->query, sizeof p->query, cfg->echo ? "echo" : "subscribe",
+				 cfg->echo ? "1" : "none"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	return 0;
+}
+
 int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	static char *stdin_operand[] = { "-" };
@@ -625,28 +653,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;
 	}
-	if (cfg->producer) {
-		unsigned run = 0;
-
-		/* Every run numbers its lines from 1, so the id on the wire gets
-		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped).
-		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
-		if (getrandom(&run, sizeof run, GRND_NONBLOCK) != (ssize_t)sizeof run)
-			run = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
-		snprintf(p.producer, sizeof p.producer, "%s:%08x", cfg->producer, run);
-	} else {
-		char host[256] = "";
-		unsigned rnd = 0;
-
-		gethostname(host, sizeof host - 1);
-		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-			rnd = (unsigned)time(NULL) ^ (unsigned)getpid() << 8;
-		wsb_producer_id_make(p.producer, host, (long)getpid(), rnd);
-	}
-	if (wsb_client_query_add(p.query, sizeof p.query, "producer", p.producer) ||
-	    wsb_client_query_add(p.query, sizeof p.query, cfg->echo ? "echo" : "subscribe", cfg->echo ? "1" : "none"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
+	if (producer_query(&p, cfg, err) < 0)
+		return -1;
 	if (cfg->type) {	/* checked by wsb_cfg_check */
 		size_t n;
 
@@ -695,6 +703,6 @@ out:
 	wsb_msgq_free(p.q);
 	wsb_jqf_free(p.jq);
 	free(p.buf);
-	free(p.scan);
+	wsb_buf_free(&p.scan);
 	return wsb_err_exit(err, r);
 }

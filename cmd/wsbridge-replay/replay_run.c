@@ -15,11 +15,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "buf.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "lineio.h"
 #include "log.h"
 #include "match.h"
+#include "sys.h"
 
 #define WARN_MAX 10		/* per-line warnings of one kind before only counting */
 #define OUT_CAP (64 * 1024)
@@ -44,21 +46,12 @@ struct rp {
 
 	char *buf, *buf2, *buf3;	/* compact message, with members dropped, setter input */
 	size_t cap;
-	char *out;
-	size_t olen, ocap;
+	struct wsb_buf out;		/* lines not yet written */
 
 	uint64_t emitted, bad, no_ts, where_err, unwindowed, set_err;
 	int rc;
 	int stop;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t ns)
 {
@@ -78,10 +71,10 @@ static int fail(struct rp *r, int code)
 
 static int flush_out(struct rp *r)
 {
-	if (!r->olen)
+	if (!r->out.len)
 		return 0;
-	if (wsb_write_all(STDOUT_FILENO, r->out, r->olen)) {
-		r->olen = 0;
+	if (wsb_write_all(STDOUT_FILENO, r->out.p, r->out.len)) {
+		wsb_buf_reset(&r->out);
 		/* The reader went away (| head): that is how a pipeline ends. */
 		if (errno == EPIPE) {
 			r->stop = 1;
@@ -90,27 +83,23 @@ static int flush_out(struct rp *r)
 		wsb_err_errno(r->err, WSB_EXIT_IOERR, errno, "cannot write to stdout");
 		return fail(r, WSB_EXIT_IOERR);
 	}
-	r->olen = 0;
+	wsb_buf_shrink(&r->out, OUT_CAP);	/* one huge line does not keep its buffer */
 	return 0;
 }
 
 static int emit(struct rp *r, const char *msg, size_t len)
 {
-	if (r->olen + len + 1 > r->ocap && flush_out(r))
-		return -1;
-	if (len + 1 > r->ocap) {
-		char *o = realloc(r->out, len + 1);
+	struct wsb_err e;
 
-		if (!o) {
-			wsb_err_set(r->err, WSB_EXIT_OSERR, "out of memory");
-			return fail(r, WSB_EXIT_OSERR);
-		}
-		r->out = o;
-		r->ocap = len + 1;
+	if (r->out.len && r->out.len + len + 1 > OUT_CAP && flush_out(r))
+		return -1;
+	if (wsb_buf_reserve(&r->out, len + 1, &e)) {
+		wsb_err_set(r->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte line: %s", len, e.msg);
+		return fail(r, WSB_EXIT_OSERR);
 	}
-	memcpy(r->out + r->olen, msg, len);
-	r->out[r->olen + len] = '\n';
-	r->olen += len + 1;
+	memcpy(r->out.p + r->out.len, msg, len);
+	r->out.p[r->out.len + len] = '\n';
+	r->out.len += len + 1;
 	return r->buffered ? 0 : flush_out(r);
 }
 
@@ -326,7 +315,7 @@ static int one_line(struct rp *r, const char *line, size_t len, uint64_t lineno)
 	}
 	if (has_ts)
 		ts += (int64_t)r->pass * r->shift_ms;
-	now = mono_ns();
+	now = (int64_t)wsb_mono_ns();
 	deadline = wsb_replay_sched_next(&r->sched, now, has_ts, ts);
 	if (deadline > now) {
 		if (flush_out(r))
@@ -482,6 +471,23 @@ static int compile(struct rp *r, struct wsb_err *err)
 	return 0;
 }
 
+/* What was left out, once at the end rather than per line. */
+static void summary(const struct rp *r)
+{
+	if (r->no_ts > WARN_MAX)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without a usable timestamp were sent without waiting",
+			r->no_ts);
+	if (r->unwindowed)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without the %s --from/--to compares were left out",
+			r->unwindowed,
+			r->from.kind == WSB_BOUND_SEQ || r->to.kind == WSB_BOUND_SEQ ? "seq" : "timestamp");
+	if (r->where_err > 1)
+		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages left out on --where errors", r->where_err);
+	if (r->bad && !r->cfg->strict)
+		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid line%s skipped", r->bad, r->bad == 1 ? "" : "s");
+	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r->emitted);
+}
+
 int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct rp r = { .cfg = cfg, .err = err, .fd = -1 };
@@ -499,12 +505,10 @@ int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	r.buffered = cfg->rate <= 0 && cfg->speed <= 0;
 	/* Room for the line, a replaced timestamp member and the setter's [,]. */
 	r.cap = (size_t)cfg->max_line + 128;
-	r.ocap = OUT_CAP;
 	r.buf = malloc(r.cap);
 	r.buf2 = malloc(r.cap);
 	r.buf3 = malloc(r.cap);
-	r.out = malloc(r.ocap);
-	if (!r.buf || !r.buf2 || !r.buf3 || !r.out) {
+	if (!r.buf || !r.buf2 || !r.buf3) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		r.rc = WSB_EXIT_OSERR;
 		goto out;
@@ -539,17 +543,7 @@ int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 			break;
 	}
 	flush_out(&r);
-	if (r.no_ts > WARN_MAX)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without a usable timestamp were sent without waiting",
-			r.no_ts);
-	if (r.unwindowed)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages without the %s --from/--to compares were left out",
-			r.unwindowed, r.from.kind == WSB_BOUND_SEQ || r.to.kind == WSB_BOUND_SEQ ? "seq" : "timestamp");
-	if (r.where_err > 1)
-		wsb_log(WSB_LOG_WARN, "%" PRIu64 " messages left out on --where errors", r.where_err);
-	if (r.bad && !cfg->strict)
-		wsb_log(WSB_LOG_INFO, "%" PRIu64 " invalid line%s skipped", r.bad, r.bad == 1 ? "" : "s");
-	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r.emitted);
+	summary(&r);
 out:
 	close_input(&r);
 	wsb_lines_free(&r.lines);
@@ -559,7 +553,7 @@ out:
 	free(r.buf);
 	free(r.buf2);
 	free(r.buf3);
-	free(r.out);
+	wsb_buf_free(&r.out);
 	/* Already reported where it happened, or nothing to report. */
 	if (r.rc == 0 || (r.rc && !err->msg[0]))
 		err->msg[0] = '\0';

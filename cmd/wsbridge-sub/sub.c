@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "envbuf.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "lineio.h"
@@ -24,8 +25,7 @@ struct sub {
 	struct wsb_buf scan;		/* wsb_env_parse output: the compact form printed */
 	uint64_t not_envelopes;		/* server messages reported and skipped */
 	uint64_t got;
-	char *out;			/* lines not yet written */
-	size_t out_len, out_cap;
+	struct wsb_buf out;		/* lines not yet written */
 	int out_failed;
 	int rc;
 	int stopped;			/* finish() ran: rc may be 0, yet nothing more is printed */
@@ -85,11 +85,11 @@ static int flush(struct sub *s)
 {
 	if (s->out_failed)
 		return -1;
-	if (!s->out_len)
+	if (!s->out.len)
 		return save_cursor(s);
-	if (wsb_write_all(1, s->out, s->out_len)) {
+	if (wsb_write_all(1, s->out.p, s->out.len)) {
 		s->out_failed = 1;
-		s->out_len = 0;
+		wsb_buf_reset(&s->out);
 		/* A reader that went away (| head -1) is a normal end. */
 		if (errno == EPIPE) {
 			if (!s->rc)
@@ -102,7 +102,8 @@ static int flush(struct sub *s)
 		wsb_client_stop(s->cl);
 		return -1;
 	}
-	s->out_len = 0;
+	/* One huge line does not keep its buffer. */
+	wsb_buf_shrink(&s->out, OUT_FLUSH * 2);
 	return save_cursor(s);
 }
 
@@ -122,30 +123,22 @@ static void deferred(void *ud)
 
 static int emit(struct sub *s, const char *msg, size_t len)
 {
+	struct wsb_err e;
+
 	if (s->out_failed)
 		return -1;
-	if (s->out_len + len + 1 > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : OUT_FLUSH * 2;
-		char *p;
-
-		if (flush(s))
-			return -1;
-		while (cap < len + 1)
-			cap *= 2;
-		if (cap != s->out_cap) {
-			if (!(p = realloc(s->out, cap))) {
-				wsb_err_set(s->err, WSB_EXIT_OSERR, "out of memory");
-				finish(s, WSB_EXIT_OSERR);
-				return -1;
-			}
-			s->out = p;
-			s->out_cap = cap;
-		}
+	if (s->out.len && s->out.len + len + 1 > OUT_FLUSH * 2 && flush(s))
+		return -1;
+	/* Room for the whole line first: a half line must not be flushed. */
+	if (wsb_buf_reserve(&s->out, len + 1, &e)) {
+		wsb_err_set(s->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte line: %s", len, e.msg);
+		finish(s, WSB_EXIT_OSERR);
+		return -1;
 	}
-	memcpy(s->out + s->out_len, msg, len);
-	s->out[s->out_len + len] = '\n';
-	s->out_len += len + 1;
-	if (s->out_len >= OUT_FLUSH)
+	memcpy(s->out.p + s->out.len, msg, len);
+	s->out.p[s->out.len + len] = '\n';
+	s->out.len += len + 1;
+	if (s->out.len >= OUT_FLUSH)
 		return flush(s);
 	wsb_client_defer(s->cl);
 	return 0;
@@ -284,19 +277,19 @@ static void message(void *ud, const char *msg, size_t len)
 	 * move the cursor past what was printed). */
 	if (s->rc || s->stopped)
 		return;
-	wsb_buf_reset(&s->scan);
-	if (wsb_buf_reserve(&s->scan, len, &e)) {
-		wsb_err_set(s->err, WSB_EXIT_OSERR, "cannot hold a %zu-byte message: %s", len, e.msg);
+	/* What is printed is the compact form: a pretty-printed message from
+	 * the server still makes exactly one line. */
+	n = wsb_envbuf_parse(&s->scan, msg, len, &env, &e);
+	if (n == WSB_ENVBUF_NOROOM) {
+		wsb_err_set(s->err, WSB_EXIT_OSERR, "%s", e.msg);
 		finish(s, WSB_EXIT_OSERR);
 		return;
 	}
-	/* What is printed is the compact form: a pretty-printed message from
-	 * the server still makes exactly one line. */
-	obj = s->scan.p;
-	if ((n = wsb_env_parse(msg, len, s->scan.p, NULL, &env, &e)) < 0 || !env.has_type) {
+	if (n < 0 || !env.has_type) {
 		not_envelope(s, msg, len, n < 0 ? &e : NULL);
 		return;
 	}
+	obj = s->scan.p;
 	if (!strcmp(env.type, "gap")) {
 		gap(s, obj, (size_t)n);
 		return;
@@ -550,6 +543,6 @@ out:
 		close(s.cursor_fd);
 	wsb_buf_free(&s.scan);
 	wsb_jqf_free(s.jq);
-	free(s.out);
+	wsb_buf_free(&s.out);
 	return wsb_err_exit(err, r);
 }

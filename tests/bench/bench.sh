@@ -1,57 +1,67 @@
 #!/usr/bin/env bash
-# tests/bench/bench.sh — `make bench`: the benchmarks of issue 2, on 127.0.0.1.
+# tests/bench/bench.sh — `make bench`: every figure of issue 12 in one run,
+# wsbridge beside mosquitto (and Node `ws` where node is installed), on
+# 127.0.0.1. docs/performance.md says what each figure means.
 #
-# (a) Pipeline: LINES lines of ~200-byte JSON through
-#       wsbridge-pub → wsbridge-serve → wsbridge-sub --count LINES > /dev/null
-#     and the same through
-#       mosquitto_pub -l → mosquitto → mosquitto_sub -C LINES (QoS 0) > /dev/null
-#     timed from the publisher's start to the subscriber's exit; msgs/s, peak
-#     RSS of the three processes, and the ratio wsbridge/mosquitto (target ≥ 1).
-# (b) Fan-out: wsbridge-serve and wsb-load (tests/tools): 1 publisher,
-#     SUBS subscribers × MSGS messages of 200 B; deliveries/s, latency
-#     p50/p99 and loss; once as fast as the socket takes, once paced at RATE
-#     msgs/s to show latency below saturation.
-# (c) Durable pipeline: the same LINES lines with acknowledgements (pub waits
-#     for every ack before it exits) through
-#       wsbridge-serve --journal DIR --fsync batch
-#     and through mosquitto at QoS 1 with persistence on (persistence_location
-#     on the same filesystem as the journal, autosave_interval default);
-#     msgs/s, broker RSS, the ratio (target ≥ 1). Both runs must deliver
-#     every line: wsbridge's /health durable_seq must reach LINES.
-#     Not like for like in mosquitto's favour: its persistence writes a
-#     snapshot every autosave_interval (30 min) and at exit, not each
-#     message, while the journal is written and fsynced every 10 ms before
-#     the acks go out.
-# Each scenario runs RUNS times with fresh servers; the report gives every run
-# and the median. Every wait is bounded and polls (no fixed sleeps); every
-# process started here is stopped by PID on exit.
+#   pipeline  LINES lines of ~200 B: wsbridge-pub → wsbridge-serve →
+#             wsbridge-sub --count LINES >/dev/null, and mosquitto_pub -l →
+#             mosquitto → mosquitto_sub -C LINES (QoS 0), a pair per run;
+#             msg/s (publisher start → subscriber exit) and CPU µs per
+#             message of each process (utime+stime: /proc/PID/stat for the
+#             brokers, wait4's rusage through GNU time for the clients).
+#   idle      IDLE_CONNS idle WebSocket connections (wsb-load idle) to
+#             wsbridge-serve and to tests/bench/ws-fanout.js (Node ws):
+#             growth of the server's VmRSS per connection.
+#   fan-out   wsb-load fanout: 1 publisher → 5000 subscribers × 200 B, and
+#             → 100 subscribers × 1 KiB; deliveries/s and deliveries per
+#             second of server CPU over the publishing interval only.
+#   latency   100 subscribers, publisher paced at 10 000 msg/s: p50, p99.
+#   durable   the pipeline acknowledged and journalled (serve --journal
+#             --fsync batch) against mosquitto QoS 1 with persistence.
+# Each scenario runs RUNS times with fresh servers (idle: once); the table
+# gives medians, the lines above it every run. The same figures go to
+# bench/results/<UTC time>.jsonl, one JSON object per figure and system,
+# for tests/bench/compare.py (make bench-compare). Every wait is bounded and
+# polls; every process started here is stopped by PID on exit.
 #
-# Environment: WSB_BIN (the wsbridge binaries), WSB_TESTBIN (build/rel/tests,
-# for tools/wsb-load); optional BENCH_RUNS (3), BENCH_LINES (200000),
-# BENCH_SUBS (100), BENCH_MSGS (20000), BENCH_RATE (10000 msgs/s for the
-# paced fan-out run), BENCH_TIMEOUT (30 s per run), BENCH_DURABLE_TIMEOUT (90 s
-# per run of (c): mosquitto QoS 1 is slow), BENCH_DURABLE_DIR (where (c)
-# puts the journal and mosquitto's persistence; default: the temporary
-# folder), BENCH_DURABLE_SERVE_ARGS (more wsbridge-serve options for (c),
-# e.g. "--max-queue 4M"), BENCH_SCENARIOS (which of "a b c" to run; default all).
+# Environment: WSB_BIN, WSB_TESTBIN (build/rel/tests: tools/wsb-load);
+# BENCH_RUNS (3), BENCH_LINES (200000), BENCH_IDLE_CONNS (10000),
+# BENCH_FAN_MSGS (1000 for S=5000), BENCH_FAN1K_MSGS (50000 for S=100 ×
+# 1 KiB), BENCH_LAT_MSGS (30000 at BENCH_RATE=10000 msg/s), BENCH_TIMEOUT
+# (60 s per run), BENCH_DURABLE_TIMEOUT (90 s: mosquitto QoS 1 is slow),
+# BENCH_DURABLE_DIR (journal and persistence; default: temporary folder),
+# BENCH_DURABLE_SERVE_ARGS (more serve options for durable),
+# BENCH_FAN_SERVE_ARGS (serve options for fan-out and latency; default
+# "--max-queue 64M"), BENCH_SCENARIOS (any of "pipeline idle fanout latency durable"; default
+# all), BENCH_RESULTS (bench/results), BENCH_NODE_DIR (build/bench/node,
+# where `npm install ws@8` goes).
 # Exit status: 0, or 1 when a run lost messages or did not complete.
 set -u
 : "${WSB_BIN:?set WSB_BIN to the folder with the wsbridge binaries}"
 : "${WSB_TESTBIN:?set WSB_TESTBIN to the folder with the test binaries}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 RUNS=${BENCH_RUNS:-3}
 LINES=${BENCH_LINES:-200000}
-SUBS=${BENCH_SUBS:-100}
-MSGS=${BENCH_MSGS:-20000}
-TMO=${BENCH_TIMEOUT:-30}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+FAN_MSGS=${BENCH_FAN_MSGS:-1000}
+FAN1K_MSGS=${BENCH_FAN1K_MSGS:-50000}
+LAT_MSGS=${BENCH_LAT_MSGS:-30000}
 RATE=${BENCH_RATE:-10000}
+TMO=${BENCH_TIMEOUT:-60}
 TMO_DUR=${BENCH_DURABLE_TIMEOUT:-90}
-SCENARIOS=" ${BENCH_SCENARIOS:-a b c} "
+# One load process on two shared cores can fall seconds behind the broker;
+# these figures are about throughput, so a lagging load client is held back
+# by --max-memory's pause rather than cut off as a slow consumer (4008).
+FAN_SERVE_ARGS=${BENCH_FAN_SERVE_ARGS:---max-queue 64M}
+SCENARIOS=" ${BENCH_SCENARIOS:-pipeline idle fanout latency durable} "
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+NODE_DIR=${BENCH_NODE_DIR:-$ROOT/build/bench/node}
 want() { [ -z "${SCENARIOS##* $1 *}" ]; }
 LOAD=$WSB_TESTBIN/tools/wsb-load
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-GNU_TIME=
-[ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 && GNU_TIME=/usr/bin/time
+GNU_TIME=/usr/bin/time
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/wsb-bench.XXXXXX")
 DUR=$(mktemp -d "${BENCH_DURABLE_DIR:-$T}/wsb-durable.XXXXXX") || { echo "bench: cannot create a folder in ${BENCH_DURABLE_DIR:-$T}" >&2; exit 1; }
@@ -82,6 +92,14 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || die "mosquitto 
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 { command -v mosquitto_pub && command -v mosquitto_sub; } >/dev/null || die "mosquitto-clients missing"
 command -v curl >/dev/null || die "curl missing"
+"$GNU_TIME" -f %M true >/dev/null 2>&1 || die "GNU time missing (Debian package 'time'): it gives the clients' CPU time"
+# Thousands of connections: the soft limit up to the hard one (the servers
+# and wsb-load inherit it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_CONNS + 64)) ]; then
+	echo "bench: ulimit -n is $(ulimit -n): idle connections lowered to $(($(ulimit -n) - 64))"
+	IDLE_CONNS=$(($(ulimit -n) - 64))
+fi
 
 now_ns() { date +%s%N; }
 
@@ -95,9 +113,8 @@ poll() {
 	done
 }
 
-# wait_exit PID: waits for a child (all measured commands run under
-# `timeout`, so this is bounded); its status in $WAIT_RC. A plain `wait`
-# costs no CPU while the benchmark runs, unlike a polling loop.
+# wait_exit PID: waits for a child (every measured command runs under
+# `timeout`, so this is bounded); its status in $WAIT_RC.
 wait_exit() {
 	wait "$1"
 	WAIT_RC=$?
@@ -116,40 +133,47 @@ free_port() {
 }
 
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# utime+stime of a running process, in seconds (fields 14 and 15).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# µs per message from seconds of CPU.
+per_msg() { awk -v s="${1:-0}" -v n="$2" 'BEGIN {printf "%.2f", s * 1e6 / n}'; }
 
-# measured NAME INPUT OUTPUT CMD...: runs CMD in the background with stdin
-# from INPUT and stdout to OUTPUT (PID in $MPID), peak RSS in KB later in
-# $T/NAME.rss: from GNU time when present, else sampled VmHWM.
+# measured NAME INPUT OUTPUT CMD...: runs CMD in the background (PID in
+# $MPID) under GNU time, which writes "peak-RSS-KB user-s sys-s" to
+# $T/NAME.rt when it exits: wait4's rusage, the same counters as
+# /proc/PID/stat, read once the process is gone.
 measured() {
 	local name=$1 input=$2 output=$3
 	shift 3
-	rm -f "$T/$name.rss"
+	rm -f "$T/$name.rt"
 	# timeout bounds every wait; its exit status is 124 when it fired.
-	if [ -n "$GNU_TIME" ]; then
-		"$GNU_TIME" -f %M -o "$T/$name.rss" timeout -k 2 $((TMO + 10)) "$@" <"$input" >"$output" &
-		MPID=$!
-	else
-		timeout -k 2 $((TMO + 10)) "$@" <"$input" >"$output" &
-		MPID=$!
-		(
-			# $MPID is timeout's; the command is its child.
-			while kill -0 "$MPID" 2>/dev/null; do
-				for c in $(pgrep -P "$MPID"); do
-					h=$(hwm_kb "$c")
-					[ -n "$h" ] && [ "$h" != 0 ] && echo "$h" >"$T/$name.rss"
-				done
-				sleep 0.05
-			done
-		) &
-		track $!
-	fi
+	"$GNU_TIME" -f '%M %U %S' -o "$T/$name.rt" timeout -k 2 $((TMO + 10)) "$@" <"$input" >"$output" &
+	MPID=$!
 	track "$MPID"
 }
-rss_of() { tail -1 "$T/$1.rss" 2>/dev/null | tr -dc 0-9 || true; }
-mb() { awk -v k="${1:-0}" 'BEGIN {printf "%.1f", k / 1024}'; }
+rss_of() { awk '{print $1}' "$T/$1.rt" 2>/dev/null | tail -1; }
+cpu_of() { awk '{printf "%.2f", $2 + $3}' "$T/$1.rt" 2>/dev/null | tail -1; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# ---------------------------------------------------------------- results
+# rec FIGURE SYSTEM UNIT VALUE...: the median of the runs is the figure; a
+# JSON line for bench/results, the median in FIG[FIGURE/SYSTEM] for the table.
+declare -A FIG
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mkdir -p "$RESULTS" || die "cannot create $RESULTS"
+JSONL=$RESULTS/$STAMP.jsonl
+rec() {
+	local fig=$1 sys=$2 unit=$3 med
+	shift 3
+	[ $# -gt 0 ] || return 0
+	med=$(median "$@")
+	FIG[$fig/$sys]=$med
+	printf '{"time":"%s","host":"%s","nproc":%s,"cpu":"%s","figure":"%s","system":"%s","unit":"%s","median":%s,"runs":[%s]}\n' \
+		"$STAMP" "$(uname -n)" "$(nproc)" "${CPU_MODEL//\"/}" "$fig" "$sys" "$unit" "$med" "$(IFS=,; echo "$*")" >>"$JSONL"
+}
 
 # ---------------------------------------------------------------- data
 DATA=$T/ticks.ndjson
@@ -165,148 +189,270 @@ awk -v n="$LINES" 'BEGIN {
 }' >"$DATA" || die "cannot write $DATA"
 data_bytes=$(wc -c <"$DATA")
 
-echo "wsbridge benchmark — $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "data: $LINES lines, $data_bytes bytes ($((data_bytes / LINES)) B/line with newline); $RUNS runs per scenario, median reported"
-[ -n "$GNU_TIME" ] || echo "note: /usr/bin/time (Debian package 'time') not found; client RSS is sampled VmHWM"
+echo "wsbridge benchmark — $(nproc) cores ($CPU_MODEL), $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "data: $LINES lines, $data_bytes bytes ($((data_bytes / LINES)) B/line with newline); $RUNS runs per scenario, medians in the table"
 echo
 
-# ---------------------------------------------------------------- (a) wsbridge
-# One run; sets R_RATE R_WALL R_SRV R_PUB R_SUB R_OK R_NOTE.
-SERVE_EXTRA=()	# more wsbridge-serve options, for (c)
-run_wsbridge() {
-	local err=$T/serve.err port url t0 t1 spid
-	"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 "${SERVE_EXTRA[@]}" 2>"$err" &
-	spid=$!
-	track $spid
-	poll 10 grep -q 'listening on' "$err" || { R_OK=0; R_NOTE="serve did not start: $(head -c 300 "$err")"; kill $spid; return; }
-	port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$err" | head -1)
-	url="ws://127.0.0.1:$port/ws"
-	poll 10 curl -sf -o /dev/null "http://127.0.0.1:$port/health" || { R_OK=0; R_NOTE="/health never answered"; kill $spid; return; }
-	measured sub /dev/null /dev/null "$WSB_BIN/wsbridge-sub" --url "$url" --count "$LINES" --timeout "$TMO" -q
-	local subpid=$MPID
-	poll 10 sh -c "curl -sf http://127.0.0.1:$port/health | grep -Eq '\"subscribers\":[1-9]'" ||
-		{ R_OK=0; R_NOTE="subscriber never registered"; kill $spid; return; }
-	t0=$(now_ns)
-	measured pub "$DATA" /dev/null "$WSB_BIN/wsbridge-pub" --url "$url" -q
-	local pubpid=$MPID
-	wait_exit "$subpid"
-	local subrc=$WAIT_RC
-	t1=$(now_ns)
-	wait_exit "$pubpid"
-	local pubrc=$WAIT_RC
-	R_SRV=$(hwm_kb $spid)
-	R_SRVCPU=$(cpu_s $spid)
-	R_HEALTH=$(curl -sf "http://127.0.0.1:$port/health")
-	stop $spid
-	R_WALL=$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1e9}')
-	R_RATE=$(awk -v d=$((t1 - t0)) -v n="$LINES" 'BEGIN {printf "%.0f", n / (d / 1e9)}')
-	R_PUB=$(rss_of pub)
-	R_SUB=$(rss_of sub)
-	R_OK=1
-	R_NOTE=
-	if [ "$subrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="sub exited $subrc (75 = fewer than $LINES messages within ${TMO}s); serve: $(hfield slow_consumers_closed) slow consumer(s) closed"
-	elif [ "$pubrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="pub exited $pubrc"
-	fi
-}
-
-# ---------------------------------------------------------------- (a) mosquitto
-run_mosquitto() {
-	local port conf=$T/mosquitto.conf log=$T/mosquitto.log t0 t1 mpid
-	port=$(free_port)
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type subscribe\n' \
-		"$port" >"$conf"
-	"$MOSQUITTO" -c "$conf" 2>"$log" &
-	mpid=$!
-	track $mpid
-	poll 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { R_OK=0; R_NOTE="mosquitto did not start: $(head -c 300 "$log")"; kill $mpid; return; }
-	measured msub /dev/null /dev/null mosquitto_sub -h 127.0.0.1 -p "$port" -t bench -q 0 -C "$LINES" -W "$TMO"
-	local subpid=$MPID
-	# log_type subscribe: "<time>: <client id> 0 bench" once the SUBSCRIBE is in.
-	poll 10 grep -q ' 0 bench$' "$log" || { R_OK=0; R_NOTE="mosquitto_sub never subscribed"; kill $mpid; return; }
-	t0=$(now_ns)
-	measured mpub "$DATA" /dev/null mosquitto_pub -h 127.0.0.1 -p "$port" -t bench -q 0 -l
-	local pubpid=$MPID
-	wait_exit "$subpid"
-	local subrc=$WAIT_RC
-	t1=$(now_ns)
-	wait_exit "$pubpid"
-	local pubrc=$WAIT_RC
-	R_SRV=$(hwm_kb $mpid)
-	R_SRVCPU=$(cpu_s $mpid)
-	stop $mpid
-	R_WALL=$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1e9}')
-	R_RATE=$(awk -v d=$((t1 - t0)) -v n="$LINES" 'BEGIN {printf "%.0f", n / (d / 1e9)}')
-	R_PUB=$(rss_of mpub)
-	R_SUB=$(rss_of msub)
-	R_OK=1
-	R_NOTE=
-	if [ "$subrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="mosquitto_sub exited $subrc (27 = fewer than $LINES messages within ${TMO}s: QoS 0 loss)"
-	elif [ "$pubrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="mosquitto_pub exited $pubrc"
-	fi
-}
-
-# pipeline NAME FUNC: RUNS runs, a line each, then the median line; the
-# median rate in $MED_RATE.
-pipeline() {
-	local name=$1 fn=$2 i rates=() walls=() srv=() pub=() sub=() cpu=() ok=1
-	for ((i = 1; i <= RUNS; i++)); do
-		R_OK=0 R_RATE=0 R_WALL=0 R_SRV=0 R_PUB=0 R_SUB=0 R_SRVCPU=0 R_NOTE= R_EXTRA= R_HEALTH=
-		"$fn"
-		if [ "$R_OK" = 1 ]; then
-			printf '  %-10s run %d  %10s msgs/s  %7ss  broker %5s MB %5ss cpu  pub %6s MB  sub %6s MB%s\n' \
-				"$name" "$i" "$R_RATE" "$R_WALL" "$(mb "$R_SRV")" "$R_SRVCPU" "$(mb "$R_PUB")" "$(mb "$R_SUB")" "$R_EXTRA"
-			rates+=("$R_RATE") walls+=("$R_WALL") srv+=("$R_SRV") pub+=("$R_PUB") sub+=("$R_SUB") cpu+=("$R_SRVCPU")
-		else
-			printf '  %-10s run %d  INCOMPLETE: %s\n' "$name" "$i" "$R_NOTE"
-			ok=0
-			problems=$((problems + 1))
-		fi
-	done
-	if [ ${#rates[@]} -eq 0 ]; then
-		MED_RATE=0
-		printf '  %-10s median  no complete run\n' "$name"
-		return
-	fi
-	MED_RATE=$(median "${rates[@]}")
-	printf '  %-10s MEDIAN %10s msgs/s  %7ss  broker %5s MB %5ss cpu  pub %6s MB  sub %6s MB%s\n' \
-		"$name" "$MED_RATE" "$(median "${walls[@]}")" "$(mb "$(median "${srv[@]}")")" "$(median "${cpu[@]}")" \
-		"$(mb "$(median "${pub[@]}")")" "$(mb "$(median "${sub[@]}")")" "$([ $ok = 1 ] || echo '  (some runs incomplete)')"
+# start_serve NAME [OPTIONS...]: a fresh wsbridge-serve on a free port;
+# SPID, SPORT. Returns 1 (with R_NOTE) if it did not come up.
+start_serve() {
+	local err=$T/$1.err
+	shift
+	# Removed first: the background shell may truncate it only after we
+	# have read the last run's "listening on" and its port.
+	rm -f "$err"
+	"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 "$@" 2>"$err" &
+	SPID=$!
+	track $SPID
+	poll 10 grep -q 'listening on' "$err" || { R_NOTE="serve did not start: $(head -c 300 "$err")"; stop $SPID; return 1; }
+	SPORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$err" | head -1)
+	poll 10 curl -sf -o /dev/null "http://127.0.0.1:$SPORT/health" || { R_NOTE="/health never answered"; stop $SPID; return 1; }
 }
 
 # hfield NAME: a numeric field of the /health answer the last wsbridge run kept.
 hfield() { printf '%s' "$R_HEALTH" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 
-# ratio A B: "ratio wsbridge/mosquitto" line for two median rates.
-ratio() {
-	if [ "$2" != 0 ] && [ "$1" != 0 ]; then
-		local r
-		r=$(awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}')
-		echo "  ratio wsbridge/mosquitto (median msgs/s): $r  (target >= 1: $(awk -v r="$r" 'BEGIN {print (r >= 1 ? "target met" : "TARGET MISSED")}'))"
-	else
-		echo "  ratio wsbridge/mosquitto: n/a (a side had no complete run)"
+# finish_pair SUBRC PUBRC SUBNAME PUBNAME: R_OK and R_NOTE from the exits.
+finish_pair() {
+	R_OK=1 R_NOTE=
+	if [ "$1" -ne 0 ]; then
+		R_OK=0 R_NOTE="$3 exited $1 (fewer than $LINES messages within ${TMO}s?)"
+	elif [ "$2" -ne 0 ]; then
+		R_OK=0 R_NOTE="$4 exited $2"
 	fi
 }
 
-if want a; then
-echo "(a) pipeline: $LINES lines, publisher → broker → subscriber (count $LINES, stdout /dev/null), QoS 0"
-echo "    time = publisher start → subscriber exit; RSS = peak (VmHWM); broker cpu = user+sys"
-pipeline wsbridge run_wsbridge
-WSB_RATE=$MED_RATE
-pipeline mosquitto run_mosquitto
-MQ_RATE=$MED_RATE
-ratio "$WSB_RATE" "$MQ_RATE"
-echo
+# timed T0 T1: R_WALL and R_RATE from two now_ns values.
+timed() {
+	R_WALL=$(awk -v d=$(($2 - $1)) 'BEGIN {printf "%.3f", d / 1e9}')
+	R_RATE=$(awk -v d=$(($2 - $1)) -v n="$LINES" 'BEGIN {printf "%.0f", n / (d / 1e9)}')
+}
+
+# ---------------------------------------------------------------- pipeline
+# One run each; they set R_OK R_NOTE R_RATE R_WALL, R_*CPU (s) and R_*RSS (KB).
+SERVE_EXTRA=()	# more wsbridge-serve options, for durable
+run_wsbridge() {
+	local url t0 t1 subpid pubpid subrc
+	R_OK=0
+	start_serve serve "${SERVE_EXTRA[@]}" || return
+	url="ws://127.0.0.1:$SPORT/ws"
+	measured sub /dev/null /dev/null "$WSB_BIN/wsbridge-sub" --url "$url" --count "$LINES" --timeout "$TMO" -q
+	subpid=$MPID
+	poll 10 sh -c "curl -sf http://127.0.0.1:$SPORT/health | grep -Eq '\"subscribers\":[1-9]'" ||
+		{ R_NOTE="subscriber never registered"; stop $SPID; return; }
+	t0=$(now_ns)
+	measured pub "$DATA" /dev/null "$WSB_BIN/wsbridge-pub" --url "$url" -q
+	pubpid=$MPID
+	wait_exit "$subpid"
+	subrc=$WAIT_RC
+	t1=$(now_ns)
+	wait_exit "$pubpid"
+	R_SRVRSS=$(hwm_kb $SPID) R_SRVCPU=$(cpu_s $SPID)
+	R_HEALTH=$(curl -sf "http://127.0.0.1:$SPORT/health")
+	stop $SPID
+	timed "$t0" "$t1"
+	R_PUBCPU=$(cpu_of pub) R_SUBCPU=$(cpu_of sub) R_PUBRSS=$(rss_of pub) R_SUBRSS=$(rss_of sub)
+	finish_pair "$subrc" "$WAIT_RC" wsbridge-sub wsbridge-pub
+	[ "$subrc" -eq 0 ] || R_NOTE="$R_NOTE; serve closed $(hfield slow_consumers_closed) slow consumer(s)"
+}
+
+# mosq_start QOS [CONF LINES...]: mosquitto on a free port with a
+# subscriber (-t bench) registered; MPORT, MOSQ_PID, subscriber in SUBPID.
+mosq_start() {
+	local qos=$1 conf=$T/mosquitto.conf log=$T/mosquitto.log
+	shift
+	MPORT=$(free_port)
+	{
+		printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MPORT"
+		printf '%s\n' "$@"
+		printf 'log_dest stderr\nlog_type error\nlog_type subscribe\n'
+	} >"$conf"
+	rm -f "$log"	# as in start_serve: never the last run's lines
+	"$MOSQUITTO" -c "$conf" 2>"$log" &
+	MOSQ_PID=$!
+	track $MOSQ_PID
+	poll 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MPORT" || { R_NOTE="mosquitto did not start: $(head -c 300 "$log")"; stop $MOSQ_PID; return 1; }
+	measured msub /dev/null /dev/null mosquitto_sub -h 127.0.0.1 -p "$MPORT" -t bench -q "$qos" -C "$LINES" -W "$TMO"
+	SUBPID=$MPID
+	# log_type subscribe: "<time>: <client id> QOS bench" once the SUBSCRIBE is in.
+	poll 10 grep -q " $qos bench\$" "$log" || { R_NOTE="mosquitto_sub never subscribed"; stop $MOSQ_PID; return 1; }
+}
+
+# mosq_finish PUBPID T0: waits, measures, stops mosquitto.
+mosq_finish() {
+	local subrc t1
+	wait_exit "$SUBPID"
+	subrc=$WAIT_RC
+	t1=$(now_ns)
+	wait_exit "$1"
+	R_SRVRSS=$(hwm_kb $MOSQ_PID) R_SRVCPU=$(cpu_s $MOSQ_PID)
+	stop $MOSQ_PID
+	timed "$2" "$t1"
+	R_PUBCPU=$(cpu_of mpub) R_SUBCPU=$(cpu_of msub) R_PUBRSS=$(rss_of mpub) R_SUBRSS=$(rss_of msub)
+	finish_pair "$subrc" "$WAIT_RC" mosquitto_sub mosquitto_pub
+}
+
+run_mosquitto() {
+	local t0
+	R_OK=0
+	mosq_start 0 'persistence false' || return
+	t0=$(now_ns)
+	measured mpub "$DATA" /dev/null mosquitto_pub -h 127.0.0.1 -p "$MPORT" -t bench -q 0 -l
+	mosq_finish "$MPID" "$t0"
+}
+
+# pipeline_runs PREFIX NAME_A FUNC_A NAME_B FUNC_B: RUNS pairs, a line per
+# run; the figures recorded under PREFIX.
+pipeline_runs() {
+	local prefix=$1 i k name fn
+	declare -A rate=() pub=() srv=() sub=()
+	for ((i = 1; i <= RUNS; i++)); do
+		for k in 2 4; do
+			name=${!k} fn=$((k + 1))
+			fn=${!fn}
+			R_OK=0 R_NOTE= R_EXTRA=
+			"$fn"
+			if [ "$R_OK" = 1 ]; then
+				printf '  %-10s run %d  %8s msg/s  %6ss  cpu µs/msg pub %5s serve %5s sub %5s  peak RSS MB pub %5s serve %5s sub %5s%s\n' \
+					"$name" "$i" "$R_RATE" "$R_WALL" "$(per_msg "$R_PUBCPU" "$LINES")" \
+					"$(per_msg "$R_SRVCPU" "$LINES")" "$(per_msg "$R_SUBCPU" "$LINES")" \
+					"$((R_PUBRSS / 1024))" "$((R_SRVRSS / 1024))" "$((R_SUBRSS / 1024))" "$R_EXTRA"
+				rate[$name]+=" $R_RATE" pub[$name]+=" $(per_msg "$R_PUBCPU" "$LINES")"
+				srv[$name]+=" $(per_msg "$R_SRVCPU" "$LINES")" sub[$name]+=" $(per_msg "$R_SUBCPU" "$LINES")"
+			else
+				printf '  %-10s run %d  INCOMPLETE: %s\n' "$name" "$i" "$R_NOTE"
+				problems=$((problems + 1))
+			fi
+		done
+	done
+	for k in 2 4; do
+		name=${!k}
+		# shellcheck disable=SC2086
+		{
+			rec "$prefix.msg_per_s" "$name" msg/s ${rate[$name]:-}
+			rec "$prefix.cpu_us_per_msg.pub" "$name" us/msg ${pub[$name]:-}
+			rec "$prefix.cpu_us_per_msg.broker" "$name" us/msg ${srv[$name]:-}
+			rec "$prefix.cpu_us_per_msg.sub" "$name" us/msg ${sub[$name]:-}
+		}
+	done
+}
+
+if want pipeline; then
+	echo "pipeline: $LINES lines, publisher → broker → subscriber (stdout /dev/null), QoS 0"
+	pipeline_runs pipeline wsbridge run_wsbridge mosquitto run_mosquitto
+	echo
 fi
 
-# ---------------------------------------------------------------- (c) wsbridge durable
+# ---------------------------------------------------------------- idle
+# idle_rss NAME PID PORT: IDLE_CONNS idle connections to the server PID
+# listening on PORT; the growth of its VmRSS per connection, in bytes, in
+# R_IDLE (empty if the connections could not all be held).
+idle_rss() {
+	local name=$1 pid=$2 port=$3 before after lpid
+	R_IDLE=
+	before=$(rss_kb "$pid")
+	rm -f "$T/idle.out"
+	timeout -k 2 $((TMO + 10)) "$LOAD" idle --url "ws://127.0.0.1:$port/ws" --subs "$IDLE_CONNS" \
+		--timeout "$TMO" >"$T/idle.out" 2>"$T/idle.err" &
+	lpid=$!
+	track $lpid
+	poll "$TMO" grep -q '^ready' "$T/idle.out" && after=$(rss_kb "$pid")
+	stop $lpid
+	if [ -n "${after:-}" ] && grep -q "greeted=$IDLE_CONNS closed=0" "$T/idle.out"; then
+		R_IDLE=$(( (after - before) * 1024 / IDLE_CONNS ))
+		printf '  %-10s %6d connections: server RSS %6d → %6d KB, %6d B per connection\n' \
+			"$name" "$IDLE_CONNS" "$before" "$after" "$R_IDLE"
+	else
+		printf '  %-10s INCOMPLETE: %s %s\n' "$name" "$(tail -1 "$T/idle.out" 2>/dev/null)" "$(head -c 200 "$T/idle.err")"
+		problems=$((problems + 1))
+	fi
+}
+
+# node_ready: node, and the ws package installed once into NODE_DIR.
+node_ready() {
+	command -v node >/dev/null || { NODE_NOTE="node not installed"; return 1; }
+	[ -f "$NODE_DIR/node_modules/ws/package.json" ] && return 0
+	command -v npm >/dev/null || { NODE_NOTE="npm not installed"; return 1; }
+	mkdir -p "$NODE_DIR"
+	timeout 120 npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error ws@8 >"$T/npm.log" 2>&1 ||
+		{ NODE_NOTE="npm install ws@8 failed: $(tail -1 "$T/npm.log")"; return 1; }
+}
+
+if want idle; then
+	echo "idle: $IDLE_CONNS idle WebSocket connections (wsb-load idle); growth of the server's VmRSS"
+	if start_serve idle; then
+		idle_rss wsbridge "$SPID" "$SPORT"
+		rec idle.rss_bytes_per_conn wsbridge B/conn $R_IDLE
+		stop $SPID
+	fi
+	if node_ready; then
+		rm -f "$T/node.err"
+		NODE_PATH=$NODE_DIR/node_modules node "$HERE/ws-fanout.js" 0 2>"$T/node.err" &
+		NPID=$!
+		track $NPID
+		if poll 10 grep -q 'listening on' "$T/node.err"; then
+			idle_rss "node ws" "$NPID" "$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/node.err")"
+			rec idle.rss_bytes_per_conn node_ws B/conn $R_IDLE
+		else
+			echo "  node ws    did not start: $(head -c 300 "$T/node.err")"
+		fi
+		stop $NPID
+	else
+		echo "  node ws    skipped: $NODE_NOTE"
+	fi
+	echo
+fi
+
+# ---------------------------------------------------------------- fan-out, latency
+# fanout_runs PREFIX SUBS MSGS SIZE [WSB-LOAD ARGS...]: RUNS runs with a
+# fresh broker each; records deliveries/s, deliveries per server CPU-second
+# and the latency percentiles under PREFIX.
+fanout_runs() {
+	local prefix=$1 subs=$2 msgs=$3 size=$4 i line rc dps=() dpc=() p50=() p99=()
+	shift 4
+	for ((i = 1; i <= RUNS; i++)); do
+		# shellcheck disable=SC2086
+		start_serve fan $FAN_SERVE_ARGS || { echo "  run $i  $R_NOTE"; problems=$((problems + 1)); continue; }
+		line=$(timeout -k 2 $((TMO + 10)) "$LOAD" fanout --url "ws://127.0.0.1:$SPORT/ws" --subs "$subs" \
+			--messages "$msgs" --size "$size" --timeout "$TMO" --cpu-pid "$SPID" "$@" 2>"$T/load.err")
+		rc=$?
+		stop $SPID
+		if [ -z "$line" ]; then
+			echo "  run $i  wsb-load failed (exit $rc): $(head -c 300 "$T/load.err")"
+			problems=$((problems + 1))
+			continue
+		fi
+		get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+		printf '  run %d  %9s deliveries/s  %9s per server CPU-s (%ss)  p50 %8s ms  p99 %8s ms  loss %s  out_of_order %s\n' \
+			"$i" "$(get deliveries_per_s)" "$(get deliveries_per_cpu_s)" "$(get server_cpu_s)" \
+			"$(get p50_ms)" "$(get p99_ms)" "$(get loss)" "$(get out_of_order)"
+		if [ "$rc" -ne 0 ]; then
+			echo "         LOSS or disorder: $line"
+			problems=$((problems + 1))
+			continue
+		fi
+		dps+=("$(get deliveries_per_s)") dpc+=("$(get deliveries_per_cpu_s)") p50+=("$(get p50_ms)") p99+=("$(get p99_ms)")
+	done
+	rec "$prefix.deliveries_per_s" wsbridge deliveries/s "${dps[@]}"
+	rec "$prefix.deliveries_per_cpu_s" wsbridge deliveries/cpu-s "${dpc[@]}"
+	rec "$prefix.p50_ms" wsbridge ms "${p50[@]}"
+	rec "$prefix.p99_ms" wsbridge ms "${p99[@]}"
+}
+
+if want fanout; then
+	echo "fan-out: 1 publisher → 5000 subscribers × $FAN_MSGS messages of 200 B (wsb-load; server-bound)"
+	fanout_runs fanout5000 5000 "$FAN_MSGS" 200
+	echo "fan-out: 1 publisher → 100 subscribers × $FAN1K_MSGS messages of 1 KiB"
+	fanout_runs fanout100_1k 100 "$FAN1K_MSGS" 1024
+	echo
+fi
+if want latency; then
+	echo "latency: 100 subscribers, publisher paced at $RATE msg/s, $LAT_MSGS messages of 200 B"
+	fanout_runs latency 100 "$LAT_MSGS" 200 --rate "$RATE"
+	echo
+fi
+
+# ---------------------------------------------------------------- durable
 # run_wsbridge with a fresh journal under $DUR and --fsync batch; complete
 # only if the server made all LINES durable.
 run_wsbridge_journal() {
@@ -328,7 +474,6 @@ run_wsbridge_journal() {
 	rm -rf "$DUR/journal"
 }
 
-# ---------------------------------------------------------------- (c) mosquitto QoS 1
 # mosquitto with persistence (in $DUR, next to the journal), QoS 1 both
 # ways. Two departures from the defaults, both needed for a complete run:
 # - max_queued_messages 0: the default (1000) makes the broker drop QoS 1
@@ -338,123 +483,73 @@ run_wsbridge_journal() {
 #   exits 0 as soon as the PUBACK of the message id of its last line
 #   arrives, and ids wrap at 65 535, so with 200 000 lines it stops after
 #   the first 68 930 and drops the rest.
+# Not like for like in mosquitto's favour: its persistence writes a
+# snapshot every autosave_interval (30 min) and at exit, not each message,
+# while the journal is written and fsynced every 10 ms before the acks go out.
 run_mosquitto_qos1() {
-	local TMO=$TMO_DUR port conf=$T/mosquitto-q1.conf log=$T/mosquitto-q1.log t0 t1 mpid pdir=$DUR/mosquitto
+	local TMO=$TMO_DUR pdir=$DUR/mosquitto t0 user=
 	rm -rf "$pdir"
 	mkdir -p "$pdir"
-	port=$(free_port)
-	{
-		printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port"
-		printf 'persistence true\npersistence_location %s/\nmax_queued_messages 0\n' "$pdir"
-		# As root mosquitto would switch to user "mosquitto", who cannot
-		# write in our temporary folder.
-		[ "$(id -u)" = 0 ] && printf 'user root\n'
-		printf 'log_dest stderr\nlog_type error\nlog_type subscribe\n'
-	} >"$conf"
-	"$MOSQUITTO" -c "$conf" 2>"$log" &
-	mpid=$!
-	track $mpid
-	poll 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { R_OK=0; R_NOTE="mosquitto did not start: $(head -c 300 "$log")"; kill $mpid; return; }
-	measured msub /dev/null /dev/null mosquitto_sub -h 127.0.0.1 -p "$port" -t bench -q 1 -C "$LINES" -W "$TMO"
-	local subpid=$MPID
-	poll 10 grep -q ' 1 bench$' "$log" || { R_OK=0; R_NOTE="mosquitto_sub never subscribed"; kill $mpid; return; }
+	R_OK=0
+	# As root mosquitto would switch to user "mosquitto", who cannot write
+	# in our temporary folder.
+	[ "$(id -u)" = 0 ] && user='user root'
+	mosq_start 1 'persistence true' "persistence_location $pdir/" 'max_queued_messages 0' ${user:+"$user"} || return
 	t0=$(now_ns)
 	# shellcheck disable=SC2016
 	measured mpub /dev/null /dev/null sh -c 'p=$1; shift; for f; do mosquitto_pub -h 127.0.0.1 -p "$p" -t bench -q 1 -l <"$f" || exit; done' \
-		sh "$port" "$DATA".part.*
-	local pubpid=$MPID
-	wait_exit "$subpid"
-	local subrc=$WAIT_RC
-	t1=$(now_ns)
-	wait_exit "$pubpid"
-	local pubrc=$WAIT_RC
-	R_SRV=$(hwm_kb $mpid)
-	R_SRVCPU=$(cpu_s $mpid)
-	stop $mpid
-	R_WALL=$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1e9}')
-	R_RATE=$(awk -v d=$((t1 - t0)) -v n="$LINES" 'BEGIN {printf "%.0f", n / (d / 1e9)}')
-	R_PUB=$(rss_of mpub)
-	R_SUB=$(rss_of msub)
+		sh "$MPORT" "$DATA".part.*
+	mosq_finish "$MPID" "$t0"
 	R_EXTRA="  persistence $(du -sk "$pdir" | cut -f1) KB after exit"
-	R_OK=1
-	R_NOTE=
-	if [ "$subrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="mosquitto_sub exited $subrc (27 = fewer than $LINES messages within ${TMO}s)"
-	elif [ "$pubrc" -ne 0 ]; then
-		R_OK=0
-		R_NOTE="mosquitto_pub exited $pubrc"
-	fi
 	rm -rf "$pdir"
 }
 
+if want durable; then
+	split -l 50000 -a 3 -d "$DATA" "$DATA.part." || die "cannot split $DATA"
+	echo "durable: $LINES lines, acknowledged publishing, stored by the broker"
+	echo "  wsbridge: pub (acks) → serve --journal --fsync batch ${BENCH_DURABLE_SERVE_ARGS:+$BENCH_DURABLE_SERVE_ARGS }→ sub;  mosquitto: QoS 1, persistence true"
+	echo "  journal and mosquitto persistence in $(df -P "$DUR" | awk 'NR == 2 {print $1 " (" $6 ")"}')"
+	pipeline_runs durable wsbridge run_wsbridge_journal mosquitto run_mosquitto_qos1
+	echo
+fi
 
-# ---------------------------------------------------------------- (b) fan-out
-# fanout [WSB-LOAD ARGS...]: RUNS runs with a fresh broker each, a line per
-# run and the median line.
-fanout() {
-	local i err spid port line rc shwm scpu dps=() p50=() p99=() mx=() srv=() cpu=()
-	for ((i = 1; i <= RUNS; i++)); do
-		err=$T/serve-fan.err
-		"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 2>"$err" &
-		spid=$!
-		track $spid
-		if ! poll 10 grep -q 'listening on' "$err"; then
-			echo "  run $i  serve did not start: $(head -c 300 "$err")"
-			problems=$((problems + 1))
-			continue
-		fi
-		port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$err" | head -1)
-		poll 10 curl -sf -o /dev/null "http://127.0.0.1:$port/health"
-		line=$(timeout -k 2 $((TMO + 10)) "$LOAD" fanout --url "ws://127.0.0.1:$port/ws" --subs "$SUBS" \
-			--messages "$MSGS" --size 200 --timeout "$TMO" "$@" 2>"$T/load.err")
-		rc=$?
-		shwm=$(hwm_kb $spid)
-		scpu=$(cpu_s $spid)
-		stop $spid
-		if [ -z "$line" ]; then
-			echo "  run $i  wsb-load failed (exit $rc): $(head -c 300 "$T/load.err")"
-			problems=$((problems + 1))
-			continue
-		fi
-		get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-		printf '  run %d  %10s deliveries/s  p50 %8s ms  p99 %8s ms  max %8s ms  loss %s  out_of_order %s  broker %s MB %ss cpu\n' \
-			"$i" "$(get deliveries_per_s)" "$(get p50_ms)" "$(get p99_ms)" "$(get max_ms)" "$(get loss)" \
-			"$(get out_of_order)" "$(mb "$shwm")" "$scpu"
-		if [ "$rc" -ne 0 ]; then
-			echo "         LOSS or disorder: $line"
-			problems=$((problems + 1))
-		fi
-		dps+=("$(get deliveries_per_s)") p50+=("$(get p50_ms)") p99+=("$(get p99_ms)") mx+=("$(get max_ms)")
-		srv+=("$shwm") cpu+=("$scpu")
-	done
-	if [ ${#dps[@]} -gt 0 ]; then
-		printf '  MEDIAN %9s deliveries/s  p50 %8s ms  p99 %8s ms  max %8s ms  broker %s MB %ss cpu\n' \
-			"$(median "${dps[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" "$(median "${mx[@]}")" \
-			"$(mb "$(median "${srv[@]}")")" "$(median "${cpu[@]}")"
-	fi
+# ---------------------------------------------------------------- the table
+# row LABEL FIGURE GOAL: wsbridge, mosquitto and Node ws medians side by
+# side, the ratio wsbridge/other, and the goal of issue 12 with its verdict.
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b}'; }
+verdict() {
+	# verdict VALUE OP LIMIT
+	[ -n "$1" ] && [ "$1" != - ] || { echo "-"; return; }
+	awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {ok = op == ">=" ? v >= l : v <= l; print ok ? "met" : "MISSED"}'
+}
+row() {
+	local label=$1 fig=$2 goal=${3:-} w m n r v=
+	w=${FIG[$fig/wsbridge]:-} m=${FIG[$fig/mosquitto]:-} n=${FIG[$fig/node_ws]:-}
+	r=$(ratio "$w" "${m:-$n}")
+	# goal "ratio >= 3", "ratio <= 0.4" or "value <= 1500"
+	case $goal in
+	ratio*) v=$(verdict "$r" "$(echo "$goal" | cut -d' ' -f2)" "$(echo "$goal" | cut -d' ' -f3)") ;;
+	value*) v=$(verdict "$w" "$(echo "$goal" | cut -d' ' -f2)" "$(echo "$goal" | cut -d' ' -f3)") ;;
+	esac
+	printf '%-44s %12s %12s %10s %7s  %-16s %s\n' "$label" "${w:--}" "${m:--}" "${n:--}" "$r" "$goal" "$v"
 }
 
-if want b; then
-echo "(b) fan-out: 1 publisher → $SUBS subscribers × $MSGS messages of 200 B (wsb-load, one process)"
-echo "    publisher paced only by its socket (throughput; latencies are queueing delay at saturation):"
-fanout
-echo "    publisher paced at $RATE msgs/s = $((RATE * SUBS)) deliveries/s (latency below saturation):"
-fanout --rate "$RATE"
-echo
-fi
-if want c; then
-split -l 50000 -a 3 -d "$DATA" "$DATA.part." || die "cannot split $DATA"
-echo "(c) durable pipeline: $LINES lines, acknowledged publishing, stored by the broker"
-echo "    wsbridge: pub (acks) → serve --journal --fsync batch ${BENCH_DURABLE_SERVE_ARGS:+$BENCH_DURABLE_SERVE_ARGS }→ sub;  mosquitto: QoS 1 pub/sub, persistence true"
-echo "    journal and mosquitto persistence in $(df -P "$DUR" | awk 'NR == 2 {print $1 " (" $6 ")"}')"
-pipeline wsb+jrnl run_wsbridge_journal
-WSBJ_RATE=$MED_RATE
-pipeline mosq-qos1 run_mosquitto_qos1
-MQ1_RATE=$MED_RATE
-ratio "$WSBJ_RATE" "$MQ1_RATE"
-echo
-fi
+echo "figures (medians of $RUNS runs; ratio = wsbridge / mosquitto, or / Node ws)"
+printf '%-44s %12s %12s %10s %7s  %-16s %s\n' figure wsbridge mosquitto "node ws" ratio "goal (issue 12)" ""
+row "pipeline msg/s (QoS 0, $LINES × 200 B)" pipeline.msg_per_s "ratio >= 3"
+row "  CPU µs/msg publisher" pipeline.cpu_us_per_msg.pub "ratio <= 0.6"
+row "  CPU µs/msg broker" pipeline.cpu_us_per_msg.broker "ratio <= 0.4"
+row "  CPU µs/msg subscriber" pipeline.cpu_us_per_msg.sub "ratio <= 0.4"
+row "idle connection: server B/conn ($IDLE_CONNS)" idle.rss_bytes_per_conn "value <= 1500"
+row "fan-out S=5000 × 200 B deliveries/s" fanout5000.deliveries_per_s "value >= 4000000"
+row "  deliveries per server CPU-s" fanout5000.deliveries_per_cpu_s
+row "fan-out S=100 × 1 KiB deliveries/s" fanout100_1k.deliveries_per_s
+row "  deliveries per server CPU-s" fanout100_1k.deliveries_per_cpu_s
+row "latency p50 ms ($RATE msg/s × 100 subs)" latency.p50_ms
+row "latency p99 ms" latency.p99_ms "value <= 2"
+row "durable msg/s (journal vs QoS 1)" durable.msg_per_s "ratio >= 1"
+row "  durable: CPU µs/msg broker" durable.cpu_us_per_msg.broker
+echo "results: $JSONL (compare two runs: make bench-compare A=... B=...)"
 if [ "$problems" -gt 0 ]; then
 	echo "bench: $problems run(s) incomplete or lossy"
 	exit 1

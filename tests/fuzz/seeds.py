@@ -41,6 +41,33 @@ def envelope():
     return [bytes([i % 4]) + m for i, m in enumerate(MSGS)]
 
 
+# The message shapes of the systems wsbridge replaces, and strings whose
+# special bytes fall on every position of an 8-byte word (the fast path
+# reads a word at a time).
+SHAPES = [
+    b'{"type":"tick","timestamp":"2024-01-01T12:00:00.000Z","data":{"symbol":"EURUSD","bid":1.08500,"ask":1.08503,"spread":0.00003}}',
+    b'{"type":"trading_decision","data":{"request_id":"abc123","action":"BUY","indicators":{"rsi":45.2,"wavetrend":"bullish"},"risk_analysis":{"stop_loss":44000.0}}}',
+    b'{"type":"system_status","data":{"status":"healthy","health":true,"errors":[],"timestamp":"2024-01-20T10:30:00Z"}}',
+    b'{"type": "system_log", "timestamp": "2024-01-15T10:30:00.000Z", "data": {"level": "INFO", "message": "opened \\u2014 id \\"42\\""}}',
+    b'{"type":"a","data":{"s":"[{\\"x\\":\\"}\\"}]"},"producer":"p:1","pseq":3}',
+    b'{"t\\u0079pe":"x","d\\u0061ta":[1],"producer":"q","pseq":1,"seq":2}',
+]
+
+
+def word_edges():
+    out = []
+    for n in range(0, 18):
+        pad = b"x" * n
+        for tail in (b'\\"', b"\\\\", b"\\u00e9", b"\xc3\xa9", b"\xe2\x82\xac", b"\x01", b"\xc3", b""):
+            out.append(b'{"type":"' + pad + tail + b'z","data":{"k' + pad + b'":"' + tail + pad + b'"}}')
+    return out
+
+
+def envelope_diff():
+    msgs = MSGS + SHAPES + word_edges()
+    return [bytes([(i * 5) % 256]) + m for i, m in enumerate(msgs)]
+
+
 def match():
     pairs = [("trade", "trade"), ("trade", "trades"), ("", ""), ("", "a"), ("*", ""),
              ("*", "anything.at.all"), ("**", "x"), ("trade.*", "trade.btc"),
@@ -159,6 +186,6 @@ def frame():
 
 
 if __name__ == "__main__":
-    for n, f in [("envelope", envelope), ("match", match), ("lineio", lineio), ("options", options),
+    for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
                  ("health", health), ("journal", journal), ("broker", broker), ("frame", frame)]:
         write(n, f())

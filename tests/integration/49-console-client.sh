@@ -38,7 +38,10 @@ async def main():
         check("a silent broker (SIGSTOP) is left after two ping intervals", await b.wait(
             "log.some(e => e[0] === 'reconnecting' && e[1].reason === 'no answer to ping')", 5), await b.eval("log"))
         gone = await b.eval("log.find(e => e[1] && e[1].reason === 'no answer to ping')[2]") - t0
-        check("within 2-3 intervals (0.8-1.2 s, with slack)", 700 <= gone <= 2500, gone)
+        # Two to three intervals after the last pong, which came up to one
+        # interval before the stop: 0.4-1.2 s after it (t0 is read later
+        # still, by one eval, which a loaded machine makes slow).
+        check("within 1-3 intervals of the stop (0.4-1.2 s, with slack)", 300 <= gone <= 2500, gone)
         check("publish() queues while disconnected",
               await b.eval("t.publish('x', 1) && t.publish('x', 2)"))
         check("and refuses past queueLimit, rather than drop", await b.eval("t.publish('x', 3)") is False)

@@ -3,7 +3,7 @@
  *
  *   wsb-load fanout --url ws://127.0.0.1:PORT/ws --subs 100 --messages 20000
  *                   [--size 200] [--type bench] [--timeout 60] [--write raw|text]
- *                   [--rx raw|lws] [--rate MSGS/S]
+ *                   [--rx raw|lws] [--rate MSGS/S] [--cpu-pid PID]
  *
  * Opens --subs subscriber connections (?type=TYPE), waits for every
  * connection_established greeting (the broker registers a session, with its
@@ -27,8 +27,19 @@
  *   deliveries_per_s p50_ms p99_ms max_ms
  *
  * seconds runs from the first frame built to the last message received.
+ * With --cpu-pid PID (the server's), the line also has server_cpu_s, the
+ * utime+stime PID spent over that same interval (from /proc/PID/stat, so
+ * connection setup is left out), and deliveries_per_cpu_s.
  * Exit 0 only when loss and out_of_order are both 0; 1 otherwise; 2 when
  * the connections could not be set up; 64 for bad usage.
+ *
+ *   wsb-load idle --url ws://127.0.0.1:PORT/ws --subs 10000 [--timeout 60]
+ *
+ * Opens --subs subscriber connections and no publisher, prints "ready
+ * conns=N" once every one is greeted, then holds them, idle, until SIGTERM
+ * or --timeout (make bench measures the server's memory per connection
+ * meanwhile). Then one line "conns= greeted= closed="; exit 0 only if all
+ * were greeted and none closed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,12 +48,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
 #include "frame.h"
 
 #define BATCH 65536		/* bytes of frames per writable callback */
+/* Connections being set up at once: ten thousand at a time overflow the
+ * server's accept queue and lws gives some up ("closed before
+ * established"), so the rest wait for a greeting to make room. */
+#define CONNECT_BURST 256
 #define HSUB 7			/* histogram: 2^HSUB buckets per power of two */
 #define HBUCKETS ((64 - HSUB + 1) << HSUB)
 
@@ -68,7 +84,9 @@ static struct {
 	double timeout;
 	int text;		/* --write text */
 	int lws_rx;		/* --rx lws */
+	int idle;		/* mode idle: subscribers only, held open */
 	double rate;		/* --rate: messages/s, 0 = as fast as the socket takes */
+	long cpu_pid;		/* --cpu-pid: the server, whose CPU time is reported */
 
 	/* URL */
 	char host[256], path[2048];
@@ -78,6 +96,7 @@ static struct {
 	struct conn *conns;	/* subs, then the publisher at [subs] */
 	struct conn *pub;
 	long greeted, finished;	/* subscribers greeted; done or gone */
+	long next_conn, inflight;	/* connect_more: next to open, opened and not greeted */
 	int started, stop, setup_failed;
 
 	/* publisher */
@@ -91,11 +110,14 @@ static struct {
 	/* results */
 	uint64_t deliveries, out_of_order, closed;
 	uint64_t t_first, t_last;	/* ns */
+	double cpu_first, cpu_last;	/* --cpu-pid's utime+stime, s, at t_first / t_last */
 	uint64_t lat_max;		/* ns */
 	uint32_t hist[HBUCKETS];	/* latency in µs */
 
 	lws_sorted_usec_list_t sul_timeout, sul_pace;
 } L;
+
+static void connect_more(void);
 
 static uint64_t now_ns(void)
 {
@@ -150,8 +172,35 @@ static double hist_pct(double p)
 	return hist_value(HBUCKETS - 1);
 }
 
+/* utime+stime of --cpu-pid in seconds (0 without it or if unreadable):
+ * fields 14 and 15 of /proc/PID/stat, after the parenthesised name. */
+static double cpu_of_pid(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (!L.cpu_pid)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/stat", L.cpu_pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's CPU is read here, right after the last delivery, rather
+ * than per message. */
 static void finish_now(void)
 {
+	if (!L.stop && L.t_first)
+		L.cpu_last = cpu_of_pid();
 	L.stop = 1;
 	lws_cancel_service(L.ctx);
 }
@@ -199,8 +248,10 @@ static int pub_write(struct conn *c)
 
 	if (!L.started || L.sent >= L.messages)
 		return 0;
-	if (!L.t_first)
+	if (!L.t_first) {
 		L.t_first = now_ns();
+		L.cpu_first = cpu_of_pid();
+	}
 	if (L.rate > 0) {
 		/* What the schedule allows by now; otherwise come back in 1 ms. */
 		uint64_t due = 1 + (uint64_t)((double)(now_ns() - L.t_first) / 1e9 * L.rate);
@@ -277,8 +328,15 @@ static void on_message(struct conn *c, const char *msg, size_t len)
 	if (!c->greeted) {
 		if (memmem(msg, len, "\"connection_established\"", 24)) {
 			c->greeted = 1;
+			L.inflight--;
+			connect_more();
 			if (!c->is_pub)
 				L.greeted++;
+			if (L.idle && L.greeted == L.subs) {
+				L.started = 1;	/* the timeout no longer means setup failed */
+				printf("ready conns=%ld\n", L.subs);
+				fflush(stdout);
+			}
 			start_publishing();
 		}
 		return;
@@ -570,6 +628,27 @@ static int connect_one(struct conn *c, const char *query, int raw)
 	return lws_client_connect_via_info(&i) ? 0 : -1;
 }
 
+/* Opens connections, subscribers then the publisher (none in idle mode),
+ * while fewer than CONNECT_BURST are waiting for their greeting. */
+static void connect_more(void)
+{
+	static char query[300];
+	long n = L.subs + !L.idle;
+
+	snprintf(query, sizeof query, "type=%s", L.type);
+	for (; L.next_conn < n && L.inflight < CONNECT_BURST && !L.setup_failed; L.next_conn++) {
+		long i = L.next_conn;
+
+		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
+			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
+			L.conns[i].gone = 1;
+			L.setup_failed = 1;
+			break;
+		}
+		L.inflight++;
+	}
+}
+
 static void on_timeout(lws_sorted_usec_list_t *sul)
 {
 	if (!L.started)
@@ -606,14 +685,15 @@ static int usage(const char *why)
 	if (why)
 		fprintf(stderr, "wsb-load: %s\n", why);
 	fprintf(stderr, "usage: wsb-load fanout --url ws://HOST:PORT/PATH [--subs N] [--messages M] [--size BYTES]\n"
-			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n");
+			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n"
+			"                       [--cpu-pid PID]\n"
+			"       wsb-load idle --url ws://HOST:PORT/PATH [--subs N] [--timeout SECS]\n");
 	return 64;
 }
 
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	char query[300];
 	long i;
 	int rc;
 
@@ -623,8 +703,9 @@ int main(int argc, char **argv)
 	L.messages = 20000;
 	L.size = 200;
 	L.timeout = 60;
-	if (argc < 2 || strcmp(argv[1], "fanout"))
-		return usage(argc < 2 ? "which mode? (fanout)" : "unknown mode");
+	if (argc < 2 || (strcmp(argv[1], "fanout") && strcmp(argv[1], "idle")))
+		return usage(argc < 2 ? "which mode? (fanout or idle)" : "unknown mode");
+	L.idle = !strcmp(argv[1], "idle");
 	for (i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -651,6 +732,8 @@ int main(int argc, char **argv)
 			L.text = !strcmp(v, "text");
 		else if (!strcmp(o, "--rate"))
 			L.rate = strtod(v, NULL);
+		else if (!strcmp(o, "--cpu-pid"))
+			L.cpu_pid = strtol(v, NULL, 10);
 		else if (!strcmp(o, "--rx") && (!strcmp(v, "raw") || !strcmp(v, "lws")))
 			L.lws_rx = !strcmp(v, "lws");
 		else
@@ -690,21 +773,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	snprintf(query, sizeof query, "type=%s", L.type);
-	for (i = 0; i <= L.subs; i++) {
-		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
-			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
-			L.conns[i].gone = 1;
-			L.setup_failed = 1;
-			break;
-		}
-	}
+	connect_more();
 	lws_sul_schedule(L.ctx, 0, &L.sul_timeout, on_timeout, (lws_usec_t)(L.timeout * LWS_US_PER_SEC));
 	while (!L.stop && !L.setup_failed)
 		if (lws_service(L.ctx, 0) < 0)
 			break;
 
-	if (L.setup_failed && !L.started) {
+	if (L.idle) {
+		printf("conns=%ld greeted=%ld closed=%" PRIu64 "\n", L.subs, L.greeted, L.closed);
+		rc = L.greeted == L.subs && !L.closed ? 0 : 1;
+	} else if (L.setup_failed && !L.started) {
 		fprintf(stderr, "wsb-load: setup failed: %ld of %ld subscribers greeted, publisher %s\n", L.greeted,
 			L.subs, L.pub->greeted ? "greeted" : "not greeted");
 		rc = 2;
@@ -713,12 +791,18 @@ int main(int argc, char **argv)
 		uint64_t loss = expected - L.deliveries;
 		double secs = L.t_last > L.t_first ? (double)(L.t_last - L.t_first) / 1e9 : 0;
 
+		double cpu = L.cpu_last - L.cpu_first;
+
 		printf("subs=%ld messages=%" PRIu64 " deliveries=%" PRIu64 " loss=%" PRIu64 " out_of_order=%" PRIu64
 		       " closed=%" PRIu64 " seconds=%.3f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f"
-		       " write=%s rx=%s\n",
+		       " write=%s rx=%s",
 		       L.subs, L.messages, L.deliveries, loss, L.out_of_order, L.closed, secs,
 		       secs > 0 ? (double)L.deliveries / secs : 0, hist_pct(0.50) / 1000, hist_pct(0.99) / 1000,
 		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw");
+		if (L.cpu_pid)
+			printf(" server_cpu_s=%.2f deliveries_per_cpu_s=%.0f", cpu,
+			       cpu > 0 ? (double)L.deliveries / cpu : 0);
+		printf("\n");
 		fflush(stdout);
 		rc = loss || L.out_of_order ? 1 : 0;
 	}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "envbuf.h"
 #include "t.h"
 
 #define T_SUITE "buf"
@@ -74,6 +75,28 @@ static void test_shrink(void)
 	wsb_buf_free(&b);
 }
 
+/* The one scan helper: the compact form in scratch, and a message it
+ * cannot hold is an error with a reason, never a quiet return. */
+static void test_envbuf_parse(void)
+{
+	struct wsb_buf sc = { 0 };
+	struct wsb_env env;
+	struct wsb_err err = { 0 };
+	const char *m = "{ \"type\" : \"ack\", \"pseq\" : 3 }";
+
+	T_CHECK(wsb_envbuf_parse(&sc, m, strlen(m), &env, &err) == 23);
+	T_CHECK(sc.len == 23 && !memcmp(sc.p, "{\"type\":\"ack\",\"pseq\":3}", 23));
+	T_CHECK(env.has_type && !strcmp(env.type, "ack"));
+	T_CHECK(wsb_envbuf_parse(&sc, "{x", 2, &env, &err) == WSB_ENVBUF_INVALID);
+	T_CHECK(err.code == WSB_EXIT_DATAERR && sc.len == 0);
+	T_CHECK(wsb_envbuf_parse(&sc, "", 0, &env, &err) == WSB_ENVBUF_INVALID);
+	wsb_buf_free(&sc);
+	sc.max = 8;
+	T_CHECK(wsb_envbuf_parse(&sc, m, strlen(m), &env, &err) == WSB_ENVBUF_NOROOM);
+	T_CHECK(err.code == WSB_EXIT_DATAERR && strstr(err.msg, "cannot hold a 30-byte message"));
+	wsb_buf_free(&sc);
+}
+
 int main(void)
 {
 	T_RUN(test_append_grows);
@@ -81,5 +104,6 @@ int main(void)
 	T_RUN(test_empty_append);
 	T_RUN(test_overflow_refused);
 	T_RUN(test_shrink);
+	T_RUN(test_envbuf_parse);
 	return t_done();
 }

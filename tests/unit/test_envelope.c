@@ -351,6 +351,57 @@ static void test_duplicates(void)
 		"{\"type\":\"a\",\"data\":0,\"timestamp\":\"t\"}");
 }
 
+/* A producer's stamp comes back as spans, so the broker need not look it
+ * up again; a dropped one leaves none. */
+static void test_stamp_spans(void)
+{
+	static const char *const drop[] = { "seq", NULL };
+	static const char *const drop_all[] = { "seq", "producer", "pseq", NULL };
+	struct wsb_env env;
+	const char *out;
+	ssize_t n;
+
+	out = parse("{ \"type\":\"a\", \"producer\" : \"p:1\", \"seq\":9, \"pseq\":42 }", drop, &env, &n);
+	T_STREQ(out, "{\"type\":\"a\",\"producer\":\"p:1\",\"pseq\":42}");
+	T_STREQ(span(out, env.producer), "\"p:1\"");
+	T_STREQ(span(out, env.pseq), "42");
+	parse("{\"type\":\"a\",\"producer\":\"p\",\"pseq\":1}", drop_all, &env, &n);
+	T_CHECK(n > 0 && env.producer.len == 0 && env.pseq.len == 0);
+}
+
+/* The scanner reads strings eight bytes at a time: a quote, an escape, a
+ * control character or a multibyte character at every offset of a word,
+ * and at the very end of the input, is still seen. */
+static void test_word_edges(void)
+{
+	static const struct {
+		const char *tail;
+		int want;
+	} tails[] = {
+		{ "\\\"", OK }, { "\\u00e9", OK }, { "\xC3\xA9", OK }, { "\xE2\x82\xAC", OK },
+		{ "\x01", BADJ }, { "\xC3", BADJ }, { "\xED\xA0\x80", BADJ }, { "\\x", BADJ },
+	};
+	char msg[128];
+	struct wsb_env env;
+	struct wsb_err err;
+	struct wsb_span v;
+	ssize_t n;
+
+	for (size_t k = 0; k < 18; k++)
+		for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+			int len = snprintf(msg, sizeof msg, "{\"type\":\"%.*s%s\",\"data\":{\"s\":\"%s\"}}",
+					   (int)k, "xxxxxxxxxxxxxxxxxx", tails[t].tail, tails[t].tail);
+			const char *out = parse_n(msg, (size_t)len, NULL, &env, &err, &n);
+
+			T_CHECK(tails[t].want == OK ? n == len : n == BADJ);
+			if (n > 0)
+				T_CHECK(wsb_env_lookup(out, (size_t)n, "data", &v) && v.len == (size_t)n - v.off - 1);
+			/* cut before the closing quote: unterminated wherever it ends */
+			parse_n(msg, 9 + k, NULL, &env, &err, &n);
+			T_CHECK(n == BADJ && strstr(err.msg, "unterminated string"));
+		}
+}
+
 static void test_type(void)
 {
 	struct wsb_env env;
@@ -875,6 +926,8 @@ int main(void)
 {
 	T_RUN(test_validity_table);
 	T_RUN(test_duplicates);
+	T_RUN(test_stamp_spans);
+	T_RUN(test_word_edges);
 	T_RUN(test_depth_limit);
 	T_RUN(test_error_messages);
 	T_RUN(test_compaction);
