@@ -24,12 +24,12 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--jq|--type-from|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
 	wsbridge-replay)
@@ -40,7 +40,7 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --tls-cert --tls-key --allow-origin --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --no-console --console-publish --log-format --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --tls-cert --tls-key --allow-origin --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --filter-time --filter-memory --no-console --console-publish --log-format --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--tls-cert) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
@@ -48,17 +48,17 @@ _wsbridge_complete()
 		--journal|-j) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return 0 ;;
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--allow-origin|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain) return 0 ;;
+		--token|--listen|-l|--path|--allow-origin|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--filter-time|--filter-memory) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --jq --where --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--gap) mapfile -t COMPREPLY < <(compgen -W 'mark stderr fail' -- "$cur"); return 0 ;;
 		--cursor-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--count|-c|--timeout|-W|--since|--epoch|--jq|--where|-w) return 0 ;;
 		esac
 		;;
 	*) return 1 ;;
