@@ -153,8 +153,19 @@ static void worker_env(const struct wsb_jqproc *p, char *own, size_t cap, char *
 	envp[k++] = own;
 	for (size_t i = 0; keep[i]; i++) {
 		const char *v = getenv(keep[i]);
+		int n;
 
-		if (v && snprintf(kept[i], sizeof kept[i], "%s=%s", keep[i], v) < (int)sizeof kept[i])
+		if (!v)
+			continue;
+		n = snprintf(kept[i], sizeof kept[i], "%s=%s", keep[i], v);
+#ifdef __SANITIZE_ADDRESS__
+		/* No RLIMIT_DATA under ASan (child_limits): an allocation past the
+		 * budget fails instead, which ends the worker as the limit would. */
+		if (i == 0 && p->cfg.mem && n > 0 && (size_t)n < sizeof kept[i])
+			n += snprintf(kept[i] + n, sizeof kept[i] - (size_t)n,
+				      ":allocator_may_return_null=1:max_allocation_size_mb=%" PRIu64, p->cfg.mem >> 20);
+#endif
+		if (n > 0 && (size_t)n < sizeof kept[i])
 			envp[k++] = kept[i];
 	}
 	envp[k] = NULL;
