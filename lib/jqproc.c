@@ -354,6 +354,13 @@ int wsb_jqproc_test(struct wsb_jqproc *p, const char *msg, size_t len, const int
 	size_t done = 0;
 	int retried = 0;
 
+	/* A message the worker could not even parse within its memory would
+	 * kill it and be blamed on an innocent program: it is an error, as
+	 * for a message jq cannot read. A parsed value is ~10x its text. */
+	if (p->cfg.mem && len > p->cfg.mem / 16) {
+		memset(res, WSB_JQP_ERROR, n);
+		return 0;
+	}
 	while (done < n) {
 		size_t k = 0, got;
 

@@ -62,7 +62,9 @@ int wsb_jqproc_compile(struct wsb_jqproc *p, const char *text, struct wsb_err *e
 void wsb_jqproc_drop(struct wsb_jqproc *p, int id);
 
 /* Programs ids[0..n) on the JSON text msg[0..len): res[i] is a
- * wsb_jqp_result. A program dead before or during the call is
+ * wsb_jqp_result. A message longer than cfg.mem / 16 is not run (every
+ * result WSB_JQP_ERROR): parsed, it might not fit. A program dead before
+ * or during the call is
  * WSB_JQP_OVER; if no worker can be started at all, the rest are
  * WSB_JQP_ERROR and -1 is returned (err says why), else 0. */
 int wsb_jqproc_test(struct wsb_jqproc *p, const char *msg, size_t len, const int *ids, size_t n,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "jqproc.h"
 #include "log.h"
 
@@ -118,11 +119,15 @@ static void tally(struct serve_filters *F, size_t k)
 		if (F->res[j] == WSB_JQP_ERROR)
 			F->st.errors++;
 		if (F->res[j] == WSB_JQP_OVER && !f->dead) {
+			char text[200 * 6 + 3];
+
 			f->dead = 1;
 			F->st.programs--;
 			F->st.dropped++;
+			/* The text is the client's: escaped, it cannot forge log lines. */
+			wsb_json_escape(text, sizeof text, f->text, strnlen(f->text, 200));
 			wsb_log(WSB_LOG_WARN, "filter dropped (over --filter-time or --filter-memory), %llu "
-				"subscriber%s: %.200s", (unsigned long long)f->refs, f->refs == 1 ? "" : "s", f->text);
+				"subscriber%s: %s", (unsigned long long)f->refs, f->refs == 1 ? "" : "s", text);
 		}
 	}
 }

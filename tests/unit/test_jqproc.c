@@ -2,6 +2,7 @@
 #include "t.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "jqproc.h"
@@ -47,6 +48,16 @@ static void test_results(void)
 	T_CHECK(wsb_jqproc_test(p, msg, strlen(msg), ids, 4, res, &e) == 0);
 	T_CHECK(res[0] == WSB_JQP_TRUE && res[1] == WSB_JQP_FALSE && res[2] == WSB_JQP_ERROR &&
 		res[3] == WSB_JQP_TRUE);
+	/* too big to parse within the worker's memory: an error, not a drop */
+	{
+		size_t big = (64 << 20) / 16 + 16;
+		char *m = malloc(big);
+
+		memset(m, ' ', big);
+		memcpy(m, msg, strlen(msg));
+		T_CHECK(wsb_jqproc_test(p, m, big, ids, 1, res, &e) == 0 && res[0] == WSB_JQP_ERROR);
+		free(m);
+	}
 	/* a dropped id is dead: answered without the worker */
 	wsb_jqproc_drop(p, ids[1]);
 	T_CHECK(wsb_jqproc_test(p, msg, strlen(msg), ids, 2, res, &e) == 0);
