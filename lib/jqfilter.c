@@ -80,6 +80,15 @@ static void err_cb(void *ud, jv msg)
 	jv_free(msg);
 }
 
+/* libjq cannot go on when malloc fails, and 1.6 then calls the handler it
+ * was given, NULL by default: a jump to address 0. Die the way it meant
+ * to (jqproc's worker is where that is expected to happen). */
+static void out_of_memory(void *ud)
+{
+	(void)ud;
+	abort();
+}
+
 /* debug has no callback by default, and the sandbox replaces it anyway;
  * a callback that drops the value keeps it off every stream regardless. */
 static void debug_cb(void *ud, jv msg)
@@ -104,6 +113,7 @@ static struct wsb_jqf *compile(const char *prog, int sandboxed, struct wsb_err *
 	f->held = jv_null();
 	jq_set_error_cb(f->jq, err_cb, f);
 	jq_set_debug_cb(f->jq, debug_cb, NULL);
+	jq_set_nomem_handler(f->jq, out_of_memory, NULL);
 	if (sandboxed) {
 		memcpy(text, sandbox, sizeof sandbox - 1);
 		strcpy(text + sizeof sandbox - 1, prog);

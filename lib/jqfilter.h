@@ -6,6 +6,9 @@
  * module includes jq.h; callers see plain C values. Single-threaded: libjq
  * 1.6 refcounts are not atomic. No output except through wsb_err.
  *
+ * When memory runs out inside libjq the process aborts: jq 1.6 cannot go
+ * on (and would otherwise call a null handler).
+ *
  * Programs from the network (a subscriber's ?filter=) are compiled
  * sandboxed and may get a CPU budget; what neither can bound (one builtin
  * call that allocates or loops in C, a deep value that overflows the C

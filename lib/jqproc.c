@@ -158,13 +158,6 @@ static void worker_env(const struct wsb_jqproc *p, char *own, size_t cap, char *
 		if (!v)
 			continue;
 		n = snprintf(kept[i], sizeof kept[i], "%s=%s", keep[i], v);
-#ifdef __SANITIZE_ADDRESS__
-		/* No RLIMIT_DATA under ASan (child_limits): an allocation past the
-		 * budget fails instead, which ends the worker as the limit would. */
-		if (i == 0 && p->cfg.mem && n > 0 && (size_t)n < sizeof kept[i])
-			n += snprintf(kept[i] + n, sizeof kept[i] - (size_t)n,
-				      ":allocator_may_return_null=1:max_allocation_size_mb=%" PRIu64, p->cfg.mem >> 20);
-#endif
 		if (n > 0 && (size_t)n < sizeof kept[i])
 			envp[k++] = kept[i];
 	}
@@ -494,7 +487,9 @@ static void child_limits(uint64_t mem)
 	prctl(PR_SET_DUMPABLE, 0);
 #ifndef __SANITIZE_ADDRESS__
 	/* ASan reserves terabytes of shadow: under it the limit would stop
-	 * the worker from starting, so a sanitizer build goes without. */
+	 * the worker from starting, so a sanitizer build goes without (a
+	 * failed allocation would be reported, not just fail): there a
+	 * memory bomb runs until the parent's wait is over and kills it. */
 	if (mem) {
 		struct rlimit data = { (rlim_t)mem, (rlim_t)mem };
 

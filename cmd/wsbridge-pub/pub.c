@@ -597,10 +597,11 @@ static struct wsb_jqf *jq_program(const struct wsb_cfg *cfg, struct wsb_err *err
 
 	if (!cfg->type_from)
 		return compile_opt("--jq", cfg->jq, err);
-	if (cfg->jq && !(f = compile_opt("--jq", cfg->jq, err)))
-		return NULL;
-	if (cfg->jq)
+	if (cfg->jq) {
+		if (!(f = compile_opt("--jq", cfg->jq, err)))
+			return NULL;
 		wsb_jqf_free(f);
+	}
 	if (!(f = compile_opt("--type-from", cfg->type_from, err)))
 		return NULL;
 	wsb_jqf_free(f);
