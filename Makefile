@@ -101,14 +101,14 @@ $(LIBA): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 # The console page and the browser client, embedded from their readable
-# sources (lib/console.h); the $^ of $(LIBA) picks the object up.
+# sources (cmd/wsbridge-serve/console.h) into wsbridge-serve alone.
 EMBED   := cmd/wsbridge-serve/console.html cmd/wsbridge-serve/wsbridge.js
-$(LIBA): $(BUILD)/gen/embedded.o
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $(EMBED) >$@
-$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c lib/console.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c cmd/wsbridge-serve/console.h
+	$(CC) $(ALL_CFLAGS) -Icmd/wsbridge-serve -c -o $@ $<
+$(BINDIR)/wsbridge-serve $(BUILD)/tests/test_console: $(BUILD)/gen/embedded.o
 
 # A tool is every .c in its cmd/wsbridge-<tool>/ folder, on the library.
 .SECONDEXPANSION:
@@ -117,7 +117,17 @@ $(BINDIR)/wsbridge-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/wsbr
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
+
+# A unit test of a tool's own module links that object too and sees its
+# folder's headers: TOOL_UNIT, test name = cmd/ folder (the module is the
+# test's name without "test_").
+TOOL_UNIT := test_pubstate=wsbridge-pub test_clients=wsbridge-serve test_console=wsbridge-serve
+define tool_unit
+$$(BUILD)/tests/$(1): $$(BUILD)/cmd/$(2)/$(1:test_%=%).o
+$$(BUILD)/tests/unit/$(1).o: ALL_CFLAGS += -Icmd/$(2)
+endef
+$(foreach u,$(TOOL_UNIT),$(eval $(call tool_unit,$(word 1,$(subst =, ,$(u))),$(word 2,$(subst =, ,$(u))))))
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -15,20 +15,21 @@ _wsbridge_complete()
 	COMPREPLY=()
 	case ${COMP_WORDS[0]##*/} in
 	wsbridge-health)
-		opts='--token --token-file --cafile --insecure --connect-timeout --max-message --url --timeout --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --verbose --quiet --help --version'
+		opts='--token --token-file --cafile --insecure --connect-timeout --max-message --url --timeout --ws --roundtrip --ws-path --warn-latency --crit-latency --min-subscribers --max-slow-consumers --max-dropped --format --nagios --watch --wait --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--format|-f) mapfile -t COMPREPLY < <(compgen -W 'json prometheus nagios' -- "$cur"); return 0 ;;
-		--token|--connect-timeout|--max-message|--url|-u|--timeout|--ws-path|--warn-latency|--crit-latency|--min-subscribers|--max-slow-consumers|--max-dropped|--watch) return 0 ;;
+		--token|--connect-timeout|--max-message|--url|-u|--timeout|--ws-path|--warn-latency|--crit-latency|--min-subscribers|--max-slow-consumers|--max-dropped|--watch|--wait) return 0 ;;
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --linger --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --state-file --linger --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--state-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--jq|--type-from|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
@@ -40,15 +41,16 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --tls-cert --tls-key --allow-origin --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --filter-time --filter-memory --no-console --console-publish --log-format --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --filter-time --filter-memory --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--pid-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--tls-cert) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--tls-key) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--journal|-j) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return 0 ;;
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--allow-origin|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--filter-time|--filter-memory) return 0 ;;
+		--token|--listen|-l|--path|--ready-fd|--allow-origin|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--filter-time|--filter-memory|--request-type|--symbol-key) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)

@@ -49,6 +49,7 @@ struct wsb_broker {
 	size_t pq_bytes;
 	char epoch[WSB_EPOCH_LEN + 1];
 	struct wsb_hist hist;
+	struct wsb_symkey symkey;	/* where a message's symbol is */
 	struct wsb_broker_stats st;
 };
 
@@ -133,6 +134,17 @@ static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *co
 	reply(b, s, wsb_reply_error(ts, code, text));
 }
 
+/* The sessions piece emptied a slow publisher's queue and unsubscribed
+ * it (sessions.h): the error says so, first in line for whenever it reads. */
+static void slow_unsubscribed(void *owner, struct wsb_sess *s)
+{
+	struct wsb_broker *b = owner;
+
+	reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
+		    "connection was dropped and it is unsubscribed from everything; what it "
+		    "publishes is still accepted; subscribe again to receive");
+}
+
 /* ---- sessions ---- */
 
 static void sess_recount(struct wsb_broker *b, struct wsb_sess *s)
@@ -146,6 +158,13 @@ static void sess_recount(struct wsb_broker *b, struct wsb_sess *s)
 			b->st.subscribers--;
 		s->counted = want;
 	}
+}
+
+/* sessions ended s (a filter refused or dropped): the error says why. */
+static void sess_ended(void *owner, struct wsb_sess *s, const char *code, const char *text)
+{
+	sess_recount(owner, s);
+	reply_error(owner, s, code, text);
 }
 
 static void greet(struct wsb_broker *b, struct wsb_sess *s)
@@ -165,6 +184,8 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 	n += b->greeting_len;
 	n += (size_t)sprintf(p + n, ",\"client_id\":\"%s\",\"seq\":%llu,\"epoch\":\"%s\"", s->id,
 			     (unsigned long long)b->st.seq, b->epoch);
+	if (b->cfg.max_message)
+		n += (size_t)sprintf(p + n, ",\"max_message\":%llu", (unsigned long long)b->cfg.max_message);
 	if (s->prod) {
 		/* With a journal, only what is stored counts as accepted: the
 		 * publisher drops what the greeting covers from its queue. */
@@ -195,8 +216,6 @@ static int draw_ids(struct wsb_broker *b, struct wsb_err *err)
 	wsb_hex(b->epoch, r + 4, WSB_EPOCH_LEN / 2);
 	return 0;
 }
-
-static void filter_release(struct wsb_broker *b, struct wsb_sess *s);
 
 /* ---- public API ---- */
 
@@ -246,9 +265,12 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	b->ss = (struct wsb_sessions){ .max_queue = cfg->max_queue, .mono_ms = b->cfg.mono_ms,
 				       .stall_cfg = { cfg->stall_ms, cfg->stall_window_ms },
 				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close,
-				       .filter_eval = b->hooks.filter_eval };
+				       .owner = b, .unsubscribed = slow_unsubscribed, .ended = sess_ended,
+				       .symkey = &b->symkey, .filter_open = b->hooks.filter_open,
+				       .filter_close = b->hooks.filter_close, .filter_eval = b->hooks.filter_eval };
 	wsb_pend_init(&b->pq);
-	if (set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
+	if (wsb_symkey_parse(&b->symkey, cfg->symbol_key ? cfg->symbol_key : ".data.symbol", err) < 0 ||
+	    set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
 	    alloc_parts(b, err) < 0 || draw_ids(b, err) < 0) {
 		wsb_broker_free(b);
 		return NULL;
@@ -260,8 +282,6 @@ void wsb_broker_free(struct wsb_broker *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->ss.n; i++)
-		filter_release(b, b->ss.v[i]);
 	wsb_sessions_free(&b->ss);
 	wsb_hist_free(&b->hist);
 	wsb_pend_free(&b->pq);
@@ -341,6 +361,7 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (wsb_prods_read(wsb_msg_payload(m), (size_t)n, pid, &pseq)) {
 		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
 
+		m->stamped = 1;	/* plain readers get it without (msg.h) */
 		if (pr && pseq > pr->last)
 			pr->last = pr->durable = pseq;
 	}
@@ -358,6 +379,8 @@ static struct wsb_sess *sess_new(struct wsb_broker *b, void *conn, unsigned flag
 		wsb_err_set(err, WSB_EXIT_OSERR, "cannot add session: out of memory");
 		return NULL;
 	}
+	s->stamp = !!(flags & WSB_SESS_STAMP);
+	s->read_only = !!(flags & WSB_SESS_READ_ONLY);
 	s->num = ++b->id_next;
 	snprintf(s->id, sizeof s->id, "%08x-%llu", (unsigned)b->id_prefix,
 		 (unsigned long long)s->num);
@@ -440,70 +463,35 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
 /* The latest message of every matching type/key, oldest first: queued at
  * once when it fits max_queue, otherwise read in pieces by take() as the
  * socket drains (a snapshot bigger than one queue is not a slow consumer). */
-static void snap_send(struct wsb_broker *b, struct wsb_sess *s)
+static struct wsb_want want_of(const struct wsb_broker *b, const struct wsb_sess *s)
+{
+	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp, s->filter ? wsb_sess_pass : NULL,
+				  (void *)s };
+}
+
+/* 1 if it is queued or will be read in pieces; 0 if it cannot be now. */
+static int snap_send(struct wsb_broker *b, struct wsb_sess *s)
 {
 	const struct wsb_snap_ent *e = NULL;
-	struct wsb_msg *m;
+	struct wsb_want w = want_of(b, s);
+	struct wsb_msg *m, *f;
 
 	if (!b->snap)
-		return;
-	if (b->cfg.max_queue && s->qbytes + wsb_snap_bytes_for(b->snap, &s->subs.pats) > b->cfg.max_queue) {
+		return 1;
+	if (b->cfg.max_queue && s->qbytes + wsb_snap_bytes_for(b->snap, &w) > b->cfg.max_queue) {
+		/* Read in pieces, then a resume from here: a session already
+		 * reading history cannot start that over. */
+		if (s->replay)
+			return 0;
 		s->snap = 1;
 		s->snap_seq = 0;
 		s->snap_end = b->st.seq;
-		return;
+		return 1;
 	}
-	while ((m = wsb_snap_next(b->snap, &s->subs.pats, &e)))
-		if (wsb_sess_filter(&b->ss, s, m))
-			wsb_sess_enqueue(&b->ss, s, m, 1);
-}
-
-static void filter_release(struct wsb_broker *b, struct wsb_sess *s)
-{
-	if (s->filter && b->hooks.filter_close)
-		b->hooks.filter_close(b->hooks.ud, s->filter);
-	s->filter = NULL;
-}
-
-/* s gets nothing more: an error reply says why, and the close (1008,
- * reason) follows once it is out (take). */
-static void end_with_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
-			   const char *text, const char *reason)
-{
-	wsb_subs_none(&s->subs);
-	sess_recount(b, s);
-	s->replay = s->snap = 0;
-	filter_release(b, s);
-	reply_error(b, s, code, text);
-	s->close_after = reason;
-	if (b->hooks.wake && !s->closing)
-		b->hooks.wake(b->hooks.ud, s->conn);
-}
-
-/* Sessions whose filter went over its budget during a fan-out or a read. */
-static void filters_over(struct wsb_broker *b)
-{
-	if (!b->ss.filters_over)
-		return;
-	b->ss.filters_over = 0;
-	for (size_t i = 0; i < b->ss.n; i++) {
-		struct wsb_sess *s = b->ss.v[i];
-
-		if (s->filter_over != 1)
-			continue;
-		s->filter_over = 2;
-		end_with_error(b, s, "FILTER_DROPPED",
-			       "the filter went over its time or memory budget on a message and was dropped",
-			       "filter dropped");
-	}
-}
-
-static int filter_open(struct wsb_broker *b, struct wsb_sess *s, const char *text, struct wsb_err *err)
-{
-	if (!b->hooks.filter_open)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "this server has no filters");
-	s->filter = b->hooks.filter_open(b->hooks.ud, text, err);
-	return s->filter ? 0 : -1;
+	while ((m = wsb_snap_next(b->snap, &w, &e)))
+		if ((f = wsb_want_form(&w, m)))
+			wsb_sess_enqueue(&b->ss, s, f, 1);
+	return 1;
 }
 
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
@@ -527,21 +515,20 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
-	bad_filter = j->filter && filter_open(b, s, j->filter, &ferr) < 0;
+	now_ts(b, s->joined);
+	bad_filter = j->filter && wsb_sess_filter_open(&b->ss, s, j->filter, &ferr) < 0;
 	greet(b, s);
-	if (bad_filter) {
-		/* jq's own message for a program that does not compile; a
-		 * server that cannot run filters now says so differently. */
-		if (ferr.code == WSB_EXIT_USAGE)
-			end_with_error(b, s, "INVALID_FILTER", ferr.msg, "invalid filter");
-		else
-			end_with_error(b, s, "FILTER_UNAVAILABLE", ferr.msg, "filters unavailable");
+	if (bad_filter) {	/* jq's message; or filters cannot run here now */
+		int jq = ferr.code == WSB_EXIT_USAGE;
+
+		wsb_sess_end(&b->ss, s, jq ? "INVALID_FILTER" : "FILTER_UNAVAILABLE", ferr.msg,
+			     jq ? "invalid filter" : "filters unavailable");
 		return s;
 	}
 	if (j->resume)
 		resume_from(b, s, j);
 	else if (j->snapshot)
-		snap_send(b, s);
+		(void)snap_send(b, s);
 	return s;
 }
 
@@ -561,7 +548,6 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	b->st.connections--;
 	if (s->counted)
 		b->st.subscribers--;
-	filter_release(b, s);
 	wsb_prods_release(s->prod, s);
 	wsb_sessions_remove(&b->ss, s);
 	check_pressure(b);
@@ -570,6 +556,21 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 const char *wsb_broker_client_id(const struct wsb_sess *s)
 {
 	return s->id;
+}
+
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
+{
+	*info = (struct wsb_sess_info){
+		.id = s->id,
+		.producer = s->producer,
+		.since = s->joined,
+		.queued_bytes = s->qbytes,
+		.messages_in = s->n_in,
+		.messages_out = s->n_out,
+		.all_types = s->subs.pats.all,
+		.patterns = (const char *const *)s->subs.pats.v,
+		.npatterns = s->subs.pats.n,
+	};
 }
 
 /* ---- acknowledgements ---- */
@@ -657,7 +658,7 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 		return;
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
-	filters_over(b);
+	wsb_sessions_filters_over(&b->ss);
 	wsb_sessions_flush(&b->ss);
 	check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
@@ -733,7 +734,9 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 		p = wsb_msg_payload(m);	/* the block may have moved */
 	}
 	wsb_msg_seal(m, o);
+	m->stamped = from->prod != NULL;	/* its producer/pseq, for ?stamp=1 only */
 	b->st.messages_in++;
+	from->published++;
 	if (pr) {
 		pr->last = pseq;
 		if (!b->cfg.durable_acks)
@@ -763,14 +766,15 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 {
 	const char *code = NULL;
 	struct wsb_err err;
+	unsigned what;
 
-	if (wsb_subs_request(&s->subs, obj, len, unsub, &code, &err) < 0) {
+	if (wsb_subs_request(&s->subs, obj, len, unsub, &what, &code, &err) < 0) {
 		reply_error(b, s, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
 	if (!s->closing)
-		reply(b, s, wsb_subs_reply(&s->subs));
+		reply(b, s, wsb_subs_reply(&s->subs, what));
 }
 
 static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -793,6 +797,39 @@ static int type_is(const struct wsb_env *env, const char *name)
 	return env->type_len == n && !memcmp(env->type, name, n);
 }
 
+/* The old dashboards' way to ask for the current state (get_state,
+ * request_snapshot) and the operator's --request-type names: answered, never
+ * published, so one dashboard's request does not reach every other one. */
+static int is_request(const struct wsb_broker *b, const struct wsb_env *env)
+{
+	if (type_is(env, "get_state") || type_is(env, "request_snapshot"))
+		return 1;
+	for (size_t i = 0; i < b->cfg.nrequest_types; i++)
+		if (type_is(env, b->cfg.request_types[i]))
+			return 1;
+	return 0;
+}
+
+/* The answer is what ?snapshot=1 gives at join: the latest message of each
+ * type (and key) the session subscribes to, in its own queue. */
+static void control_request(struct wsb_broker *b, struct wsb_sess *s)
+{
+	if (s->closing)
+		return;
+	if (!b->snap)
+		reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
+	else if (!s->snap && !snap_send(b, s))
+		reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
+}
+
+/* The one place that says whether s may publish. Today: not a read-only
+ * session (a browser's, under --browsers-read-only: the transport decides
+ * at join). Token scopes extend this check, not its callers. */
+static int may_publish(const struct wsb_sess *s)
+{
+	return !s->read_only;
+}
+
 /* 1 if m went on to publish (which owns it now), 0 if it was a control
  * message or refused with an error reply. */
 static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m, ssize_t r,
@@ -809,12 +846,17 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 			    env->type_v.len && p[env->type_v.off] == '"'
 				    ? "message \"type\" must be 1 to 128 bytes"
 				    : "message has no string \"type\"");
-	else if (type_is(env, "ping"))
+	else if (type_is(env, "ping") || type_is(env, "heartbeat"))
 		control_ping(b, s, p, env);
+	else if (is_request(b, env))
+		control_request(b, s);
 	else if (type_is(env, "subscribe") || type_is(env, "unsubscribe"))
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
 		reply_error(b, s, "INVALID_MESSAGE", err->msg);
+	else if (!may_publish(s))
+		reply_error(b, s, "FORBIDDEN", "this connection may not publish "
+			    "(a browser's, and the broker runs with --browsers-read-only)");
 	else
 		return publish(b, s, m, env, (size_t)r, cap), 1;
 	return 0;
@@ -833,6 +875,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	struct wsb_msg *m;
 	ssize_t r;
 
+	s->n_in++;
 	/* Taken over by a newer connection of its producer: whatever it still
 	 * sends is not that producer's any more. */
 	if (s->producer[0] && !s->prod)
@@ -843,35 +886,21 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	r = wsb_env_parse(msg, len, wsb_msg_payload(m), s->prod ? drop_prod : drop_plain, &env, &err);
 	if (!dispatch(b, s, m, r, &env, &err, cap))
 		wsb_msg_unref(m);
-	filters_over(b);
+	wsb_sessions_filters_over(&b->ss);
 	wsb_sessions_flush(&b->ss);
 	check_pressure(b);
 }
 
 /* ---- delivery ---- */
 
-struct reader {
-	struct wsb_broker *b;
-	struct wsb_sess *s;
-};
-
-static int reader_pass(void *ud, const struct wsb_msg *m)
-{
-	struct reader *r = ud;
-
-	return wsb_sess_filter(&r->b->ss, r->s, m);
-}
-
 /* The session's own queue first, then a snapshot in pieces, then history. */
 static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 {
-	struct reader rd = { b, s };
-	int (*pass)(void *, const struct wsb_msg *) = s->filter ? reader_pass : NULL;
+	struct wsb_want w = want_of(b, s);
 
 	wsb_sess_fill(&b->ss, s, o);
 	if (s->snap && !s->q.n &&
-	    !wsb_snap_read(b->snap, &s->subs.pats, pass, &rd, &s->snap_seq, s->snap_end, o,
-			   &b->ss.messages_out)) {
+	    !wsb_snap_read(b->snap, &w, &s->snap_seq, s->snap_end, o, &b->ss.messages_out)) {
 		/* Once the snapshot is out, a resume from the seq it joined at. */
 		s->snap = 0;
 		s->rseq = s->snap_end + 1;
@@ -879,9 +908,9 @@ static void fill(struct wsb_broker *b, struct wsb_sess *s, struct wsb_out *o)
 	}
 	if (s->replay && !s->q.n && !s->snap) {
 		struct wsb_hist_view v = { b->cfg.durable_acks ? b->st.durable_seq : UINT64_MAX,
-					   b->st.seq + 1, b->epoch, 0, pass, &rd };
+					   b->st.seq + 1, b->epoch, 0 };
 
-		s->replay = wsb_hist_read(&b->hist, &v, &s->subs.pats, &s->rseq, o);
+		s->replay = wsb_hist_read(&b->hist, &v, &w, &s->rseq, o);
 		b->ss.messages_out += v.frames;
 	}
 }
@@ -891,18 +920,17 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 {
 	struct wsb_out o = { out, 0, soft > hard ? hard : soft, hard };
 
+	uint64_t out_before;
+
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */
 	if (s->acks.due > s->acks.sent && wsb_reply_ack(&o, s->acks.due))
 		s->acks.sent = s->acks.due;
+	out_before = b->ss.messages_out;
 	fill(b, s, &o);
-	filters_over(b);
-	/* What explains a close (an error reply) is out: now the close. */
-	if (s->close_after && !s->q.n && !s->closing) {
-		s->closing = 1;
-		if (b->hooks.close)
-			b->hooks.close(b->hooks.ud, s->conn, WSB_CLOSE_POLICY, s->close_after);
-	}
+	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
+	wsb_sessions_filters_over(&b->ss);
+	wsb_sess_close_after(&b->ss, s);
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
 	check_pressure(b);
@@ -946,6 +974,7 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 	st->queued_bytes = b->ss.queued_bytes + b->pq_bytes;
 	st->dropped = b->ss.dropped;
 	st->slow_consumers_closed = b->ss.slow_closed;
+	st->slow_unsubscribed = b->ss.slow_unsubscribed;
 	st->messages_out = b->ss.messages_out;
 	if (b->snap)
 		wsb_snap_stats(b->snap, &ss);

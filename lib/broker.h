@@ -10,7 +10,9 @@
  *
  * Limits: a session whose queued bytes would pass max_queue is a slow
  * consumer: its queue is dropped (counted in `dropped`) and hooks.close asks
- * the transport to close it with 4008. hooks.pressure(1) asks the transport
+ * the transport to close it with 4008; one that has published something is
+ * unsubscribed from everything instead, with an error SLOW_CONSUMER, and
+ * keeps publishing (sessions.h). hooks.pressure(1) asks the transport
  * to stop reading publishers while all queued messages together pass
  * max_memory (until under 3/4 of it; snapshots and the transport's
  * unfinished messages count too), or while some session's backlog is
@@ -25,6 +27,13 @@
  * producer's pseq must name its own id and not jump past WSB_PSEQ_JUMP_MAX;
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
  * wrapped.
+ *
+ * Old clients (the systems wsbridge replaces): get_state, request_snapshot
+ * and the configured request types are answered with the snapshot and
+ * never published; heartbeat is answered like ping; subscribe/unsubscribe
+ * take "symbols" as well as "types"; a read-only session (join flags) gets
+ * FORBIDDEN for a publish. The broker's own error replies carry no seq and
+ * data.source "wsbridge", so an application may publish type "error".
  *
  * Filters: a session may carry a jq predicate (?filter=), which the
  * program compiles and runs through hooks (the core knows no jq). It is
@@ -94,6 +103,9 @@ struct wsb_broker_cfg {
 	 * WSB_SNAP_ENTRIES_MAX. Its bytes count toward max_memory. */
 	size_t snapshot_bytes, snapshot_entries;
 	const char *greeting;		/* "message" of connection_established */
+	/* The transport's largest inbound message, told in the greeting so a
+	 * publisher can skip a line that would be refused; 0: not told. */
+	uint64_t max_message;
 	/* Wall clock for timestamps; NULL means clock_gettime(CLOCK_REALTIME). */
 	void (*now)(struct timespec *ts);
 	/* Monotonic milliseconds for stall timing; NULL: wsb_mono_ns (sys.h). */
@@ -104,6 +116,12 @@ struct wsb_broker_cfg {
 	 * repeat would let a resume read another lifetime's numbering) and a
 	 * producer id needing a secret is refused. */
 	wsb_rand_fn rand;
+	/* Types answered with the snapshot and never published, besides
+	 * get_state and request_snapshot (--request-type). */
+	const char *const *request_types;
+	size_t nrequest_types;
+	/* Where a message's symbol is (--symbol-key, subs.h); NULL: .data.symbol. */
+	const char *symbol_key;
 };
 
 struct wsb_broker_stats {
@@ -113,6 +131,7 @@ struct wsb_broker_stats {
 	uint64_t messages_out;		/* frames handed to the transport (deliveries, replies) */
 	uint64_t dropped;		/* messages discarded from slow consumers' queues */
 	uint64_t slow_consumers_closed;
+	uint64_t slow_unsubscribed;	/* slow publishers unsubscribed instead of closed */
 	uint64_t errors;		/* error replies sent for bad input */
 	uint64_t seq;			/* last seq assigned */
 	uint64_t queued_bytes;		/* bytes of messages waiting in any queue */
@@ -141,7 +160,11 @@ struct wsb_join {
 	const char *filter;		/* ?filter=JQ, or NULL */
 };
 
-enum { WSB_SESS_ECHO = 1 };		/* receive own publications too */
+enum {
+	WSB_SESS_ECHO = 1,		/* receive own publications too */
+	WSB_SESS_STAMP = 2,		/* receive producer/pseq (?stamp=1) */
+	WSB_SESS_READ_ONLY = 4,		/* may not publish (--browsers-read-only) */
+};
 
 struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				  const struct wsb_broker_hooks *hooks, struct wsb_err *err);
@@ -168,8 +191,24 @@ int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *p
 void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s);
 const char *wsb_broker_client_id(const struct wsb_sess *s);
 
-/* One whole inbound text message from s. ping, subscribe and unsubscribe are
- * answered; other reserved types and invalid input get an error reply; any
+/* What the broker knows of one session, read-only, for GET /clients. The
+ * pointers stay valid until the next broker call. */
+struct wsb_sess_info {
+	const char *id;			/* client_id */
+	const char *producer;		/* the producer id it publishes as, or "" */
+	const char *since;		/* when it joined, ISO 8601 UTC */
+	uint64_t queued_bytes;		/* waiting in its queue */
+	uint64_t messages_in;		/* messages it sent */
+	uint64_t messages_out;		/* frames handed to the transport for it */
+	int all_types;			/* subscribed to every type */
+	const char *const *patterns;	/* else these globs (none: ?subscribe=none) */
+	size_t npatterns;
+};
+void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info);
+
+/* One whole inbound text message from s. ping, heartbeat, subscribe,
+ * unsubscribe and the request types are answered; other reserved types,
+ * invalid input and a read-only session's publish get an error reply; any
  * other object with a string type is published. Never fails the session. */
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
 

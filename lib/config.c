@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "proto.h"
 #include "replay.h"
 #include "resume.h"
+#include "subs.h"
 
 void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 {
@@ -36,6 +38,7 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->history = 10000;
 	cfg->history_bytes = 64 << 20;
 	cfg->snapshot_bytes = UINT64_MAX;	/* derived from --max-memory */
+	cfg->symbol_key = ".data.symbol";
 	cfg->message_timeout = 30;
 	cfg->fsync = WSB_FSYNC_BATCH;
 	cfg->fsync_interval = 0.01;
@@ -88,39 +91,46 @@ int wsb_strlist_add(struct wsb_strlist *l, char *s)
 	return 0;
 }
 
-/* "127.0.0.1:8765", "[::1]:8765", ":8765" (every address). */
+/* "127.0.0.1:8765", "[::1]:8765", "localhost:8765", ":8765" (every
+ * address), or "8765" alone: the loopback address, like the default. */
 static int parse_listen(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	const char *s = cfg->listen, *colon, *host = s;
+	const char *s = cfg->listen, *ps, *host = s;
 	size_t hlen;
 	char *end;
 	long port;
 
-	if (s[0] == '[') {
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		host = "127.0.0.1";
+		hlen = strlen(host);
+		ps = s;
+	} else if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
 		if (!rb || rb[1] != ':')
 			goto bad;
 		host = s + 1;
 		hlen = (size_t)(rb - host);
-		colon = rb + 1;
+		ps = rb + 2;
 	} else {
-		colon = strrchr(s, ':');
+		const char *colon = strrchr(s, ':');
+
 		if (!colon)
 			goto bad;
 		hlen = (size_t)(colon - s);
+		ps = colon + 1;
 	}
 	if (hlen >= sizeof cfg->listen_host)
 		goto bad;
 	memcpy(cfg->listen_host, host, hlen);
 	cfg->listen_host[hlen] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535)
+	port = strtol(ps, &end, 10);
+	if (!*ps || *end || port < 0 || port > 65535)
 		goto bad;
 	cfg->listen_port = (int)port;
 	return 0;
 bad:
-	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not ADDR:PORT", s);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: '%s' is not PORT or ADDR:PORT", s);
 }
 
 static int check_replay(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -212,9 +222,11 @@ static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
 
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) ||
-	    strlen(cfg->url) < 9)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http:// or https:// URL (the broker's HTTP side)");
+	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8) &&
+			  strncmp(cfg->url, "ws://", 5) && strncmp(cfg->url, "wss://", 6)) || strlen(cfg->url) < 7)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--url must be an http(s):// or ws(s):// URL of the broker");
+	if (cfg->wait > 0 && cfg->watch > 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--wait and --watch do not go together");
 	if (cfg->timeout <= 0 || cfg->connect_timeout <= 0)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--timeout and --connect-timeout must be more than 0");
 	if (cfg->ws_path[0] != '/')
@@ -226,6 +238,29 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 	/* --nagios is the short spelling of --format nagios. */
 	if (cfg->nagios)
 		cfg->health_format = WSB_HEALTH_NAGIOS;
+	return 0;
+}
+
+/* Browsers read and do not publish when a token guards the broker, since
+ * a page holding the token could otherwise send anything to every other
+ * dashboard; the console's publish box is the operator saying otherwise. */
+static int check_old_clients(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	struct wsb_symkey k;
+	struct wsb_err e2;
+
+	if (cfg->browsers_read_only && cfg->browsers_may_publish)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--browsers-read-only and --browsers-may-publish contradict");
+	if (cfg->browsers_read_only && cfg->console_publish)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs browsers that may publish "
+				   "(drop --browsers-read-only)");
+	if (!cfg->browsers_read_only && !cfg->browsers_may_publish && !cfg->console_publish)
+		cfg->browsers_read_only = cfg->token || cfg->token_file;
+	for (size_t i = 0; i < cfg->request_types.n; i++)
+		if (!wsb_env_type_ok(cfg->request_types.v[i], strlen(cfg->request_types.v[i]), &e2))
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--request-type: %s", e2.msg);
+	if (wsb_symkey_parse(&k, cfg->symbol_key, &e2) < 0)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--symbol-key: %s", e2.msg);
 	return 0;
 }
 
@@ -249,6 +284,18 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--path %s is the console's; choose another or --no-console",
 				   cfg->path);
+	return check_old_clients(cfg, err);
+}
+
+/* Before starting: a script waiting on --ready-fd learns of a wrong
+ * number as a usage error, not as a broker that never says it is ready. */
+static int check_ready(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	if (cfg->ready_fd && (cfg->ready_fd > 65535 || fcntl((int)cfg->ready_fd, F_GETFD) < 0))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--ready-fd %" PRIu64 ": not an open descriptor",
+				   cfg->ready_fd);
+	if (cfg->pid_file && !*cfg->pid_file)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--pid-file must not be empty");
 	return 0;
 }
 
@@ -277,7 +324,7 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && check_door(cfg, err))
+	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		if (!cfg->url || !*cfg->url)
@@ -313,6 +360,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--type: %s", e2.msg);
 		if (cfg->max_inflight < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--max-inflight must be at least 1");
+		if (cfg->state_file && !*cfg->state_file)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--state-file must not be empty");
 		/* Unacknowledged messages stay queued, so the queue bounds them. */
 		if (cfg->max_inflight > cfg->queue)
 			cfg->max_inflight = cfg->queue;
@@ -330,8 +379,10 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 {
 	free(cfg->types.v);
 	free(cfg->allow_origins.v);
+	free(cfg->request_types.v);
 	free(cfg->operands);
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
+	cfg->request_types.v = NULL;
 	cfg->operands = NULL;
 }

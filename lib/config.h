@@ -65,6 +65,14 @@ struct wsb_cfg {
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
+	/* Connections with an Origin may not publish: --browsers-read-only, or
+	 * by default with a token; wsb_cfg_check leaves the decision here. */
+	int browsers_read_only;
+	int browsers_may_publish;	/* --browsers-may-publish: the default off */
+	struct wsb_strlist request_types;	/* --request-type: answered, never published */
+	const char *symbol_key;		/* --symbol-key PATH (.data.symbol) */
+	uint64_t ready_fd;		/* --ready-fd: write the port here when listening; 0: none */
+	const char *pid_file;		/* --pid-file */
 	double filter_time;		/* CPU seconds per ?filter= per message */
 	uint64_t filter_memory;		/* bytes for the filters' worker; 0: no limit */
 
@@ -88,6 +96,7 @@ struct wsb_cfg {
 	const char *producer;		/* NULL: generated per run */
 	uint64_t max_inflight;		/* sent, not yet acknowledged */
 	double linger;			/* seconds to wait for acks at the end; 0: no limit */
+	const char *state_file;		/* --state-file: resume after the last acked line */
 	const char *jq;			/* pub: input to messages; sub: message to output lines */
 	const char *type_from;		/* pub: jq path of the type */
 
@@ -129,6 +138,7 @@ struct wsb_cfg {
 	enum wsb_health_format health_format;
 	int nagios;			/* shortcut for --format nagios */
 	double watch;			/* seconds between probes; 0: probe once */
+	double wait;			/* --wait: probe until healthy, at most this long */
 
 	/* operands (files for pub and replay) */
 	char **operands;

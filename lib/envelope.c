@@ -789,8 +789,10 @@ int wsb_env_uint(const char *v, size_t len, uint64_t *out)
 int wsb_env_type_reserved(const char *type)
 {
 	static const char *const reserved[] = {
-		"ping", "pong", "subscribe", "unsubscribe", "subscribed", "unsubscribed", "error",
+		"ping", "pong", "subscribe", "unsubscribe", "subscribed", "unsubscribed",
 		"connection_established", "ack", "gap", "hello", "resume", "snapshot",
+		/* requests the old systems' clients send: answered, never published */
+		"heartbeat", "get_state", "request_snapshot",
 	};
 
 	if (type[0] == '$' || !strncmp(type, "wsbridge.", 9))

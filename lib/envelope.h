@@ -85,8 +85,10 @@ int wsb_env_uint(const char *v, size_t len, uint64_t *out);
  * characters, no '*' or '?', and not reserved. Returns 1 or 0 with a reason
  * in err. */
 int wsb_env_type_ok(const char *type, size_t len, struct wsb_err *err);
-/* Control types the server speaks (ping, pong, subscribe, ...), and every
- * type that starts with "wsbridge." or '$', are reserved. */
+/* Control types the server speaks (ping, pong, subscribe, ...), the
+ * requests it answers (heartbeat, get_state, request_snapshot), and every
+ * type that starts with "wsbridge." or '$', are reserved. "error" is not:
+ * applications publish it (the broker's own carry no seq). */
 int wsb_env_type_reserved(const char *type);
 
 /* Writes s[0..len) as a quoted JSON string (escaping '"', '\\' and control

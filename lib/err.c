@@ -25,7 +25,7 @@ static const struct wsb_exit_info exit_table[] = {
 	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file", WSB_TOOL_ALL },
 	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail", P | U | H },
 	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)", P | U | H },
-	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file", S | P | U | H },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration: unreadable TLS, CA or token file; no WebSocket at the URL's path (HTTP 404)", S | P | U | H },
 };
 
 const struct wsb_exit_info *wsb_exit_table(size_t *n)

@@ -208,6 +208,9 @@ static void eval_ws(const struct wsb_health_probe *p, struct wsb_health_verdict 
 	case WSB_PROBE_REFUSED:
 		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_NOPERM, "WebSocket refused: %s", p->ws_error);
 		break;
+	case WSB_PROBE_MISCONFIGURED:
+		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "WebSocket: %s", p->ws_error);
+		break;
 	case WSB_PROBE_INTERRUPTED:
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_TEMPFAIL, "interrupted");
 		break;
@@ -348,6 +351,30 @@ size_t wsb_health_render_json(char *out, size_t cap, const struct wsb_health *h,
 	if (ts)
 		pf(&b, ",\"timestamp\":\"%s\"", ts);
 	puts_(&b, "}\n");
+	return b.n;
+}
+
+size_t wsb_health_render_human(char *out, size_t cap, const struct wsb_health *h,
+			       const struct wsb_health_verdict *v, double rate_in, double rate_out,
+			       const char *clock)
+{
+	struct obuf b;
+
+	obuf_init(&b, out, cap);
+	pf(&b, "%s %-8s", clock, v->level == WSB_HEALTH_OK ? "healthy" : wsb_health_level_name(v->level));
+	if (has(h, WSB_HF_ACTIVE_CONNECTIONS) && has(h, WSB_HF_SUBSCRIBERS))
+		pf(&b, " conns %.0f subs %.0f", h->v[WSB_HF_ACTIVE_CONNECTIONS], h->v[WSB_HF_SUBSCRIBERS]);
+	if (rate_in >= 0 && rate_out >= 0)
+		pf(&b, "  in %.0f/s out %.0f/s", rate_in, rate_out);
+	else if (h && h->valid)
+		puts_(&b, "  in -/s out -/s");
+	if (has(h, WSB_HF_SEQ))
+		pf(&b, "  seq %.0f", h->v[WSB_HF_SEQ]);
+	if (v->latency_ms >= 0)
+		pf(&b, "  %.1f ms", v->latency_ms);
+	if (v->n_reasons)
+		pf(&b, "  %s", v->reasons[0]);
+	puts_(&b, "\n");
 	return b.n;
 }
 
@@ -497,23 +524,27 @@ size_t wsb_health_render_prometheus(char *out, size_t cap, const struct wsb_heal
 
 /* ---- URLs ---- */
 
-static size_t scheme_len(const char *u, int *tls)
+/* The scheme's length; *tls for https/wss, *ws for the WebSocket URL the
+ * other tools take (its path is the WebSocket's, not an HTTP one). */
+static size_t scheme_len(const char *u, int *tls, int *ws)
 {
-	if (!strncmp(u, "http://", 7)) {
-		*tls = 0;
-		return 7;
-	}
-	if (!strncmp(u, "https://", 8)) {
-		*tls = 1;
-		return 8;
-	}
+	static const struct { const char *s; int tls, ws; } known[] = {
+		{ "http://", 0, 0 }, { "https://", 1, 0 }, { "ws://", 0, 1 }, { "wss://", 1, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strncmp(u, known[i].s, strlen(known[i].s))) {
+			*tls = known[i].tls;
+			*ws = known[i].ws;
+			return strlen(known[i].s);
+		}
 	return 0;
 }
 
 int wsb_health_url(const char *base, char *out, size_t cap)
 {
-	int tls, n;
-	size_t s = scheme_len(base, &tls), auth, path;
+	int tls, ws, n;
+	size_t s = scheme_len(base, &tls, &ws), auth, path;
 	const char *rest;
 
 	if (!s)
@@ -523,7 +554,9 @@ int wsb_health_url(const char *base, char *out, size_t cap)
 		return -1;
 	rest = base + s + auth;
 	path = strcspn(rest, "?#");
-	if (path > 1 || (path == 1 && rest[0] != '/'))
+	if (ws)
+		n = snprintf(out, cap, "%s://%.*s/health", tls ? "https" : "http", (int)auth, base + s);
+	else if (path > 1 || (path == 1 && rest[0] != '/'))
 		n = snprintf(out, cap, "%s", base);
 	else
 		n = snprintf(out, cap, "%.*s/health%s", (int)(s + auth), base, rest + path);
@@ -532,15 +565,24 @@ int wsb_health_url(const char *base, char *out, size_t cap)
 
 int wsb_health_ws_url(const char *base, const char *ws_path, char *out, size_t cap)
 {
-	int tls, n;
-	size_t s = scheme_len(base, &tls), auth;
+	int tls, ws, n;
+	size_t s = scheme_len(base, &tls, &ws), auth, path;
+	const char *rest;
 
 	if (!s)
 		return -1;
 	auth = strcspn(base + s, "/?#");
 	if (!auth)
 		return -1;
-	n = snprintf(out, cap, "%s://%.*s%s", tls ? "wss" : "ws", (int)auth, base + s,
-		     ws_path && *ws_path ? ws_path : "/ws");
+	rest = base + s + auth;
+	path = strcspn(rest, "?#");
+	if (!ws_path || !*ws_path)
+		ws_path = "/ws";
+	/* A ws:// URL names the WebSocket path itself; --ws-path other than
+	 * the default still wins, since it was asked for. */
+	if (ws && path > 1 && !strcmp(ws_path, "/ws"))
+		n = snprintf(out, cap, "%s://%.*s%.*s", tls ? "wss" : "ws", (int)auth, base + s, (int)path, rest);
+	else
+		n = snprintf(out, cap, "%s://%.*s%s", tls ? "wss" : "ws", (int)auth, base + s, ws_path);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

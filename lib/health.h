@@ -63,6 +63,7 @@ enum wsb_health_state {
 	WSB_PROBE_BAD_ANSWER,		/* an answer, but not one we can use */
 	WSB_PROBE_REFUSED,		/* authentication refused (401/403/1008) */
 	WSB_PROBE_INTERRUPTED,		/* SIGINT/SIGTERM during the probe */
+	WSB_PROBE_MISCONFIGURED,	/* nothing at that address: no WebSocket at --ws-path (404) */
 };
 
 struct wsb_health_probe {
@@ -120,16 +121,25 @@ size_t wsb_health_render_json(char *out, size_t cap, const struct wsb_health *h,
 size_t wsb_health_render_nagios(char *out, size_t cap, const struct wsb_health *h,
 				const struct wsb_health_probe *p, const struct wsb_health_limits *l,
 				const struct wsb_health_verdict *v);
+/* --watch on a terminal: one short line for a person, "12:00:01 healthy
+ * conns 3 subs 1  in 120/s out 240/s  seq 5120  0.4 ms"; rates < 0 are not
+ * known yet (the first probe). */
+size_t wsb_health_render_human(char *out, size_t cap, const struct wsb_health *h,
+			       const struct wsb_health_verdict *v, double rate_in, double rate_out,
+			       const char *clock);
 /* Textfile-collector snippet; ts_ms is the probe's time (epoch ms). */
 size_t wsb_health_render_prometheus(char *out, size_t cap, const struct wsb_health *h,
 				    const struct wsb_health_probe *p, const struct wsb_health_verdict *v,
 				    int64_t ts_ms);
 
 /* The /health URL for a base URL: "/health" is appended unless the URL
- * already has a path other than "/". -1 if it does not fit or is not http(s). */
+ * already has a path other than "/". A ws:// or wss:// URL (the one the
+ * other tools take) gives http(s)://HOST:PORT/health whatever its path.
+ * -1 if it does not fit or is not http(s) or ws(s). */
 int wsb_health_url(const char *base, char *out, size_t cap);
 /* The WebSocket URL on the same host and port: http→ws, https→wss, path
- * ws_path, no query. -1 if it does not fit or base is not http(s). */
+ * ws_path, no query; a ws(s):// base keeps its own path unless ws_path is
+ * other than the default "/ws". -1 if it does not fit or base is neither. */
 int wsb_health_ws_url(const char *base, const char *ws_path, char *out, size_t cap);
 
 #endif

@@ -73,26 +73,13 @@ static size_t find(const struct wsb_hist *h, uint64_t seq)
 	return lo;
 }
 
-static int matches(const struct wsb_msg *m, const struct wsb_patterns *pats)
-{
-	size_t len;
-	const char *obj = wsb_msg_json(m, &len);
-	char type[WSB_TYPE_MAX + 1];
-	struct wsb_span v;
-
-	if (!wsb_env_lookup(obj, len, "type", &v) ||
-	    wsb_env_string(obj + v.off, v.len, type, sizeof type) < 0)
-		return 0;
-	return wsb_patterns_match(pats, type);
-}
-
 #define READ_SCAN 4096	/* entries looked at per read: take() stays short */
 
 /* Whole frames in seq order while they fit. Once the cursor passes the
  * newest retained message the session joins the live stream with no hole
  * or duplicate at the seam, as everything runs on one thread. */
 int wsb_hist_read(const struct wsb_hist *h, struct wsb_hist_view *v,
-		  const struct wsb_patterns *pats, uint64_t *rseq, struct wsb_out *o)
+		  const struct wsb_want *w, uint64_t *rseq, struct wsb_out *o)
 {
 	uint64_t oldest = wsb_hist_oldest(h, v->next);
 	size_t i, scanned = 0;
@@ -104,19 +91,23 @@ int wsb_hist_read(const struct wsb_hist *h, struct wsb_hist_view *v,
 		*rseq = oldest;
 	}
 	for (i = find(h, *rseq); i < h->r.n && scanned < READ_SCAN; i++, scanned++) {
-		struct wsb_msg *m = at(h, i);
+		struct wsb_msg *m = at(h, i), *f;
 
 		if (m->seq > v->upto)	/* not stored yet: it comes live once it is */
 			break;
-		if (!matches(m, pats) || (v->pass && !v->pass(v->ud, m))) {
-			/* not for this reader */
-		} else if (m->len > o->hard) {
+		if (!wsb_want_msg(w, m)) {
+			*rseq = m->seq + 1;
+			continue;
+		}
+		if (!(f = wsb_want_form(w, m)))
+			break;	/* ENOMEM: tried again on the next take */
+		if (f->len > o->hard) {
 			/* Bigger than any write can hold (restored under a larger
 			 * --max-message): said, not skipped silently or retried. */
 			if (!wsb_reply_gap(o, m->seq, m->seq, "too_big", v->epoch))
 				break;
 		} else {
-			if (!wsb_out_put(o, m))
+			if (!wsb_out_put(o, f))
 				break;
 			v->frames++;
 		}

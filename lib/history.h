@@ -4,15 +4,15 @@
  * (0: no byte limit), in seq order. A message bigger than lim empties it:
  * older messages around a hole would let a resume skip it silently, an
  * empty history makes the gap visible. The reader copies whole frames into
- * a take() buffer (msg.h) while they fit, matching the session's patterns,
+ * a take() buffer (msg.h) while they fit, those the session wants (subs.h),
  * and moves the caller's cursor; it owns no session state.
  */
 #ifndef WSB_HISTORY_H
 #define WSB_HISTORY_H
 
-#include "match.h"
 #include "msg.h"
 #include "ring.h"
+#include "subs.h"
 
 struct wsb_hist {
 	struct wsb_ring r;	/* of struct wsb_msg * */
@@ -31,14 +31,12 @@ struct wsb_hist_view {
 	uint64_t upto, next;
 	const char *epoch;
 	uint64_t frames;	/* messages and "evicted" gaps written (stats) */
-	/* beyond the type: does the reader want m? NULL: yes */
-	int (*pass)(void *ud, const struct wsb_msg *m);
-	void *ud;
 };
 /* Frames from seq *rseq on into o, a gap record first when history no
  * longer reaches back to *rseq, and one per matching message too big for
- * o->hard. 1 while there is more to read, 0 once caught up. */
+ * o->hard; only messages w wants, in the form it reads. 1 while there is
+ * more to read, 0 once caught up. */
 int wsb_hist_read(const struct wsb_hist *h, struct wsb_hist_view *v,
-		  const struct wsb_patterns *pats, uint64_t *rseq, struct wsb_out *o);
+		  const struct wsb_want *w, uint64_t *rseq, struct wsb_out *o);
 
 #endif

@@ -71,6 +71,7 @@ static void consume(struct wsb_lines *l, size_t n)
 {
 	l->start += n;
 	l->len -= n;
+	l->consumed += n;
 	l->scan = 0;
 	if (!l->len)
 		l->start = 0;	/* spares the next wsb_lines_room() a memmove */

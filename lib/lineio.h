@@ -24,6 +24,10 @@ struct wsb_lines {
 	uint64_t lineno;		/* number of the last line returned */
 	int skipping;			/* inside an over-long line */
 	int eof;
+	/* Input bytes consumed: after a line is returned, the offset just past
+	 * it (and its '\n') in the stream, what a resume seeks to. Starts at
+	 * 0; the caller may set it when the stream does not start at 0. */
+	uint64_t consumed;
 };
 
 enum { WSB_LINE_NONE = 0, WSB_LINE_OK = 1, WSB_LINE_TOOLONG = 2 };

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "frame.h"
 
 struct wsb_msg *wsb_msg_alloc(size_t cap)
@@ -17,6 +18,8 @@ struct wsb_msg *wsb_msg_alloc(size_t cap)
 	m->refs = 1;
 	m->qrefs = 0;
 	m->seq = 0;
+	m->stamped = 0;
+	m->plain = NULL;
 	m->off = m->len = 0;
 	return m;
 }
@@ -53,8 +56,37 @@ struct wsb_msg *wsb_msg_shrink(struct wsb_msg *m, size_t plen)
 
 void wsb_msg_unref(struct wsb_msg *m)
 {
-	if (m && --m->refs == 0)
+	if (m && --m->refs == 0) {
+		wsb_msg_unref(m->plain);
 		free(m);
+	}
+}
+
+/* Re-parsing drops the two members wherever the producer put them; it runs
+ * once per message, not once per reader. */
+struct wsb_msg *wsb_msg_form(struct wsb_msg *m, int stamp)
+{
+	static const char *const drop[] = { "producer", "pseq", NULL };
+	struct wsb_msg *p;
+	struct wsb_env env;
+	size_t len;
+	const char *obj;
+	ssize_t n;
+
+	if (stamp || !m->stamped || m->plain)
+		return stamp || !m->stamped ? m : m->plain;
+	obj = wsb_msg_json(m, &len);
+	if (!(p = wsb_msg_alloc(len)))
+		return NULL;
+	n = wsb_env_parse(obj, len, wsb_msg_payload(p), drop, &env, NULL);
+	if (n < 0) {
+		wsb_msg_unref(p);	/* cannot happen: m was compacted by the parser */
+		return NULL;
+	}
+	wsb_msg_seal(p, (size_t)n);
+	p->seq = m->seq;
+	m->plain = p;
+	return p;
 }
 
 int wsb_out_fits(const struct wsb_out *o, size_t n)

@@ -6,7 +6,13 @@
  * it, so the frame is one contiguous run that every session queue, the
  * history and the snapshot table hold a pointer to. refs counts those
  * holders; qrefs counts the session queues among them (the broker counts a
- * message's bytes once however many queues hold it). Single-threaded.
+ * message's bytes once however many queues hold it).
+ *
+ * A producer's message carries the broker's "producer"/"pseq" stamp, which
+ * only connections that ask for it receive (?stamp=1: wsbridge-sub and
+ * -pub); the rest get a second form without those members, built from the
+ * first on first use and shared like it, so each form is serialised and
+ * framed at most once per message. Single-threaded.
  */
 #ifndef WSB_MSG_H
 #define WSB_MSG_H
@@ -17,6 +23,8 @@
 struct wsb_msg {
 	size_t refs, qrefs;
 	uint64_t seq;		/* 0 for replies */
+	int stamped;		/* holds "producer" and "pseq" */
+	struct wsb_msg *plain;	/* the form without them, once built (a ref) */
 	size_t off, len;	/* the frame: header + payload */
 	unsigned char buf[];	/* WSB_FRAME_HDR_MAX reserved, then the payload */
 };
@@ -30,6 +38,10 @@ const char *wsb_msg_json(const struct wsb_msg *m, size_t *len);
 /* Before sealing: gives back room beyond plen; m itself if realloc fails. */
 struct wsb_msg *wsb_msg_shrink(struct wsb_msg *m, size_t plen);
 void wsb_msg_unref(struct wsb_msg *m);	/* NULL is fine */
+/* The form of a sealed m for a reader that asked for the producer stamp
+ * (stamp 1: m itself) or not (m unless stamped, else its plain form, built
+ * once). NULL on ENOMEM. */
+struct wsb_msg *wsb_msg_form(struct wsb_msg *m, int stamp);
 
 /* Whole frames into p: all fit in hard; past soft only the first. */
 struct wsb_out {

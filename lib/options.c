@@ -59,6 +59,8 @@ static const struct wsb_opt table[] = {
 	/* serve */
 	{ "listen", 'l', WSB_OPT_STR, "ADDR:PORT", S, OFF(listen), "address to listen on (port 0: any free port)", NULL, "WSBRIDGE_LISTEN" },
 	{ "path", 0, WSB_OPT_STR, "PATH", S, OFF(path), "WebSocket endpoint path", NULL, NULL },
+	{ "ready-fd", 0, WSB_OPT_UINT, "N", S, OFF(ready_fd), "when listening, write the port to fd N and close it", NULL, NULL },
+	{ "pid-file", 0, WSB_OPT_STR, "FILE", S, OFF(pid_file), "write the pid to FILE when listening", NULL, NULL },
 	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
 	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
@@ -84,6 +86,10 @@ static const struct wsb_opt table[] = {
 	{ "filter-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(filter_memory), "memory of the process running every ?filter= (0: no limit)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
+	{ "browsers-read-only", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_read_only), "connections with an Origin may not publish (default with a token)", NULL, NULL },
+	{ "browsers-may-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_may_publish), "let connections with an Origin publish even with a token", NULL, NULL },
+	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
+	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
 
 	/* pub */
@@ -97,6 +103,7 @@ static const struct wsb_opt table[] = {
 	{ "max-line", 0, WSB_OPT_SIZE, "BYTES", P | R, OFF(max_line), "longest input line; longer lines are skipped", NULL, NULL },
 	{ "producer", 0, WSB_OPT_STR, "ID", P, OFF(producer), "name for acks and dedup, [A-Za-z0-9._:-]{1," WSB_STR(WSB_PRODUCER_NAME_MAX) "}; a :RUN suffix is added (default pub-HOST-PID-RND)", NULL, NULL },
 	{ "max-inflight", 0, WSB_OPT_UINT, "N", P, OFF(max_inflight), "messages sent but not yet acknowledged, at most (capped at --queue)", NULL, NULL },
+	{ "state-file", 0, WSB_OPT_STR, "FILE", P, OFF(state_file), "resume after the last acked line (id, offsets)", NULL, NULL },
 	{ "linger", 0, WSB_OPT_SECONDS, "SECS", P, OFF(linger), "at EOF or SIGINT/SIGTERM wait this long for the last acknowledgement, then exit 75 (0: no limit)", NULL, NULL },
 
 	/* sub */
@@ -125,8 +132,8 @@ static const struct wsb_opt table[] = {
 	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },
 
 	/* health: its own --url row, since it takes the broker's http(s) side
-	 * and must not pick up the clients' ws:// $WSBRIDGE_URL */
-	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker HTTP base URL; /health is appended unless a path is given", NULL, "WSBRIDGE_HEALTH_URL" },
+	 * as well as the clients' ws:// URL ($WSBRIDGE_URL: see env_value) */
+	{ "url", 'u', WSB_OPT_STR, "URL", H, OFF(url), "broker http(s):// base or ws(s):// URL", NULL, "WSBRIDGE_HEALTH_URL" },
 	{ "timeout", 0, WSB_OPT_SECONDS, "SECS", H, OFF(timeout), "bound on the whole probe (HTTP, then --ws/--roundtrip): exit 75 past it", NULL, NULL },
 	{ "ws", 0, WSB_OPT_FLAG, NULL, H, OFF(ws), "also open the WebSocket and time a ping to its pong", NULL, NULL },
 	{ "roundtrip", 0, WSB_OPT_FLAG, NULL, H, OFF(roundtrip), "also publish a $probe canary and time it back through the broker", NULL, NULL },
@@ -139,6 +146,7 @@ static const struct wsb_opt table[] = {
 	{ "format", 'f', WSB_OPT_ENUM, "FMT", H, OFF(health_format), "one JSON line, a Prometheus textfile snippet, or a monitoring-plugin line", health_format_choices, NULL },
 	{ "nagios", 0, WSB_OPT_FLAG, NULL, H, OFF(nagios), "--format nagios: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", NULL, NULL },
 	{ "watch", 0, WSB_OPT_SECONDS, "SECS", H, OFF(watch), "probe every SECS and print a line each, until SIGINT/SIGTERM", NULL, NULL },
+	{ "wait", 0, WSB_OPT_SECONDS, "SECS", H, OFF(wait), "probe until healthy (0), at most SECS (75)", NULL, NULL },
 
 	/* everyone */
 	{ "verbose", 'v', WSB_OPT_COUNT, NULL, WSB_TOOL_ALL, OFF(verbose), "more log lines on stderr (repeatable)", NULL, NULL },
@@ -199,11 +207,11 @@ static int health_usage_exit(const struct wsb_cfg *cfg)
 
 static const struct wsb_tool_info tools[] = {
 	{ WSB_TOOL_SERVE, "wsbridge-serve", "", "WebSocket pub/sub broker for JSON event streams", ex_serve, NULL },
-	{ WSB_TOOL_PUB, "wsbridge-pub", "[FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker",
+	{ WSB_TOOL_PUB, "wsbridge-pub", "[URL] [FILE...]", "publish NDJSON lines from stdin or files to a wsbridge broker",
 	  ex_pub, NULL },
-	{ WSB_TOOL_SUB, "wsbridge-sub", "", "subscribe to a wsbridge broker and write each message as one JSON line",
+	{ WSB_TOOL_SUB, "wsbridge-sub", "[URL]", "subscribe to a wsbridge broker and write each message as one JSON line",
 	  ex_sub, NULL },
-	{ WSB_TOOL_HEALTH, "wsbridge-health", "", "probe a wsbridge broker for cron, scripts and monitoring", ex_health,
+	{ WSB_TOOL_HEALTH, "wsbridge-health", "[URL]", "probe a wsbridge broker for cron, scripts and monitoring", ex_health,
 	  health_usage_exit },
 	{ WSB_TOOL_REPLAY, "wsbridge-replay", "[FILE...]", "replay recorded NDJSON with its original timing", ex_replay,
 	  NULL },
@@ -395,13 +403,24 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 			   o->arg ? o->arg : "value", val);
 }
 
+/* wsbridge-health takes the ws:// URL of the other tools too, so without
+ * its own $WSBRIDGE_HEALTH_URL it honours theirs, $WSBRIDGE_URL. */
+static char *env_value(const struct wsb_opt *o)
+{
+	char *v = getenv(o->env);
+
+	if ((!v || !*v) && !strcmp(o->env, "WSBRIDGE_HEALTH_URL"))
+		v = getenv("WSBRIDGE_URL");
+	return v;
+}
+
 static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		const struct wsb_opt *o = &table[i];
 		char *v;
 
-		if (!(o->tools & cfg->tool) || !o->env || !(v = getenv(o->env)) || !*v)
+		if (!(o->tools & cfg->tool) || !o->env || !(v = env_value(o)) || !*v)
 			continue;
 		if (store(cfg, o, v, o->env, err))
 			return -1;
@@ -444,6 +463,85 @@ static int take(struct wsb_cfg *cfg, const struct wsb_opt *o, char *inline_val, 
 	return store(cfg, o, val, "option", err);
 }
 
+/* Optimal string alignment distance (a swap of two neighbours costs 1),
+ * capped: only small distances matter for a suggestion. */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), d[40][40];
+
+	if (la >= 40 || lb >= 40)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/* "unknown option '--tpye' (did you mean --type?)", or which tool has it. */
+static int unknown_long(unsigned tool, const char *name, size_t len, struct wsb_err *err)
+{
+	const struct wsb_opt *best = NULL, *other = find_long(WSB_TOOL_ALL, name, len);
+	size_t bd = len / 3 > 2 ? len / 3 : 2;
+	unsigned owner = other ? other->tools & ~tool : 0;
+
+	if (other)	/* the first tool that has it */
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (an option of %s, not of this tool)",
+				   (int)len, name, wsb_opt_tool(owner & (0u - owner))->name);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		size_t d;
+
+		if (!(table[i].tools & tool))
+			continue;
+		d = edit_distance(name, len, table[i].name);
+		/* A prefix of one option is what was meant too: --max-conn. */
+		if (len >= 3 && !strncmp(table[i].name, name, len))
+			d = 1;
+		if (d <= bd && (!best || d < edit_distance(name, len, best->name)))
+			best = &table[i];
+	}
+	if (best)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s' (did you mean --%s?)", (int)len, name,
+				   best->name);
+	return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+}
+
+/* The clients take their URL as an operand too: one that starts with ws://
+ * or wss:// (health: also http:// or https://) is the URL, before "--";
+ * any other operand is a FILE (pub), or an error. */
+static int is_url_operand(unsigned tool, const char *a)
+{
+	if (!(tool & (WSB_TOOL_CLIENTS | WSB_TOOL_HEALTH)))
+		return 0;
+	if (!strncmp(a, "ws://", 5) || !strncmp(a, "wss://", 6))
+		return 1;
+	return tool == WSB_TOOL_HEALTH && (!strncmp(a, "http://", 7) || !strncmp(a, "https://", 8));
+}
+
+static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url_seen, struct wsb_err *err)
+{
+	if (!only_operands && is_url_operand(cfg->tool, a)) {
+		if ((*url_seen)++)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "two URLs: '%s' and '%s'", cfg->url, a);
+		cfg->url = a;
+		return 0;
+	}
+	cfg->operands[cfg->n_operands++] = a;
+	return 0;
+}
+
 /* Hidden: the machine-readable tables scripts/gen-docs.sh builds the man
  * pages and completions from. 1 if name is one of them. */
 static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
@@ -474,7 +572,7 @@ static int take_long(struct wsb_cfg *cfg, char *a, int argc, char **argv, int *a
 	if (!o && out && dump(name, cfg, out))
 		return WSB_OPT_EXIT_OK;
 	if (!o)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "unknown option '--%.*s'", (int)len, name);
+		return unknown_long(cfg->tool, name, len, err);
 	return take(cfg, o, eq ? eq + 1 : NULL, argc, argv, ai, a, out, err);
 }
 
@@ -500,7 +598,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 {
 	const struct wsb_tool_info *ti = wsb_opt_tool(cfg->tool);
 	struct wsb_err later;
-	int only_operands = 0, failed = 0, r;
+	int only_operands = 0, url_seen = 0, failed = 0, r;
 
 	if (apply_env(cfg, err))
 		return -1;
@@ -511,7 +609,8 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 		char *a = argv[ai];
 
 		if (only_operands || a[0] != '-' || !a[1]) {
-			cfg->operands[cfg->n_operands++] = a;
+			if (add_operand(cfg, a, only_operands, &url_seen, failed ? &later : err))
+				failed = 1;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -534,7 +633,7 @@ int wsb_opt_parse(struct wsb_cfg *cfg, int argc, char **argv, FILE *out, struct 
 	}
 	if (failed)
 		return -1;
-	if (cfg->n_operands && !*ti->operands)
+	if (cfg->n_operands && !strstr(ti->operands, "FILE"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "unexpected argument '%s'", cfg->operands[0]);
 	return WSB_OPT_RUN;
 }

@@ -57,7 +57,8 @@ struct wsb_msg *wsb_reply_error(const char *ts, const char *code, const char *te
 	if (!m)
 		return NULL;
 	n = (size_t)sprintf(wsb_msg_payload(m), "{\"type\":\"error\",\"timestamp\":\"%s\","
-			    "\"data\":{\"code\":\"%s\",\"message\":%s}}", ts, code, esc);
+			    "\"data\":{\"code\":\"%s\",\"message\":%s,\"source\":\"wsbridge\"}}",
+			    ts, code, esc);
 	wsb_msg_seal(m, n);
 	return m;
 }

@@ -19,8 +19,10 @@
 /* Rewrites the closing '}' of the compact object p[0..n) as
  * ,"timestamp":"ts" (if ts is not NULL) ,"seq":seq}. The new length. */
 size_t wsb_reply_stamp(char *p, size_t n, const char *ts, uint64_t seq);
-/* {"type":"error",...} with code and text (at most WSB_ERR_LEN), sealed;
- * NULL on ENOMEM. */
+/* {"type":"error",...,"data":{"code":...,"message":...,"source":"wsbridge"}}
+ * with code and text (at most WSB_ERR_LEN), sealed; NULL on ENOMEM. No seq
+ * and that source are what tell it from an application's published "error"
+ * (which always has a seq). */
 struct wsb_msg *wsb_reply_error(const char *ts, const char *code, const char *text);
 /* {"type":"pong",...} echoing data (a JSON value, dlen 0: none), sealed. */
 struct wsb_msg *wsb_reply_pong(const char *ts, const char *data, size_t dlen);

@@ -5,6 +5,8 @@
 
 #define QUEUE_MIN 16
 
+static void filter_close(struct wsb_sessions *set, struct wsb_sess *s);
+
 static void close_later(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
 {
 	s->close_code = code;
@@ -108,8 +110,24 @@ void wsb_sess_release(struct wsb_sessions *set, struct wsb_sess *s, int count)
 	q_release(set, s, count);
 }
 
+/* A slow session that publishes keeps its connection and loses only what
+ * it was sent: told once it reads (if ever), its publishing goes on. */
+static void sess_unsubscribe(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	wsb_sess_release(set, s, 1);
+	set->dropped++;		/* the message that did not fit */
+	set->slow_unsubscribed++;
+	wsb_subs_none(&s->subs);
+	if (set->unsubscribed)
+		set->unsubscribed(set->owner, s);
+}
+
 static void sess_drop(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
 {
+	if (code == WSB_CLOSE_SLOW && s->published && wsb_subs_active(&s->subs)) {
+		sess_unsubscribe(set, s);
+		return;
+	}
 	s->closing = 1;
 	wsb_sess_release(set, s, 1);
 	set->dropped++;		/* the message that did not fit */
@@ -208,6 +226,7 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 		return NULL;
 	}
 	s->conn = conn;
+	s->set = set;
 	s->echo = echo;
 	wsb_subs_init(&s->subs);
 	wsb_acks_init(&s->acks);
@@ -218,6 +237,7 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 
 static void sess_free(struct wsb_sessions *set, struct wsb_sess *s)
 {
+	filter_close(set, s);
 	q_release(set, s, 0);
 	wsb_ring_free(&s->q);
 	wsb_acks_free(&s->acks);
@@ -258,8 +278,63 @@ static void filter_over(struct wsb_sessions *set, struct wsb_sess *s)
 	}
 }
 
-int wsb_sess_filter(struct wsb_sessions *set, struct wsb_sess *s, const struct wsb_msg *m)
+int wsb_sess_filter_open(struct wsb_sessions *set, struct wsb_sess *s, const char *text,
+			 struct wsb_err *err)
 {
+	if (!set->filter_open)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "this server has no filters");
+	s->filter = set->filter_open(set->ud, text, err);
+	return s->filter ? 0 : -1;
+}
+
+static void filter_close(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	if (s->filter && set->filter_close)
+		set->filter_close(set->ud, s->filter);
+	s->filter = NULL;
+}
+
+void wsb_sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
+		  const char *reason)
+{
+	wsb_subs_none(&s->subs);
+	s->replay = s->snap = 0;
+	filter_close(set, s);
+	s->close_after = reason;
+	if (set->ended)
+		set->ended(set->owner, s, code, text);
+}
+
+void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	if (!s->close_after || s->q.n || s->closing)
+		return;
+	s->closing = 1;
+	if (set->close)
+		set->close(set->ud, s->conn, WSB_CLOSE_POLICY, s->close_after);
+}
+
+void wsb_sessions_filters_over(struct wsb_sessions *set)
+{
+	if (!set->filters_over)
+		return;
+	set->filters_over = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (s->filter_over != 1)
+			continue;
+		s->filter_over = 2;
+		wsb_sess_end(set, s, "FILTER_DROPPED",
+			     "the filter went over its time or memory budget on a message and was dropped",
+			     "filter dropped");
+	}
+}
+
+int wsb_sess_pass(void *ud, const struct wsb_msg *m)
+{
+	struct wsb_sess *s = ud;
+	struct wsb_sessions *set = s->set;
 	signed char r = 0;
 	size_t len;
 	const char *json;
@@ -275,6 +350,17 @@ int wsb_sess_filter(struct wsb_sessions *set, struct wsb_sess *s, const struct w
 	return r > 0;
 }
 
+/* m in the form s reads (with or without the producer stamp). */
+static void enqueue_form(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m)
+{
+	struct wsb_msg *f = wsb_msg_form(m, s->stamp);
+
+	if (!f)
+		sess_drop(set, s, WSB_CLOSE_INTERNAL, "out of memory");
+	else
+		wsb_sess_enqueue(set, s, f, 1);
+}
+
 /* The filtered sessions fan-out collected: one call for all of them. */
 static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t n)
 {
@@ -285,8 +371,8 @@ static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t 
 	if (set->filter_eval)
 		set->filter_eval(set->ud, json, len, set->fv, n, set->fr);
 	for (size_t i = 0; i < n; i++) {
-		if (set->fr[i] > 0)
-			wsb_sess_enqueue(set, set->fs[i], m, 1);
+		if (set->fr[i] > 0 && !set->fs[i]->closing)
+			enqueue_form(set, set->fs[i], m);
 		else if (set->fr[i] < 0)
 			filter_over(set, set->fs[i]);
 	}
@@ -295,14 +381,17 @@ static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t 
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe)
 {
-	size_t nf = 0;
+	struct wsb_symcache c;
+	size_t len, nf = 0;
+	const char *obj = wsb_msg_json(m, &len);
 
+	wsb_symcache_init(&c, set->symkey, obj, len);
 	for (size_t i = 0; i < set->n; i++) {
 		struct wsb_sess *s = set->v[i];
 
 		if (s->closing || (s == from && !s->echo))
 			continue;
-		if (!wsb_subs_wants(&s->subs, type, probe))
+		if (!wsb_subs_wants(&s->subs, type, probe, &c))
 			continue;
 		/* Catching up from history (or a snapshot, then history): it
 		 * will read this one there. */
@@ -318,7 +407,7 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			}
 			continue;
 		}
-		wsb_sess_enqueue(set, s, m, 1);
+		enqueue_form(set, s, m);
 	}
 	if (nf)
 		fanout_filtered(set, m, nf);

@@ -5,7 +5,10 @@
  * Queues are bounded in bytes: a message that would take a queue past
  * max_queue (plus a quarter while a journal batch is released all at once)
  * drops the whole queue and asks the transport to close the session with
- * 4008; out of memory closes it with 1011. Close requests wait until
+ * 4008, unless the session has published something: then it is
+ * unsubscribed instead (hooks.unsubscribed tells it why) and stays open,
+ * because what a connection publishes must not be lost for not reading (a
+ * bot that only sends never reads). Out of memory closes it with 1011. Close requests wait until
  * wsb_sessions_flush, which the broker calls once its own state is
  * consistent, so a transport that leaves from inside close() cannot free a
  * session still being iterated over. A backlog past 3/4 of max_queue starts
@@ -24,6 +27,7 @@
 #define WSB_SESSIONS_H
 
 #include "acks.h"
+#include "envelope.h"
 #include "msg.h"
 #include "proto.h"
 #include "ring.h"
@@ -33,6 +37,9 @@
 struct wsb_sess {
 	void *conn;
 	int echo;		/* receives its own publications */
+	int stamp;		/* receives producer/pseq (?stamp=1, msg.h) */
+	int read_only;		/* may not publish (the broker's may_publish) */
+	uint64_t published;	/* messages accepted from it */
 	int closing;		/* slow consumer or ENOMEM: never queued to again */
 	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */
@@ -58,7 +65,11 @@ struct wsb_sess {
 	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
 	int snap;
 	uint64_t snap_seq, snap_end;
+	/* for GET /clients (wsb_broker_sess_info); the broker keeps them */
+	uint64_t n_in, n_out;		/* messages it sent; frames taken for it */
+	char joined[WSB_TS_LEN];	/* ISO 8601 UTC */
 	/* ?filter=: the program's handle, or NULL */
+	struct wsb_sessions *set;	/* for wsb_sess_pass */
 	void *filter;
 	int filter_over;		/* 1: went over its budget, not yet answered */
 	/* close with 1008 and this reason once the queue is out (an error
@@ -74,7 +85,17 @@ struct wsb_sessions {
 	void *ud;
 	void (*wake)(void *ud, void *conn);
 	void (*close)(void *ud, void *conn, int code, const char *reason);
-	/* res[i] for filters[i]: 1 deliver, 0 not, -1 over budget (broker.h) */
+	/* A publishing session's queue overflowed: it was emptied and s
+	 * subscribes to nothing now; the owner (the broker) tells it. */
+	void *owner;
+	void (*unsubscribed)(void *owner, struct wsb_sess *s);
+	/* wsb_sess_end took s's subscription: the owner says why (code, text). */
+	void (*ended)(void *owner, struct wsb_sess *s, const char *code, const char *text);
+	const struct wsb_symkey *symkey;	/* where a message's symbol is (subs.h) */
+	/* ?filter= (broker.h): open, close, and res[i] for filters[i]: 1
+	 * deliver, 0 not, -1 over budget */
+	void *(*filter_open)(void *ud, const char *text, struct wsb_err *err);
+	void (*filter_close)(void *ud, void *filter);
 	void (*filter_eval)(void *ud, const char *msg, size_t len, void *const *filters, size_t n,
 			    signed char *res);
 	int releasing;		/* a journal batch is being fanned out */
@@ -90,7 +111,7 @@ struct wsb_sessions {
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
 	uint64_t queued_bytes;	/* each message once however many queues hold it */
-	uint64_t dropped, slow_closed, messages_out;
+	uint64_t dropped, slow_closed, slow_unsubscribed, messages_out;
 };
 
 /* A new session with an empty queue and "all types", or NULL on ENOMEM. */
@@ -110,13 +131,25 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 /* Re-checks the stall marks (call after take). */
 void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
 
-/* m to every session that wants type (subs.h), but from (unless it asked
- * for echo) and those catching up, which are woken to read it there. */
+/* m to every session that wants it (type and symbol, subs.h), in the form
+ * the session reads (msg.h), but from (unless it asked for echo) and those
+ * catching up, which are woken to read it there. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
-/* Whether s's filter passes m (no filter: 1); one over its budget marks s
- * (filter_over) and says 0. */
-int wsb_sess_filter(struct wsb_sessions *set, struct wsb_sess *s, const struct wsb_msg *m);
+/* s's ?filter=: 0, or -1 + err (the program's message; none without hooks). */
+int wsb_sess_filter_open(struct wsb_sessions *set, struct wsb_sess *s, const char *text,
+			 struct wsb_err *err);
+/* wsb_want's pass (subs.h) for a reader, ud the session: whether its
+ * filter passes m; one over its budget marks it filter_over and says 0. */
+int wsb_sess_pass(void *ud, const struct wsb_msg *m);
+/* s receives nothing more: no subscription, no filter, no reading; ended()
+ * says why (an error reply), and wsb_sess_close_after closes it with
+ * 1008 and reason once that is out. */
+void wsb_sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
+		  const char *reason);
+void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s);	/* from take() */
+/* Ends every session marked filter_over (FILTER_DROPPED). */
+void wsb_sessions_filters_over(struct wsb_sessions *set);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

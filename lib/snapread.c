@@ -23,33 +23,40 @@ void wsb_snap_drain(struct wsb_snap *t)
 	wsb_snap_free(t);
 }
 
-static int ent_matches(const struct wsb_snap_ent *e, const struct wsb_patterns *pats)
+/* The entry's type is at hand; the symbol, when the set has any, is read
+ * from the message. */
+static int ent_matches(const struct wsb_snap_ent *e, const struct wsb_want *w)
 {
-	return wsb_patterns_match(pats, wsb_snap_type(e, NULL));
+	const struct wsb_msg *m = wsb_snap_item(e);
+	struct wsb_symcache c;
+	size_t len;
+	const char *obj = wsb_msg_json(m, &len);
+
+	wsb_symcache_init(&c, w->key, obj, len);
+	return wsb_subs_wants(w->subs, wsb_snap_type(e, NULL), 0, &c);
 }
 
-size_t wsb_snap_bytes_for(const struct wsb_snap *t, const struct wsb_patterns *pats)
+size_t wsb_snap_bytes_for(const struct wsb_snap *t, const struct wsb_want *w)
 {
 	const struct wsb_snap_ent *e;
 	size_t total = 0;
 
 	for (e = wsb_snap_oldest(t); e; e = wsb_snap_newer(e))
-		if (ent_matches(e, pats))
+		if (ent_matches(e, w))
 			total += ((struct wsb_msg *)wsb_snap_item(e))->len;
 	return total;
 }
 
-struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_patterns *pats,
+struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_want *w,
 			      const struct wsb_snap_ent **e)
 {
 	*e = *e ? wsb_snap_newer(*e) : wsb_snap_oldest(t);
-	while (*e && !ent_matches(*e, pats))
+	while (*e && !(ent_matches(*e, w) && wsb_want_pass(w, wsb_snap_item(*e))))
 		*e = wsb_snap_newer(*e);
 	return *e ? wsb_snap_item(*e) : NULL;
 }
 
-int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats,
-		  int (*pass)(void *ud, const struct wsb_msg *m), void *ud, uint64_t *from,
+int wsb_snap_read(const struct wsb_snap *t, const struct wsb_want *w, uint64_t *from,
 		  uint64_t end, struct wsb_out *o, uint64_t *frames)
 {
 	const struct wsb_snap_ent *e;
@@ -61,8 +68,10 @@ int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats,
 			continue;
 		if (m->seq > end)
 			break;
-		if (ent_matches(e, pats) && m->len <= o->hard && (!pass || pass(ud, m))) {
-			if (!wsb_out_put(o, m))
+		if (ent_matches(e, w) && m->len <= o->hard && wsb_want_pass(w, m)) {
+			struct wsb_msg *f = wsb_want_form(w, m);
+
+			if (!f || !wsb_out_put(o, f))
 				return 1;
 			++*frames;
 		}

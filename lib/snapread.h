@@ -10,26 +10,25 @@
 #ifndef WSB_SNAPREAD_H
 #define WSB_SNAPREAD_H
 
-#include "match.h"
 #include "msg.h"
 #include "snapshot.h"
+#include "subs.h"
 
 /* m becomes the latest for (type, key); klen < 0: no key. */
 void wsb_snap_update(struct wsb_snap *t, struct wsb_msg *m, const char *type, size_t tlen,
 		     const char *key, long klen);
 /* Releases every entry, then the table. NULL is fine. */
 void wsb_snap_drain(struct wsb_snap *t);
-/* Bytes of the entries pats matches. */
-size_t wsb_snap_bytes_for(const struct wsb_snap *t, const struct wsb_patterns *pats);
-/* Walks the matching messages oldest first, to queue a small snapshot at
- * once: *e NULL starts; NULL when done. */
-struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_patterns *pats,
+/* Bytes of the entries w wants (their stamped form). */
+size_t wsb_snap_bytes_for(const struct wsb_snap *t, const struct wsb_want *w);
+/* Walks the wanted messages oldest first (stamped form: see
+ * wsb_want_form), to queue a small snapshot at once: *e NULL starts; NULL
+ * when done. */
+struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_want *w,
 			      const struct wsb_snap_ent **e);
-/* Matching entries with seq in (*from, end] that pass (NULL: all) into o
- * while they fit; *from advances, *frames counts them. 1 while some
- * remain, 0 when done. */
-int wsb_snap_read(const struct wsb_snap *t, const struct wsb_patterns *pats,
-		  int (*pass)(void *ud, const struct wsb_msg *m), void *ud, uint64_t *from,
+/* Wanted entries, in w's form, with seq in (*from, end] into o while they fit; *from
+ * advances, *frames counts them. 1 while some remain, 0 when done. */
+int wsb_snap_read(const struct wsb_snap *t, const struct wsb_want *w, uint64_t *from,
 		  uint64_t end, struct wsb_out *o, uint64_t *frames);
 
 #endif

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "backoff.h"
 #include "buf.h"
+#include "diag.h"
 #include "frame.h"
 #include "log.h"
 #include "lwsglue.h"
@@ -45,6 +46,9 @@ struct wsb_client {
 	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
 	struct lws *abandoned;		/* a timed-out attempt being killed: ignored */
 	int64_t last_pong_us;		/* when the open connection last proved alive */
+	int64_t down_since_us;		/* first failure since the last open, or 0 */
+	int64_t outage_us;		/* how long the broker was out of reach before this open */
+	int was_open, reopened;		/* a connection was open before this one */
 	int local_code;			/* close code we failed this connection with */
 	char local_reason[124];
 	struct wsb_err fatal;		/* ends wsb_client_run (out of memory) */
@@ -74,6 +78,7 @@ struct wsb_client {
 };
 
 static void connect_now(lws_sorted_usec_list_t *sul);
+static int64_t now_us(void);
 
 /* Before the socket number can be reused (by libcurl, say). */
 static void unwatch(struct wsb_client *c)
@@ -100,6 +105,8 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	}
 	if (!terminal)
 		delay = wsb_backoff_next(&c->backoff);
+	if (!terminal && !c->down_since_us)
+		c->down_since_us = now_us();
 	c->retry_now = 0;
 	c->ops->closed(c->ud, code, reason, delay);
 	if (terminal) {
@@ -138,6 +145,8 @@ static void handshake_timeout(lws_sorted_usec_list_t *sul)
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+static void attempt_failed(struct wsb_client *c, const char *lws_text);
+
 static void connect_now(lws_sorted_usec_list_t *sul)
 {
 	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_retry);
@@ -172,7 +181,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
 	/* lws may already have reported the failure (CONNECTION_ERROR). */
 	if (!lws_client_connect_via_info(&i) && c->connecting)
-		schedule_retry(c, 0, "cannot start connection", 0);
+		attempt_failed(c, "cannot start the connection");
 }
 
 /* ws://host[:port][/path][?query] into host, port and path (+ cfg->query). */
@@ -404,26 +413,64 @@ static void lost(struct wsb_client *c)
 		       c->peer_code == 1008 || c->peer_code == 1009 || c->peer_code == 1003);
 }
 
+/* The longest a diagnosis of a failed attempt may hold the loop. */
+static int diag_ms(const struct wsb_client *c)
+{
+	return c->cfg.connect_timeout < 2 ? (int)(c->cfg.connect_timeout * 1000) : 2000;
+}
+
+/* A failed attempt without an HTTP answer: lws only says "Unable to
+ * connect" or "read failed", so a probe of our own names the cause, and
+ * the reason names the URL (wsbridge(7) CONNECTING). */
+static void attempt_failed(struct wsb_client *c, const char *lws_text)
+{
+	char cause[300], why[sizeof c->shown + 340];
+
+	unwatch(c);	/* the probe's socket may get this one's number */
+	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
+		snprintf(cause, sizeof cause, "%s", lws_text);
+	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
+	schedule_retry(c, 0, why, 0);
+}
+
+/* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
+ * mend. The server's / says where its WebSocket is, if it is a wsbridge. */
+static void wrong_path(struct wsb_client *c)
+{
+	char served[256], why[sizeof c->shown + 600];
+	size_t plen = strcspn(c->base, "?");
+
+	unwatch(c);	/* libcurl's socket may get this one's number */
+	if (wsb_diag_ws_path(c->host, c->port, c->tls, c->cfg.ca_file, c->cfg.insecure, diag_ms(c), served,
+			     sizeof served))
+		snprintf(why, sizeof why, "cannot connect to %s: no WebSocket at \"%.*s\" (HTTP 404)", c->shown,
+			 (int)plen, c->base);
+	else
+		snprintf(why, sizeof why, "cannot connect to %s: no WebSocket at \"%.*s\"; this broker serves %s",
+			 c->shown, (int)plen, c->base, served);
+	schedule_retry(c, 404, why, 1);
+}
+
 /* A failed attempt, said the way a user can act on. */
 static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 {
 	int status = (int)lws_http_client_http_response(wsi);
-	const char *why = wsb_lwsglue_tls_why();
+	const char *tls_why = wsb_lwsglue_tls_why();
+	char why[sizeof c->shown + 300];
 
 	if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
-		char msg[200];
-
-		snprintf(msg, sizeof msg, "TLS: certificate verify failed%s%s%s; use --cafile or --insecure",
-			 *why ? " (" : "", why, *why ? ")" : "");
-		schedule_retry(c, 0, msg, 0);
-		return;
+		snprintf(why, sizeof why, "cannot connect to %s: TLS: certificate verify failed%s%s%s; "
+			 "use --cafile or --insecure", c->shown, *tls_why ? " (" : "", tls_why, *tls_why ? ")" : "");
+		schedule_retry(c, 0, why, 0);
+	} else if (status == 404) {
+		wrong_path(c);
+	} else if (status >= 300) {
+		schedule_retry(c, status, in ? in : "connection failed", status == 401 || status == 403);
+	} else {
+		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
+				  "TLS handshake failed (does the server speak TLS on this port?)" :
+				  in ? in : "connection failed");
 	}
-	if (c->tls && in && !strncmp(in, "connect SSL err", 15)) {
-		schedule_retry(c, 0, "TLS handshake failed (does the server speak TLS on this port?)", 0);
-		return;
-	}
-	schedule_retry(c, status >= 300 ? status : 0, in ? in : "connection failed",
-		       status == 401 || status == 403);
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -455,6 +502,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->connecting = 0;
 		c->failures = 0;
 		c->last_pong_us = now_us();
+		c->outage_us = c->down_since_us ? c->last_pong_us - c->down_since_us : 0;
+		c->down_since_us = 0;
+		c->reopened = c->was_open;
+		c->was_open = 1;
 		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
@@ -483,7 +534,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		/* An attempt lws itself gave up before the upgrade answer (its
 		 * own timeout, the server hanging up): a failed attempt too. */
 		if (c->connecting && wsi == c->wsi)
-			schedule_retry(c, 0, "connection closed before the WebSocket handshake", 0);
+			attempt_failed(c, "connection closed before the WebSocket handshake");
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		lost(c);
@@ -749,13 +800,21 @@ void wsb_client_close(struct wsb_client *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->wsi && (c->open || c->connecting)) {
-		if (c->open)
-			lws_callback_on_writable(c->wsi);
-		else
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	if (c->wsi && c->open) {
+		lws_callback_on_writable(c->wsi);
 		return;
 	}
+	/* An attempt under way is written off now, as a timed-out one is:
+	 * nothing waits on it (a publisher with nothing to send exits at once),
+	 * and whatever lws reports for it later is ignored. */
+	if (c->wsi && c->connecting) {
+		c->abandoned = c->wsi;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+	unwatch(c);
+	lws_sul_cancel(&c->sul_handshake);
+	c->wsi = NULL;
+	c->connecting = 0;
 	lws_sul_cancel(&c->sul_retry);
 	c->ops->closed(c->ud, 1000, "closed", -1);
 	wsb_client_stop(c);
@@ -819,7 +878,33 @@ int wsb_client_exit_code(int code)
 	 * same data would come again, so nothing to retry. */
 	if (code == 1009 || code == 1003 || code == 1002)
 		return WSB_EXIT_DATAERR;
+	if (code == 404)
+		return WSB_EXIT_CONFIG;		/* a wrong path: see wrong_path() */
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
+}
+
+int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
+{
+	double s = (double)c->outage_us / 1e6;
+
+	if (!c->outage_us) {
+		snprintf(out, cap, "connected to %s", c->shown);
+		return 0;
+	}
+	snprintf(out, cap, "%s to %s after %.*f s", c->reopened ? "reconnected" : "connected", c->shown,
+		 s < 10 ? 1 : 0, s);
+	return 1;
+}
+
+void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
+{
+	/* A failed attempt's reason already names the URL and the cause. */
+	if (!code || code == 404)
+		snprintf(out, cap, "%s", reason);
+	else if (code == 401 || code == 403)
+		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);
+	else
+		snprintf(out, cap, "disconnected from %s (code %d: %s)", c->shown, code, reason);
 }
 
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value)

@@ -42,7 +42,8 @@ struct wsb_client_ops {
 	/* The connection closed or could not be made. code is the peer's close
 	 * code, the close code this client failed the connection with (1009,
 	 * 1003, 1002, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
-	 * or 0 for a network error or a timed-out handshake; retry_ms is when the next attempt starts, or -1
+	 * or 0 for a failed attempt (reason: "cannot connect to URL: <cause in
+	 * words>") or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
 	 * wsb_client_close was called): the loop then ends. */
 	void (*closed)(void *ud, int code, const char *reason, int64_t retry_ms);
@@ -106,9 +107,18 @@ int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err);
 void wsb_client_input_resume(struct wsb_client *c);
 
 /* The exit status for a connection that ended for good with code (from
- * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_DATAERR for
- * 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
+ * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_CONFIG for 404 (no
+ * WebSocket at that path: retrying cannot help, closed() gets it at once
+ * with a reason that names the path the server's / advertises),
+ * WSB_EXIT_DATAERR for 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
+/* From opened(): "connected to URL", or after failed attempts "reconnected
+ * to URL after 12 s" (1: worth saying as loudly as the failures were). */
+int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap);
+/* closed()'s code and reason as one line naming the URL: a failed attempt
+ * ("cannot connect to URL: connection refused", "...: the broker speaks
+ * TLS: use wss://") or a lost connection ("disconnected from URL (...)"). */
+void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);

@@ -43,7 +43,10 @@ struct wsb_conn {
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
+	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
+	char path[256];			/* as requested, for the program (GET /clients) */
+	char *query;			/* what the program set to show of its query; NULL: "" */
 };
 
 struct wsb_server {
@@ -88,6 +91,11 @@ static void timer_cb(lws_sorted_usec_list_t *sul);
 void *wsb_server_sess(const struct wsb_conn *c)
 {
 	return c->sess;
+}
+
+int wsb_server_browser(const struct wsb_conn *c)
+{
+	return c->browser;
 }
 
 void wsb_server_wake(struct wsb_conn *c)
@@ -135,6 +143,36 @@ void wsb_server_stats(const struct wsb_server *s, struct wsb_server_stats *st)
 	st->partial_bytes = s->partial_bytes;
 	st->publishers_paused = s->pressure;
 	st->stopping = s->stopping;
+}
+
+const char *wsb_server_peer(const struct wsb_conn *c)
+{
+	return c->peer;
+}
+
+const char *wsb_server_path(const struct wsb_conn *c)
+{
+	return c->path;
+}
+
+const char *wsb_server_query(const struct wsb_conn *c)
+{
+	return c->query ? c->query : "";
+}
+
+void wsb_server_set_query(struct wsb_conn *c, const char *text)
+{
+	char *q = strdup(text);
+
+	if (q) {	/* out of memory: the old text stays */
+		free(c->query);
+		c->query = q;
+	}
+}
+
+struct wsb_conn *wsb_server_next(const struct wsb_server *s, const struct wsb_conn *c)
+{
+	return c ? c->next : s->conns;
 }
 
 int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
@@ -215,6 +253,25 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 	return refuse(rq->wsi, status, reason, error, extra);
 }
 
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi);
+
+/* Not check_token: an HTTP request is answered 401 whatever its Origin (the
+ * 1008 for browsers is for WebSocket clients only). */
+int wsb_server_authorize(struct wsb_http_req *rq)
+{
+	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
+	const char *why = token_refusal(s, rq->wsi);
+	char peer[48] = "?";
+
+	if (!why)
+		return 0;
+	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s token", rq->path, peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(rq->wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
+}
+
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 {
 	char accept[512];
@@ -247,25 +304,46 @@ static const char *query_arg(struct lws *wsi, const char *name, char *buf, int c
 	return NULL;
 }
 
-static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+/* NULL if the upgrade carries the token (or none is required), else what
+ * is wrong with it, in the words the old servers closed with. */
+static const char *token_refusal(struct wsb_server *s, struct lws *wsi)
 {
 	char tok[WSB_TOKEN_MAX + 16];
 	const char *given = NULL;
 	int n;
 
 	if (!s->token)
-		return 0;
+		return NULL;
 	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
 		given = tok + 7;
 	else
 		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given || !wsb_auth_equal(given, s->token)) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer, given ? "invalid" : "missing");
-		return refuse(wsi, 401, "Unauthorized", given ? "invalid token" : "authentication required",
-			      "www-authenticate: Bearer\r\n");
-	}
-	return 0;
+	if (!given)
+		return "Authentication required";
+	return wsb_auth_equal(given, s->token) ? NULL : "Invalid token";
+}
+
+static int has_origin(struct lws *wsi)
+{
+	return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+}
+
+/* A browser sees an HTTP 401 only as close 1006 with no reason, and the
+ * old servers' clients stop reconnecting on 1008: so a browser's upgrade
+ * (one with an Origin, which passed the Origin check) is let through and
+ * closed with 1008 and the reason as soon as it opens (refuse_browser);
+ * every other client still gets the 401. */
+static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
+{
+	const char *why = token_refusal(s, wsi);
+
+	if (!why || has_origin(wsi))
+		return 0;
+	wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer,
+		why[0] == 'I' ? "invalid" : "missing");
+	return refuse(wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
+		      "www-authenticate: Bearer\r\n");
 }
 
 /* What lws 4.1.6 would answer with a 101 anyway (another version) or a
@@ -358,14 +436,26 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 	return -1;
 }
 
-/* After the door: the connection is the program's from here. */
+/* After the door: the connection is the program's from here, but for a
+ * browser whose token was wrong (check_token), which never reaches it. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
+	const char *why = token_refusal(s, c->wsi);
+
+	/* The headers go with the upgrade: what GET /clients shows is kept. */
+	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
+		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (why) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token (closed 1008 for a browser)",
+			c->peer, why[0] == 'I' ? "invalid" : "missing");
+		wsb_server_close(c, WSB_CLOSE_POLICY, why);
+		return;
+	}
 	c->sess = s->ops.joined(s->ud, c);
 	if (!c->sess)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
@@ -404,6 +494,8 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 		s->ops.left(s->ud, sess);
 	}
 	rx_drop(s, c);
+	free(c->query);
+	c->query = NULL;
 }
 
 static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
@@ -589,6 +681,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+		c->browser = has_origin(wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
@@ -789,22 +882,29 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 
 int wsb_server_run(struct wsb_server *s)
 {
+	int rc = 0;
+
 	wsb_lwsglue_signals(s->ctx, NULL);
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
 		s->token ? " (token required)" : "");
+	/* Said once the signals are ours: a script that stops the broker as
+	 * soon as it knows the port gets a clean stop. */
+	if (s->ops.listening && s->ops.listening(s->ud, lws_get_vhost_listen_port(s->vh)))
+		rc = -1;
 
-	while (lws_service(s->ctx, 0) >= 0) {
+	while (!rc && lws_service(s->ctx, 0) >= 0) {
 		pause_accepting(s);
 		if (!s->stopping)
 			continue;
 		if (!s->conns || since(s->stop_at) * 1000 > SHUTDOWN_GRACE_MS)
 			break;
 	}
-	wsb_log(WSB_LOG_INFO, "stopped");
+	if (!rc)
+		wsb_log(WSB_LOG_INFO, "stopped");
 	wsb_lwsglue_unsignal(s->ctx, NULL);
-	return 0;
+	return rc;
 }
 
 void wsb_server_free(struct wsb_server *s)

@@ -7,7 +7,10 @@
  * - the door, decided before lws answers an upgrade: path, shutdown,
  *   RFC 6455 handshake, Origin (admit.h), --max-connections(-per-ip),
  *   token (a header or ?token=); each refusal an HTTP status with a JSON
- *   body. At EMFILE it stops polling the listener until a descriptor frees;
+ *   body, but a browser's (an Origin header) wrong or missing token: that
+ *   upgrade opens and is closed at once with 1008 "Invalid token" or
+ *   "Authentication required", never reaching joined(), because a
+ *   browser shows a 401 only as 1006 and old clients stop on 1008. At EMFILE it stops polling the listener until a descriptor frees;
  * - reassembly of fragmented messages under --max-message (1009; binary:
  *   1003), --message-timeout for unfinished ones (1008), unmasked client
  *   frames (1002, checked by lwsio before lws parses them), invalid close
@@ -66,6 +69,10 @@ struct wsb_server_ops {
 	void (*timer)(void *ud);
 	/* A name for sess in log lines (its client id). */
 	const char *(*name)(void *ud, void *sess);
+	/* Optional: the socket listens on port and SIGINT/SIGTERM are
+	 * handled (once, from wsb_server_run). Non-zero stops the server at
+	 * once: wsb_server_run returns -1. */
+	int (*listening)(void *ud, int port);
 };
 
 struct wsb_server_cfg {
@@ -83,7 +90,8 @@ struct wsb_server_cfg {
  * address cannot be listened on, WSB_EXIT_OSERR. */
 struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct wsb_server_ops *ops,
 				  void *ud, struct wsb_err *err);
-/* Serves until SIGINT/SIGTERM and every client is closed (or 2 s). 0. */
+/* Serves until SIGINT/SIGTERM and every client is closed (or 2 s). 0, or
+ * -1 when listening() said to stop (its error is the program's). */
 int wsb_server_run(struct wsb_server *srv);
 /* Closes what is left (left() for each) and frees. NULL is fine. */
 void wsb_server_free(struct wsb_server *srv);
@@ -91,8 +99,20 @@ void wsb_server_free(struct wsb_server *srv);
 /* The URL query argument i of conn ("type=a.*"), decoded, into buf: its
  * length, 0 for one that does not fit cap (skip it), -1 past the last. */
 int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
+/* 1 if conn's upgrade had an Origin header (a browser page). */
+int wsb_server_browser(const struct wsb_conn *conn);
 /* conn's session handle (from joined()), or NULL. */
 void *wsb_server_sess(const struct wsb_conn *conn);
+/* What conn is, for the program's GET /clients: its peer address, the path
+ * it asked for, and the query text the program set (wsb_server_set_query,
+ * made without the secrets; "" until then). Valid while conn is. */
+const char *wsb_server_peer(const struct wsb_conn *conn);
+const char *wsb_server_path(const struct wsb_conn *conn);
+const char *wsb_server_query(const struct wsb_conn *conn);
+void wsb_server_set_query(struct wsb_conn *conn, const char *text);
+/* The WebSocket connections one by one: the first after NULL, NULL after
+ * the last. Only to read: none may close while the program walks them. */
+struct wsb_conn *wsb_server_next(const struct wsb_server *srv, const struct wsb_conn *conn);
 /* Frames are waiting for conn: take() at the next writable turn. */
 void wsb_server_wake(struct wsb_conn *conn);
 /* Close conn with code and reason once the kernel takes the close frame
@@ -120,5 +140,10 @@ int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype
  * ending in CRLF, or NULL), then the connection closes. */
 int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
 		      const char *extra);
+/* The door's token for a plain request (Authorization: Bearer, or
+ * ?token=): 0 when it matches or none is required; -1 once refused with
+ * 401, whatever the Origin (a browser's 1008 is for upgrades only), to be
+ * returned from http(). */
+int wsb_server_authorize(struct wsb_http_req *rq);
 
 #endif

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Turns files into a C source that defines wsb_embedded[] (lib/console.h):
+# Turns files into a C source that defines wsb_embedded[] (cmd/wsbridge-serve/console.h):
 # the console page and the browser client are kept as readable files under
 # cmd/wsbridge-serve/ and built into the binary, so the broker serves them
 # with nothing installed beside it. Each array ends in a NUL the length

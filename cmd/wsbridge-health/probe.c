@@ -287,7 +287,7 @@ static void ws_message(void *ud, const char *msg, size_t len)
 		w->p->ws_ms = t - w->t_ping;
 	} else if (w->cfg->roundtrip && w->p->roundtrip_ms < 0 && is_our_canary(w, w->scan.p, &env)) {
 		w->p->roundtrip_ms = t - w->t_canary;
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		/* The broker refused the ping or the canary: it will not come back. */
 		ws_end(w, WSB_PROBE_BAD_ANSWER, "broker replied %.*s", (int)(len > 150 ? 150 : len), msg);
 		return;
@@ -304,6 +304,8 @@ static void ws_closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	if (wsb_client_exit_code(code) == WSB_EXIT_NOPERM)
 		ws_end(w, WSB_PROBE_REFUSED, "%s (%d)", reason, code);
+	else if (code == 404)
+		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);
 	else if (w->p->ws_connect_ms >= 0)
 		ws_end(w, WSB_PROBE_UNREACHABLE, "closed by the server before the %s came back (%d %s)",
 		       w->cfg->roundtrip ? "canary" : "pong", code, reason);
@@ -400,6 +402,13 @@ static void probe_ws(const struct wsb_cfg *cfg, const char *ws_url, const char *
 struct run {
 	const struct wsb_cfg *cfg;
 	FILE *out;
+	double budget;			/* seconds for one probe: --timeout, less near --wait's end */
+	int silent;			/* --wait: judge only, no output */
+	int human;			/* --watch on a terminal: a line for a person */
+	int tty;			/* stdout is a terminal: the verdict is seen there */
+	int last_level;			/* of the previous probe, -1 before the first */
+	char last_reason[WSB_ERR_LEN];
+	double prev_in, prev_out, prev_t;	/* messages_in/out at the previous probe */
 	char url[2048], ws_url[2048];
 	char token[WSB_TOKEN_MAX];
 	int has_token;
@@ -407,6 +416,42 @@ struct run {
 	char *line;
 	size_t line_cap;
 };
+
+/* --watch on a terminal: rates from the change since the previous probe. */
+static size_t render_human(struct run *r, const struct wsb_health *h, const struct wsb_health_verdict *v)
+{
+	double t = now_ms(), in = -1, out = -1;
+	char clock[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int known = h && h->valid && (h->have & (1u << WSB_HF_MESSAGES_IN)) &&
+		    (h->have & (1u << WSB_HF_MESSAGES_OUT));
+
+	strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&now, &tm));
+	if (known && r->prev_t > 0 && t > r->prev_t) {
+		in = (h->v[WSB_HF_MESSAGES_IN] - r->prev_in) * 1000 / (t - r->prev_t);
+		out = (h->v[WSB_HF_MESSAGES_OUT] - r->prev_out) * 1000 / (t - r->prev_t);
+	}
+	r->prev_t = known ? t : 0;
+	if (known) {
+		r->prev_in = h->v[WSB_HF_MESSAGES_IN];
+		r->prev_out = h->v[WSB_HF_MESSAGES_OUT];
+	}
+	return wsb_health_render_human(r->line, r->line_cap, h, v, in < 0 ? -1 : in, out < 0 ? -1 : out, clock);
+}
+
+/* A failure is one line on stderr too, for cron and scripts whose stdout
+ * goes to a file or nowhere; once per change while watching. */
+static void say_failure(struct run *r, const struct wsb_health_verdict *v)
+{
+	const char *why = v->n_reasons ? v->reasons[0] : "";
+
+	if (v->level == WSB_HEALTH_OK || r->silent || (r->tty && !r->cfg->quiet))
+		return;
+	if (r->cfg->watch > 0 && v->level == r->last_level && !strcmp(why, r->last_reason))
+		return;
+	wsb_log(WSB_LOG_ERROR, "%s: %s", wsb_health_level_name(v->level), why);
+}
 
 static int emit(struct run *r, const struct wsb_health *h, const struct wsb_health_probe *p,
 		const struct wsb_health_verdict *v)
@@ -418,7 +463,10 @@ static int emit(struct run *r, const struct wsb_health *h, const struct wsb_heal
 	clock_gettime(CLOCK_REALTIME, &now);
 	wsb_env_timestamp(ts, &now);
 	for (;;) {
-		switch (r->cfg->health_format) {
+		switch (r->human ? -1 : (int)r->cfg->health_format) {
+		case -1:
+			need = render_human(r, h, v);
+			break;
 		case WSB_HEALTH_PROMETHEUS:
 			need = wsb_health_render_prometheus(r->line, r->line_cap, h, p, v,
 							    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
@@ -458,7 +506,7 @@ static int probe_once(struct run *r, int *exit_code)
 
 	wsb_health_probe_init(&p);
 	memset(&h, 0, sizeof h);
-	probe_http(cfg, r->url, r->has_token ? r->token : NULL, cfg->timeout, &p, &body, &len);
+	probe_http(cfg, r->url, r->has_token ? r->token : NULL, r->budget, &p, &body, &len);
 	if (p.http_state == WSB_PROBE_DONE) {
 		parsed = !wsb_health_parse(body ? body : "", len, &h, &e);
 		if (!parsed)
@@ -468,18 +516,22 @@ static int probe_once(struct run *r, int *exit_code)
 	/* The WebSocket tells something even when /health says "stopping";
 	 * but with no HTTP answer at all it would only repeat the failure. */
 	if ((cfg->ws || cfg->roundtrip) && p.http_state == WSB_PROBE_DONE) {
-		left = cfg->timeout * 1000 - (now_ms() - t0);
+		left = r->budget * 1000 - (now_ms() - t0);
 		probe_ws(cfg, r->ws_url, r->has_token ? r->token : NULL, left, &p);
 	}
 	wsb_health_evaluate(parsed ? &h : NULL, &p, &r->limits, &v);
 	*exit_code = cfg->health_format == WSB_HEALTH_NAGIOS ? v.level : v.exit_code;
-	if (v.level != WSB_HEALTH_OK)
-		wsb_log(WSB_LOG_INFO, "%s: %s", wsb_health_level_name(v.level),
-			v.n_reasons ? v.reasons[0] : "");
+	say_failure(r, &v);
+	r->last_level = v.level;
+	snprintf(r->last_reason, sizeof r->last_reason, "%s", v.n_reasons ? v.reasons[0] : "");
 	r->line_cap = r->line_cap ? r->line_cap : 8192;
 	if (!r->line && !(r->line = malloc(r->line_cap)))
 		return -1;
-	parsed = emit(r, parsed ? &h : NULL, &p, &v);
+	/* -q: a healthy broker prints nothing, for cron. */
+	if (r->silent || (cfg->quiet && v.level == WSB_HEALTH_OK))
+		parsed = 0;
+	else
+		parsed = emit(r, parsed ? &h : NULL, &p, &v);
 	wsb_health_free(&h);
 	return parsed;
 }
@@ -507,9 +559,42 @@ static int wait_slot(const sigset_t *set, double until_ms)
 	}
 }
 
+#define WAIT_PERIOD_MS 200
+
+/* --wait: probe quietly every WAIT_PERIOD_MS until the broker is healthy,
+ * then once more out loud (0); at the deadline or a signal one stderr line
+ * says why it is not, and the status is 75. Each probe fits in what is
+ * left of the wait. */
+static int wait_healthy(struct run *r, const sigset_t *set, int *rc)
+{
+	double end = now_ms() + r->cfg->wait * 1000, next;
+	int level = -1;
+
+	r->silent = 1;
+	for (;;) {
+		double left = (end - now_ms()) / 1000;
+
+		r->budget = left < r->cfg->timeout ? (left > 0.05 ? left : 0.05) : r->cfg->timeout;
+		next = now_ms() + WAIT_PERIOD_MS;
+		if (probe_once(r, rc))
+			return -1;
+		level = r->last_level;
+		if (level == WSB_HEALTH_OK || now_ms() >= end || wait_slot(set, next < end ? next : end))
+			break;
+	}
+	r->silent = 0;
+	r->budget = r->cfg->timeout;
+	if (level != WSB_HEALTH_OK) {
+		wsb_log(WSB_LOG_ERROR, "not healthy within --wait %gs: %s", r->cfg->wait, r->last_reason);
+		*rc = WSB_EXIT_TEMPFAIL;
+		return 0;
+	}
+	return probe_once(r, rc);
+}
+
 int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
-	struct run r = { .cfg = cfg, .out = stdout };
+	struct run r = { .cfg = cfg, .out = stdout, .budget = cfg->timeout, .last_level = -1 };
 	int rc = WSB_EXIT_SOFTWARE, got, nagios = cfg->health_format == WSB_HEALTH_NAGIOS;
 	sigset_t set, old;
 	double next;
@@ -533,7 +618,9 @@ int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_err_set(err, WSB_EXIT_SOFTWARE, "cannot initialise libcurl");
 		return wsb_err_exit(err, nagios ? WSB_HEALTH_UNKNOWN : WSB_EXIT_SOFTWARE);
 	}
-	if (cfg->watch <= 0) {
+	r.tty = isatty(fileno(r.out));
+	r.human = r.tty && cfg->watch > 0 && cfg->health_format == WSB_HEALTH_JSON;
+	if (cfg->watch <= 0 && cfg->wait <= 0) {
 		if (probe_once(&r, &rc))
 			goto write_failed;
 		goto done;
@@ -542,6 +629,13 @@ int wsb_probe_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	if (cfg->wait > 0) {
+		got = wait_healthy(&r, &set, &rc);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (got)
+			goto write_failed;
+		goto done;
+	}
 	next = now_ms();
 	for (;;) {
 		if (probe_once(&r, &rc)) {

@@ -6,26 +6,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "envbuf.h"
 #include "envelope.h"
 #include "jqfilter.h"
+#include "jqprog.h"
 #include "lineio.h"
 #include "log.h"
 #include "msgq.h"
 #include "producers.h"
+#include "pubstate.h"
 #include "resume.h"
 #include "sys.h"
 #include "wsclient.h"
 
 /* Each queued record starts with where its line came from (operand index,
- * line number), so the first unacknowledged line can be named at the end;
- * the message itself follows. */
+ * line number, and the byte offset just past it for --state-file), so the
+ * first unacknowledged line can be named at the end and an acknowledged
+ * one remembered; the message itself follows. */
 #define REC_FILE 4u
 #define REC_LINE 8u
-#define REC_HDR (REC_FILE + REC_LINE)
+#define REC_OFF 8u
+#define REC_HDR (REC_FILE + REC_LINE + REC_OFF)
+#define STATE_SAVE_MS 200
+
+/* What --state-file needs of each operand: which file it was. */
+struct input_id {
+	uint64_t dev, ino;
+};
 
 struct pub {
 	const struct wsb_cfg *cfg;
@@ -57,6 +68,14 @@ struct pub {
 	struct wsb_buf scan;		/* parse buffer for inbound frames */
 	uint64_t id, sent, skipped, dropped;
 	struct wsb_jqf *jq;		/* --jq and --type-from, as one program */
+	char *held;			/* --jq: a line's last message so far (buf_cap) */
+	uint64_t broker_max;		/* the broker's --max-message (greeting); 0: unknown */
+	struct input_id *inputs;	/* per operand, for --state-file */
+	struct wsb_pubstate st;		/* --state-file: what is acknowledged */
+	int st_found;			/* the state file had a position */
+	int st_dirty;			/* st changed since it was written */
+	double linger_end;		/* monotonic s: when --linger runs out */
+	int finished;			/* finish() ran: its status and message stand */
 	int rc;
 	struct wsb_err *err;
 };
@@ -65,6 +84,7 @@ static void finish(struct pub *p, int rc)
 {
 	if (!p->rc)
 		p->rc = rc;
+	p->finished = 1;
 	wsb_client_stop(p->cl);
 }
 
@@ -81,12 +101,21 @@ static void maybe_close(struct pub *p)
 		wsb_client_close(p->cl);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* No more input will come: what is queued has --linger to be acknowledged. */
 static void start_linger(struct pub *p)
 {
 	if (p->lingering || p->cfg->linger <= 0)
 		return;
 	p->lingering = 1;
+	p->linger_end = mono_s() + p->cfg->linger;
 	wsb_client_timer(p->cl, (int64_t)(p->cfg->linger * 1000 + 0.5));
 }
 
@@ -95,28 +124,93 @@ static uint64_t inflight(const struct pub *p)
 	return wsb_msgq_count(p->q) - wsb_msgq_unsent(p->q);
 }
 
+/* The operand index, line number and end offset a queued record came from. */
+static uint32_t rec_source(const char *data, uint64_t *line, uint64_t *off)
+{
+	uint32_t file = 0;
+
+	memcpy(&file, data, REC_FILE);
+	memcpy(line, data + REC_FILE, REC_LINE);
+	memcpy(off, data + REC_FILE + REC_LINE, REC_OFF);
+	return file;
+}
+
+/* The operand's name in messages ("stdin" for "-"). */
+static const char *operand_name(const struct pub *p, uint32_t file)
+{
+	if ((int)file >= p->cfg->n_operands)
+		return "?";
+	return strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
+}
+
 /* "N lines not acknowledged, first: FILE:LINE" for the error message. */
 static void unacked_text(const struct pub *p, char *out, size_t cap)
 {
-	const char *data, *name = "?";
+	const char *data;
 	size_t len, n = wsb_msgq_count(p->q);
-	uint64_t id, line = 0;
-	uint32_t file = 0;
+	uint64_t id, line = 0, off;
+	uint32_t file;
 
 	if (!wsb_msgq_first(p->q, &data, &len, &id)) {
 		snprintf(out, cap, "0 lines not acknowledged");
 		return;
 	}
-	memcpy(&file, data, REC_FILE);
-	memcpy(&line, data + REC_FILE, REC_LINE);
-	if ((int)file < p->cfg->n_operands)
-		name = strcmp(p->cfg->operands[file], "-") ? p->cfg->operands[file] : "stdin";
-	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s", name, line);
+	file = rec_source(data, &line, &off);
+	snprintf(out, cap, "%zu line%s not acknowledged, first: %s:%" PRIu64, n, n == 1 ? "" : "s",
+		 operand_name(p, file), line);
 }
 
-static int bad_line(struct pub *p, uint64_t lineno, const char *why)
+/* --state-file: the record with pseq id is done (acknowledged, or refused
+ * for good), so a restart starts after it. Written out by save_state. */
+static void note_done(struct pub *p, const char *data, uint64_t id)
 {
-	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", p->in_name, lineno,
+	uint64_t line;
+	uint32_t file = rec_source(data, &line, &p->st.offset);
+
+	p->st.acked = id;
+	if ((int)file < p->cfg->n_operands) {
+		snprintf(p->st.file, sizeof p->st.file, "%s", p->cfg->operands[file]);
+		p->st.dev = p->inputs[file].dev;
+		p->st.ino = p->inputs[file].ino;
+	}
+	p->st_dirty = 1;
+}
+
+/* Releases queued records up to pseq n (acknowledged, or handed to a broker
+ * that does not acknowledge), remembering where the last of them ended. */
+static void release_upto(struct pub *p, uint64_t n)
+{
+	const char *data;
+	size_t len;
+	uint64_t id;
+
+	while (wsb_msgq_first(p->q, &data, &len, &id) && id <= n) {
+		if (p->cfg->state_file)
+			note_done(p, data, id);
+		wsb_msgq_release(p->q, id);
+	}
+}
+
+/* Writes --state-file if it changed; a failure ends the run (74): going on
+ * would break the promise the file is for. */
+static int save_state(struct pub *p)
+{
+	struct wsb_err e;
+
+	if (!p->cfg->state_file || !p->st_dirty)
+		return 0;
+	if (wsb_pubstate_save(p->cfg->state_file, &p->st, &e)) {
+		*p->err = e;
+		finish(p, e.code);
+		return -1;
+	}
+	p->st_dirty = 0;
+	return 0;
+}
+
+static int bad_line_in(struct pub *p, const char *name, uint64_t lineno, const char *why)
+{
+	wsb_log(p->cfg->strict ? WSB_LOG_ERROR : WSB_LOG_WARN, "%s:%" PRIu64 ": %s%s", name, lineno,
 		why, p->cfg->strict ? "" : " (skipped)");
 	p->skipped++;
 	if (p->cfg->strict) {
@@ -129,6 +223,11 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 		return -1;
 	}
 	return 0;
+}
+
+static int bad_line(struct pub *p, uint64_t lineno, const char *why)
+{
+	return bad_line_in(p, p->in_name, lineno, why);
 }
 
 /* Turns one input line into the message to send, in p->buf. Returns its
@@ -184,25 +283,27 @@ static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t li
 
 static void input_end(struct pub *p);
 
-/* The message of n bytes in p->buf (after the record header) into the
- * queue: 0, or -1 to stop. */
-static int queue_message(struct pub *p, ssize_t n, uint64_t lineno)
+/* The message of n bytes at rec + REC_HDR (rec holds buf_cap) into the
+ * queue, from input line lineno; off is where a resume (--state-file)
+ * starts once it is acknowledged. 0, or -1 to stop. */
+static int queue_message(struct pub *p, char *rec, ssize_t n, uint64_t lineno, uint64_t off)
 {
 	uint32_t file = (uint32_t)(p->next_file - 1);
 
 	/* pseq is the queue id, fixed here, so a resend is the same bytes
 	 * and the server can tell it from a new message. */
-	n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
+	n = wsb_pseq_splice(rec + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
 	if (n < 0)
 		return bad_line(p, lineno, "too long with the producer id added");
-	memcpy(p->buf, &file, REC_FILE);
-	memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
+	memcpy(rec, &file, REC_FILE);
+	memcpy(rec + REC_FILE, &lineno, REC_LINE);
+	memcpy(rec + REC_FILE + REC_LINE, &off, REC_OFF);
 	/* Only --drop-oldest while the broker is away drops: one line's many
 	 * --jq messages may pass --queue, and must not push each other out. */
 	if (wsb_msgq_count(p->q) >= p->cfg->queue && p->cfg->drop_oldest && p->down &&
 	    wsb_msgq_drop_first(p->q))
 		p->dropped++;
-	if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
+	if (wsb_msgq_push(p->q, rec, REC_HDR + (size_t)n, ++p->id)) {
 		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
 		finish(p, WSB_EXIT_OSERR);
 		return -1;
@@ -210,9 +311,14 @@ static int queue_message(struct pub *p, ssize_t n, uint64_t lineno)
 	return 0;
 }
 
+/* One line's --jq messages. Each is held back until the next comes: all
+ * but the last resume at the line's start (a restart sends the line
+ * again), only the last after it, so --state-file never skips a message
+ * of a line it did not see acknowledged whole. */
 struct jq_line {
 	struct pub *p;
-	uint64_t lineno, outputs;
+	uint64_t lineno, start, outputs;
+	ssize_t held;		/* bytes of the message in p->held; 0: none */
 	int stop;		/* bad_line said to stop (--strict) */
 	int flood;		/* more messages than --queue from one line */
 };
@@ -220,38 +326,49 @@ struct jq_line {
 static int jq_message(void *ud, const char *json, size_t len)
 {
 	struct jq_line *l = ud;
+	struct pub *p = l->p;
 	ssize_t n;
 
-	if (++l->outputs > l->p->cfg->queue) {
+	if (++l->outputs > p->cfg->queue) {
 		l->flood = 1;
 		return -1;
 	}
-	if (len > l->p->cfg->max_line)
-		n = bad_line(l->p, l->lineno, "a --jq output longer than --max-line");
+	if (len > p->cfg->max_line)
+		n = bad_line(p, l->lineno, "a --jq output longer than --max-line");
 	else
-		n = envelope(l->p, json, len, l->lineno, 0);
-	if (n > 0)
-		n = queue_message(l->p, n, l->lineno);
-	l->stop = n < 0;
+		n = envelope(p, json, len, l->lineno, 0);
+	if (n > 0 && l->held)
+		l->stop = queue_message(p, p->held, l->held, l->lineno, l->start) < 0;
+	if (n > 0 && !l->stop) {
+		memcpy(p->held + REC_HDR, p->buf + REC_HDR, (size_t)n);
+		l->held = n;
+	}
+	l->stop = l->stop || n < 0;
 	return l->stop ? -1 : 0;
 }
 
 /* One input line through --jq/--type-from: 0..n messages. 0, or -1 to stop. */
-static int jq_messages(struct pub *p, const char *line, size_t len, uint64_t lineno)
+static int jq_messages(struct pub *p, const char *line, size_t len, uint64_t lineno, uint64_t start)
 {
-	struct jq_line l = { p, lineno, 0, 0, 0 };
+	struct jq_line l = { p, lineno, start, 0, 0, 0, 0 };
 	struct wsb_err e;
-	char why[WSB_ERR_LEN + 16];
+	char why[WSB_ERR_LEN + 64];
+	long r;
 
 	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
 		len--;
 	if (!len && !p->cfg->raw)
 		return 0;
-	if (wsb_jqf_each(p->jq, line, len, p->cfg->raw, jq_message, &l, &e) >= 0 || l.stop)
+	r = wsb_jqf_each(p->jq, line, len, p->cfg->raw, jq_message, &l, &e);
+	if (l.held && !l.stop && queue_message(p, p->held, l.held, lineno, r >= 0 ? p->lines.consumed : start))
+		return -1;
+	if (r >= 0 || l.stop)
 		return l.stop ? -1 : 0;
 	if (l.flood)
 		return bad_line(p, lineno, "--jq made more than --queue messages of one line");
-	snprintf(why, sizeof why, "%s: %s", p->cfg->jq ? "--jq" : "--type-from", e.msg);
+	/* Like jq, what came before the error was output: say how much. */
+	snprintf(why, sizeof why, "%s: %s (%" PRIu64 " message%s of it sent)", p->cfg->jq ? "--jq" : "--type-from",
+		 e.msg, l.outputs, l.outputs == 1 ? "" : "s");
 	return bad_line(p, lineno, why);
 }
 
@@ -262,23 +379,26 @@ static void take_lines(struct pub *p)
 	uint64_t lineno;
 	int r;
 
-	while (!p->stopping && queue_room(p) && (r = wsb_lines_next(&p->lines, &line, &len, &lineno))) {
+	for (;;) {
+		uint64_t start = p->lines.consumed;
 		ssize_t n;
 
+		if (p->stopping || !queue_room(p) || !(r = wsb_lines_next(&p->lines, &line, &len, &lineno)))
+			break;
 		if (r == WSB_LINE_TOOLONG) {
 			if (bad_line(p, lineno, "line longer than --max-line"))
 				return;
 			continue;
 		}
 		if (p->jq) {
-			if (jq_messages(p, line, len, lineno))
+			if (jq_messages(p, line, len, lineno, start))
 				return;
 			continue;
 		}
 		n = envelope(p, line, len, lineno, p->cfg->raw);
 		if (n < 0)
 			return;
-		if (n && queue_message(p, n, lineno))
+		if (n && queue_message(p, p->buf, n, lineno, p->lines.consumed))
 			return;
 	}
 	if (wsb_msgq_unsent(p->q))
@@ -286,6 +406,40 @@ static void take_lines(struct pub *p)
 	/* The last lines of an input at EOF were held back by a full queue. */
 	if (p->eof_pending && !p->stopping && wsb_lines_done(&p->lines))
 		input_end(p);
+}
+
+/* Identifies operand idx (open as fd) for --state-file and, for the file
+ * the state's last acknowledged line came from, seeks past that line. */
+static int resume_input(struct pub *p, int idx, int fd)
+{
+	const char *name = p->cfg->operands[idx], *why;
+	struct stat sb;
+	uint64_t off;
+
+	if (!p->cfg->state_file)
+		return 0;
+	if (fstat(fd, &sb))
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot stat %s", p->in_name);
+	p->inputs[idx].dev = (uint64_t)sb.st_dev;
+	p->inputs[idx].ino = (uint64_t)sb.st_ino;
+	if (!p->st_found || strcmp(name, p->st.file))
+		return 0;
+	p->st_found = 0;	/* once: the same name again later is read whole */
+	if (!S_ISREG(sb.st_mode)) {
+		wsb_log(WSB_LOG_WARN, "%s is not a regular file: it cannot be resumed, reading all of it",
+			p->in_name);
+		return 0;
+	}
+	if (wsb_pubstate_resume(&p->st, p->inputs[idx].dev, p->inputs[idx].ino, (uint64_t)sb.st_size, &off,
+				&why) != WSB_RESUME_SEEK) {
+		wsb_log(WSB_LOG_WARN, "%s is %s: reading it from the start", p->in_name, why);
+		return 0;
+	}
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		return wsb_err_errno(p->err, WSB_EXIT_NOINPUT, errno, "cannot seek in %s", p->in_name);
+	p->lines.consumed = off;
+	wsb_log(WSB_LOG_INFO, "resuming %s at byte %" PRIu64 ", after pseq %" PRIu64, p->in_name, off, p->st.acked);
+	return 0;
 }
 
 static int open_next(struct pub *p)
@@ -305,7 +459,11 @@ static int open_next(struct pub *p)
 	}
 	p->in_fd = fd;
 	wsb_lines_free(&p->lines);
-	if (wsb_lines_init(&p->lines, p->cfg->max_line) || wsb_client_input(p->cl, fd, p->err))
+	if (wsb_lines_init(&p->lines, p->cfg->max_line)) {
+		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+		return -1;
+	}
+	if (resume_input(p, p->next_file - 1, fd) || wsb_client_input(p->cl, fd, p->err))
 		return -1;
 	return 1;
 }
@@ -370,10 +528,10 @@ static void in_error(void *ud, int errnum)
 static void opened(void *ud)
 {
 	struct pub *p = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(p->cl, text, sizeof text);
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(p->cfg->url, url, sizeof url));
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 	/* Nothing is sent before the greeting says what the server has. */
 	p->ready = 0;
 	wsb_msgq_rewind(p->q);
@@ -391,6 +549,34 @@ static void progress(struct pub *p)
 	maybe_close(p);
 }
 
+/* A queued line longer than the broker's --max-message (learnt from the
+ * greeting: the line may have been read before it) is skipped and reported
+ * like an invalid line instead of getting the connection closed with 1009.
+ * It leaves the queue only from its head, once every line before it is
+ * acknowledged, so that releasing it releases nothing else; its pseq stays
+ * unused, a step the broker allows. Returns 1 when it was dropped. */
+static int too_big(struct pub *p, const char *data, uint64_t id)
+{
+	const char *d;
+	size_t l;
+	uint64_t first, line, off;
+	uint32_t file;
+	char why[96];
+	int r;
+
+	if (!wsb_msgq_first(p->q, &d, &l, &first) || first != id)
+		return 0;
+	file = rec_source(data, &line, &off);
+	snprintf(why, sizeof why, "longer than the broker's --max-message (%" PRIu64 " bytes)", p->broker_max);
+	r = bad_line_in(p, operand_name(p, file), line, why);
+	release_upto(p, id);
+	/* --strict: nothing after the bad line goes out, as when it is found
+	 * on reading; not noted as done, so a --state-file rerun reads it. */
+	if (r)
+		wsb_msgq_release(p->q, UINT64_MAX);
+	return r ? 0 : 1;
+}
+
 static void writable(void *ud)
 {
 	struct pub *p = ud;
@@ -401,12 +587,17 @@ static void writable(void *ud)
 	if (!p->ready)
 		return;
 	while (inflight(p) < p->cfg->max_inflight && wsb_msgq_peek(p->q, &data, &len, &id)) {
+		if (p->broker_max && len - REC_HDR > p->broker_max) {
+			if (too_big(p, data, id))
+				continue;
+			break;
+		}
 		if (wsb_client_send(p->cl, data + REC_HDR, len - REC_HDR) <= 0)
 			break;
 		wsb_msgq_advance(p->q);
 		/* Without acknowledgements a line is done once handed to the socket. */
 		if (!p->acks)
-			wsb_msgq_release(p->q, id);
+			release_upto(p, id);
 		p->sent++;
 	}
 	progress(p);
@@ -424,6 +615,14 @@ static void keep_secret(struct pub *p, const char *v, size_t len)
 	if (wsb_client_query_add(q, sizeof q, "producer_secret", p->secret) ||
 	    wsb_client_set_query(p->cl, q))
 		wsb_log(WSB_LOG_WARN, "cannot keep the producer secret: a reconnect will be refused");
+	/* At once, before any line is sent: a restart without the secret
+	 * would be refused the id, and with another id it would send again
+	 * what the broker already has. */
+	if (p->cfg->state_file && strcmp(p->st.secret, p->secret)) {
+		snprintf(p->st.secret, sizeof p->st.secret, "%s", p->secret);
+		p->st_dirty = 1;
+		save_state(p);
+	}
 }
 
 /* connection_established: with "producer" the server acknowledges, and
@@ -435,11 +634,14 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	uint64_t accepted = 0;
 
 	p->acks = wsb_env_lookup(obj, len, "producer", &v);
+	/* Lines longer than the broker takes are skipped when sent (too_big). */
+	if (!wsb_env_lookup(obj, len, "max_message", &v) || wsb_env_uint(obj + v.off, v.len, &p->broker_max))
+		p->broker_max = 0;
 	if (p->acks && wsb_env_lookup(obj, len, "producer_secret", &v))
 		keep_secret(p, obj + v.off, v.len);
 	if (p->acks) {
 		if (wsb_env_lookup(obj, len, "accepted", &v) && !wsb_env_uint(obj + v.off, v.len, &accepted))
-			wsb_msgq_release(p->q, accepted);
+			release_upto(p, accepted);
 		wsb_log(WSB_LOG_INFO, "producer %s: the broker has accepted up to pseq %" PRIu64 ", %zu to send",
 			p->producer, accepted, wsb_msgq_count(p->q));
 	} else if (!p->warned_noack) {
@@ -479,12 +681,12 @@ static void message(void *ud, const char *msg, size_t len)
 	if (!strcmp(env.type, "ack")) {
 		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
 		    !wsb_env_uint(obj + v.off, v.len, &n)) {
-			wsb_msgq_release(p->q, n);
+			release_upto(p, n);
 			progress(p);
 		}
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, obj, len);
-	} else if (!strcmp(env.type, "error")) {
+	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
 		if (wsb_env_lookup(obj, len, "data", &v)) {
 			struct wsb_span m;
 
@@ -499,15 +701,19 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct pub *p = ud;
 	size_t left = wsb_msgq_count(p->q);
-	char text[WSB_ERR_LEN];
+	char text[WSB_ERR_LEN], what[1200];
 	int rc;
 
 	p->ready = 0;
+	/* The connection torn down after we decided (a second Ctrl-C) must not
+	 * replace the reason given. */
+	if (p->finished)
+		return;
+	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs with %zu lines queued",
-			code ? "disconnected" : "cannot connect", reason, code ? ", code " : "", code,
-			(double)retry_ms / 1000, left);
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
+			left);
 		return;
 	}
 	if ((p->input_done || p->stopping) && !left) {
@@ -520,8 +726,8 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	}
 	rc = wsb_client_exit_code(code);
 	unacked_text(p, text, sizeof text);
-	wsb_err_set(p->err, rc, "%s (%d %s); %s", rc == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason, text);
+	wsb_err_set(p->err, rc, "%s%s; %s", rc == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    rc == WSB_EXIT_CONFIG ? "" : "giving up: ", what, text);
 	finish(p, rc);
 }
 
@@ -540,6 +746,29 @@ static void timer(void *ud)
 	finish(p, WSB_EXIT_TEMPFAIL);
 }
 
+static void announce_wait(const struct pub *p)
+{
+	size_t n = wsb_msgq_count(p->q);
+	double left = p->linger_end - mono_s();
+
+	if (!n)
+		return;
+	if (p->lingering)
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting up to %.0f s for %zu unacknowledged line%s; "
+			"Ctrl-C again to quit", left > 0 ? left : 0, n, n == 1 ? "" : "s");
+	else
+		wsb_log(WSB_LOG_WARN, "interrupted: waiting for %zu unacknowledged line%s (--linger 0: "
+			"no limit); Ctrl-C again to quit", n, n == 1 ? "" : "s");
+}
+
+/* --state-file is written at most every STATE_SAVE_MS: an fsync per
+ * acknowledgement would cap the rate, and what a crash loses of it is only
+ * sent again under the same pseq, which the broker drops as a duplicate. */
+static void tick(void *ud)
+{
+	save_state(ud);
+}
+
 static void on_signal(void *ud, int sig)
 {
 	struct pub *p = ud;
@@ -554,9 +783,11 @@ static void on_signal(void *ud, int sig)
 		return;
 	}
 	/* First signal: stop reading; what is queued has --linger to be
-	 * acknowledged, then the connection closes. */
+	 * acknowledged, then the connection closes. Said at once: a user who
+	 * pressed Ctrl-C must not be left guessing why nothing happens. */
 	p->stopping = 1;
 	start_linger(p);
+	announce_wait(p);
 	maybe_close(p);
 }
 
@@ -570,52 +801,50 @@ static const struct wsb_client_ops ops = {
 	.in_data = in_data,
 	.in_error = in_error,
 	.signal = on_signal,
+	.tick = tick,
 };
 
-static struct wsb_jqf *compile_opt(const char *opt, const char *prog, struct wsb_err *err)
+/* --state-file: a saved run goes on as the same producer (id with its run
+ * suffix, secret) from the pseq after the last acknowledged one, and its
+ * inputs before the one that line came from are done. A new state file
+ * takes the id just made and is written once the broker issues a secret. */
+static int load_state(struct pub *p, struct wsb_err *err)
 {
-	struct wsb_err e;
-	struct wsb_jqf *f = wsb_jqf_compile(prog, &e);
+	const struct wsb_cfg *cfg = p->cfg;
+	size_t plen = cfg->producer ? strlen(cfg->producer) : 0;
+	int found;
 
-	if (!f)
-		wsb_err_set(err, e.code, "%s: %s", opt, e.msg);
-	return f;
+	if (!cfg->state_file)
+		return 0;
+	if (wsb_pubstate_load(cfg->state_file, &p->st, &found, err))
+		return -1;
+	if (!found) {
+		snprintf(p->st.producer, sizeof p->st.producer, "%s", p->producer);
+		p->st_dirty = 1;
+		return 0;
+	}
+	if (cfg->producer && (strncmp(p->st.producer, cfg->producer, plen) || p->st.producer[plen] != ':'))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "%s belongs to producer %s, not --producer %s",
+				   cfg->state_file, p->st.producer, cfg->producer);
+	memcpy(p->producer, p->st.producer, sizeof p->producer);
+	if (strlen(p->st.secret) == WSB_SECRET_HEX)
+		memcpy(p->secret, p->st.secret, sizeof p->secret);
+	p->id = p->st.acked;
+	p->st_found = p->st.file[0] != '\0';
+	for (int i = 0; p->st_found && i < cfg->n_operands; i++)
+		if (!strcmp(cfg->operands[i], p->st.file)) {
+			p->next_file = i;	/* the ones before it are done */
+			return 0;
+		}
+	if (p->st_found)
+		wsb_log(WSB_LOG_WARN, "%s: %s is not among the inputs now; reading them from the start",
+			cfg->state_file, p->st.file);
+	p->st_found = 0;
+	return 0;
 }
 
-/* --jq and --type-from as one program, each checked alone first so that a
- * mistake is named with its option and jq's message. Without --jq the
- * input itself is the message ({data: line} with --raw). The newline
- * keeps a trailing # comment from hiding the parenthesis. */
-static struct wsb_jqf *jq_program(const struct wsb_cfg *cfg, struct wsb_err *err)
-{
-	static const char set_type[] = "(%s\n) | (%s\n) as $wsb_type | if ($wsb_type | type) == \"string\" "
-				       "then .type = $wsb_type else error(\"--type-from gave \\($wsb_type "
-				       "| tojson), not a string\") end";
-	const char *base = cfg->jq ? cfg->jq : cfg->raw ? "{data: .}" : ".";
-	struct wsb_jqf *f;
-	char *prog;
-
-	if (!cfg->type_from)
-		return compile_opt("--jq", cfg->jq, err);
-	if (cfg->jq) {
-		if (!(f = compile_opt("--jq", cfg->jq, err)))
-			return NULL;
-		wsb_jqf_free(f);
-	}
-	if (!(f = compile_opt("--type-from", cfg->type_from, err)))
-		return NULL;
-	wsb_jqf_free(f);
-	if (!(prog = malloc(sizeof set_type + strlen(base) + strlen(cfg->type_from)))) {
-		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
-		return NULL;
-	}
-	sprintf(prog, set_type, base, cfg->type_from);
-	f = compile_opt("--type-from", prog, err);
-	free(prog);
-	return f;
-}
-
-/* The producer id this run publishes as, and the query that names it. */
+/* The producer id this run publishes as (with --state-file, the saved one
+ * and its secret), and the query that names it. */
 static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->producer) {
@@ -631,9 +860,13 @@ static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_e
 		gethostname(host, sizeof host - 1);
 		wsb_producer_id_make(p->producer, host, (long)getpid(), (unsigned)wsb_random64());
 	}
+	if (load_state(p, err))
+		return -1;
 	if (wsb_client_query_add(p->query, sizeof p->query, "producer", p->producer) ||
 	    wsb_client_query_add(p->query, sizeof p->query, cfg->echo ? "echo" : "subscribe",
-				 cfg->echo ? "1" : "none"))
+				 cfg->echo ? "1" : "none") ||
+	    wsb_client_query_add(p->query, sizeof p->query, "stamp", "1") ||	/* producer/pseq (--echo) */
+	    (p->secret[0] && wsb_client_query_add(p->query, sizeof p->query, "producer_secret", p->secret)))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--producer too long");
 	return 0;
 }
@@ -644,6 +877,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	struct wsb_cfg c2 = *cfg;
 	struct wsb_client_cfg ccfg;
 	struct pub p = { .cfg = &c2, .err = err, .in_fd = -1 };
+	struct wsb_err e2;
 	int r;
 
 	/* A publisher listens to nothing (subscribe=none in query), so other
@@ -664,15 +898,15 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		p.type_member[n] = ',';
 		p.type_member[n + 1] = '\0';
 	}
-	if ((cfg->jq || cfg->type_from) && !(p.jq = jq_program(cfg, err))) {
-		r = -1;
-		goto out;
-	}
+	if ((cfg->jq || cfg->type_from) && !(p.jq = pub_jq_program(cfg, err)))
+		return -1;	/* nothing is open yet */
 	/* Worst case of --raw: every byte escaped as \u00XX. */
 	p.buf_cap = REC_HDR + cfg->max_line * 6 + sizeof p.type_member + 16 + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
+	p.held = p.jq ? malloc(p.buf_cap) : NULL;
 	p.q = wsb_msgq_new();
-	if (!p.buf || !p.q) {
+	p.inputs = calloc((size_t)c2.n_operands, sizeof *p.inputs);
+	if (!p.buf || !p.q || !p.inputs || (p.jq && !p.held)) {
 		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
 		goto out;
 	}
@@ -681,10 +915,16 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		r = err->code;
 		goto out;
 	}
+	if (cfg->state_file)
+		wsb_client_every(p.cl, STATE_SAVE_MS);
 	if (wsb_client_run(p.cl, err)) {
 		r = err->code;
 		goto out;
 	}
+	if (!p.rc)
+		save_state(&p);
+	else if (p.st_dirty)
+		wsb_pubstate_save(cfg->state_file, &p.st, &e2);
 	r = p.rc;
 	wsb_log(WSB_LOG_INFO, "sent %" PRIu64 " messages", p.sent);
 	/* Dropped lines were not accepted: exit 0 would say they were. */
@@ -695,7 +935,8 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		wsb_log(WSB_LOG_WARN, "dropped %" PRIu64 " oldest lines (--drop-oldest)", p.dropped);
 	}
 	if (p.skipped && !cfg->strict)
-		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " invalid line%s", p.skipped, p.skipped == 1 ? "" : "s");
+		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " line%s (invalid or too long)", p.skipped,
+			p.skipped == 1 ? "" : "s");
 out:
 	if (p.in_fd > 0)
 		close(p.in_fd);
@@ -704,6 +945,9 @@ out:
 	wsb_msgq_free(p.q);
 	wsb_jqf_free(p.jq);
 	free(p.buf);
+	free(p.held);
 	wsb_buf_free(&p.scan);
+	free(p.inputs);
+	explicit_bzero(&p.st, sizeof p.st);
 	return wsb_err_exit(err, r);
 }

@@ -4,8 +4,10 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clients.h"
 #include "console.h"
 #include "envelope.h"
 #include "sys.h"
@@ -38,14 +40,16 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 	return snprintf(buf, cap,
 			"{\"status\":\"%s\"%s,\"active_connections\":%" PRIu64 ",\"subscribers\":%" PRIu64
 			",\"uptime_s\":%.0f,\"messages_in\":%" PRIu64 ",\"messages_out\":%" PRIu64
-			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64 ",\"seq\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"slow_consumers_closed\":%" PRIu64
+			",\"slow_unsubscribed\":%" PRIu64 ",\"seq\":%" PRIu64
 			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
 			ts_.stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			uptime(s), st.messages_in, st.messages_out, st.dropped,
-			st.slow_consumers_closed, st.seq, st.queued_bytes, ts_.publishers_paused ? "true" : "false",
+			st.slow_consumers_closed, st.slow_unsubscribed, st.seq, st.queued_bytes,
+			ts_.publishers_paused ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
 			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, ts_.partial_bytes,
 			st.memory_bytes, s->journal ? "true" : "false", WSB_VERSION, ts);
@@ -82,6 +86,7 @@ static int metrics_text(struct serve *s, char *buf, size_t cap)
 		"# HELP wsbridge_messages_out_total Frames sent to clients.\n# TYPE wsbridge_messages_out_total counter\nwsbridge_messages_out_total %" PRIu64 "\n"
 		"# HELP wsbridge_dropped_total Messages discarded from slow consumers' queues.\n# TYPE wsbridge_dropped_total counter\nwsbridge_dropped_total %" PRIu64 "\n"
 		"# HELP wsbridge_slow_consumers_closed_total Connections closed with 4008.\n# TYPE wsbridge_slow_consumers_closed_total counter\nwsbridge_slow_consumers_closed_total %" PRIu64 "\n"
+		"# HELP wsbridge_slow_unsubscribed_total Slow connections that publish, unsubscribed instead of closed.\n# TYPE wsbridge_slow_unsubscribed_total counter\nwsbridge_slow_unsubscribed_total %" PRIu64 "\n"
 		"# HELP wsbridge_errors_total Error replies for invalid input.\n# TYPE wsbridge_errors_total counter\nwsbridge_errors_total %" PRIu64 "\n"
 		"# HELP wsbridge_seq Last sequence number assigned.\n# TYPE wsbridge_seq gauge\nwsbridge_seq %" PRIu64 "\n"
 		"# HELP wsbridge_queued_bytes Bytes waiting in subscriber queues.\n# TYPE wsbridge_queued_bytes gauge\nwsbridge_queued_bytes %" PRIu64 "\n"
@@ -92,9 +97,41 @@ static int metrics_text(struct serve *s, char *buf, size_t cap)
 		"# HELP wsbridge_memory_bytes Bytes counted against --max-memory.\n# TYPE wsbridge_memory_bytes gauge\nwsbridge_memory_bytes %" PRIu64 "\n"
 		"# HELP wsbridge_uptime_seconds Seconds since start.\n# TYPE wsbridge_uptime_seconds gauge\nwsbridge_uptime_seconds %.0f\n",
 		st.connections, st.subscribers, st.messages_in, st.messages_out, st.dropped,
-		st.slow_consumers_closed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
+		st.slow_consumers_closed, st.slow_unsubscribed, st.errors, st.seq, st.queued_bytes, st.snapshot_bytes,
 		st.snapshot_entries, st.snapshot_evicted, ts.partial_bytes, st.memory_bytes,
 		uptime(s));
+}
+
+/* GET /clients: the connections, as the token holder may see them; the
+ * transport's view of each (address, path, the query without secrets)
+ * beside the broker's (wsb_broker_sess_info). */
+static int serve_clients(struct serve *s, struct wsb_http_req *rq)
+{
+	struct wsb_buf body = { .max = (size_t)64 << 20 };
+	struct wsb_conn_view *v;
+	struct wsb_conn *c;
+	struct wsb_err err;
+	size_t n = 0;
+	int r;
+
+	if (wsb_server_authorize(rq))
+		return -1;
+	for (c = wsb_server_next(s->srv, NULL); c; c = wsb_server_next(s->srv, c))
+		n++;
+	v = calloc(n + 1, sizeof *v);
+	n = 0;
+	for (c = wsb_server_next(s->srv, NULL); v && c; c = wsb_server_next(s->srv, c))
+		v[n++] = (struct wsb_conn_view){ wsb_server_peer(c), wsb_server_path(c), wsb_server_query(c),
+						 wsb_server_sess(c) };
+	if (!v || wsb_clients_json(&body, v, n, &err)) {
+		free(v);
+		wsb_buf_free(&body);
+		return wsb_server_refuse(rq, 503, "Service Unavailable", "out of memory", NULL);
+	}
+	r = wsb_server_reply(rq, 200, "application/json", NULL, body.p, body.len);
+	free(v);
+	wsb_buf_free(&body);
+	return r;
 }
 
 /* The console page (GET / from a browser, /console) and /wsbridge.js. The
@@ -141,7 +178,8 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 	int con = !s->cfg->no_console;
 	int n = snprintf(body, cap,
 			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
-			 "\"health\":\"/health\",\"metrics\":\"/metrics\"%s},\"auth\":\"%s\",\"features\":[\"filter\"%s]}\n",
+			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"%s},"
+			 "\"auth\":\"%s\",\"features\":[\"filter\"%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
 			 s->has_token ? "token" : "none", s->cfg->console_publish ? ",\"console-publish\"" : "");
 
@@ -158,7 +196,7 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	/* Every endpoint is read-only: other methods on a known path get 405
 	 * with Allow, not the GET answer (a POST must not look accepted). */
 	if ((!strcmp(path, "/health") || !strcmp(path, "/metrics") || !strcmp(path, "/") ||
-	     !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
+	     !strcmp(path, "/clients") || !strcmp(path, s->cfg->path) || is_console_path(s, rq, path)) &&
 	    !rq->get)
 		return wsb_server_refuse(rq, 405, "Method Not Allowed", "method not allowed", "allow: GET, HEAD\r\n");
 	if (is_console_path(s, rq, path))
@@ -167,6 +205,8 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 		n = health_json(s, body, sizeof body);
 		return wsb_server_reply(rq, 200, "application/json", NULL, body, (size_t)n);
 	}
+	if (!strcmp(path, "/clients"))
+		return serve_clients(s, rq);
 	if (!strcmp(path, "/metrics")) {
 		n = metrics_text(s, body, sizeof body);
 		if (n > 0 && (size_t)n < sizeof body)

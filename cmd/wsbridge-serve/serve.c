@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clients.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "listen.h"
 #include "log.h"
+#include "ready.h"
 #include "sys.h"
 
 /* ---- the broker's hooks: how the core reaches a connection ---- */
@@ -44,8 +46,8 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 /* ---- the transport's ops ---- */
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
- * echo=1, snapshot=1, subscribe=none, producer=ID, producer_secret=S,
- * since=SEQ, epoch=E, filter=JQ. */
+ * echo=1, stamp=1, snapshot=1, subscribe=none, producer=ID,
+ * producer_secret=S, since=SEQ, epoch=E, filter=JQ. */
 #define MAX_TYPE_ARGS 64
 
 struct join_args {
@@ -63,6 +65,8 @@ static int join_arg(struct join_args *a, const char *arg, struct wsb_err *err)
 
 	if (!strcmp(arg, "echo=1") || !strcmp(arg, "echo=true")) {
 		j->flags |= WSB_SESS_ECHO;
+	} else if (!strcmp(arg, "stamp=1") || !strcmp(arg, "stamp=true")) {
+		j->flags |= WSB_SESS_STAMP;	/* producer/pseq: the tools ask */
 	} else if (!strcmp(arg, "snapshot=1") || !strcmp(arg, "snapshot=true")) {
 		j->snapshot = 1;
 	} else if (!strcmp(arg, "subscribe=none")) {
@@ -106,16 +110,26 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	struct wsb_sess *sess = NULL;
 	/* lws holds the whole request head in 4 KiB: no argument is longer,
 	 * so a filter= too long for us is seen and refused, not skipped. */
-	char arg[4096 + 16];
+	char arg[4096 + 16], shown[512] = "";
 	int i, n;
 
 	memset(&a.j, 0, sizeof a.j);
 	/* An argument too long for us (a huge token=) is skipped, not allowed
-	 * to end the loop and drop the arguments after it. */
-	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++)
+	 * to end the loop and drop the arguments after it. GET /clients shows
+	 * the query without its secrets. */
+	for (i = 0; (n = wsb_server_arg(conn, i, arg, sizeof arg)) >= 0; i++) {
+		if (n > 0)
+			wsb_clients_query_add(shown, sizeof shown, arg);
 		if (n > 0 && join_arg(&a, arg, &err))
 			break;
+	}
+	wsb_server_set_query(conn, shown);
 	a.j.types = a.tv;
+	/* What may publish is the broker's may_publish(); who is read-only is
+	 * decided here, from the options and the door (issue 10's token scopes
+	 * add to this flag). */
+	if (sv->cfg->browsers_read_only && wsb_server_browser(conn))
+		a.j.flags |= WSB_SESS_READ_ONLY;
 	if (!err.msg[0])
 		sess = wsb_broker_join_ex(sv->broker, conn, &a.j, &err);
 	if (sess) {
@@ -176,10 +190,19 @@ static const char *op_name(void *ud, void *sess)
 	return wsb_broker_client_id(sess);
 }
 
+/* --ready-fd and --pid-file, once the port is known and a signal would
+ * stop the broker cleanly; a failure to write either stops it (74). */
+static int op_listening(void *ud, int port)
+{
+	struct serve *sv = ud;
+
+	return wsb_ready_announce(sv->cfg, port, sv->err);
+}
+
 static const struct wsb_server_ops serve_ops = {
 	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
 	.left = op_left, .partial = op_partial, .http = serve_http, .tick = op_tick,
-	.timer = op_timer, .name = op_name,
+	.timer = op_timer, .name = op_name, .listening = op_listening,
 };
 
 /* ---- composition ---- */
@@ -197,6 +220,10 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.durable_acks = cfg->journal != NULL,
 		.snapshot_bytes = cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.max_message = cfg->max_message,	/* told in the greeting */
+		.request_types = (const char *const *)cfg->request_types.v,
+		.nrequest_types = cfg->request_types.n,
+		.symbol_key = cfg->symbol_key,
 	};
 	struct wsb_broker_hooks hooks = { .ud = sv, .wake = hook_wake, .close = hook_close,
 					  .pressure = hook_pressure,
@@ -243,6 +270,7 @@ static int start(struct serve *sv, struct wsb_err *err)
 	if (cfg->tls_cert &&
 	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
 		return -1;
+	wsb_ready_init(cfg);
 	if (new_broker(sv, err) || (cfg->journal && serve_journal_open(sv, err)))
 		return -1;
 	if (wsb_listen_check(cfg, iface, sizeof iface, err))
@@ -260,9 +288,12 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 
 	memset(&sv, 0, sizeof sv);
 	sv.cfg = cfg;
+	sv.err = err;
 	sv.started = wsb_mono_ns();
 	if (!start(&sv, err))
 		rc = wsb_server_run(sv.srv);
+	if (!rc)
+		wsb_ready_done(cfg);	/* a clean stop: the pid file goes */
 	/* Every connection leaves the broker before the broker goes. */
 	wsb_server_free(sv.srv);
 	serve_journal_close(&sv);

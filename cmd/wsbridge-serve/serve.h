@@ -5,8 +5,10 @@
  *   connection's URL query is its join request), the broker's hooks;
  * - commit.c: --journal: recovery at start, group commit, acks that follow
  *   durability, the degraded state;
- * - http.c: /health, /metrics, / (JSON, or the console for a browser),
- *   /console, /wsbridge.js, and JSON errors for everything else;
+ * - http.c: /health, /metrics, /clients (with clients.c), / (JSON, or the
+ *   console for a browser), /console, /wsbridge.js, and JSON errors for
+ *   everything else;
+ * - ready.c: --ready-fd and --pid-file, once it listens;
  * - filters.c: ?filter=, the broker's filter hooks on the jq worker.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
@@ -28,6 +30,7 @@ enum serve_commit { COMMIT_IDLE, COMMIT_TIMER, COMMIT_NOW };
 
 struct serve {
 	const struct wsb_cfg *cfg;
+	struct wsb_err *err;		/* wsb_serve_run's, for errors from the ops */
 	struct wsb_broker *broker;
 	struct wsb_server *srv;
 	uint64_t started;		/* wsb_mono_ns, for uptime */

@@ -196,7 +196,9 @@ class Client {
 			this._gap(m);
 			return this.o.onGap(m);
 		}
-		if (CONTROL.has(m.type) || typeof m.seq !== "number") return this.o.onControl(m);
+		// An "error" with a seq is an application's message; the broker's own
+		// replies carry none.
+		if ((CONTROL.has(m.type) && m.type !== "error") || typeof m.seq !== "number") return this.o.onControl(m);
 		if (this.pos.printed && m.seq <= this.pos.printed) return;	// seen before the resume seam
 		this.pos.printed = m.seq;
 		if (!this.pos.have || m.seq > this.pos.seq) this.pos.seq = m.seq;

@@ -33,6 +33,8 @@ struct sub {
 	struct wsb_pos pos;		/* what has been written out */
 	uint64_t dups, gaps;
 	int greeted;			/* a connection_established was seen */
+	int opened;			/* a connection was open at some point */
+	char last_failure[1200];	/* why the last attempt failed */
 	char base_query[4096];		/* the subscription; resume arguments go after it */
 	int cursor_fd;			/* --cursor-file, or -1 */
 	int cursor_sized;		/* the file holds exactly one record */
@@ -41,11 +43,17 @@ struct sub {
 	uint64_t jq_failed;		/* messages --jq failed on */
 };
 
-/* Types the broker speaks to us about the connection itself. */
-static int is_control(const char *type)
+/* Types the broker speaks to us about the connection itself. An "error"
+ * with a seq is an application's, published like any message: the
+ * broker's own carry none (and data.source "wsbridge"). */
+static int is_control(const struct wsb_env *env)
 {
+	const char *type = env->type;
+
+	if (!strcmp(type, "error"))
+		return !env->has_seq;
 	return !strcmp(type, "connection_established") || !strcmp(type, "pong") ||
-	       !strcmp(type, "subscribed") || !strcmp(type, "error") || !strcmp(type, "ack");
+	       !strcmp(type, "subscribed") || !strcmp(type, "ack");
 }
 
 /* Output is gathered while one network read is processed and written with
@@ -294,7 +302,7 @@ static void message(void *ud, const char *msg, size_t len)
 		gap(s, obj, (size_t)n);
 		return;
 	}
-	if (is_control(env.type)) {
+	if (is_control(&env)) {
 		if (!strcmp(env.type, "connection_established"))
 			greeting(s, obj, (size_t)n, &env);
 		if (s->cfg->control)
@@ -332,10 +340,11 @@ static void message(void *ud, const char *msg, size_t len)
 static void opened(void *ud)
 {
 	struct sub *s = ud;
+	char text[1200];
+	int notable = wsb_client_open_text(s->cl, text, sizeof text);
 
-	char url[1024];
-
-	wsb_log(WSB_LOG_INFO, "connected to %s", wsb_log_redact(s->cfg->url, url, sizeof url));
+	s->opened = 1;
+	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 }
 
 /* The subscription, then where to start: since=SEQ&epoch=E once there is
@@ -363,8 +372,11 @@ static void writable(void *ud)
 static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 {
 	struct sub *s = ud;
+	char what[1200];
 
+	wsb_client_fail_text(s->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
+		snprintf(s->last_failure, sizeof s->last_failure, "%s", what);
 		char q[sizeof s->base_query + 128];
 
 		/* Output held back for this read goes out before we wait. */
@@ -379,16 +391,14 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 				reason, s->pos.seq);
 			return;
 		}
-		wsb_log(WSB_LOG_WARN, "%s (%s%s%.0d); retrying in %.1fs", code ? "disconnected" : "cannot connect",
-			reason, code ? ", code " : "", code,
-			(double)retry_ms / 1000);
+		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs", what, (double)retry_ms / 1000);
 		return;
 	}
 	if (s->rc || s->stopped)
 		return;
-	wsb_err_set(s->err, wsb_client_exit_code(code), "%s (%d %s)",
-		    wsb_client_exit_code(code) == WSB_EXIT_NOPERM ? "refused by the broker" : "giving up",
-		    code, reason);
+	wsb_err_set(s->err, wsb_client_exit_code(code), "%s%s",
+		    wsb_client_exit_code(code) == WSB_EXIT_NOPERM ? "refused by the broker: " :
+		    wsb_client_exit_code(code) == WSB_EXIT_CONFIG ? "" : "giving up: ", what);
 	finish(s, wsb_client_exit_code(code));
 }
 
@@ -396,6 +406,14 @@ static void timer(void *ud)
 {
 	struct sub *s = ud;
 
+	/* "Record for a minute" with no broker must not leave an empty file
+	 * and exit 0: never connected is a failure, and says why. */
+	if (!s->opened) {
+		wsb_err_set(s->err, WSB_EXIT_UNAVAILABLE, "never connected within --timeout %gs: %s", s->cfg->timeout,
+			    s->last_failure[0] ? s->last_failure : "no answer yet");
+		finish(s, WSB_EXIT_UNAVAILABLE);
+		return;
+	}
 	if (s->cfg->count) {
 		wsb_err_set(s->err, WSB_EXIT_TEMPFAIL, "timeout: %" PRIu64 " of %" PRIu64 " messages in %gs",
 			    s->got, s->cfg->count, s->cfg->timeout);
@@ -491,6 +509,9 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		if (wsb_client_query_add(s.base_query, sizeof s.base_query, "type", cfg->types.v[i]))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->echo && wsb_client_query_add(s.base_query, sizeof s.base_query, "echo", "1"))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
+	/* The producer/pseq stamp goes only to clients that ask: we print it. */
+	if (wsb_client_query_add(s.base_query, sizeof s.base_query, "stamp", "1"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
 	if (cfg->where && where_query(&s, err))
 		return -1;

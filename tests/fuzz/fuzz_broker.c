@@ -7,8 +7,11 @@
  * for one single frame; everything taken is whole unmasked text frames of
  * valid JSON objects; a session's published messages arrive in seq order;
  * the journal hook sees strictly increasing seqs; a closed session gets
- * nothing more; once everyone left, no connection, subscriber or queued byte
- * is counted; ASan's leak check sees every buffer freed. */
+ * nothing more; the greeting tells the transport's max_message; a session's
+ * counts (GET /clients) grow by one per input and by the frames take()
+ * handed it, acks and too_big gaps aside, like the broker's own; once
+ * everyone left, no connection, subscriber or queued byte is counted;
+ * ASan's leak check sees every buffer freed. */
 #include "fuzz.h"
 
 #include <inttypes.h>
@@ -86,26 +89,42 @@ static int h_snapkey(void *ud, const char *msg, size_t len, char *key, size_t ca
 	return (int)n;
 }
 
-/* One frame's payload: a JSON object; published messages in seq order. */
-static void check_payload(struct slot *sl, const char *p, size_t len)
+/* One frame's payload: a JSON object; published messages in seq order.
+ * Returns 1 if the broker counts it as a message out: not an ack, nor a
+ * gap record for a message too big to send. */
+static int check_payload(struct slot *sl, const char *p, size_t len)
 {
 	char *out = malloc(len ? len : 1);
 	struct wsb_env env;
+	struct wsb_span v;
 	ssize_t n = wsb_env_parse(p, len, out, NULL, &env, NULL);
+	uint64_t mm;
+	int counted = 1;
 
 	FUZZ_CHECK(n >= 0);
 	if (sl->check_order && env.has_type && env.has_seq && !wsb_env_type_reserved(env.type)) {
 		FUZZ_CHECK(env.seq > sl->last_seq);
 		sl->last_seq = env.seq;
 	}
+	if (env.has_type && !strcmp(env.type, "connection_established"))
+		FUZZ_CHECK(wsb_env_lookup(out, (size_t)n, "max_message", &v) &&
+			   !wsb_env_uint(out + v.off, v.len, &mm) && mm == MAX_MESSAGE);
+	if (env.has_type && !strcmp(env.type, "ack"))
+		counted = 0;
+	if (env.has_type && !strcmp(env.type, "gap") && memmem(out, (size_t)n, "\"too_big\"", 9))
+		counted = 0;
 	free(out);
+	return counted;
 }
 
-/* Splits out[0..n) into frames; returns how many. */
-static int check_frames(struct slot *sl, const unsigned char *p, size_t n)
+/* Splits out[0..n) into frames; returns how many, and in *counted how many
+ * count as messages out. */
+static int check_frames(struct slot *sl, const unsigned char *p, size_t n, int *counted)
 {
 	size_t i = 0;
 	int frames = 0;
+
+	*counted = 0;
 
 	while (i < n) {
 		uint64_t len;
@@ -121,7 +140,7 @@ static int check_frames(struct slot *sl, const unsigned char *p, size_t n)
 				len = len << 8 | p[i + k];
 		}
 		FUZZ_CHECK(len <= n - i - h);
-		check_payload(sl, (const char *)p + i + h, (size_t)len);
+		*counted += check_payload(sl, (const char *)p + i + h, (size_t)len);
 		i += h + (size_t)len;
 		frames++;
 	}
@@ -131,20 +150,30 @@ static int check_frames(struct slot *sl, const unsigned char *p, size_t n)
 static void op_take(struct fuzz_in *in, struct slot *sl)
 {
 	size_t hard = wsb_broker_frame_max(MAX_MESSAGE), soft = 1 + fuzz_u16(in) % 70000;
+	struct wsb_sess_info before, after;
+	struct wsb_broker_stats st0, st1;
 	unsigned char *out;
+	int counted = 0;
 	size_t n;
 
 	if (fuzz_u8(in) % 8 == 0)
 		hard = 1 + fuzz_u16(in) % hard;	/* a transport with less room than it should */
 	out = malloc(hard);
+	wsb_broker_sess_info(sl->s, &before);
+	wsb_broker_stats(F.b, &st0);
 	n = wsb_broker_take(F.b, sl->s, out, soft, hard);
+	wsb_broker_sess_info(sl->s, &after);
+	wsb_broker_stats(F.b, &st1);
 	FUZZ_CHECK(n <= hard);
 	FUZZ_CHECK(!sl->closed || n == 0);
 	if (n) {
-		int frames = check_frames(sl, out, n);
+		int frames = check_frames(sl, out, n, &counted);
 
 		FUZZ_CHECK(n <= soft || frames == 1);
 	}
+	FUZZ_CHECK(after.messages_out - before.messages_out == (uint64_t)counted);
+	FUZZ_CHECK(st1.messages_out - st0.messages_out == (uint64_t)counted);
+	FUZZ_CHECK(!strcmp(after.id, wsb_broker_client_id(sl->s)));
 	free(out);
 }
 
@@ -183,8 +212,12 @@ static void op_join(struct fuzz_in *in, struct slot *sl)
 static void input(struct slot *sl, const char *msg, size_t len)
 {
 	char *copy = fuzz_dup(msg, len);
+	struct wsb_sess_info before, after;
 
+	wsb_broker_sess_info(sl->s, &before);
 	wsb_broker_input(F.b, sl->s, copy, len);
+	wsb_broker_sess_info(sl->s, &after);
+	FUZZ_CHECK(after.messages_in == before.messages_in + 1);
 	free(copy);
 }
 
@@ -286,6 +319,7 @@ static struct wsb_broker *mk(struct fuzz_in *in)
 		.now = f_now,
 		.mono_ms = f_mono,
 		.snapshot_bytes = f & 8 ? 1u << (10 + (f >> 4) % 8) : 0,
+		.max_message = MAX_MESSAGE,
 	};
 	struct wsb_broker_hooks hooks = { .wake = h_wake, .close = h_close, .pressure = h_pressure,
 					  .journal = h_journal, .snapshot_key = f & 4 ? h_snapkey : NULL };

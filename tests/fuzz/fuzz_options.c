@@ -2,7 +2,10 @@
  * Input: a tool selector byte, then NUL-separated arguments. Parsing and the
  * cross-option checks never crash, and every refusal is a usage error (or
  * out of memory) with a message: a bad command line must exit 64, never
- * 70 or a signal. --help/--version/--dump-options go to /dev/null. */
+ * 70 or a signal. Only FILE operands are kept as operands: a URL operand
+ * (ws://... for the clients) becomes the URL, and a tool without FILE
+ * operands refuses any other. --help/--version/--dump-options go to
+ * /dev/null. */
 #include "fuzz.h"
 
 #include "config.h"
@@ -55,6 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(wsb_opt_usage_exit(&cfg) == WSB_EXIT_USAGE ||
 			   (tool == WSB_TOOL_HEALTH && wsb_opt_usage_exit(&cfg) == 3));
 	if (rc == WSB_OPT_RUN) {
+		if (!(tool & (WSB_TOOL_PUB | WSB_TOOL_REPLAY)))
+			FUZZ_CHECK(cfg.n_operands == 0);
 		memset(&err, 0, sizeof err);
 		rc = wsb_cfg_check(&cfg, &err);
 		FUZZ_CHECK(rc == 0 || rc == -1);

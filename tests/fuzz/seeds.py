@@ -103,6 +103,10 @@ def options():
         ("replay", ["--from", "2026-11-22T03:11:40Z", "--to", "5", "--speed", "2", "x.ndjson"]),
         ("replay", ["--loop", "0", "--rate", "-1"]), ("pub", ["--max-line", "8", "--type", "a"]),
         ("serve", ["--version"]), ("pub", ["-qv", "--linger", "1h", "--max-inflight", "0"]),
+        ("pub", ["ws://h:1/ws", "a.ndjson", "--state-file", "a.state", "--", "wss://x"]),
+        ("sub", ["ws://a/ws", "ws://b/ws"]), ("sub", ["--tpye", "x"]), ("sub", ["--max-queue", "1M"]),
+        ("health", ["http://h:1", "--wait", "5", "-q"]), ("health", ["--wait", "1", "--watch", "1"]),
+        ("serve", ["--ready-fd", "65536", "--pid-file", ""]), ("serve", ["--listen", "8765"]),
     ]
     return [bytes([tools[t]]) + b"\0".join(a.encode() for a in args) for t, args in cases]
 

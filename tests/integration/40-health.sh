@@ -58,8 +58,8 @@ check "... with status critical" grep -q '"status":"critical".*latency .* > 0ms 
 
 run_health --url "$HTTP_URL" --bogus
 check_eq "unknown option: 64" "$HRC" 64
-run_health --url "ws://127.0.0.1:$PORT/ws"
-check_eq "a ws:// --url is a usage error (64)" "$HRC" 64
+run_health --url "ftp://127.0.0.1:$PORT/ws"
+check_eq "an ftp:// --url is a usage error (64)" "$HRC" 64
 
 # --- unreachable, degraded, silent ------------------------------------------
 "$PY" "$DOUBLES" freeport >"$T/freeport" && FREE=$(cat "$T/freeport")
@@ -178,8 +178,9 @@ check_eq "no pong from the double: exit 75" "$HRC" 75
 stop "$DPID"
 
 run_health --url "$HTTP_URL" --ws --ws-path /nope
-check_eq "--ws on a wrong path: exit 69" "$HRC" 69
-check "... WebSocket unreachable reason" grep -q '"WebSocket unreachable: ' "$HOUT"
+# A wrong path is a configuration error (78), with the path / advertises.
+check_eq "--ws on a wrong path: exit 78" "$HRC" 78
+check "... and the path the broker serves" grep -q 'no WebSocket at \\"/nope\\"; this broker serves /ws' "$HOUT"
 
 # --- --watch --------------------------------------------------------------------
 "$H" --url "$HTTP_URL" --watch 0.2 >"$T/watch.out" 2>"$T/watch.err" &

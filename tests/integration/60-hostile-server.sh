@@ -39,7 +39,7 @@ SUB=$!; track $SUB
 wait_pid $SUB 15
 check_eq "sub reconnects after a handshake timeout and exits 0 on --count" "$RC" 0
 check "…with the message of the recovered broker" grep -q '"type":"hello"' "$T/sub2.out"
-check "…and had logged the timeout and the retry" grep -q "no handshake within 1 s); retrying" "$T/sub2.err"
+check "…and had logged the timeout and the retry" grep -q "no handshake within 1 s; retrying" "$T/sub2.err"
 stop $HOSTILE_PID
 
 # An open connection that goes silent (no data, no pong) is closed after 3

@@ -17,8 +17,9 @@ GUESS = "0123456789abcdef0123456789abcdef"
 
 
 async def learn_id(port):
-    """The producer id of the first retained "t" message (since=0: history)."""
-    ws = await connect(url(port, "type=t&since=0"))
+    """The producer id of the first retained "t" message (since=0: history).
+    stamp=1 asks for it: anyone may, the id is not a secret (its secret is)."""
+    ws = await connect(url(port, "type=t&since=0&stamp=1"))
     await hello(ws)
     m, _ = await recv_until(ws, lambda m: m.get("type") == "t", 20)
     await ws.close()

@@ -560,7 +560,7 @@ static void test_producer_acks(void)
 {
 	struct wsb_broker *b = mk(1u << 20, 1u << 24, 100, 0, NULL);
 	struct wsb_join pj = { .producer = "p-1", .subscribe_none = 1 };
-	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+	struct wsb_sess *sub = join_quiet(b, NULL, WSB_SESS_STAMP), *pub = join_j(b, &pj);
 	char m[128], secret[WSB_SECRET_HEX + 1];
 
 	T_CHECK(drain(b, pub) == 1);
@@ -670,7 +670,7 @@ static void test_restore(void)
 {
 	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
 	struct wsb_join pj = { .producer = "p", .subscribe_none = 1, .producer_secret = SECRET };
-	struct wsb_join rj = { .resume = 1 };
+	struct wsb_join rj = { .resume = 1, .flags = WSB_SESS_STAMP };
 	unsigned char h[WSB_SECRET_HASH];
 	const char *l1 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":7,\"timestamp\":\"x\",\"seq\":41}";
 	const char *l2 = "{\"type\":\"t\",\"producer\":\"p\",\"pseq\":8,\"timestamp\":\"x\",\"seq\":42}";
@@ -901,15 +901,14 @@ static void test_subscribe_errors(void)
 	T_CHECK(strstr(pay[0], "subscribe needs \\\"types\\\": an array of strings") != NULL);
 	T_CHECK(strstr(pay[1], "contains a NUL character") != NULL);
 
-	/* The older dashboards' {"type":"subscribe","symbols":[...]}: no
-	 * change, the current set, no error. Nothing above changed it. */
-	in(b, s, "{\"type\":\"subscribe\",\"symbols\":[\"AAPL\"]}");
+	/* No list: the current set, no error. Nothing above changed it. */
+	in(b, s, "{\"type\":\"subscribe\"}");
 	in(b, s, "{\"type\":\"subscribe\",\"types\":\"ok\"}");
 	T_CHECK(drain(b, s) == 2);
 	T_STREQ(pay[0], "{\"type\":\"subscribed\",\"types\":[\"ok\",\"fine*\"]}");
 	T_STREQ(pay[1], "{\"type\":\"error\",\"timestamp\":\"" TS "\",\"data\":{\"code\":"
 			"\"INVALID_MESSAGE\",\"message\":\"subscribe needs \\\"types\\\": an array "
-			"of strings\"}}");
+			"of strings\",\"source\":\"wsbridge\"}}");
 	T_CHECK(stats(b).errors == 4);
 
 	in(b, pub, "{\"type\":\"ok\"}");
@@ -960,12 +959,12 @@ static void test_invalid_input(void)
 	T_CHECK(drain(b, a) == 8);
 	T_CHECK(STARTS(pay[0], pre));
 	T_CHECK(STARTS(pay[0] + strlen(pre), "\"INVALID_JSON\",\"message\":\"invalid JSON at byte 12: expected a string key\""));
-	T_STREQ(pay[1] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message is not a JSON object\"}}");
-	T_STREQ(pay[2] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\"}}");
-	T_STREQ(pay[3] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\"}}");
-	T_STREQ(pay[4] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'pong' is reserved\"}}");
-	T_STREQ(pay[5] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'a*' contains '*' or '?'\"}}");
-	T_STREQ(pay[6] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'wsbridge.x' is reserved\"}}");
+	T_STREQ(pay[1] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message is not a JSON object\",\"source\":\"wsbridge\"}}");
+	T_STREQ(pay[2] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\",\"source\":\"wsbridge\"}}");
+	T_STREQ(pay[3] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"message has no string \\\"type\\\"\",\"source\":\"wsbridge\"}}");
+	T_STREQ(pay[4] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'pong' is reserved\",\"source\":\"wsbridge\"}}");
+	T_STREQ(pay[5] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'a*' contains '*' or '?'\",\"source\":\"wsbridge\"}}");
+	T_STREQ(pay[6] + strlen(pre), "\"INVALID_MESSAGE\",\"message\":\"type 'wsbridge.x' is reserved\",\"source\":\"wsbridge\"}}");
 	T_CHECK(strstr(pay[7], "INVALID_JSON") != NULL);
 	T_CHECK(drain(b, other) == 0);
 	T_CHECK(stats(b).errors == 8);

@@ -354,7 +354,19 @@ static void test_urls(void)
 	T_STREQ(out, "http://h/wsbridge/health");
 	T_CHECK(wsb_health_url("http://h/status", out, sizeof out) == 0);
 	T_STREQ(out, "http://h/status");
-	T_CHECK(wsb_health_url("ws://h/ws", out, sizeof out) == -1);
+	/* The clients' ws:// URL names the same broker: its path is the
+	 * WebSocket's, and --ws uses it unless --ws-path was changed. */
+	T_CHECK(wsb_health_url("ws://h:1/feed?type=a", out, sizeof out) == 0);
+	T_STREQ(out, "http://h:1/health");
+	T_CHECK(wsb_health_url("wss://h/ws", out, sizeof out) == 0);
+	T_STREQ(out, "https://h/health");
+	T_CHECK(wsb_health_ws_url("wss://h:2/feed?type=a", "/ws", out, sizeof out) == 0);
+	T_STREQ(out, "wss://h:2/feed");
+	T_CHECK(wsb_health_ws_url("ws://h:2/feed", "/other", out, sizeof out) == 0);
+	T_STREQ(out, "ws://h:2/other");
+	T_CHECK(wsb_health_ws_url("ws://h:2", "/ws", out, sizeof out) == 0);
+	T_STREQ(out, "ws://h:2/ws");
+	T_CHECK(wsb_health_url("ftp://h/ws", out, sizeof out) == -1);
 	T_CHECK(wsb_health_url("http://", out, sizeof out) == -1);
 	T_CHECK(wsb_health_url("http://h", out, 10) == -1);
 

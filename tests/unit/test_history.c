@@ -68,31 +68,33 @@ static void test_read(void)
 	static unsigned char buf[4096];
 	struct wsb_out o = { buf, 0, sizeof buf, sizeof buf };
 	struct wsb_hist_view v = { .upto = 5, .next = 7, .epoch = "00000000deadbeef" };
-	struct wsb_patterns pats;
+	struct wsb_subs subs;
+	struct wsb_want w = { .subs = &subs };
+	struct wsb_err err;
 	struct wsb_hist h;
 	uint64_t rseq = 1;
 	char text[1024];
 
-	wsb_patterns_init(&pats);
-	wsb_patterns_add(&pats, "a");
+	wsb_subs_init(&subs);
+	wsb_subs_add(&subs, "a", &err);
 	wsb_hist_init(&h, 4, 0);
 	for (uint64_t s = 1; s <= 6; s++)
 		push(&h, s, s % 2 ? "a" : "b");
 	/* Caught up: seq 6 is not stored yet and will come live once it is. */
-	T_CHECK(wsb_hist_read(&h, &v, &pats, &rseq, &o) == 0);
+	T_CHECK(wsb_hist_read(&h, &v, &w, &rseq, &o) == 0);
 	T_STREQ(payloads(&o, text, sizeof text),
 		"{\"type\":\"gap\",\"from\":1,\"to\":2,\"reason\":\"evicted\",\"epoch\":\"00000000deadbeef\"}"
 		"|{\"type\":\"a\",\"seq\":3}|{\"type\":\"a\",\"seq\":5}");
 	T_CHECK(rseq == 6 && v.frames == 3);
 	v.upto = UINT64_MAX;
 	o.total = 0;
-	T_CHECK(wsb_hist_read(&h, &v, &pats, &rseq, &o) == 0 && o.total == 0 && rseq == 7);
+	T_CHECK(wsb_hist_read(&h, &v, &w, &rseq, &o) == 0 && o.total == 0 && rseq == 7);
 	rseq = 3;
 	o.soft = 1;	/* only the first frame goes past soft; b is passed over */
-	T_CHECK(wsb_hist_read(&h, &v, &pats, &rseq, &o) == 1 && rseq == 5);
+	T_CHECK(wsb_hist_read(&h, &v, &w, &rseq, &o) == 1 && rseq == 5);
 	T_STREQ(payloads(&o, text, sizeof text), "{\"type\":\"a\",\"seq\":3}");
 	wsb_hist_free(&h);
-	wsb_patterns_free(&pats);
+	wsb_subs_free(&subs);
 }
 
 static void test_stamp(void)

@@ -104,6 +104,37 @@ static void test_errors_name_the_option(void)
 	wsb_cfg_free(&c);
 }
 
+static void test_suggestions_and_url_operand(void)
+{
+	struct wsb_cfg c;
+	struct wsb_err e;
+
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--tpye", "x", NULL) == -1);
+	T_CHECK(strstr(e.msg, "(did you mean --type?)") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--max-conn", "3", NULL) == -1);
+	T_CHECK(strstr(e.msg, "did you mean --max-connections") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--max-queue", "1M", NULL) == -1);
+	T_CHECK(strstr(e.msg, "an option of wsbridge-serve") != NULL);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--zzzzzzzz", NULL) == -1);
+	T_CHECK(!strstr(e.msg, "did you mean"));
+	wsb_cfg_free(&c);
+	/* A ws:// operand is the URL; pub's others stay files, and after
+	 * "--" even a ws:// one is a file. */
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "a.ndjson", "wss://h:1/ws", "--", "ws://x", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "wss://h:1/ws");
+	T_CHECK(c.n_operands == 2);
+	T_STREQ(c.operands[1], "ws://x");
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "ws://a/ws", "ws://b/ws", NULL) == -1);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_HEALTH, &e, "http://h:1", NULL) == WSB_OPT_RUN);
+	T_STREQ(c.url, "http://h:1");
+	wsb_cfg_free(&c);
+}
+
 static void test_env_then_argv(void)
 {
 	struct wsb_cfg c;
@@ -154,6 +185,16 @@ static void test_cross_checks(void)
 	wsb_cfg_free(&c);
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--retry-min", "5", "--retry-max", "1", NULL) == WSB_OPT_RUN);
 	T_CHECK(wsb_cfg_check(&c, &e) == -1);
+	wsb_cfg_free(&c);
+	/* --ready-fd names an open descriptor (2 is), checked before a start. */
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "2", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SERVE, &e, "--ready-fd", "65536", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && e.code == WSB_EXIT_USAGE && strstr(e.msg, "not an open descriptor"));
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "--state-file", "", NULL) == WSB_OPT_RUN);
+	T_CHECK(wsb_cfg_check(&c, &e) == -1 && strstr(e.msg, "--state-file"));
 	wsb_cfg_free(&c);
 }
 
@@ -359,5 +400,6 @@ int main(void)
 	T_RUN(test_help_fits_and_exit_rows_are_the_tools);
 	T_RUN(test_health_usage_exit);
 	T_RUN(test_pub_and_sub_checks);
+	T_RUN(test_suggestions_and_url_operand);
 	return t_done();
 }

@@ -4,12 +4,14 @@
 #include "frame.h"
 #include "subs.h"
 
+static unsigned what;
+
 #define REQ(s, json, unsub, code, err) \
-	wsb_subs_request((s), (json), strlen(json), (unsub), (code), (err))
+	wsb_subs_request((s), (json), strlen(json), (unsub), &what, (code), (err))
 
 static const char *reply_json(const struct wsb_subs *s, char *out, size_t cap)
 {
-	struct wsb_msg *m = wsb_subs_reply(s);
+	struct wsb_msg *m = wsb_subs_reply(s, what);
 	size_t n;
 	const char *j = wsb_msg_json(m, &n);
 
@@ -27,6 +29,7 @@ static void test_request_all_or_nothing(void)
 	char buf[256];
 
 	wsb_subs_init(&s);
+	what = WSB_SUBS_TYPES;
 	T_STREQ(reply_json(&s, buf, sizeof buf), "{\"type\":\"subscribed\",\"types\":[\"*\"]}");
 	T_CHECK(REQ(&s, "{\"types\":[\"a.*\",\"b\"]}", 0, &code, &err) == 0);
 	T_STREQ(reply_json(&s, buf, sizeof buf), "{\"type\":\"subscribed\",\"types\":[\"a.*\",\"b\"]}");
@@ -34,7 +37,8 @@ static void test_request_all_or_nothing(void)
 	T_STREQ(code, "INVALID_MESSAGE");
 	T_CHECK(s.pats.n == 2);
 	T_CHECK(REQ(&s, "{\"types\":\"a\"}", 0, &code, &err) == -1 && strstr(err.msg, "array"));
-	T_CHECK(REQ(&s, "{\"symbols\":[\"x\"]}", 0, &code, &err) == 0 && s.pats.n == 2);
+	T_CHECK(REQ(&s, "{\"other\":[\"x\"]}", 0, &code, &err) == 0 && s.pats.n == 2);
+	T_CHECK(what == WSB_SUBS_TYPES);
 	T_CHECK(REQ(&s, "{\"types\":[\"b\",\"a.*\"]}", 1, &code, &err) == 0);
 	T_CHECK(!wsb_subs_active(&s) && s.bytes == 0);
 	wsb_subs_free(&s);
@@ -75,11 +79,11 @@ static void test_probe_rule(void)
 	struct wsb_err err;
 
 	wsb_subs_init(&s);
-	T_CHECK(wsb_subs_wants(&s, "$probe.1", 0) && !wsb_subs_wants(&s, "$probe.1", 1));
+	T_CHECK(wsb_subs_wants(&s, "$probe.1", 0, NULL) && !wsb_subs_wants(&s, "$probe.1", 1, NULL));
 	wsb_subs_add(&s, "*", &err);
-	T_CHECK(!wsb_subs_wants(&s, "$probe.1", 1));
+	T_CHECK(!wsb_subs_wants(&s, "$probe.1", 1, NULL));
 	wsb_subs_add(&s, "$probe.*", &err);
-	T_CHECK(wsb_subs_wants(&s, "$probe.1", 1) && wsb_subs_wants(&s, "x", 0));
+	T_CHECK(wsb_subs_wants(&s, "$probe.1", 1, NULL) && wsb_subs_wants(&s, "x", 0, NULL));
 	wsb_subs_free(&s);
 }
 

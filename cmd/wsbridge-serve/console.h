@@ -2,7 +2,7 @@
  * the console page and the browser client module, kept as readable files in
  * cmd/wsbridge-serve/ and embedded at build time by scripts/embed.sh, and
  * the choice at GET / between that page and the JSON service info.
- * Pure: no I/O, no libwebsockets; the routes themselves are in wsserver.c.
+ * Pure: no I/O, no libwebsockets; the routes themselves are in http.c.
  */
 #ifndef WSB_CONSOLE_H
 #define WSB_CONSOLE_H
