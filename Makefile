@@ -5,7 +5,8 @@
 #                   integration scripts JOBS=2 at a time
 #   make check SAN=1   the same under AddressSanitizer + UBSan (objects in build/san, binaries in build/san/bin)
 #   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
-#                   in the same run; results also in bench/results/<time>.jsonl
+#                   in the same run; results also in bench/results/<time>.jsonl;
+#                   and through two instances on one Redis (tests/bench/cluster.sh)
 #   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found
@@ -24,7 +25,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DWSB_VERSION='"$(VERSION)"' -Ilib $(CPPFLAGS)
-LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lz -lm
+LIBS    := -lwebsockets -ljq -lcurl -lcrypto -lhiredis -lz -lm
 
 FUZZ_CC ?= clang
 ifeq ($(FUZZ),1)
@@ -190,6 +191,7 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/bench.sh
+	@WSB_BIN=$(abspath bin) WSB_TESTBIN=$(abspath build/rel/tests) tests/bench/cluster.sh
 
 bench-compare:
 	@tests/bench/compare.py $(A) $(B)

@@ -41,16 +41,21 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --filter-time --filter-memory --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --allow-origin-file --jwt-secret-file --rate --burst --rate-policy --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --filter-time --filter-memory --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --log-file --reuse-port --cluster --cluster-name --cluster-password-file --cluster-timeout --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--pid-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--tls-cert) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--tls-key) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--allow-origin-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--jwt-secret-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--rate-policy) mapfile -t COMPREPLY < <(compgen -W 'reject pause' -- "$cur"); return 0 ;;
 		--journal|-j) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return 0 ;;
 		--fsync) mapfile -t COMPREPLY < <(compgen -W 'always batch never' -- "$cur"); return 0 ;;
 		--log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--ready-fd|--allow-origin|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--filter-time|--filter-memory|--request-type|--symbol-key) return 0 ;;
+		--log-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--cluster-password-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+		--token|--listen|-l|--path|--ready-fd|--allow-origin|--rate|--burst|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--filter-time|--filter-memory|--request-type|--symbol-key|--cluster|--cluster-name|--cluster-timeout) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)

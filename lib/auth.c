@@ -4,6 +4,28 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The first word of the first line that is not blank or a comment: a
+ * server's token file (access.h) lists scopes after each token, and a
+ * client given the same file sends the first token. */
+static void first_token(FILE *f, char out[WSB_TOKEN_MAX])
+{
+	char line[WSB_TOKEN_MAX + 512];
+
+	out[0] = '\0';
+	while (fgets(line, sizeof line, f)) {
+		size_t i = strspn(line, " \t\r\n"), n = strcspn(line + i, " \t\r\n");
+
+		if (!line[i] || line[i] == '#')
+			continue;
+		if (n < WSB_TOKEN_MAX)
+			memcpy(out, line + i, n), out[n] = '\0';
+		else
+			memcpy(out, line + i, WSB_TOKEN_MAX - 1), out[WSB_TOKEN_MAX - 1] = '\0';
+		break;
+	}
+	explicit_bzero(line, sizeof line);
+}
+
 int wsb_auth_load(const char *token, const char *file, char out[WSB_TOKEN_MAX], struct wsb_err *err)
 {
 	size_t n;
@@ -16,8 +38,7 @@ int wsb_auth_load(const char *token, const char *file, char out[WSB_TOKEN_MAX], 
 
 		if (!f)
 			return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "cannot read token file %s", file);
-		if (!fgets(out, WSB_TOKEN_MAX, f))
-			out[0] = '\0';
+		first_token(f, out);
 		fclose(f);
 	} else if (token) {
 		if (strlen(token) >= WSB_TOKEN_MAX)

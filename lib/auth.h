@@ -1,5 +1,6 @@
-/* auth — the shared-secret token: where it comes from and how it is
- * compared. The secret never reaches a log line. */
+/* auth — a client's token: where it comes from and how tokens are
+ * compared. The secret never reaches a log line. (The server's set of
+ * credentials and their scopes is access.h.) */
 #ifndef WSB_AUTH_H
 #define WSB_AUTH_H
 
@@ -9,8 +10,9 @@
 
 #define WSB_TOKEN_MAX 512
 
-/* The token from --token or the first line of --token-file (trailing
- * white space removed) into out. Returns 1 if there is one, 0 if neither is
+/* The token from --token or --token-file (the first word of its first line
+ * that is not blank or a '#' comment: the scopes a server's file lists
+ * after it are not sent) into out. Returns 1 if there is one, 0 if neither is
  * given, -1 with err (WSB_EXIT_CONFIG) if the file cannot be read or the
  * token is empty or too long. */
 int wsb_auth_load(const char *token, const char *file, char out[WSB_TOKEN_MAX], struct wsb_err *err);

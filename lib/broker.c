@@ -1,10 +1,12 @@
 #include "broker.h"
+#include "broker_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acks.h"
+#include "allow.h"
 #include "envelope.h"
 #include "frame.h"
 #include "history.h"
@@ -27,33 +29,15 @@
  *   acks       acks and messages waiting for the journal
  *   producers  producer ids, secrets, positions, dedup checks
  *   reply      the JSON the broker writes itself (stamp, replies, records)
- *   msg, ring  the shared frame buffer; the FIFO every queue is built on */
+ *   msg, ring  the shared frame buffer; the FIFO every queue is built on
+ * Cluster mode (the sequencer's calls) is broker_seq.c, the same broker
+ * through the private broker_int.h. */
 
 #define GREETING_MAX 2048	/* escaped greeting, leaves room for the rest */
 #define SNAP_KEY_MAX 256	/* --snapshot-key values longer count per type only */
 
-struct wsb_broker {
-	struct wsb_broker_cfg cfg;
-	struct wsb_broker_hooks hooks;
-	char *greeting;		/* escaped, with quotes */
-	size_t greeting_len;
-	uint32_t id_prefix;
-	uint64_t id_next;
-	struct wsb_sessions ss;	/* sessions, their queues and stalls (sessions.h) */
-	int pressure;		/* what hooks.pressure last said */
-	int mem_pressure;	/* queued_bytes passed max_memory (with hysteresis) */
-	struct wsb_snap *snap;		/* latest per type/key (snapshot.h) */
-	size_t transport_bytes;		/* held by the transport: unfinished messages */
-	struct wsb_prods *prods;	/* producer ids, secrets and positions */
-	struct wsb_ring pq;		/* published, waiting for the journal (acks.h) */
-	size_t pq_bytes;
-	char epoch[WSB_EPOCH_LEN + 1];
-	struct wsb_hist hist;
-	struct wsb_symkey symkey;	/* where a message's symbol is */
-	struct wsb_broker_stats st;
-};
 
-static void now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
+void wsb_brk_now_ts(const struct wsb_broker *b, char out[WSB_TS_LEN])
 {
 	struct timespec ts;
 
@@ -83,7 +67,7 @@ static uint64_t memory_used(const struct wsb_broker *b)
 /* A zero max_queue, max_memory or history_bytes means "no limit": broker.h
  * leaves zero open, and as a limit it would close or pause everything. The
  * off threshold is floor(max_memory * 3 / 4), computed without overflow. */
-static void check_pressure(struct wsb_broker *b)
+void wsb_brk_check_pressure(struct wsb_broker *b)
 {
 	int want;
 
@@ -98,7 +82,7 @@ static void check_pressure(struct wsb_broker *b)
 	}
 	/* Messages waiting for the journal reach every subscriber at once when
 	 * it commits: past a quarter of max_queue, hold publishers until then. */
-	want = b->mem_pressure || b->ss.stalling > 0 ||
+	want = b->mem_pressure || b->ss.stalling > 0 || b->hold ||
 	       (b->cfg.max_queue && b->pq_bytes > b->cfg.max_queue / 4);
 	if (want != b->pressure) {
 		b->pressure = want;
@@ -122,7 +106,7 @@ static void reply(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m)
 	wsb_msg_unref(m);
 }
 
-static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
+void wsb_brk_reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *code,
 			const char *text)
 {
 	char ts[WSB_TS_LEN];
@@ -130,19 +114,16 @@ static void reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *co
 	b->st.errors++;
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_error(ts, code, text));
 }
 
-/* The sessions piece emptied a slow publisher's queue and unsubscribed
- * it (sessions.h): the error says so, first in line for whenever it reads. */
-static void slow_unsubscribed(void *owner, struct wsb_sess *s)
+/* The sessions piece unsubscribed s (sessions.h): a slow publisher whose
+ * queue it emptied, or a filter refused or dropped. The error says why,
+ * first in line for whenever it reads. */
+static void slow_unsubscribed(void *owner, struct wsb_sess *s, const char *code, const char *text)
 {
-	struct wsb_broker *b = owner;
-
-	reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
-		    "connection was dropped and it is unsubscribed from everything; what it "
-		    "publishes is still accepted; subscribe again to receive");
+	wsb_brk_reply_error(owner, s, code, text);
 }
 
 /* ---- sessions ---- */
@@ -160,13 +141,6 @@ static void sess_recount(struct wsb_broker *b, struct wsb_sess *s)
 	}
 }
 
-/* sessions ended s (a filter refused or dropped): the error says why. */
-static void sess_ended(void *owner, struct wsb_sess *s, const char *code, const char *text)
-{
-	sess_recount(owner, s);
-	reply_error(owner, s, code, text);
-}
-
 static void greet(struct wsb_broker *b, struct wsb_sess *s)
 {
 	char ts[WSB_TS_LEN];
@@ -176,7 +150,7 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 
 	if (!m)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	p = wsb_msg_payload(m);
 	n = (size_t)sprintf(p, "{\"type\":\"connection_established\",\"timestamp\":\"%s\",\"message\":",
 			    ts);
@@ -258,6 +232,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	b->cfg = *cfg;
 	if (!b->cfg.mono_ms)
 		b->cfg.mono_ms = mono_ms_default;
+	if (b->cfg.rate.burst < 1)
+		b->cfg.rate.burst = 1;	/* a bucket that never holds a token refuses everything */
 	if (!b->cfg.rand)
 		b->cfg.rand = wsb_random_bytes;
 	if (hooks)
@@ -265,7 +241,7 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 	b->ss = (struct wsb_sessions){ .max_queue = cfg->max_queue, .mono_ms = b->cfg.mono_ms,
 				       .stall_cfg = { cfg->stall_ms, cfg->stall_window_ms },
 				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close,
-				       .owner = b, .unsubscribed = slow_unsubscribed, .ended = sess_ended,
+				       .owner = b, .unsubscribed = slow_unsubscribed,
 				       .symkey = &b->symkey, .filter_open = b->hooks.filter_open,
 				       .filter_close = b->hooks.filter_close, .filter_eval = b->hooks.filter_eval };
 	wsb_pend_init(&b->pq);
@@ -318,7 +294,7 @@ void wsb_broker_set_epoch(struct wsb_broker *b, const char *epoch)
 }
 
 /* A stamped message enters history and the snapshot table. */
-static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
+void wsb_brk_retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, size_t tlen)
 {
 	char key[SNAP_KEY_MAX];
 	long klen = -1;
@@ -334,12 +310,29 @@ static void retain(struct wsb_broker *b, struct wsb_msg *m, const char *type, si
 	wsb_snap_update(b->snap, m, type, tlen, key, klen);
 }
 
+/* A stored or streamed message moves its producer's position, if the
+ * broker registered that id itself (from the file only it writes, or a
+ * claim here): client content never carries these members
+ * (wsb_broker_input strips or checks them). In cluster mode this makes a
+ * greeting here say what the cluster accepted from a publisher that was
+ * connected elsewhere. */
+int wsb_brk_position_from(struct wsb_broker *b, const char *obj, size_t len)
+{
+	char pid[WSB_PRODUCER_ID_MAX + 1];
+	uint64_t pseq;
+	struct wsb_prod *pr;
+
+	if (!wsb_prods_read(obj, len, pid, &pseq))
+		return 0;
+	if ((pr = wsb_prods_find(b->prods, pid)) && pseq > pr->last)
+		pr->last = pr->durable = pseq;
+	return 1;	/* it carries a producer stamp */
+}
+
 int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint64_t seq)
 {
 	struct wsb_msg *m = wsb_msg_alloc(len);
-	char pid[WSB_PRODUCER_ID_MAX + 1];
 	struct wsb_env env;
-	uint64_t pseq;
 	ssize_t n;
 
 	if (!m)
@@ -354,18 +347,8 @@ int wsb_broker_restore(struct wsb_broker *b, const char *line, size_t len, uint6
 	if (seq > b->st.seq)
 		b->st.seq = seq;
 	b->st.durable_seq = b->st.seq;	/* it came from the journal */
-	/* A line can name any producer; only one the broker registered
-	 * itself (wsb_broker_restore_producer, from the file only it writes)
-	 * gets a position, and client content never carries these members
-	 * (wsb_broker_input strips or checks them). */
-	if (wsb_prods_read(wsb_msg_payload(m), (size_t)n, pid, &pseq)) {
-		struct wsb_prod *pr = wsb_prods_find(b->prods, pid);
-
-		m->stamped = 1;	/* plain readers get it without (msg.h) */
-		if (pr && pseq > pr->last)
-			pr->last = pr->durable = pseq;
-	}
-	retain(b, m, env.type, env.type_len);
+	m->stamped = wsb_brk_position_from(b, wsb_msg_payload(m), (size_t)n);	/* plain readers get it without (msg.h) */
+	wsb_brk_retain(b, m, env.type, env.type_len);
 	wsb_msg_unref(m);
 	return 0;
 }
@@ -404,17 +387,11 @@ static void resume_from(struct wsb_broker *b, struct wsb_sess *s, const struct w
 	int epoch_changed = j->epoch && strcmp(j->epoch, b->epoch);
 
 	if (epoch_changed) {
-		struct wsb_msg *m = wsb_msg_alloc(200);
+		struct wsb_msg *m = wsb_reply_gap_msg(j->since + 1, 0, "epoch", b->epoch);
 
-		if (m) {
-			struct wsb_out o = { m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200 };
-
-			/* A whole frame at buf: kept as it is, no seal. */
-			m->off = 0;
-			m->len = wsb_reply_gap(&o, j->since + 1, 0, "epoch", b->epoch);
+		if (m)
 			wsb_sess_enqueue(&b->ss, s, m, 0);
-			wsb_msg_unref(m);
-		}
+		wsb_msg_unref(m);
 		s->rseq = 1;	/* all of the new epoch is news to it */
 	} else if (!j->epoch && !j->since) {
 		s->rseq = wsb_hist_oldest(&b->hist, b->st.seq + 1);	/* --from-start */
@@ -465,8 +442,7 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
  * socket drains (a snapshot bigger than one queue is not a slow consumer). */
 static struct wsb_want want_of(const struct wsb_broker *b, const struct wsb_sess *s)
 {
-	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp, s->filter ? wsb_sess_pass : NULL,
-				  (void *)s };
+	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp, s->filter ? wsb_sess_pass : NULL, (void *)s };
 }
 
 /* 1 if it is queued or will be read in pieces; 0 if it cannot be now. */
@@ -498,13 +474,15 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 				    struct wsb_err *err)
 {
 	struct wsb_sess *s = sess_new(b, conn, j->flags, err);
-	struct wsb_err ferr = { 0 };
-	int bad_filter;
 
 	if (!s)
 		return NULL;
 	if (j->subscribe_none)
 		wsb_subs_none(&s->subs);
+	if (wsb_allow_join(s, j->scope, j->types, j->ntypes, j->subscribe_none, err) < 0) {
+		wsb_broker_leave(b, s);
+		return NULL;
+	}
 	for (size_t i = 0; i < j->ntypes; i++)
 		if (wsb_subs_add(&s->subs, j->types[i], err) < 0) {
 			wsb_broker_leave(b, s);
@@ -515,16 +493,10 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 		wsb_broker_leave(b, s);
 		return NULL;
 	}
-	now_ts(b, s->joined);
-	bad_filter = j->filter && wsb_sess_filter_open(&b->ss, s, j->filter, &ferr) < 0;
+	wsb_brk_now_ts(b, s->joined);
 	greet(b, s);
-	if (bad_filter) {	/* jq's message; or filters cannot run here now */
-		int jq = ferr.code == WSB_EXIT_USAGE;
-
-		wsb_sess_end(&b->ss, s, jq ? "INVALID_FILTER" : "FILTER_UNAVAILABLE", ferr.msg,
-			     jq ? "invalid filter" : "filters unavailable");
-		return s;
-	}
+	if (j->filter && wsb_sess_filter_join(&b->ss, s, j->filter) < 0)
+		return s;	/* refused with an error, closed after it */
 	if (j->resume)
 		resume_from(b, s, j);
 	else if (j->snapshot)
@@ -549,8 +521,10 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->counted)
 		b->st.subscribers--;
 	wsb_prods_release(s->prod, s);
+	if (b->last_from == s)
+		b->last_from = NULL;
 	wsb_sessions_remove(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 const char *wsb_broker_client_id(const struct wsb_sess *s)
@@ -575,7 +549,7 @@ void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
 
 /* ---- acknowledgements ---- */
 
-static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
+void wsb_brk_ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 {
 	if (wsb_acks_ready(&s->acks, pseq) && !s->q.n && !s->closing && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
@@ -586,7 +560,7 @@ static void ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, uint64_t pseq)
 {
 	if (!b->cfg.durable_acks || seq <= b->st.durable_seq)
-		ack_ready(b, s, pseq);
+		wsb_brk_ack_ready(b, s, pseq);
 	else
 		wsb_acks_wait(&s->acks, seq, pseq);
 }
@@ -613,11 +587,13 @@ static int pend_push(struct wsb_broker *b, struct wsb_msg *m, const struct wsb_s
 	return 0;
 }
 
-static const struct wsb_sess *sess_by_num(const struct wsb_broker *b, uint64_t num)
+struct wsb_sess *wsb_brk_sess_by_num(struct wsb_broker *b, uint64_t num)
 {
+	if (b->last_from && b->last_from->num == num)
+		return b->last_from;
 	for (size_t i = 0; num && i < b->ss.n; i++)
 		if (b->ss.v[i]->num == num)
-			return b->ss.v[i];
+			return b->last_from = b->ss.v[i];
 	return NULL;
 }
 
@@ -645,7 +621,7 @@ static void pend_release(struct wsb_broker *b, uint64_t seq)
 		pend_durable(b, m);
 		b->pq_bytes -= m->len;
 		b->ss.releasing = 1;
-		wsb_sessions_fanout(&b->ss, m, sess_by_num(b, e->from), e->type, 0);
+		wsb_sessions_fanout(&b->ss, m, wsb_brk_sess_by_num(b, e->from), e->type, 0);
 		b->ss.releasing = 0;
 		wsb_ring_pop(&b->pq);
 		wsb_msg_unref(m);
@@ -658,15 +634,14 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 		return;
 	b->st.durable_seq = seq;
 	pend_release(b, seq);
-	wsb_sessions_filters_over(&b->ss);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
 		struct wsb_sess *s = b->ss.v[i];
 		uint64_t top = wsb_acks_durable(&s->acks, seq);
 
 		if (top)
-			ack_ready(b, s, top);
+			wsb_brk_ack_ready(b, s, top);
 	}
 }
 
@@ -688,18 +663,20 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 
 		r = wsb_prods_check(from->prod, p, n, pseq, &code, &err);
 		if (r < 0)
-			reply_error(b, from, code, err.msg);
+			wsb_brk_reply_error(b, from, code, err.msg);
 	}
 	if (r == 0) {
 		/* A resend after a reconnect: delivered before, so only
-		 * acknowledged (once what came before is stored). */
+		 * acknowledged (once what came before is stored; never after
+		 * a refusal, which the ack would cover). */
 		b->st.duplicates++;
-		ack_later(b, from, b->st.seq, *pseq);
+		if (!from->refused)
+			ack_later(b, from, b->st.seq, *pseq);
 	}
 	/* Wrapping would hand out seqs that subscribers and the journal
 	 * already hold: refuse instead, and /health says so. */
 	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
-		reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+		wsb_brk_reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
 			    "nothing more can be published in this epoch");
 		return 0;
 	}
@@ -721,8 +698,12 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 		wsb_msg_unref(m);
 		return;
 	}
+	if (b->seq.submit && !probe) {
+		wsb_brk_submit(b, from, m, env, n, pseq, pr);
+		return;
+	}
 	if (!env->timestamp.len)
-		now_ts(b, ts);
+		wsb_brk_now_ts(b, ts);
 	/* A probe is seen by its prober alone: it takes no seq, so nobody
 	 * else's numbering (or a duplicate's ack) waits on it. */
 	m->seq = probe ? b->st.seq : ++b->st.seq;
@@ -746,7 +727,7 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	if (!probe && b->hooks.journal)
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	if (!probe)
-		retain(b, m, env->type, env->type_len);
+		wsb_brk_retain(b, m, env->type, env->type_len);
 	/* With a journal, nobody sees a message before it is stored: a crash
 	 * can then only lose what nobody saw, and the seqs a restart hands
 	 * out again were never delivered. */
@@ -759,6 +740,15 @@ static void publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 	wsb_msg_unref(m);
 }
 
+/* Refusals the operator should see too (hooks.refused), without the
+ * message: its content is the sender's business. */
+static void refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, const char *text)
+{
+	wsb_brk_reply_error(b, s, code, text);
+	if (b->hooks.refused)
+		b->hooks.refused(b->hooks.ud, s->id, code, text);
+}
+
 /* All or nothing, and one answer: the whole new set ("subscribed") or one
  * error with the set unchanged (subs.h). */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -769,7 +759,10 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 	unsigned what;
 
 	if (wsb_subs_request(&s->subs, obj, len, unsub, &what, &code, &err) < 0) {
-		reply_error(b, s, code, err.msg);
+		if (!strcmp(code, "FORBIDDEN"))
+			refuse(b, s, code, err.msg);
+		else
+			wsb_brk_reply_error(b, s, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
@@ -784,7 +777,7 @@ static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *o
 
 	if (s->closing)
 		return;
-	now_ts(b, ts);
+	wsb_brk_now_ts(b, ts);
 	reply(b, s, wsb_reply_pong(ts, obj + env->data.off, env->data.len));
 }
 
@@ -817,17 +810,29 @@ static void control_request(struct wsb_broker *b, struct wsb_sess *s)
 	if (s->closing)
 		return;
 	if (!b->snap)
-		reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
+		wsb_brk_reply_error(b, s, "NO_SNAPSHOT", "this broker keeps no snapshot (--snapshot-bytes 0)");
 	else if (!s->snap && !snap_send(b, s))
-		reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
+		wsb_brk_reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
 }
 
-/* The one place that says whether s may publish. Today: not a read-only
- * session (a browser's, under --browsers-read-only: the transport decides
- * at join). Token scopes extend this check, not its callers. */
-static int may_publish(const struct wsb_sess *s)
+/* The one place that says whether s may publish type now (allow.h: read-only,
+ * scope, --rate); other reasons to refuse extend it, not its callers. */
+static int may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type)
 {
-	return !s->read_only;
+	char text[300];
+	uint64_t wait = 0;
+	const char *code = wsb_allow_publish(s, type, text, sizeof text);
+	/* FORBIDDEN is logged once per connection: retries must not flood the log. */
+	int r = code ? (s->forbidden_said++ ? WSB_ALLOW_QUIET : WSB_ALLOW_SAY)
+		     : wsb_allow_rate(s, &b->cfg.rate, b->cfg.rate_pause, b->cfg.mono_ms(), &wait, text, sizeof text);
+
+	if (wait && b->hooks.throttle)
+		b->hooks.throttle(b->hooks.ud, s->conn, wait);
+	if (r == WSB_ALLOW_SAY)
+		refuse(b, s, code ? code : "RATE_LIMITED", text);
+	else if (r == WSB_ALLOW_QUIET)
+		wsb_brk_reply_error(b, s, code ? code : "RATE_LIMITED", text);
+	return r == WSB_ALLOW_OK;
 }
 
 /* 1 if m went on to publish (which owns it now), 0 if it was a control
@@ -838,11 +843,11 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	const char *p = wsb_msg_payload(m);
 
 	if (r == -WSB_ENV_INVALID_JSON)
-		reply_error(b, s, "INVALID_JSON", err->msg);
+		wsb_brk_reply_error(b, s, "INVALID_JSON", err->msg);
 	else if (r < 0)
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
 	else if (!env->has_type)
-		reply_error(b, s, "INVALID_MESSAGE",
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE",
 			    env->type_v.len && p[env->type_v.off] == '"'
 				    ? "message \"type\" must be 1 to 128 bytes"
 				    : "message has no string \"type\"");
@@ -853,10 +858,9 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	else if (type_is(env, "subscribe") || type_is(env, "unsubscribe"))
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
-		reply_error(b, s, "INVALID_MESSAGE", err->msg);
-	else if (!may_publish(s))
-		reply_error(b, s, "FORBIDDEN", "this connection may not publish "
-			    "(a browser's, and the broker runs with --browsers-read-only)");
+		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);
+	else if (!may_publish(b, s, env->type))
+		;
 	else
 		return publish(b, s, m, env, (size_t)r, cap), 1;
 	return 0;
@@ -886,9 +890,8 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	r = wsb_env_parse(msg, len, wsb_msg_payload(m), s->prod ? drop_prod : drop_plain, &env, &err);
 	if (!dispatch(b, s, m, r, &env, &err, cap))
 		wsb_msg_unref(m);
-	wsb_sessions_filters_over(&b->ss);
 	wsb_sessions_flush(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 /* ---- delivery ---- */
@@ -929,18 +932,17 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 	out_before = b->ss.messages_out;
 	fill(b, s, &o);
 	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
-	wsb_sessions_filters_over(&b->ss);
 	wsb_sess_close_after(&b->ss, s);
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 	return o.total;
 }
 
 void wsb_broker_tick(struct wsb_broker *b)
 {
 	wsb_sessions_tick(&b->ss);
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }
 
 int wsb_broker_pending(const struct wsb_sess *s)
@@ -988,5 +990,5 @@ void wsb_broker_stats(const struct wsb_broker *b, struct wsb_broker_stats *st)
 void wsb_broker_transport_bytes(struct wsb_broker *b, size_t bytes)
 {
 	b->transport_bytes = bytes;
-	check_pressure(b);
+	wsb_brk_check_pressure(b);
 }

@@ -28,6 +28,25 @@
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
  * wrapped.
  *
+ * Who may do what: a session joins with a scope (scope.h; the transport's
+ * door decided it from the credential), and the broker holds it to it: a
+ * publish outside it gets error FORBIDDEN and goes nowhere, a subscribe
+ * naming a pattern outside it gets error FORBIDDEN and changes nothing, and
+ * a session that did not name types starts with the scope's types (or
+ * nothing, if it may not subscribe). With cfg.rate every publish spends a
+ * token of the session's bucket and of its producer id's (ratelimit.h):
+ * over the rate it is refused with RATE_LIMITED, or, with rate_pause,
+ * accepted and hooks.throttle asks the transport not to read the
+ * connection until the buckets refill: nothing is lost.
+ * Sequencer (cluster mode, lib/cluster.h): with one set
+ * (wsb_broker_set_sequencer) a publish is not numbered here. The broker
+ * checks it as always, stamps its timestamp and hands it to seq.submit;
+ * the sequencer answers every submit, in submit order, with
+ * wsb_broker_submitted (acks follow it), and feeds every message of the
+ * shared stream, this instance's own included, in stream order to
+ * wsb_broker_sequenced, which numbers, retains and fans it out. So every
+ * instance delivers one order with one seq series. The broker stays
+ * I/O-free: the sequencer owns the network.
  * Old clients (the systems wsbridge replaces): get_state, request_snapshot
  * and the configured request types are answered with the snapshot and
  * never published; heartbeat is answered like ping; subscribe/unsubscribe
@@ -55,6 +74,8 @@
 #include "err.h"
 #include "producers.h"
 #include "proto.h"	/* close codes, limits */
+#include "ratelimit.h"
+#include "scope.h"
 
 struct wsb_broker;
 struct wsb_sess;
@@ -80,6 +101,12 @@ struct wsb_broker_hooks {
 	 * err refuses the join. May be NULL. */
 	int (*producer)(void *ud, const char *id, const unsigned char hash[WSB_SECRET_HASH],
 			struct wsb_err *err);
+	/* rate_pause: do not read conn for ms milliseconds. May be NULL. */
+	void (*throttle)(void *ud, void *conn, uint64_t ms);
+	/* A publish or subscribe of client was refused with error code
+	 * (FORBIDDEN; RATE_LIMITED once per run of refusals), for the log.
+	 * text holds no secret. May be NULL. */
+	void (*refused)(void *ud, const char *client, const char *code, const char *text);
 	/* ?filter=TEXT: a handle for it (equal texts may share one), or NULL
 	 * + err, whose message the client gets. NULL hooks: filters refused. */
 	void *(*filter_open)(void *ud, const char *text, struct wsb_err *err);
@@ -116,6 +143,9 @@ struct wsb_broker_cfg {
 	 * repeat would let a resume read another lifetime's numbering) and a
 	 * producer id needing a secret is refused. */
 	wsb_rand_fn rand;
+	/* --rate, --burst: per session and per producer id; per_s 0: none */
+	struct wsb_rate rate;
+	int rate_pause;			/* --rate-policy pause: throttle, never refuse */
 	/* Types answered with the snapshot and never published, besides
 	 * get_state and request_snapshot (--request-type). */
 	const char *const *request_types;
@@ -145,6 +175,33 @@ struct wsb_broker_stats {
 	uint64_t seq_exhausted;		/* 1: seq reached 2^64-1, publishing is refused */
 };
 
+/* A publish handed to the sequencer: the compact, timestamped message
+ * without seq, the publishing session's number, and its producer stamp
+ * (producer NULL: a plain publish, not deduplicated). */
+struct wsb_submit {
+	const char *msg;
+	size_t len;
+	uint64_t from;
+	const char *producer;
+	uint64_t pseq;
+	const unsigned char *hash;	/* the producer's secret hash (producers.h) */
+};
+
+struct wsb_broker_seq {
+	void *ud;
+	/* 0: taken (answered later by wsb_broker_submitted), -1: refused now
+	 * (the publisher gets an UNAVAILABLE error). */
+	int (*submit)(void *ud, const struct wsb_submit *sm);
+};
+
+/* What the sequencer says of a submit. */
+enum wsb_seq_result {
+	WSB_SEQ_OK,		/* appended at seq */
+	WSB_SEQ_DUP,		/* the producer's pseq was there already */
+	WSB_SEQ_UNAVAILABLE,	/* not appended (the backplane is away): refused, retryable */
+	WSB_SEQ_NOPERM,		/* the producer id is bound to another secret */
+};
+
 /* What a connection asks for when it joins (URL query arguments). */
 struct wsb_join {
 	unsigned flags;			/* WSB_SESS_* */
@@ -157,6 +214,7 @@ struct wsb_join {
 	int snapshot;			/* ?snapshot=1: latest per type (and key) first */
 	const char *const *types;	/* ?type= patterns */
 	size_t ntypes;
+	const struct wsb_scope *scope;	/* what it may do (copied); NULL: everything */
 	const char *filter;		/* ?filter=JQ, or NULL */
 };
 
@@ -178,8 +236,8 @@ struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flag
 /* A session with everything wsb_join asks for; the greeting reflects it
  * (producer position and, for a newly issued secret, producer_secret;
  * epoch). NULL + err: WSB_EXIT_USAGE for an invalid pattern, producer id or
- * secret, WSB_EXIT_NOPERM for a producer id held under another secret (both
- * close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said.
+ * secret, WSB_EXIT_NOPERM for a producer id held under another secret or a
+ * pattern outside the scope (both close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said.
  * A filter that does not open still joins: the greeting, an INVALID_FILTER
  * error with the program's message, then the close. */
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
@@ -248,5 +306,26 @@ int wsb_broker_restore_producer(struct wsb_broker *b, const char *id,
 void wsb_broker_advance_seq(struct wsb_broker *b, uint64_t seq);
 /* With durable_acks: messages up to seq are stored; acks may cover them. */
 void wsb_broker_durable(struct wsb_broker *b, uint64_t seq);
+
+/* Cluster mode, before any session joins (seq is copied). */
+void wsb_broker_set_sequencer(struct wsb_broker *b, const struct wsb_broker_seq *seq);
+/* The outcome of the submit of (from, pseq): OK and DUP acknowledge it;
+ * UNAVAILABLE and NOPERM send an error, and a producer session then gets
+ * no more acks (it must reconnect and resend: an ack is cumulative, and
+ * nothing after a refused pseq may imply it). from may have left. */
+void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
+			  enum wsb_seq_result r);
+/* One message of the shared stream, as submitted (no seq), at seq; origin
+ * is the session number that submitted it when it was this instance's,
+ * else 0. Seqs at or below the last one are ignored (read twice); a jump
+ * past the next one first sends a gap record (reason "cluster") to every
+ * subscriber. 0, or -1 if it is not a message. */
+int wsb_broker_sequenced(struct wsb_broker *b, const char *msg, size_t len, uint64_t seq,
+			 uint64_t origin);
+/* Seqs from..to (to 0: unknown) are lost for good: a gap record with
+ * reason to every subscriber, and the numbering continues after to. */
+void wsb_broker_gap(struct wsb_broker *b, uint64_t from, uint64_t to, const char *reason);
+/* on: hold publishers (the sequencer is away), as memory pressure does. */
+void wsb_broker_hold(struct wsb_broker *b, int on);
 
 #endif

@@ -50,7 +50,7 @@ int wsb_cli_main(unsigned tool, wsb_cli_run_fn run, int argc, char **argv)
 		status = usage_error(&cfg, &err);
 	} else if (r == WSB_OPT_RUN) {
 		log_setup(&cfg);
-		if (run(&cfg, &err))
+		if ((cfg.log_file && wsb_log_open(cfg.log_file, &err)) || run(&cfg, &err))
 			status = run_error(&err);
 	}
 	wsb_cfg_free(&cfg);

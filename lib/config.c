@@ -3,16 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admit.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "health.h"
 #include "journal.h"
 #include "log.h"
 #include "match.h"
+#include "producers.h"
 #include "proto.h"
 #include "replay.h"
 #include "resume.h"
@@ -47,8 +50,13 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->filter_time = 0.05;
 	cfg->filter_memory = 256 << 20;
 
-	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB))
+	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		cfg->url = "ws://127.0.0.1:8765/ws";
+		if (!wsb_strlist_add(&cfg->urls, (char *)"ws://127.0.0.1:8765/ws"))
+			cfg->urls.replace = 1;
+	}
+	cfg->cluster_name = "wsbridge";
+	cfg->cluster_timeout = 5;
 	cfg->retry_min = 1;
 	cfg->retry_max = 60;
 	cfg->retries = -1;
@@ -220,6 +228,31 @@ static int check_memory(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --rate N, N/s or N/m (a minute, for slow feeds); --burst defaults to one
+ * second's worth, at least 1. */
+static int check_rate(struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	char *end;
+	double n;
+
+	if (!cfg->rate_limit) {
+		if (cfg->burst || cfg->rate_policy != WSB_RATE_REJECT)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "--burst and --rate-policy need --rate");
+		return 0;
+	}
+	n = strtod(cfg->rate_limit, &end);
+	if (!strcmp(end, "/m") || !strcmp(end, "/min"))
+		n /= 60;
+	else if (*end && strcmp(end, "/s"))
+		end = NULL;
+	if (!end || end == cfg->rate_limit || !(n > 0) || n > 1e9)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--rate takes N/s (or N/m), N > 0, e.g. --rate 100/s");
+	cfg->rate_per_s = n;
+	if (!cfg->burst)
+		cfg->burst = n < 1 ? 1 : (uint64_t)ceil(n);
+	return 0;
+}
+
 static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (!cfg->url || (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8) &&
@@ -241,6 +274,29 @@ static int check_health(struct wsb_cfg *cfg, struct wsb_err *err)
 	return 0;
 }
 
+/* --cluster: a Redis URL without a password in it, a name that is safe
+ * inside a key, and no journal: in a cluster Redis keeps the messages. */
+static int check_cluster(const struct wsb_cfg *cfg, struct wsb_err *err)
+{
+	char host[256];
+	int port, db;
+
+	if (!cfg->cluster)
+		return cfg->cluster_password_file
+			       ? wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-password-file needs --cluster")
+			       : 0;
+	if (wsb_cluster_parse_url(cfg->cluster, host, sizeof host, &port, &db, err))
+		return -1;
+	if (cfg->journal)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--journal and --cluster do not go together: "
+				   "in a cluster, Redis keeps the messages");
+	if (!cfg->cluster_name || !wsb_prods_id_ok(cfg->cluster_name, strlen(cfg->cluster_name)))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-name must be 1-64 of A-Z a-z 0-9 . _ : -");
+	if (!(cfg->cluster_timeout > 0) || cfg->cluster_timeout > 3600)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--cluster-timeout must be more than 0 and at most 1h");
+	return 0;
+}
+
 /* Browsers read and do not publish when a token guards the broker, since
  * a page holding the token could otherwise send anything to every other
  * dashboard; the console's publish box is the operator saying otherwise. */
@@ -255,7 +311,7 @@ static int check_old_clients(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs browsers that may publish "
 				   "(drop --browsers-read-only)");
 	if (!cfg->browsers_read_only && !cfg->browsers_may_publish && !cfg->console_publish)
-		cfg->browsers_read_only = cfg->token || cfg->token_file;
+		cfg->browsers_read_only = cfg->token || cfg->token_file || cfg->jwt_secret_file;
 	for (size_t i = 0; i < cfg->request_types.n; i++)
 		if (!wsb_env_type_ok(cfg->request_types.v[i], strlen(cfg->request_types.v[i]), &e2))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--request-type: %s", e2.msg);
@@ -324,9 +380,15 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		if ((cfg->tls_cert && !*cfg->tls_cert) || (cfg->tls_key && !*cfg->tls_key))
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--tls-cert and --tls-key must not be empty");
 	}
-	if ((cfg->tool & WSB_TOOL_SERVE) && (check_door(cfg, err) || check_ready(cfg, err)))
+	if ((cfg->tool & WSB_TOOL_SERVE) &&
+	    (check_door(cfg, err) || check_ready(cfg, err) || check_cluster(cfg, err) || check_rate(cfg, err)))
 		return -1;
 	if (cfg->tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
+		for (size_t i = 0; i < cfg->urls.n; i++)
+			if (!*cfg->urls.v[i])
+				return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
+		if (cfg->urls.n)
+			cfg->url = cfg->urls.v[0];
 		if (!cfg->url || !*cfg->url)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
 		if (cfg->retry_min <= 0 || cfg->retry_max < cfg->retry_min)
@@ -346,8 +408,6 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 	if (cfg->tool & WSB_TOOL_PUB) {
 		if (cfg->raw && !cfg->type && !cfg->jq && !cfg->type_from)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type, --type-from or --jq");
-		if ((cfg->jq && !*cfg->jq) || (cfg->type_from && !*cfg->type_from))
-			return wsb_err_set(err, WSB_EXIT_USAGE, "--jq and --type-from must not be empty");
 		if (cfg->queue < 1)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "--queue must be at least 1");
 		if (cfg->max_line < 16)
@@ -379,10 +439,14 @@ void wsb_cfg_free(struct wsb_cfg *cfg)
 {
 	free(cfg->types.v);
 	free(cfg->allow_origins.v);
+	free(cfg->urls.v);
+	free(cfg->env_copy);
 	free(cfg->request_types.v);
 	free(cfg->operands);
 	cfg->types.v = NULL;
 	cfg->allow_origins.v = NULL;
+	cfg->urls.v = NULL;
+	cfg->env_copy = NULL;
 	cfg->request_types.v = NULL;
 	cfg->operands = NULL;
 }

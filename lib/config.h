@@ -18,12 +18,17 @@
 #include "log.h"
 #include "tool.h"
 
+/* wsbridge-serve --rate-policy: what happens to a message over --rate. */
+enum wsb_rate_policy { WSB_RATE_REJECT, WSB_RATE_PAUSE };
+
 /* wsbridge-sub --gap: what a gap record does. */
 enum wsb_gap_mode { WSB_GAP_MARK, WSB_GAP_STDERR, WSB_GAP_FAIL };
 
 struct wsb_strlist {
 	char **v;			/* points into argv or the environment; not owned */
 	size_t n, cap;
+	int replace;			/* defaults or from the environment: the first
+					 * command-line value replaces them */
 };
 
 struct wsb_cfg {
@@ -34,6 +39,7 @@ struct wsb_cfg {
 	int verbose;			/* -v count; -q sets -1 */
 	int quiet;
 	enum wsb_log_format log_format;
+	const char *log_file;		/* serve: log here, reopened on SIGHUP */
 
 	/* serve */
 	const char *listen;		/* ADDR:PORT */
@@ -57,7 +63,13 @@ struct wsb_cfg {
 	uint64_t journal_segment;
 	uint64_t journal_retain;
 	const char *token;		/* serve: required token; clients: token to send */
-	const char *token_file;
+	const char *token_file;		/* serve: tokens with scopes (access.h); clients: the first */
+	const char *jwt_secret_file;	/* serve: HS256 JWTs signed with this secret */
+	const char *allow_origin_file;	/* serve: more --allow-origin entries, one a line */
+	const char *rate_limit;		/* serve: --rate N/s as given; parsed into rate_per_s */
+	double rate_per_s;		/* 0: no limit */
+	uint64_t burst;			/* 0 until wsb_cfg_check: one second's worth */
+	enum wsb_rate_policy rate_policy;
 	const char *tls_cert;		/* serve: PEM certificate (chain); with tls_key: https/wss */
 	const char *tls_key;		/* serve: PEM private key */
 	struct wsb_strlist allow_origins;	/* --allow-origin: exact Origins also let in */
@@ -65,6 +77,11 @@ struct wsb_cfg {
 	uint64_t max_connections_per_ip;	/* 0: no per-address limit */
 	int no_console;			/* --no-console: no page at / and /console, no /wsbridge.js */
 	int console_publish;		/* the page shows its publish box */
+	const char *cluster;		/* --cluster redis://HOST:PORT[/DB] */
+	const char *cluster_name;
+	const char *cluster_password_file;
+	double cluster_timeout;		/* Redis silent this long: reconnect; held publishes refused */
+	int reuse_port;			/* SO_REUSEPORT on the listener */
 	/* Connections with an Origin may not publish: --browsers-read-only, or
 	 * by default with a token; wsb_cfg_check leaves the decision here. */
 	int browsers_read_only;
@@ -77,7 +94,9 @@ struct wsb_cfg {
 	uint64_t filter_memory;		/* bytes for the filters' worker; 0: no limit */
 
 	/* pub, sub, health */
-	const char *url;
+	const char *url;		/* health's; pub and sub: urls.v[0] once checked */
+	struct wsb_strlist urls;	/* pub, sub: --url, tried in turn on reconnect */
+	char *env_copy;			/* owned: an environment list split in place */
 	const char *cafile;		/* CA bundle that verifies the server (https, wss) */
 	int insecure;			/* skip certificate checks (https, wss) */
 

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 static const char *prog = "wsbridge";
 static int max_level = WSB_LOG_WARN;
 static int fmt_json;
+static FILE *log_out;			/* NULL: stderr */
+static const char *log_path;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -56,8 +59,26 @@ void wsb_log(int level, const char *fmt, ...)
 		n = (int)sizeof line - 1;
 	/* One write(2)-sized fputs per line keeps lines whole when several
 	 * processes share a terminal or log file. */
-	fwrite(line, 1, (size_t)n, stderr);
-	fflush(stderr);
+	fwrite(line, 1, (size_t)n, log_out ? log_out : stderr);
+	fflush(log_out ? log_out : stderr);
+}
+
+int wsb_log_open(const char *path, struct wsb_err *err)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f)
+		return wsb_err_errno(err, WSB_EXIT_CONFIG, errno, "cannot open log file %s", path);
+	if (log_out)
+		fclose(log_out);
+	log_out = f;
+	log_path = path;
+	return 0;
+}
+
+int wsb_log_reopen(struct wsb_err *err)
+{
+	return log_path ? wsb_log_open(log_path, err) : 0;
 }
 
 char *wsb_log_redact(const char *s, char *out, size_t cap)

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 static struct lws_context *signal_ctx;
 
 static int quiet_log;
@@ -45,6 +45,31 @@ void wsb_lwsglue_unsignal(struct lws_context *ctx, const struct sigaction saved[
 	}
 	if (signal_ctx == ctx)
 		signal_ctx = NULL;
+}
+
+static void on_hup(int sig)
+{
+	got_hup = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+void wsb_lwsglue_hup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_hup;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int wsb_lwsglue_hupped(void)
+{
+	int h = got_hup;
+
+	got_hup = 0;
+	return h;
 }
 
 int wsb_lwsglue_signal(void)

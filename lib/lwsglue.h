@@ -14,7 +14,7 @@
  * levels, these lines are read for what lws says nowhere else: that the
  * server's certificate or key would not load, the errno of a failed
  * accept() (not logged: the server logs an episode once), and why OpenSSL
- * refused a peer's certificate. Only this file, wsserver.c and wsclient.c
+ * refused a peer's certificate. Only this file, wsserver.c, wsdoor.c and wsclient.c
  * include libwebsockets.h.
  */
 #ifndef WSB_LWSGLUE_H
@@ -32,6 +32,11 @@ void wsb_lwsglue_signals(struct lws_context *ctx, struct sigaction saved[2]);
 void wsb_lwsglue_unsignal(struct lws_context *ctx, const struct sigaction saved[2]);
 /* The signal received since the last call, or 0. */
 int wsb_lwsglue_signal(void);
+/* SIGHUP wakes the loop too (the server's reload), recorded apart since it
+ * stops nothing: wsb_lwsglue_hupped says whether one came since the last
+ * call. Only after wsb_lwsglue_signals (the context it wakes). */
+void wsb_lwsglue_hup(void);
+int wsb_lwsglue_hupped(void);
 
 /* lws_set_log_level(levels) with the router above. */
 void wsb_lwsglue_log(int levels, int quiet);

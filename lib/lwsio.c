@@ -149,3 +149,26 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 			return n;
 	}
 }
+
+static int reuse_port;
+
+void wsb_lwsio_reuse_port(int on)
+{
+	reuse_port = on;
+}
+
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	int one = 1;
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "bind");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (reuse_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	return real(fd, sa, len);
+}

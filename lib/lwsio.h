@@ -43,4 +43,10 @@ int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);
 
+/* --reuse-port: while on, every bind() in the process (lws's listener,
+ * while the transport creates its context) first sets SO_REUSEPORT. lws
+ * 4.1.6 sets it only with several service threads, and Debian builds it
+ * with one (LWS_MAX_SMP 1); bind() is defined here like recv(). */
+void wsb_lwsio_reuse_port(int on);
+
 #endif

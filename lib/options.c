@@ -34,20 +34,24 @@ static const struct wsb_choice log_format_choices[] = {
 static const struct wsb_choice gap_choices[] = {
 	{ "mark", WSB_GAP_MARK }, { "stderr", WSB_GAP_STDERR }, { "fail", WSB_GAP_FAIL }, { NULL, 0 },
 };
+static const struct wsb_choice rate_policy_choices[] = {
+	{ "reject", WSB_RATE_REJECT }, { "pause", WSB_RATE_PAUSE }, { NULL, 0 },
+};
 static const struct wsb_choice health_format_choices[] = {
 	{ "json", WSB_HEALTH_JSON }, { "prometheus", WSB_HEALTH_PROMETHEUS }, { "nagios", WSB_HEALTH_NAGIOS }, { NULL, 0 },
 };
 /* The option code stores an enum through an int: the fields must be one. */
 _Static_assert(sizeof(enum wsb_fsync) == sizeof(int) && sizeof(enum wsb_log_format) == sizeof(int) &&
-		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int),
+		       sizeof(enum wsb_gap_mode) == sizeof(int) && sizeof(enum wsb_health_format) == sizeof(int) &&
+		       sizeof(enum wsb_rate_policy) == sizeof(int),
 	       "enum option fields are int-sized");
 
 /* Grouped by tool; --help prints them in this order. */
 static const struct wsb_opt table[] = {
 	/* connection, shared by the clients */
-	{ "url", 'u', WSB_OPT_STR, "URL", C, OFF(url), "broker WebSocket URL", NULL, "WSBRIDGE_URL" },
+	{ "url", 'u', WSB_OPT_LIST, "URL", C, OFF(urls), "broker WebSocket URL; repeat it (or list several in the variable) to fail over to the next", NULL, "WSBRIDGE_URL" },
 	{ "token", 0, WSB_OPT_STR, "TOKEN", C | S | H, OFF(token), "shared secret: required by serve, sent by clients", NULL, "WSBRIDGE_TOKEN" },
-	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "read the token from FILE (first line)", NULL, NULL },
+	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "serve: tokens, one a line with scopes; clients: send its first token", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
 	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
@@ -64,6 +68,11 @@ static const struct wsb_opt table[] = {
 	{ "tls-cert", 0, WSB_OPT_STR, "FILE", S, OFF(tls_cert), "serve https and wss with this PEM certificate (chain); needs --tls-key", NULL, NULL },
 	{ "tls-key", 0, WSB_OPT_STR, "FILE", S, OFF(tls_key), "PEM private key for --tls-cert", NULL, NULL },
 	{ "allow-origin", 0, WSB_OPT_LIST, "URL", S, OFF(allow_origins), "also let browsers from this Origin in ('*': any)", NULL, NULL },
+	{ "allow-origin-file", 0, WSB_OPT_STR, "FILE", S, OFF(allow_origin_file), "more --allow-origin entries, one a line; reread on SIGHUP", NULL, NULL },
+	{ "jwt-secret-file", 0, WSB_OPT_STR, "FILE", S, OFF(jwt_secret_file), "also accept HS256 JWTs signed with the secret in FILE", NULL, NULL },
+	{ "rate", 0, WSB_OPT_STR, "N/s", S, OFF(rate_limit), "messages a connection (and a producer id) may publish per second", NULL, NULL },
+	{ "burst", 0, WSB_OPT_UINT, "M", S, OFF(burst), "messages over --rate at once (default: one second's worth)", NULL, NULL },
+	{ "rate-policy", 0, WSB_OPT_ENUM, "POLICY", S, OFF(rate_policy), "over --rate: refuse (RATE_LIMITED) or pause reading", rate_policy_choices, NULL },
 	{ "max-connections", 0, WSB_OPT_UINT, "N", S, OFF(max_connections), "WebSocket clients at once, then 503 (0: ulimit -n)", NULL, NULL },
 	{ "max-connections-per-ip", 0, WSB_OPT_UINT, "N", S, OFF(max_connections_per_ip), "WebSocket clients per address (0: no limit)", NULL, NULL },
 	{ "max-message", 0, WSB_OPT_SIZE, "BYTES", S | C | H, OFF(max_message), "largest inbound message; bigger closes with 1009", NULL, NULL },
@@ -91,6 +100,12 @@ static const struct wsb_opt table[] = {
 	{ "request-type", 0, WSB_OPT_LIST, "TYPE", S, OFF(request_types), "answer TYPE with the snapshot, never broadcast it (repeatable)", NULL, NULL },
 	{ "symbol-key", 0, WSB_OPT_STR, "PATH", S, OFF(symbol_key), "where a message's symbol is, for subscribe \"symbols\"", NULL, NULL },
 	{ "log-format", 0, WSB_OPT_ENUM, "FMT", S, OFF(log_format), "log lines as text or json", log_format_choices, NULL },
+	{ "log-file", 0, WSB_OPT_STR, "FILE", S, OFF(log_file), "append log lines to FILE, reopened on SIGHUP (logrotate)", NULL, NULL },
+	{ "reuse-port", 0, WSB_OPT_FLAG, NULL, S, OFF(reuse_port), "let other instances listen on the same port (SO_REUSEPORT)", NULL, NULL },
+	{ "cluster", 0, WSB_OPT_STR, "URL", S, OFF(cluster), "one broker with every instance on this Redis: redis://HOST:PORT[/DB]", NULL, NULL },
+	{ "cluster-name", 0, WSB_OPT_STR, "NAME", S, OFF(cluster_name), "instances with the same Redis and name are one broker", NULL, NULL },
+	{ "cluster-password-file", 0, WSB_OPT_STR, "FILE", S, OFF(cluster_password_file), "the Redis password (AUTH), first line of FILE", NULL, NULL },
+	{ "cluster-timeout", 0, WSB_OPT_SECONDS, "SECS", S, OFF(cluster_timeout), "Redis silent this long: reconnect, and refuse held publishes (UNAVAILABLE)", NULL, NULL },
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P, OFF(type), "type for lines that have none", NULL, NULL },
@@ -361,10 +376,15 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 	case WSB_OPT_STR:
 		*(const char **)field = val;
 		return 0;
-	case WSB_OPT_LIST:
-		if (wsb_strlist_add((struct wsb_strlist *)(void *)field, val))
+	case WSB_OPT_LIST: {
+		struct wsb_strlist *l = (struct wsb_strlist *)(void *)field;
+
+		if (l->replace)		/* the command line replaces defaults and the environment */
+			l->n = l->replace = 0;
+		if (wsb_strlist_add(l, val))
 			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
 		return 0;
+	}
 	case WSB_OPT_UINT:
 		if (parse_int(val, &i, 0))
 			break;
@@ -403,6 +423,24 @@ static int store(struct wsb_cfg *cfg, const struct wsb_opt *o, char *val, const 
 			   o->arg ? o->arg : "value", val);
 }
 
+/* A list from the environment is separated by blanks (WSBRIDGE_URL="ws://a/ws
+ * ws://b/ws"), split in a copy the configuration owns. */
+static int env_list(struct wsb_cfg *cfg, const struct wsb_opt *o, const char *v, struct wsb_err *err)
+{
+	struct wsb_strlist *l = (struct wsb_strlist *)(void *)((char *)cfg + o->off);
+	char *save = NULL, *w;
+
+	free(cfg->env_copy);
+	if (!(cfg->env_copy = strdup(v)))
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	l->n = 0;
+	for (w = strtok_r(cfg->env_copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (wsb_strlist_add(l, w))
+			return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	l->replace = 1;
+	return 0;
+}
+
 /* wsbridge-health takes the ws:// URL of the other tools too, so without
  * its own $WSBRIDGE_HEALTH_URL it honours theirs, $WSBRIDGE_URL. */
 static char *env_value(const struct wsb_opt *o)
@@ -422,7 +460,7 @@ static int apply_env(struct wsb_cfg *cfg, struct wsb_err *err)
 
 		if (!(o->tools & cfg->tool) || !o->env || !(v = env_value(o)) || !*v)
 			continue;
-		if (store(cfg, o, v, o->env, err))
+		if (o->kind == WSB_OPT_LIST ? env_list(cfg, o, v, err) : store(cfg, o, v, o->env, err))
 			return -1;
 	}
 	return 0;
@@ -536,6 +574,13 @@ static int add_operand(struct wsb_cfg *cfg, char *a, int only_operands, int *url
 		if ((*url_seen)++)
 			return wsb_err_set(err, WSB_EXIT_USAGE, "two URLs: '%s' and '%s'", cfg->url, a);
 		cfg->url = a;
+		/* pub, sub: one more --url (it replaces the default and $WSBRIDGE_URL) */
+		if (cfg->tool & WSB_TOOL_CLIENTS) {
+			if (cfg->urls.replace)
+				cfg->urls.n = cfg->urls.replace = 0;
+			if (wsb_strlist_add(&cfg->urls, a))
+				return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+		}
 		return 0;
 	}
 	cfg->operands[cfg->n_operands++] = a;
@@ -692,6 +737,13 @@ static const char *default_text(const struct wsb_opt *o, const struct wsb_cfg *c
 	case WSB_OPT_ENUM:
 		snprintf(buf, cap, "%s", choice_name(o->choices, *(const int *)(const void *)field));
 		break;
+	case WSB_OPT_LIST: {
+		const struct wsb_strlist *l = (const struct wsb_strlist *)(const void *)field;
+
+		if (l->n == 1)
+			snprintf(buf, cap, "%s", l->v[0]);
+		break;
+	}
 	default:
 		break;
 	}

@@ -26,6 +26,7 @@
 
 #include "err.h"
 #include "proto.h"	/* id and secret lengths, WSB_PSEQ_JUMP_MAX */
+#include "ratelimit.h"
 
 #define WSB_SECRET_HASH 32		/* bytes of a secret's SHA-256 (never on the wire) */
 
@@ -37,6 +38,9 @@ struct wsb_prod {
 	void *owner;			/* the live session holding the id, or NULL */
 	unsigned char hash[WSB_SECRET_HASH];
 	char id[WSB_PRODUCER_ID_MAX + 1];
+	/* --rate per producer: kept with the id, so reconnecting does not
+	 * refill it (the broker spends it) */
+	struct wsb_bucket bucket;
 };
 
 struct wsb_prods;

@@ -5,6 +5,7 @@
 
 #include "envelope.h"
 #include "err.h"
+#include "frame.h"
 
 static size_t put_u64(char *out, uint64_t v)
 {
@@ -40,6 +41,17 @@ size_t wsb_reply_stamp(char *p, size_t n, const char *ts, uint64_t seq)
 	}
 	o += PUTS(p + o, ",\"seq\":");
 	o += put_u64(p + o, seq);
+	p[o++] = '}';
+	return o;
+}
+
+size_t wsb_reply_stamp_ts(char *p, size_t n, const char *ts)
+{
+	size_t o = n - 1;
+
+	o += PUTS(p + o, ",\"timestamp\":\"");
+	o += put(p + o, ts, strlen(ts));
+	p[o++] = '"';
 	p[o++] = '}';
 	return o;
 }
@@ -113,6 +125,20 @@ size_t wsb_reply_gap(struct wsb_out *o, uint64_t from, uint64_t to, const char *
 	n += (size_t)snprintf(p + n, sizeof p - n, ",\"reason\":\"%s\",\"epoch\":\"%s\"}", reason,
 			      epoch);
 	return put_small(o, p, n);	/* always < 126: two u64, short reason, 16-hex epoch */
+}
+
+struct wsb_msg *wsb_reply_gap_msg(uint64_t from, uint64_t to, const char *reason, const char *epoch)
+{
+	struct wsb_msg *m = wsb_msg_alloc(200);
+	struct wsb_out o;
+
+	if (!m)
+		return NULL;
+	/* A whole frame at buf: kept as it is, no seal. */
+	o = (struct wsb_out){ m->buf, 0, WSB_FRAME_HDR_MAX + 200, WSB_FRAME_HDR_MAX + 200 };
+	m->off = 0;
+	m->len = wsb_reply_gap(&o, from, to, reason, epoch);
+	return m;
 }
 
 size_t wsb_reply_ack(struct wsb_out *o, uint64_t pseq)

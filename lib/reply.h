@@ -19,6 +19,8 @@
 /* Rewrites the closing '}' of the compact object p[0..n) as
  * ,"timestamp":"ts" (if ts is not NULL) ,"seq":seq}. The new length. */
 size_t wsb_reply_stamp(char *p, size_t n, const char *ts, uint64_t seq);
+/* The same without seq (cluster mode: the stream numbers it later). */
+size_t wsb_reply_stamp_ts(char *p, size_t n, const char *ts);
 /* {"type":"error",...,"data":{"code":...,"message":...,"source":"wsbridge"}}
  * with code and text (at most WSB_ERR_LEN), sealed; NULL on ENOMEM. No seq
  * and that source are what tell it from an application's published "error"
@@ -30,6 +32,8 @@ struct wsb_msg *wsb_reply_pong(const char *ts, const char *data, size_t dlen);
  * lost. Appended to o; its length, 0 if it does not fit in hard. */
 size_t wsb_reply_gap(struct wsb_out *o, uint64_t from, uint64_t to, const char *reason,
 		     const char *epoch);
+/* The same record as a message of its own, for a queue; NULL on ENOMEM. */
+struct wsb_msg *wsb_reply_gap_msg(uint64_t from, uint64_t to, const char *reason, const char *epoch);
 /* {"type":"ack","pseq":N} frame appended to o; its length, 0 if no room. */
 size_t wsb_reply_ack(struct wsb_out *o, uint64_t pseq);
 

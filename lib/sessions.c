@@ -35,10 +35,13 @@ static void close_unlink(struct wsb_sessions *set, struct wsb_sess *s)
 	s->close_pending = 0;
 }
 
+static void filters_over(struct wsb_sessions *set);
+
 void wsb_sessions_flush(struct wsb_sessions *set)
 {
 	struct wsb_sess *s;
 
+	filters_over(set);
 	while ((s = set->close_head)) {
 		set->close_head = s->close_next;
 		if (!set->close_head)
@@ -119,7 +122,9 @@ static void sess_unsubscribe(struct wsb_sessions *set, struct wsb_sess *s)
 	set->slow_unsubscribed++;
 	wsb_subs_none(&s->subs);
 	if (set->unsubscribed)
-		set->unsubscribed(set->owner, s);
+		set->unsubscribed(set->owner, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for "
+				  "this connection was dropped and it is unsubscribed from everything; what it "
+				  "publishes is still accepted; subscribe again to receive");
 }
 
 static void sess_drop(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
@@ -278,13 +283,33 @@ static void filter_over(struct wsb_sessions *set, struct wsb_sess *s)
 	}
 }
 
-int wsb_sess_filter_open(struct wsb_sessions *set, struct wsb_sess *s, const char *text,
-			 struct wsb_err *err)
+/* s receives nothing more: no subscription, no filter, no reading;
+ * unsubscribed() says why (an error reply), and wsb_sess_close_after
+ * closes it with 1008 and reason once that is out. */
+static void sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
+		     const char *reason)
 {
+	wsb_subs_none(&s->subs);
+	s->replay = s->snap = 0;
+	filter_close(set, s);
+	s->close_after = reason;
+	if (set->unsubscribed)
+		set->unsubscribed(set->owner, s, code, text);
+}
+
+int wsb_sess_filter_join(struct wsb_sessions *set, struct wsb_sess *s, const char *text)
+{
+	struct wsb_err err = { 0 };
+	int jq;
+
+	if (set->filter_open && (s->filter = set->filter_open(set->ud, text, &err)))
+		return 0;
 	if (!set->filter_open)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "this server has no filters");
-	s->filter = set->filter_open(set->ud, text, err);
-	return s->filter ? 0 : -1;
+		wsb_err_set(&err, WSB_EXIT_UNAVAILABLE, "this server has no filters");
+	jq = err.code == WSB_EXIT_USAGE;	/* jq's own message: the program is wrong */
+	sess_end(set, s, jq ? "INVALID_FILTER" : "FILTER_UNAVAILABLE", err.msg,
+		     jq ? "invalid filter" : "filters unavailable");
+	return -1;
 }
 
 static void filter_close(struct wsb_sessions *set, struct wsb_sess *s)
@@ -294,19 +319,9 @@ static void filter_close(struct wsb_sessions *set, struct wsb_sess *s)
 	s->filter = NULL;
 }
 
-void wsb_sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
-		  const char *reason)
-{
-	wsb_subs_none(&s->subs);
-	s->replay = s->snap = 0;
-	filter_close(set, s);
-	s->close_after = reason;
-	if (set->ended)
-		set->ended(set->owner, s, code, text);
-}
-
 void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s)
 {
+	filters_over(set);
 	if (!s->close_after || s->q.n || s->closing)
 		return;
 	s->closing = 1;
@@ -314,7 +329,7 @@ void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s)
 		set->close(set->ud, s->conn, WSB_CLOSE_POLICY, s->close_after);
 }
 
-void wsb_sessions_filters_over(struct wsb_sessions *set)
+static void filters_over(struct wsb_sessions *set)
 {
 	if (!set->filters_over)
 		return;
@@ -325,7 +340,7 @@ void wsb_sessions_filters_over(struct wsb_sessions *set)
 		if (s->filter_over != 1)
 			continue;
 		s->filter_over = 2;
-		wsb_sess_end(set, s, "FILTER_DROPPED",
+		sess_end(set, s, "FILTER_DROPPED",
 			     "the filter went over its time or memory budget on a message and was dropped",
 			     "filter dropped");
 	}
@@ -428,5 +443,15 @@ void wsb_sessions_tick(struct wsb_sessions *set)
 			continue;
 		stall_count(set, from, s->stall.state);
 		wsb_sess_stall_check(set, s);	/* a new window: it may pause again */
+	}
+}
+
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (wsb_subs_active(&s->subs) && !s->replay && !s->snap)
+			wsb_sess_enqueue(set, s, m, 0);
 	}
 }

@@ -30,13 +30,21 @@
 #include "envelope.h"
 #include "msg.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "ring.h"
+#include "scope.h"
 #include "stall.h"
 #include "subs.h"
 
 struct wsb_sess {
 	void *conn;
 	int echo;		/* receives its own publications */
+	/* who may do what (the join's scope, scope.h): publish checks it, and
+	 * subs.scope points here */
+	struct wsb_scope scope;
+	struct wsb_bucket bucket;	/* --rate per connection (ratelimit.h) */
+	int limited;		/* its last publish was refused for the rate */
+	unsigned forbidden_said;	/* FORBIDDEN publishes so far (the first is logged) */
 	int stamp;		/* receives producer/pseq (?stamp=1, msg.h) */
 	int read_only;		/* may not publish (the broker's may_publish) */
 	uint64_t published;	/* messages accepted from it */
@@ -58,6 +66,9 @@ struct wsb_sess {
 	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
 	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
 	struct wsb_acks acks;
+	/* cluster mode: a publish of this producer session was refused, so
+	 * nothing after it is published or acknowledged until it reconnects */
+	int refused;
 	/* resume: reading history from seq rseq instead of a live queue */
 	int replay;
 	uint64_t rseq;
@@ -88,9 +99,8 @@ struct wsb_sessions {
 	/* A publishing session's queue overflowed: it was emptied and s
 	 * subscribes to nothing now; the owner (the broker) tells it. */
 	void *owner;
-	void (*unsubscribed)(void *owner, struct wsb_sess *s);
-	/* wsb_sess_end took s's subscription: the owner says why (code, text). */
-	void (*ended)(void *owner, struct wsb_sess *s, const char *code, const char *text);
+	/* (also a filter refused or dropped) the owner says why: error code, text */
+	void (*unsubscribed)(void *owner, struct wsb_sess *s, const char *code, const char *text);
 	const struct wsb_symkey *symkey;	/* where a message's symbol is (subs.h) */
 	/* ?filter= (broker.h): open, close, and res[i] for filters[i]: 1
 	 * deliver, 0 not, -1 over budget */
@@ -119,7 +129,9 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 /* Forgets s (its close request too) and frees it. */
 void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s);
 void wsb_sessions_free(struct wsb_sessions *set);
-void wsb_sessions_flush(struct wsb_sessions *set);	/* hands the close requests out */
+/* Ends the sessions marked filter_over (FILTER_DROPPED, then 1008),
+ * then hands the close requests out. */
+void wsb_sessions_flush(struct wsb_sessions *set);
 
 /* Queues m (a ref); limit 0: ignore max_queue (the greeting, before the
  * transport knows the session). */
@@ -136,20 +148,20 @@ void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
  * catching up, which are woken to read it there. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
-/* s's ?filter=: 0, or -1 + err (the program's message; none without hooks). */
-int wsb_sess_filter_open(struct wsb_sessions *set, struct wsb_sess *s, const char *text,
-			 struct wsb_err *err);
+/* m (a record, not a message) to every session subscribed to something,
+ * but those reading history or a snapshot, which find holes there. */
+void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m);
+/* s's ?filter= (after its greeting): 0, or -1 when it does not open: s
+ * gets nothing more and an error (INVALID_FILTER and jq's message, or
+ * FILTER_UNAVAILABLE when the program cannot run filters now), and
+ * wsb_sess_close_after closes it with 1008 once that is out. */
+int wsb_sess_filter_join(struct wsb_sessions *set, struct wsb_sess *s, const char *text);
 /* wsb_want's pass (subs.h) for a reader, ud the session: whether its
  * filter passes m; one over its budget marks it filter_over and says 0. */
 int wsb_sess_pass(void *ud, const struct wsb_msg *m);
-/* s receives nothing more: no subscription, no filter, no reading; ended()
- * says why (an error reply), and wsb_sess_close_after closes it with
- * 1008 and reason once that is out. */
-void wsb_sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
-		  const char *reason);
-void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s);	/* from take() */
-/* Ends every session marked filter_over (FILTER_DROPPED). */
-void wsb_sessions_filters_over(struct wsb_sessions *set);
+/* From take(): ends the sessions marked filter_over (FILTER_DROPPED), then
+ * closes s if what explains its close is out. */
+void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

@@ -10,6 +10,7 @@ void wsb_subs_init(struct wsb_subs *s)
 	wsb_patterns_init(&s->pats);
 	wsb_patterns_init(&s->syms);
 	s->bytes = s->sym_bytes = 0;
+	s->scope = NULL;
 }
 
 void wsb_subs_free(struct wsb_subs *s)
@@ -124,6 +125,17 @@ struct req {
 	struct wsb_err *err;
 };
 
+static int forbidden(struct req *c, const char *pat)
+{
+	if (!(c->s->scope->may & WSB_SCOPE_SUB))
+		wsb_err_set(c->err, WSB_EXIT_NOPERM, "this connection's token may not subscribe");
+	else
+		wsb_err_set(c->err, WSB_EXIT_NOPERM, "type pattern \"%.64s\" is outside this connection's "
+			    "token scope (types=%.200s)", pat, c->s->scope->types);
+	c->code = "FORBIDDEN";
+	return -1;
+}
+
 static int check_one(struct req *c, const char *str, size_t n, int too_long)
 {
 	const char *what = c->syms ? "symbol" : "type pattern";
@@ -137,6 +149,8 @@ static int check_one(struct req *c, const char *str, size_t n, int too_long)
 		wsb_err_set(c->err, WSB_EXIT_USAGE, "invalid symbol: empty");
 	else if (!c->syms && !wsb_match_pattern_ok(str, c->err))
 		;
+	else if (!c->syms && !c->unsub && c->s->scope && !wsb_scope_may_subscribe(c->s->scope, str))
+		return forbidden(c, str);
 	else
 		return 0;
 	c->code = "INVALID_MESSAGE";

@@ -23,6 +23,7 @@
 #include "match.h"
 #include "msg.h"
 #include "proto.h"	/* WSB_PATTERNS_MAX */
+#include "scope.h"
 
 #define WSB_REPLY_MAX 16384	/* bytes of any reply: greeting, error, subscribed */
 #define WSB_SUBS_BYTES (8192 - 256)	/* each list of a "subscribed" reply */
@@ -33,6 +34,9 @@
 struct wsb_subs {
 	struct wsb_patterns pats;
 	size_t bytes;		/* escaped patterns + commas: the reply's list */
+	/* NULL, or what a subscribe request may ask for: a pattern outside it
+	 * refuses the request with FORBIDDEN (scope.h) */
+	const struct wsb_scope *scope;
 	struct wsb_patterns syms;	/* exact symbols; .all: every symbol */
 	size_t sym_bytes;
 };
@@ -58,6 +62,11 @@ void wsb_subs_free(struct wsb_subs *s);
 int wsb_subs_active(const struct wsb_subs *s);	/* matches some type */
 /* 0, or -1 + err (USAGE: invalid or too many; OSERR), the set unchanged. */
 int wsb_subs_add(struct wsb_subs *s, const char *pat, struct wsb_err *err);
+void wsb_subs_none(struct wsb_subs *s);
+/* A subscribe (unsub 0) or unsubscribe request. 0: answer with
+ * wsb_subs_reply (no "types": the set is unchanged); -1: the set is
+ * unchanged, answer error *code with err (FORBIDDEN: a pattern outside
+ * the scope). */
 void wsb_subs_none(struct wsb_subs *s);	/* no type at all (symbols kept) */
 /* A subscribe (unsub 0) or unsubscribe request, with "types", "symbols",
  * both or neither. 0: answer with wsb_subs_reply(s, *what) (*what: which

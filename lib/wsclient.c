@@ -50,6 +50,7 @@ struct wsb_client {
 	int64_t outage_us;		/* how long the broker was out of reach before this open */
 	int was_open, reopened;		/* a connection was open before this one */
 	int local_code;			/* close code we failed this connection with */
+	int local_retry;		/* ...and then reconnect (wsb_client_reconnect) */
 	char local_reason[124];
 	struct wsb_err fatal;		/* ends wsb_client_run (out of memory) */
 	int64_t every_ms;
@@ -60,7 +61,9 @@ struct wsb_client {
 	int guard_fd;			/* this attempt's socket, watched by lwsio; -1: none */
 	char peer_reason[124];
 
-	char url[1024];			/* parsed copy */
+	char url[1024];			/* parsed copy of the current URL */
+	size_t cur;			/* which of cfg.urls */
+	char query[4096];		/* the tool's query, kept across URLs */
 	char shown[1024];		/* the URL as logged (tokens redacted) */
 	const char *host;
 	char base[1024];		/* path and query of the URL */
@@ -78,6 +81,7 @@ struct wsb_client {
 };
 
 static void connect_now(lws_sorted_usec_list_t *sul);
+static void next_url(struct wsb_client *c);
 static int64_t now_us(void);
 
 /* Before the socket number can be reused (by libcurl, say). */
@@ -116,6 +120,7 @@ static void schedule_retry(struct wsb_client *c, int code, const char *reason, i
 	}
 	if (c->retry_now)
 		delay = 1;
+	next_url(c);	/* after closed(): what it says names the URL that failed */
 	lws_sul_schedule(c->ctx, 0, &c->sul_retry, connect_now, delay * LWS_US_PER_MS);
 }
 
@@ -176,6 +181,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	c->peer_reason[0] = '\0';
 	c->tls_verify_failed = 0;
 	c->local_code = 0;
+	c->local_retry = 0;
 	wsb_lwsglue_clear();
 	lws_sul_schedule(c->ctx, 0, &c->sul_handshake, handshake_timeout,
 			 (lws_usec_t)(c->cfg.connect_timeout * LWS_US_PER_SEC));
@@ -184,37 +190,75 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 		attempt_failed(c, "cannot start the connection");
 }
 
-/* ws://host[:port][/path][?query] into host, port and path (+ cfg->query). */
-static int parse_url(struct wsb_client *c, struct wsb_err *err)
+/* ws://host[:port][/path][?query] into host, port and path (+ the query). */
+static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
 	int port;
 
-	if (strlen(c->cfg.url) >= sizeof c->url)
+	if (strlen(url) >= sizeof c->url)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL too long");
-	strcpy(c->url, c->cfg.url);
+	strcpy(c->url, url);
 	if (lws_parse_uri(c->url, &prot, &ads, &port, &p) || !*ads)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid URL '%s'", c->cfg.url);
+		return wsb_err_set(err, WSB_EXIT_USAGE, "invalid URL '%s'", url);
+	c->tls = 0;
 	if (!strcmp(prot, "wss") || !strcmp(prot, "https"))
 		c->tls = 1;
 	else if (strcmp(prot, "ws") && strcmp(prot, "http"))
-		return wsb_err_set(err, WSB_EXIT_USAGE, "URL '%s': scheme must be ws:// or wss://", c->cfg.url);
+		return wsb_err_set(err, WSB_EXIT_USAGE, "URL '%s': scheme must be ws:// or wss://", url);
 	/* lws_parse_uri defaults to port 80 (443 for https only): ws URLs
 	 * without a port mean the same. */
-	if (c->tls && port == 80 && !strstr(c->cfg.url + strlen(prot) + 3, ":80"))
+	if (c->tls && port == 80 && !strstr(url + strlen(prot) + 3, ":80"))
 		port = 443;
 	c->host = ads;
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
 	snprintf(c->base, sizeof c->base, "/%s", p);
-	return wsb_client_set_query(c, c->cfg.query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
+	wsb_log_redact(url, c->shown, sizeof c->shown);
+	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
+}
+
+static const char *url_at(const struct wsb_client *c, size_t i)
+{
+	return c->cfg.nurls ? c->cfg.urls[i] : c->cfg.url;
+}
+
+/* Every URL is checked up front (a typo in the third must not wait for two
+ * failovers); the first is where the client starts. 1 if any is wss. */
+static int parse_urls(struct wsb_client *c, struct wsb_err *err)
+{
+	size_t n = c->cfg.nurls ? c->cfg.nurls : 1;
+	int tls = 0;
+
+	for (size_t i = n; i-- > 0;) {
+		if (parse_url(c, url_at(c, i), err))
+			return -1;
+		tls |= c->tls;
+	}
+	return tls;
+}
+
+/* After a failed or lost connection: the next URL, in turn. */
+static void next_url(struct wsb_client *c)
+{
+	struct wsb_err err;
+
+	if (c->cfg.nurls < 2)
+		return;
+	c->cur = (c->cur + 1) % c->cfg.nurls;
+	if (parse_url(c, url_at(c, c->cur), &err))	/* checked at start: cannot fail */
+		wsb_log(WSB_LOG_ERROR, "%s", err.msg);
 }
 
 int wsb_client_set_query(struct wsb_client *c, const char *query)
 {
 	size_t n = (size_t)snprintf(c->path, sizeof c->path, "%s", c->base);
 
+	if (query != c->query && snprintf(c->query, sizeof c->query, "%s", query ? query : "") >=
+					 (int)sizeof c->query)
+		return -1;
+	query = c->query;
 	if (query && *query)
 		n += (size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s",
 				      strchr(c->base, '?') ? "&" : "?", query);
@@ -398,7 +442,7 @@ static void lost(struct wsb_client *c)
 	char why[sizeof c->shown + 64];
 
 	if (c->local_code) {
-		schedule_retry(c, c->local_code, c->local_reason, 1);
+		schedule_retry(c, c->local_code, c->local_reason, !c->local_retry);
 		return;
 	}
 	if (!c->peer_code && now_us() - c->last_pong_us >= (int64_t)(hangup - 1) * 1000000) {
@@ -664,6 +708,8 @@ void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, c
 {
 	*cc = (struct wsb_client_cfg){
 		.url = cfg->url,
+		.urls = cfg->urls.v,
+		.nurls = cfg->urls.n,
 		.query = query,
 		.token = cfg->token,
 		.token_file = cfg->token_file,
@@ -684,6 +730,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	struct lws_context_creation_info info;
 	struct wsb_client *c = calloc(1, sizeof *c);
 	uint64_t seed = 0;
+	int tls_any;
 
 	if (!c) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
@@ -699,9 +746,12 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	c->ud = ud;
 	c->in_fd = -1;
 	c->guard_fd = -1;
-	if (parse_url(c, err) || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
+	if (snprintf(c->query, sizeof c->query, "%s", cfg->query ? cfg->query : "") >= (int)sizeof c->query) {
+		wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
 		goto fail;
-	wsb_log_redact(cfg->url, c->shown, sizeof c->shown);
+	}
+	if ((tls_any = parse_urls(c, err)) < 0 || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
+		goto fail;
 	seed = wsb_random64();
 	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
@@ -720,8 +770,8 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	info.protocols = protocols;
 	info.user = c;
 	/* Loading the system CA store costs ~35 ms and ~4 MB: only for wss. */
-	info.options = c->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-	if (c->tls && cfg->ca_file) {
+	info.options = tls_any ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	if (tls_any && cfg->ca_file) {
 		FILE *f = fopen(cfg->ca_file, "r");
 
 		if (!f) {
@@ -818,6 +868,14 @@ void wsb_client_close(struct wsb_client *c)
 	lws_sul_cancel(&c->sul_retry);
 	c->ops->closed(c->ud, 1000, "closed", -1);
 	wsb_client_stop(c);
+}
+
+void wsb_client_reconnect(struct wsb_client *c, const char *why)
+{
+	if (!c->open || c->local_code || c->closing)
+		return;
+	fail_connection(c, 1001, "%s", why);
+	c->local_retry = 1;
 }
 
 void wsb_client_want_write(struct wsb_client *c)

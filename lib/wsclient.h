@@ -66,6 +66,11 @@ struct wsb_client_ops {
 
 struct wsb_client_cfg {
 	const char *url;		/* ws://host:port/path?query or wss:// */
+	/* Or several (nurls > 0: url is ignored): each attempt after a
+	 * failed or lost connection goes to the next, in turn, with the
+	 * usual backoff, and the tool's query (a resume point) goes along. */
+	char *const *urls;
+	size_t nurls;
 	const char *query;		/* extra query arguments ("type=a&echo=1"), or NULL */
 	const char *token;		/* sent as Authorization: Bearer, or NULL */
 	const char *token_file;		/* or read from this file */
@@ -94,6 +99,10 @@ int wsb_client_run(struct wsb_client *c, struct wsb_err *err);
 void wsb_client_stop(struct wsb_client *c);
 /* Closes with 1000 once pending writes are out; closed() then reports -1. */
 void wsb_client_close(struct wsb_client *c);
+/* Closes the open connection with 1001 and reconnects as after a lost one
+ * (the next URL, after the backoff): the server refused something the
+ * client must send again elsewhere or later. */
+void wsb_client_reconnect(struct wsb_client *c, const char *why);
 
 /* Ask for a writable() callback when the connection is open. */
 void wsb_client_want_write(struct wsb_client *c);

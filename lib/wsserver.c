@@ -1,6 +1,7 @@
 #include "wsserver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +11,13 @@
 #include <libwebsockets.h>
 
 #include "admit.h"
-#include "auth.h"
 #include "buf.h"
 #include "log.h"
 #include "lwsglue.h"
 #include "lwsio.h"
 #include "proto.h"
 #include "sys.h"
+#include "wsdoor.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
  * enough that a busy subscriber costs one syscall per few hundred messages
@@ -40,6 +41,10 @@ struct wsb_conn {
 	int close_sent;
 	char close_reason[124];
 	int paused;
+	int throttled;			/* --rate-policy pause: unread until sul_throttle */
+	lws_sorted_usec_list_t sul_throttle;
+	struct wsb_grant grant;		/* what the door granted, if granted */
+	int granted;
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
@@ -58,7 +63,8 @@ struct wsb_server {
 	struct wsb_conn *conns;
 	unsigned char *scratch;		/* LWS_PRE + hard cap, shared by every write */
 	size_t hard;
-	const char *token;		/* NULL: none required */
+	const struct wsb_access *access;	/* the door's credentials */
+	const struct wsb_strlist *origins;	/* --allow-origin */
 	int pressure;
 	size_t partial_bytes;		/* reassembly memory of unfinished messages */
 	int stopping;
@@ -129,8 +135,40 @@ void wsb_server_pause_publishers(struct wsb_server *s, int on)
 	for (struct wsb_conn *c = s->conns; c; c = c->next)
 		if (c->paused) {
 			c->paused = 0;
-			lws_rx_flow_control(c->wsi, 1);
+			if (!c->throttled)
+				lws_rx_flow_control(c->wsi, 1);
 		}
+}
+
+static void throttle_end(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_conn *c = lws_container_of(sul, struct wsb_conn, sul_throttle);
+
+	c->throttled = 0;
+	if (!c->paused)
+		lws_rx_flow_control(c->wsi, 1);
+}
+
+void wsb_server_throttle(struct wsb_conn *c, int64_t us)
+{
+	if (us < 1)
+		us = 1;
+	if (!c->throttled) {
+		c->throttled = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul_throttle, throttle_end, us);
+}
+
+const struct wsb_grant *wsb_server_grant(const struct wsb_conn *c)
+{
+	return c->granted ? &c->grant : NULL;
+}
+
+void wsb_server_set_door(struct wsb_server *s, const struct wsb_access *access, const struct wsb_strlist *origins)
+{
+	s->access = access;
+	s->origins = origins;
 }
 
 void wsb_server_timer(struct wsb_server *s, int64_t us)
@@ -187,64 +225,16 @@ int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 
 /* HTTP: the program's documents and JSON errors. */
 
-/* hdrs: NULL, or name/value pairs ("vary:", "accept") ending in NULL. */
-static int http_reply_hdrs(struct lws *wsi, unsigned status, const char *ctype, const char *const *hdrs,
-			   const char *body, size_t len)
-{
-	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-	unsigned char *out;
-
-	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end))
-		return -1;
-	for (; hdrs && hdrs[0]; hdrs += 2)
-		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0], (const unsigned char *)hdrs[1],
-						(int)strlen(hdrs[1]), &p, end))
-			return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	/* HEAD: the same headers (content-length included), never a body (RFC 9110 §9.3.2). */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	out = malloc(LWS_PRE + len + 1);
-	if (!out)
-		return -1;
-	memcpy(out + LWS_PRE, body, len);
-	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) {
-		free(out);
-		return -1;
-	}
-	free(out);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-
-/* Refuses a request with a real HTTP/1.1 status, a JSON body and extra
- * header lines (each ending in CRLF), then closes the connection.
- * lws_return_http_status() answers a refused upgrade as HTTP/1.0 with an
- * HTML page, which strict clients (Python websockets) reject as not HTTP
- * at all, hiding the status from them. */
+/* The door's answers (wsdoor.h), as every refusal here is written. */
 static int refuse(struct lws *wsi, int status, const char *reason, const char *error, const char *extra)
 {
-	char buf[LWS_PRE + 512], *p = buf + LWS_PRE;
-	int body, n;
-	char json[160];
-
-	body = snprintf(json, sizeof json, "{\"error\":\"%s\"}\n", error);
-	n = snprintf(p, sizeof buf - LWS_PRE,
-		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-		     "connection: close\r\n%s\r\n%s",
-		     status, reason, body, extra ? extra : "",
-		     lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? "" : json);
-	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
-	return -1;
+	return wsb_door_refuse(wsi, status, reason, error, extra);
 }
 
 int wsb_server_reply(struct wsb_http_req *rq, unsigned status, const char *ctype, const char *const *hdrs,
 		     const char *body, size_t len)
 {
-	return http_reply_hdrs(rq->wsi, status, ctype, hdrs, body, len);
+	return wsb_door_reply(rq->wsi, status, ctype, hdrs, body, len);
 }
 
 int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, const char *error,
@@ -253,23 +243,25 @@ int wsb_server_refuse(struct wsb_http_req *rq, int status, const char *reason, c
 	return refuse(rq->wsi, status, reason, error, extra);
 }
 
-static const char *token_refusal(struct wsb_server *s, struct lws *wsi);
+static int grant_of(struct wsb_server *s, struct lws *wsi, struct wsb_grant *g, const char **why)
+{
+	return wsb_door_grant(wsi, s->access, g, why);
+}
 
 /* Not check_token: an HTTP request is answered 401 whatever its Origin (the
  * 1008 for browsers is for WebSocket clients only). */
 int wsb_server_authorize(struct wsb_http_req *rq)
 {
 	struct wsb_server *s = lws_context_user(lws_get_context(rq->wsi));
-	const char *why = token_refusal(s, rq->wsi);
+	struct wsb_grant g;
+	const char *why = NULL;
 	char peer[48] = "?";
 
-	if (!why)
+	if (grant_of(s, rq->wsi, &g, &why) == 0)
 		return 0;
 	lws_get_peer_simple(rq->wsi, peer, sizeof peer);
-	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s token", rq->path, peer,
-		why[0] == 'I' ? "invalid" : "missing");
-	return refuse(rq->wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
-		      "www-authenticate: Bearer\r\n");
+	wsb_log(WSB_LOG_INFO, "refused GET %s from %s: %s", rq->path, peer, why);
+	return refuse(rq->wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
 }
 
 static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
@@ -287,81 +279,25 @@ static int serve_http(struct wsb_server *s, struct lws *wsi, const char *path)
 }
 
 
-/* An argument of the query wherever it is: lws_get_urlarg_by_name gives up
- * at the first argument longer than its buffer, hiding every one after it.
- * An argument longer than buf cannot be what we look for; it is skipped. */
-static const char *query_arg(struct lws *wsi, const char *name, char *buf, int cap)
-{
-	size_t nl = strlen(name);
-	int i, n;
-
-	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-		if (n >= cap || lws_hdr_copy_fragment(wsi, buf, cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
-			continue;
-		if (!strncmp(buf, name, nl))
-			return buf + nl;
-	}
-	return NULL;
-}
-
-/* NULL if the upgrade carries the token (or none is required), else what
- * is wrong with it, in the words the old servers closed with. */
-static const char *token_refusal(struct wsb_server *s, struct lws *wsi)
-{
-	char tok[WSB_TOKEN_MAX + 16];
-	const char *given = NULL;
-	int n;
-
-	if (!s->token)
-		return NULL;
-	n = lws_hdr_copy(wsi, tok, sizeof tok, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && !strncasecmp(tok, "Bearer ", 7))
-		given = tok + 7;
-	else
-		given = query_arg(wsi, "token=", tok, sizeof tok);
-	if (!given)
-		return "Authentication required";
-	return wsb_auth_equal(given, s->token) ? NULL : "Invalid token";
-}
-
-static int has_origin(struct lws *wsi)
-{
-	return lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
-}
-
 /* A browser sees an HTTP 401 only as close 1006 with no reason, and the
  * old servers' clients stop reconnecting on 1008: so a browser's upgrade
  * (one with an Origin, which passed the Origin check) is let through and
- * closed with 1008 and the reason as soon as it opens (refuse_browser);
- * every other client still gets the 401. */
+ * closed with 1008 as soon as it opens (join); every other client gets the
+ * 401 with the reason. */
 static int check_token(struct wsb_server *s, struct lws *wsi, const char *peer)
 {
-	const char *why = token_refusal(s, wsi);
+	struct wsb_grant g;
+	const char *why = NULL;
 
-	if (!why || has_origin(wsi))
+	if (!wsb_access_on(s->access))
 		return 0;
-	wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token", peer,
-		why[0] == 'I' ? "invalid" : "missing");
-	return refuse(wsi, 401, "Unauthorized", why[0] == 'I' ? "invalid token" : "authentication required",
-		      "www-authenticate: Bearer\r\n");
-}
-
-/* What lws 4.1.6 would answer with a 101 anyway (another version) or a
- * silently dropped socket (no Host, no or a bad key): RFC 6455 §4.2.1/§4.4. */
-static int check_upgrade(struct lws *wsi)
-{
-	char v[16], key[64];
-
-	if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_VERSION) <= 0)
-		return refuse(wsi, 400, "Bad Request", "missing Sec-WebSocket-Version", NULL);
-	if (strcmp(v, "13"))
-		return refuse(wsi, 426, "Upgrade Required", "unsupported WebSocket version: use 13",
-			      "sec-websocket-version: 13\r\n");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
-		return refuse(wsi, 400, "Bad Request", "missing Host header", NULL);
-	if (lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY) <= 0 || !wsb_admit_ws_key(key))
-		return refuse(wsi, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key", NULL);
-	return 0;
+	if (grant_of(s, wsi, &g, &why) < 0) {
+		if (wsb_door_browser(wsi))
+			return 0;	/* a browser: opened, then closed 1008 (join) */
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s", peer, why);
+		return refuse(wsi, 401, "Unauthorized", why, "www-authenticate: Bearer\r\n");
+	}
+	return wsb_door_scope(wsi, &g, peer);
 }
 
 /* Cross-site WebSocket hijacking: any page a user opens may connect here. */
@@ -374,7 +310,7 @@ static int check_origin(struct wsb_server *s, struct lws *wsi, const char *peer)
 	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';
 	if (n >= 0 && wsb_admit_origin(has ? origin : NULL, host, s->cfg->tls_cert != NULL,
-				       &s->cfg->allow_origins, s->cfg->listen_host))
+				       s->origins, s->cfg->listen_host))
 		return 0;
 	wsb_admit_printable(shown, sizeof shown, n >= 0 ? origin : "(too long)");
 	wsb_log(WSB_LOG_INFO, "refused a connection from %s: origin %s not allowed (see --allow-origin)",
@@ -418,7 +354,7 @@ static int filter_handshake(struct wsb_server *s, struct lws *wsi, const char *u
 		return refuse(wsi, 404, "Not Found", "not found", NULL);
 	if (s->stopping)
 		return refuse(wsi, 503, "Service Unavailable", "shutting down", NULL);
-	if (check_upgrade(wsi) || check_origin(s, wsi, peer) || check_limits(s, wsi, peer))
+	if (wsb_door_upgrade(wsi) || check_origin(s, wsi, peer) || check_limits(s, wsi, peer))
 		return -1;
 	return check_token(s, wsi, peer);
 }
@@ -437,11 +373,15 @@ static int peer_close(struct lws *wsi, const unsigned char *p, size_t len)
 }
 
 /* After the door: the connection is the program's from here, but for a
- * browser whose token was wrong (check_token), which never reaches it. */
+ * browser whose credential was refused (check_token), which never reaches
+ * it: closed 1008 with the old servers' words. The grant is decided again
+ * (an HMAC at most) rather than carried over from the door's callback. */
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
-	const char *why = token_refusal(s, c->wsi);
+	const char *why = NULL;
+	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &c->grant, &why) < 0;
 
+	c->granted = wsb_access_on(s->access) && !refused;
 	/* The headers go with the upgrade: what GET /clients shows is kept. */
 	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
 		c->path[0] = '\0';
@@ -450,10 +390,10 @@ static void join(struct wsb_server *s, struct wsb_conn *c)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	if (why) {
-		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s token (closed 1008 for a browser)",
-			c->peer, why[0] == 'I' ? "invalid" : "missing");
-		wsb_server_close(c, WSB_CLOSE_POLICY, why);
+	if (refused) {
+		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s (closed 1008 for a browser)", c->peer, why);
+		wsb_server_close(c, WSB_CLOSE_POLICY,
+				 strcmp(why, "authentication required") ? "Invalid token" : "Authentication required");
 		return;
 	}
 	c->sess = s->ops.joined(s->ud, c);
@@ -681,7 +621,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->counted = 1;
 		s->nconns++;
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-		c->browser = has_origin(wsi);
+		c->browser = wsb_door_browser(wsi);
 		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
@@ -697,12 +637,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
 		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
+		lws_sul_cancel(&c->sul_throttle);
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
 		unlink_conn(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (wsb_lwsglue_hupped() && s->ops.reload)
+			s->ops.reload(s->ud);
 		if (!s->stopping && (sig = wsb_lwsglue_signal())) {
 			wsb_log(WSB_LOG_INFO, "signal %d: %s", sig,
 				s->conns ? "closing all clients" : "no clients to close");
@@ -716,6 +659,77 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- descriptors of the program's, in the same loop (a Redis connection) ---- */
+
+struct wsb_watch {
+	struct lws *wsi;		/* NULL once lws closed it */
+	void (*event)(void *ud, void *h, int writable);
+	void *ud, *h;
+};
+
+/* lws owns a dup of the descriptor, so each side closes its own: the
+ * owner's library (hiredis) closes the original whenever it likes. */
+struct wsb_watch *wsb_server_watch(struct wsb_server *s, int fd, void (*event)(void *ud, void *h, int writable),
+				   void *ud, void *h)
+{
+	struct wsb_watch *w = calloc(1, sizeof *w);
+	lws_sock_file_fd_type d;
+
+	if (!w)
+		return NULL;
+	d.filefd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d.filefd < 0 ||
+	    !(w->wsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, d, "wsbridge-watch", NULL))) {
+		free(w);	/* lws closed the dup */
+		return NULL;
+	}
+	w->event = event;
+	w->ud = ud;
+	w->h = h;
+	lws_set_wsi_user(w->wsi, w);
+	return w;
+}
+
+void wsb_server_watch_write(struct wsb_watch *w)
+{
+	if (w->wsi)
+		lws_callback_on_writable(w->wsi);
+}
+
+void wsb_server_unwatch(struct wsb_watch *w)
+{
+	if (w->wsi) {
+		lws_set_wsi_user(w->wsi, NULL);
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
+	free(w);
+}
+
+/* The owner reads and writes itself (lws only polls); at a hang-up lws
+ * closes its dup, and one more readable event lets the owner see the end. */
+static int watch_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wsb_watch *w = user;
+
+	if (!w)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		w->event(w->ud, w->h, 0);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		w->event(w->ud, w->h, 1);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		w->wsi = NULL;
+		lws_set_wsi_user(wsi, NULL);
+		w->event(w->ud, w->h, 0);	/* may unwatch (free) w */
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 #define TICK_US (100 * LWS_US_PER_MS)
@@ -791,7 +805,7 @@ static void set_max_conns(struct wsb_server *s)
 
 static int create_context(struct wsb_server *s, struct wsb_err *err)
 {
-	static struct lws_protocols protocols[2];
+	static struct lws_protocols protocols[3];
 	struct lws_context_creation_info info;
 	int ping = s->cfg->ping_interval >= 1 ? (int)s->cfg->ping_interval : 1;
 
@@ -805,6 +819,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		/* Without this lws splits every batch into 4 KiB sends. */
 		.tx_packet_size = BATCH,
 	};
+	protocols[1] = (struct lws_protocols){ .name = "wsbridge-watch", .callback = watch_callback };
 	/* lws pings an idle client after `ping` seconds; only a pong counts as a
 	 * sign of life, and two missed intervals close the connection. */
 	s->retry.secs_since_valid_ping = (uint16_t)ping;
@@ -830,7 +845,10 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		info.alpn = "http/1.1";
 	}
 	wsb_lwsglue_clear();
+	/* --reuse-port: several instances on one port (lwsio.h says why there) */
+	wsb_lwsio_reuse_port(s->cfg->reuse_port);
 	s->ctx = lws_create_context(&info);
+	wsb_lwsio_reuse_port(0);
 	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",
 				   s->cfg->tls_cert, s->cfg->tls_key);
@@ -865,7 +883,8 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->cfg = cfg->opts;
 	s->ops = *ops;
 	s->ud = ud;
-	s->token = cfg->token;
+	s->access = cfg->access;
+	s->origins = cfg->origins;
 	snprintf(s->iface, sizeof s->iface, "%s", cfg->iface);
 	s->hard = cfg->max_frame < BATCH ? BATCH : cfg->max_frame;
 	s->scratch = malloc(LWS_PRE + s->hard);
@@ -885,10 +904,11 @@ int wsb_server_run(struct wsb_server *s)
 	int rc = 0;
 
 	wsb_lwsglue_signals(s->ctx, NULL);
+	wsb_lwsglue_hup();
 	wsb_log(WSB_LOG_INFO, "listening on %s%s%s:%d path %s%s%s", strchr(s->iface, ':') ? "[" : "",
 		s->iface[0] ? s->iface : "0.0.0.0", strchr(s->iface, ':') ? "]" : "",
 		lws_get_vhost_listen_port(s->vh), s->cfg->path, s->cfg->tls_cert ? " (TLS: https, wss)" : "",
-		s->token ? " (token required)" : "");
+		wsb_access_on(s->access) ? " (token required)" : "");
 	/* Said once the signals are ours: a script that stops the broker as
 	 * soon as it knows the port gets a clean stop. */
 	if (s->ops.listening && s->ops.listening(s->ud, lws_get_vhost_listen_port(s->vh)))

@@ -6,18 +6,27 @@
  * It owns:
  * - the door, decided before lws answers an upgrade: path, shutdown,
  *   RFC 6455 handshake, Origin (admit.h), --max-connections(-per-ip),
- *   token (a header or ?token=); each refusal an HTTP status with a JSON
- *   body, but a browser's (an Origin header) wrong or missing token: that
- *   upgrade opens and is closed at once with 1008 "Invalid token" or
- *   "Authentication required", never reaching joined(), because a
- *   browser shows a 401 only as 1006 and old clients stop on 1008. At EMFILE it stops polling the listener until a descriptor frees;
+ *   the credential (Authorization: Bearer, or ?token= for browsers) checked
+ *   with access.h: none or a bad one is 401 with the reason, ?type=
+ *   patterns outside its scope or a ?producer= its JWT subject does not
+ *   allow are 403; each refusal an HTTP status with a JSON body, logged
+ *   with the reason and never the credential; but a browser's (an Origin
+ *   header) refused credential: that upgrade opens and is closed at once
+ *   with 1008 "Invalid token" or "Authentication required", never reaching
+ *   joined(), because a browser shows a 401 only as 1006 and old clients
+ *   stop on 1008. The grant rides with the connection (wsb_server_grant).
+ *   At EMFILE it stops polling the listener until a descriptor frees;
  * - reassembly of fragmented messages under --max-message (1009; binary:
  *   1003), --message-timeout for unfinished ones (1008), unmasked client
  *   frames (1002, checked by lwsio before lws parses them), invalid close
  *   payloads, pings (two missed intervals drop the client);
  * - batched writes: every WRITEABLE takes up to one 64 KiB batch of
  *   ready frames from take() into one scratch buffer, one lws_write(RAW);
- * - pausing publishers (reading) while the program asks for it;
+ * - pausing publishers (reading) while the program asks for it, and one
+ *   connection for a while (wsb_server_throttle, --rate-policy pause);
+ * - SIGHUP: reload() on the event loop; the program may then swap the
+ *   door's credentials and Origins (wsb_server_set_door) without dropping
+ *   anyone;
  * - shutdown: on SIGINT/SIGTERM every client is closed with 1001 and
  *   wsb_server_run returns once they are gone (2 s at most).
  *
@@ -30,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config.h"
 #include "err.h"
 
@@ -69,6 +79,8 @@ struct wsb_server_ops {
 	void (*timer)(void *ud);
 	/* A name for sess in log lines (its client id). */
 	const char *(*name)(void *ud, void *sess);
+	/* SIGHUP came (may be NULL). */
+	void (*reload)(void *ud);
 	/* Optional: the socket listens on port and SIGINT/SIGTERM are
 	 * handled (once, from wsb_server_run). Non-zero stops the server at
 	 * once: wsb_server_run returns -1. */
@@ -81,7 +93,10 @@ struct wsb_server_cfg {
 	 * --ping-interval: checked by wsb_cfg_check and the program. */
 	const struct wsb_cfg *opts;
 	const char *iface;		/* numeric address to bind, "" for any */
-	const char *token;		/* required of every client, or NULL */
+	/* The door's credentials and the --allow-origin list; both the
+	 * program's, alive until replaced by wsb_server_set_door. */
+	const struct wsb_access *access;
+	const struct wsb_strlist *origins;
 	size_t max_frame;		/* the largest frame take() produces */
 };
 
@@ -99,6 +114,9 @@ void wsb_server_free(struct wsb_server *srv);
 /* The URL query argument i of conn ("type=a.*"), decoded, into buf: its
  * length, 0 for one that does not fit cap (skip it), -1 past the last. */
 int wsb_server_arg(struct wsb_conn *conn, int i, char *buf, size_t cap);
+/* What the door granted conn (access.h), or NULL when no credential is
+ * required. Valid while conn is. */
+const struct wsb_grant *wsb_server_grant(const struct wsb_conn *conn);
 /* 1 if conn's upgrade had an Origin header (a browser page). */
 int wsb_server_browser(const struct wsb_conn *conn);
 /* conn's session handle (from joined()), or NULL. */
@@ -121,9 +139,28 @@ void wsb_server_close(struct wsb_conn *conn, int code, const char *reason);
 /* on: stop reading from every connection that publishes or is sending a
  * message (TCP pushes back); off: read again. */
 void wsb_server_pause_publishers(struct wsb_server *srv, int on);
+/* Do not read conn for us microseconds (pausing publishers may hold it
+ * longer; a later call replaces the wait). */
+void wsb_server_throttle(struct wsb_conn *conn, int64_t us);
+/* New credentials and Origins for connections from now on (reload):
+ * those already in keep what they were granted. */
+void wsb_server_set_door(struct wsb_server *srv, const struct wsb_access *access,
+			 const struct wsb_strlist *origins);
 /* One-shot timer: timer() after us microseconds (>= 1), replacing a
  * pending one. */
 void wsb_server_timer(struct wsb_server *srv, int64_t us);
+
+/* Another descriptor served by the same loop (a Redis connection, through
+ * a library that reads and writes it itself): event(ud, h, 0) when it is
+ * readable or hung up, event(ud, h, 1) once after each
+ * wsb_server_watch_write when it is writable. The transport polls a dup of
+ * fd, so the owner closes fd as it likes; wsb_server_unwatch (also from
+ * inside event) ends the watch. NULL if lws cannot adopt it. */
+struct wsb_watch;
+struct wsb_watch *wsb_server_watch(struct wsb_server *srv, int fd,
+				   void (*event)(void *ud, void *h, int writable), void *ud, void *h);
+void wsb_server_watch_write(struct wsb_watch *w);
+void wsb_server_unwatch(struct wsb_watch *w);
 
 struct wsb_server_stats {
 	size_t partial_bytes;		/* held for unfinished inbound messages */

@@ -8,11 +8,13 @@ set -eu
 what=${1:-check}
 
 # libssl-dev: SHA-256 of producer secrets (-lcrypto), the OpenSSL libwebsockets already uses
-build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev libssl-dev"
+# libhiredis-dev: wsbridge-serve --cluster links it (running without Redis needs no server)
+build_pkgs="build-essential pkg-config libwebsockets-dev libjq-dev libonig-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libhiredis-dev"
 # deb: make deb (dpkg-deb, dpkg-shlibdeps) and the lintian check of 92-deb.sh
 deb_pkgs="$build_pkgs dpkg-dev lintian man-db"
 # chromium: the console tests (45-49) drive the page in a real headless browser.
-check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium universal-ctags"
+# redis-server: the cluster tests (110-119) start their own, on a free port.
+check_pkgs="$deb_pkgs curl python3 python3-websockets jq groff-base openssl gzip chromium universal-ctags redis-server"
 bench_pkgs="$check_pkgs mosquitto mosquitto-clients time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 valgrind_pkgs="$check_pkgs valgrind"

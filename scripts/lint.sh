@@ -76,19 +76,19 @@ boundaries() {
 			case " $allowed " in *" $f "*) ;; *) bad="$bad $f:<$hdr>" ;; esac
 		done
 	done <<-'EOF'
-		libwebsockets\.h lib/wsserver.c lib/wsclient.c lib/lwsglue.c
+		libwebsockets\.h lib/wsserver.c lib/wsdoor.c lib/wsclient.c lib/lwsglue.c
 		(jq|jv)\.h lib/jqfilter.c
 		curl/ cmd/wsbridge-health/probe.c lib/diag.c
 		zlib\.h cmd/wsbridge-replay/replay_run.c
-		hiredis/ -
+		hiredis/ lib/redis.c
 	EOF
 	if [ -z "$bad" ]; then pass "include boundaries"; else fail "include boundaries" "not allowed:$bad"; fi
 }
 
 # A symbol lib/ or cmd/ defines that no other object (tests included: what
 # they need counts) refers to is dead, or should be static. main and the
-# recv/SSL_read interposers of lwsio.c are referenced by the C runtime and
-# libwebsockets.so, which nm does not see.
+# recv/SSL_read/bind interposers of lwsio.c are referenced by the C runtime
+# and libwebsockets.so, which nm does not see.
 unused() {
 	local defs refs keys=()
 	[ -d "$obj/lib" ] || { fail "no unused public functions" "no objects in $obj"; return; }
@@ -97,7 +97,7 @@ unused() {
 		nm -g --defined-only "$o" | awk -v o="$o" '$2 ~ /^[TDBR]$/ { print $3, o }'
 	done)
 	while read -r sym o; do
-		case $sym in main | recv | SSL_read) continue ;; esac
+		case $sym in main | recv | SSL_read | bind) continue ;; esac
 		grep -qxF "$sym" <<<"$refs" || keys+=("unused $sym"$'\t'"$sym(${o#"$obj"/})")
 	done <<<"$defs"
 	judge "no unused public functions" "${keys[@]}"

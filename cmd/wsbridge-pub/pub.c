@@ -655,6 +655,16 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	progress(p);
 }
 
+/* An error's data with "code":"UNAVAILABLE" (cluster mode, Redis away). */
+static int unavailable(const char *data, size_t len)
+{
+	struct wsb_span c;
+	char code[32];
+
+	return wsb_env_lookup(data, len, "code", &c) &&
+	       wsb_env_string(data + c.off, c.len, code, sizeof code) > 0 && !strcmp(code, "UNAVAILABLE");
+}
+
 static void message(void *ud, const char *msg, size_t len)
 {
 	struct pub *p = ud;
@@ -687,13 +697,29 @@ static void message(void *ud, const char *msg, size_t len)
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, obj, len);
 	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
-		if (wsb_env_lookup(obj, len, "data", &v)) {
+		char code[40] = "";
+		int has_data = wsb_env_lookup(obj, len, "data", &v);
+
+		if (has_data) {
 			struct wsb_span m;
 
 			if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
 				wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
+			if (wsb_env_lookup(obj + v.off, v.len, "code", &m))
+				wsb_env_string(obj + v.off + m.off, m.len, code, sizeof code);
 		}
-		wsb_log(WSB_LOG_WARN, "the broker refused a message: %s", text[0] ? text : "(no reason)");
+		if (has_data && unavailable(obj + v.off, v.len)) {
+			/* Retryable: the broker acks nothing after it on this
+			 * connection, so resend from a new one (maybe to the
+			 * next --url), from what the greeting says it has. */
+			wsb_log(WSB_LOG_WARN, "the broker could not publish (%s): reconnecting to send again", text);
+			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
+			return;
+		}
+		/* The code too: FORBIDDEN and RATE_LIMITED are the operator's
+		 * policy, not a bad line, and say where to look. */
+		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
+			code[0] ? ")" : "", text[0] ? text : "(no reason)");
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clients.h"
+#include "cluster.h"
 #include "console.h"
 #include "envelope.h"
 #include "sys.h"
@@ -15,6 +16,29 @@
 static double uptime(const struct serve *s)
 {
 	return (double)(wsb_mono_ns() - s->started) / 1e9;
+}
+
+static int metrics_core(struct serve *s, char *buf, size_t cap);
+
+static const char *const cluster_states[] = { "ok", "degraded", "down" };
+
+/* --cluster's part of /health: its state, where Redis is (never the
+ * password), how many instances heartbeat; why, when not ok. */
+static const char *cluster_json(const struct serve *s, char *buf, size_t cap)
+{
+	struct wsb_cluster_stats cs;
+	int n;
+
+	buf[0] = '\0';
+	if (!s->cluster)
+		return NULL;
+	wsb_cluster_stats(s->cluster, &cs);
+	n = snprintf(buf, cap, ",\"cluster\":\"%s\",\"cluster_name\":", cluster_states[cs.state]);
+	n += (int)wsb_json_escape(buf + n, cap - (size_t)n, s->cfg->cluster_name, strlen(s->cfg->cluster_name));
+	n += snprintf(buf + n, cap - (size_t)n, ",\"cluster_redis\":");
+	n += (int)wsb_json_escape(buf + n, cap - (size_t)n, cs.addr, strlen(cs.addr));
+	snprintf(buf + n, cap - (size_t)n, ",\"cluster_instances\":%" PRIu64, cs.instances);
+	return cs.state == WSB_CLUSTER_OK ? NULL : cs.reason[0] ? cs.reason : "the cluster is not ok";
 }
 
 static int health_json(struct serve *s, char *buf, size_t cap)
@@ -29,10 +53,13 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 					"until the server starts a new epoch";
 	const char *why;
 
+	char cluster[600];
+	const char *cwhy = cluster_json(s, cluster, sizeof cluster);
+
 	wsb_broker_stats(s->broker, &st);
 	wsb_server_stats(s->srv, &ts_);
 	wsb_env_timestamp_now(ts);
-	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : NULL;
+	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : cwhy;
 	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
 		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
@@ -45,14 +72,34 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 			",\"queued_bytes\":%" PRIu64 ",\"publishers_paused\":%s,\"epoch\":\"%s\",\"retained\":%" PRIu64
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
-			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
 			ts_.stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			uptime(s), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.slow_unsubscribed, st.seq, st.queued_bytes,
 			ts_.publishers_paused ? "true" : "false",
 			wsb_broker_epoch(s->broker), st.retained, st.duplicates, st.durable_seq,
 			st.snapshot_bytes, st.snapshot_entries, st.snapshot_evicted, ts_.partial_bytes,
-			st.memory_bytes, s->journal ? "true" : "false", WSB_VERSION, ts);
+			st.memory_bytes, s->journal ? "true" : "false", cluster, WSB_VERSION, ts);
+}
+
+/* --cluster's metrics, after the others. */
+static int cluster_metrics(const struct serve *s, char *buf, size_t cap)
+{
+	struct wsb_cluster_stats cs;
+
+	if (!s->cluster || !cap)
+		return 0;
+	wsb_cluster_stats(s->cluster, &cs);
+	return snprintf(buf, cap,
+		"# HELP wsbridge_cluster_up 1 when Redis answers on both connections.\n# TYPE wsbridge_cluster_up gauge\nwsbridge_cluster_up %d\n"
+		"# HELP wsbridge_cluster_instances Instances heartbeating in Redis.\n# TYPE wsbridge_cluster_instances gauge\nwsbridge_cluster_instances %" PRIu64 "\n"
+		"# HELP wsbridge_cluster_rtt_seconds Round trip of the last heartbeat to Redis.\n# TYPE wsbridge_cluster_rtt_seconds gauge\nwsbridge_cluster_rtt_seconds %.6f\n"
+		"# HELP wsbridge_cluster_backlog Stream entries not yet read by this instance.\n# TYPE wsbridge_cluster_backlog gauge\nwsbridge_cluster_backlog %" PRIu64 "\n"
+		"# HELP wsbridge_cluster_held Publishes held while Redis is away.\n# TYPE wsbridge_cluster_held gauge\nwsbridge_cluster_held %" PRIu64 "\n"
+		"# HELP wsbridge_cluster_inflight Publishes sent to Redis and not answered yet.\n# TYPE wsbridge_cluster_inflight gauge\nwsbridge_cluster_inflight %" PRIu64 "\n"
+		"# HELP wsbridge_cluster_reconnects_total Connections to Redis lost.\n# TYPE wsbridge_cluster_reconnects_total counter\nwsbridge_cluster_reconnects_total %" PRIu64 "\n",
+		cs.state == WSB_CLUSTER_OK, cs.instances, cs.rtt_ms / 1000, cs.backlog, cs.held, cs.inflight,
+		cs.reconnects);
 }
 
 /* ?filter=: how many programs the subscribers share, and what running
@@ -73,6 +120,15 @@ static int filter_metrics(struct serve *s, char *buf, size_t cap)
 }
 
 static int metrics_text(struct serve *s, char *buf, size_t cap)
+{
+	int n = metrics_core(s, buf, cap);
+
+	if (n < 0 || (size_t)n >= cap)
+		return n;
+	return n + cluster_metrics(s, buf + n, cap - (size_t)n);
+}
+
+static int metrics_core(struct serve *s, char *buf, size_t cap)
 {
 	struct wsb_broker_stats st;
 	struct wsb_server_stats ts;
@@ -181,7 +237,7 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\"%s},"
 			 "\"auth\":\"%s\",\"features\":[\"filter\"%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
-			 s->has_token ? "token" : "none", s->cfg->console_publish ? ",\"console-publish\"" : "");
+			 wsb_access_on(s->access) ? "token" : "none", s->cfg->console_publish ? ",\"console-publish\"" : "");
 
 	return wsb_server_reply(rq, 200, "application/json", con ? hdrs : NULL, body, (size_t)n);
 }
@@ -208,6 +264,10 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	if (!strcmp(path, "/clients"))
 		return serve_clients(s, rq);
 	if (!strcmp(path, "/metrics")) {
+		/* What is published and how much, for whoever holds a token; a
+		 * liveness probe (/health) needs none. */
+		if (wsb_server_authorize(rq))
+			return -1;
 		n = metrics_text(s, body, sizeof body);
 		if (n > 0 && (size_t)n < sizeof body)
 			n += filter_metrics(s, body + n, sizeof body - (size_t)n);

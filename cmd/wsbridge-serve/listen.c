@@ -28,6 +28,9 @@ int wsb_listen_check(const struct wsb_cfg *cfg, char *ip, size_t cap, struct wsb
 		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "socket");
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* --reuse-port: the port may be shared, as lws will set it up */
+	if (cfg->reuse_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	r = bind(fd, res->ai_addr, res->ai_addrlen);
 	e = errno;
 	close(fd);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clients.h"
+#include "cluster.h"
 #include "envelope.h"
 #include "jqfilter.h"
 #include "listen.h"
@@ -29,6 +30,17 @@ static void hook_close(void *ud, void *conn, int code, const char *reason)
 static void hook_pressure(void *ud, int on)
 {
 	wsb_server_pause_publishers(((struct serve *)ud)->srv, on);
+}
+
+/* --rate-policy pause: the broker accepted a message into debt. */
+static void hook_throttle(void *ud, void *conn, uint64_t ms)
+{
+	wsb_server_throttle(conn, (int64_t)(ms * 1000));
+}
+
+static void hook_refused(void *ud, const char *client, const char *code, const char *text)
+{
+	wsb_log(WSB_LOG_INFO, "client %s: %s: %s", client, code, text);
 }
 
 static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, size_t cap)
@@ -108,12 +120,14 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	struct join_args a;
 	struct wsb_err err = { 0 };
 	struct wsb_sess *sess = NULL;
+	const struct wsb_grant *g = wsb_server_grant(conn);
 	/* lws holds the whole request head in 4 KiB: no argument is longer,
 	 * so a filter= too long for us is seen and refused, not skipped. */
 	char arg[4096 + 16], shown[512] = "";
 	int i, n;
 
 	memset(&a.j, 0, sizeof a.j);
+	a.j.scope = g ? &g->scope : NULL;
 	/* An argument too long for us (a huge token=) is skipped, not allowed
 	 * to end the loop and drop the arguments after it. GET /clients shows
 	 * the query without its secrets. */
@@ -177,7 +191,11 @@ static void op_partial(void *ud, size_t bytes)
 
 static void op_tick(void *ud)
 {
-	wsb_broker_tick(((struct serve *)ud)->broker);
+	struct serve *sv = ud;
+
+	wsb_broker_tick(sv->broker);
+	if (sv->cluster)
+		wsb_cluster_tick(sv->cluster);
 }
 
 static void op_timer(void *ud)
@@ -202,7 +220,7 @@ static int op_listening(void *ud, int port)
 static const struct wsb_server_ops serve_ops = {
 	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
 	.left = op_left, .partial = op_partial, .http = serve_http, .tick = op_tick,
-	.timer = op_timer, .name = op_name, .listening = op_listening,
+	.timer = op_timer, .name = op_name, .listening = op_listening, .reload = serve_door_reload,
 };
 
 /* ---- composition ---- */
@@ -220,6 +238,8 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.durable_acks = cfg->journal != NULL,
 		.snapshot_bytes = cfg->snapshot_bytes,
 		.greeting = "Connected to wsbridge-serve",
+		.rate = { cfg->rate_per_s, (double)cfg->burst },
+		.rate_pause = cfg->rate_policy == WSB_RATE_PAUSE,
 		.max_message = cfg->max_message,	/* told in the greeting */
 		.request_types = (const char *const *)cfg->request_types.v,
 		.nrequest_types = cfg->request_types.n,
@@ -227,7 +247,8 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 	};
 	struct wsb_broker_hooks hooks = { .ud = sv, .wake = hook_wake, .close = hook_close,
 					  .pressure = hook_pressure,
-					  .snapshot_key = cfg->snapshot_key ? hook_snapshot_key : NULL };
+					  .snapshot_key = cfg->snapshot_key ? hook_snapshot_key : NULL,
+					  .throttle = hook_throttle, .refused = hook_refused };
 
 	/* One largest message must always fit a subscriber's queue, or a single
 	 * big publication would close every subscriber as "slow". */
@@ -264,8 +285,7 @@ static int start(struct serve *sv, struct wsb_err *err)
 	char iface[64];
 	struct wsb_server_cfg tc = { .opts = cfg, .iface = iface };
 
-	sv->has_token = wsb_auth_load(cfg->token, cfg->token_file, sv->token, err);
-	if (sv->has_token < 0)
+	if (serve_door_load(sv, err))
 		return -1;
 	if (cfg->tls_cert &&
 	    (tls_file_ok("--tls-cert", cfg->tls_cert, err) || tls_file_ok("--tls-key", cfg->tls_key, err)))
@@ -275,10 +295,15 @@ static int start(struct serve *sv, struct wsb_err *err)
 		return -1;
 	if (wsb_listen_check(cfg, iface, sizeof iface, err))
 		return -1;
-	tc.token = sv->has_token ? sv->token : NULL;
+	tc.access = sv->access;
+	tc.origins = &sv->origins;
 	tc.max_frame = wsb_broker_frame_max(cfg->max_message);
 	sv->srv = wsb_server_new(&tc, &serve_ops, sv, err);
-	return sv->srv ? 0 : -1;
+	if (!sv->srv)
+		return -1;
+	/* Listening, but nobody is served before the loop runs: the
+	 * cluster's epoch and history are in place by then. */
+	return cfg->cluster ? serve_cluster_open(sv, err) : 0;
 }
 
 int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
@@ -294,11 +319,14 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		rc = wsb_server_run(sv.srv);
 	if (!rc)
 		wsb_ready_done(cfg);	/* a clean stop: the pid file goes */
-	/* Every connection leaves the broker before the broker goes. */
+	/* The cluster lets go of its watches before the transport goes, and
+	 * every connection leaves the broker before the broker goes. */
+	serve_cluster_close(&sv);
 	wsb_server_free(sv.srv);
 	serve_journal_close(&sv);
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);
+	serve_door_free(&sv);
 	serve_filters_free(&sv);	/* after the broker, which closes its sessions' filters */
 	return rc;
 }

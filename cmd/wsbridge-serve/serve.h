@@ -9,6 +9,8 @@
  *   console for a browser), /console, /wsbridge.js, and JSON errors for
  *   everything else;
  * - ready.c: --ready-fd and --pid-file, once it listens;
+ * - door.c: the door's files (credentials, --allow-origin-file) at start
+ *   and on SIGHUP, with the log file.
  * - filters.c: ?filter=, the broker's filter hooks on the jq worker.
  * The transport reaches this program only through its ops; the broker only
  * through its hooks.
@@ -18,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "auth.h"
+#include "access.h"
 #include "broker.h"
 #include "config.h"
 #include "err.h"
@@ -34,8 +36,10 @@ struct serve {
 	struct wsb_broker *broker;
 	struct wsb_server *srv;
 	uint64_t started;		/* wsb_mono_ns, for uptime */
-	char token[WSB_TOKEN_MAX];
-	int has_token;
+	/* the door: credentials and Origins, replaced whole on SIGHUP */
+	struct wsb_access *access;
+	struct wsb_strlist origins;	/* --allow-origin, then the file's */
+	char *origin_text;		/* the file's entries point in here */
 	/* --snapshot-key */
 	struct wsb_jqf *snapkey;
 	/* ?filter= */
@@ -47,6 +51,8 @@ struct serve {
 	int degraded;			/* the journal cannot be written */
 	uint64_t lost_seq;		/* first seq the journal refused: acks stop before it */
 	char degraded_reason[WSB_ERR_LEN];
+	/* --cluster */
+	struct wsb_cluster *cluster;
 };
 
 /* The program behind wsbridge-serve(1), for wsb_cli_main. */
@@ -60,6 +66,17 @@ void serve_journal_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
 /* The transport's timer fired: commit what waits. */
 void serve_commit_due(struct serve *sv);
 
+/* door.c: the credentials and Origins at start (0, or -1 + err), again on
+ * SIGHUP (the transport's reload op: a failure keeps the old ones and is
+ * logged), and freed at the end. */
+int serve_door_load(struct serve *sv, struct wsb_err *err);
+void serve_door_reload(void *ud);
+void serve_door_free(struct serve *sv);
+/* cluster.c: --cluster, after the broker and the transport exist and
+ * before the loop runs (the cluster's epoch and history come first); 0 or
+ * -1 + err. */
+int serve_cluster_open(struct serve *sv, struct wsb_err *err);
+void serve_cluster_close(struct serve *sv);
 /* filters.c: the programs behind ?filter=, in a worker process. */
 struct serve_filter_stats {
 	uint64_t programs;		/* distinct filters compiled and not dropped */

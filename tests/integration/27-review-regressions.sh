@@ -63,11 +63,17 @@ check_eq "…the compacted one, both runs, the plain one" \
 	"$(jq -c '.data | [.symbol, .run, .n, .plain]' "$T/r.out" | tr '\n' ' ')" \
 	'["X",null,1,null] [null,1,1,null] [null,1,2,null] [null,2,1,null] [null,2,2,null] [null,2,3,null] [null,null,null,1] '
 
-# 1009 used to make pub reconnect and resend the same line forever.
+# 1009 used to make pub reconnect and resend the same line forever. Now pub
+# learns the broker's --max-message from its greeting: a bigger line is
+# skipped and reported like an invalid one (exit 0), or ends the run with 65
+# under --strict; never a loop.
 { printf '{"type":"big","data":"'; head -c 70000 /dev/zero | tr '\0' x; printf '"}\n'; } >"$T/big.in"
 timeout 20 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --retry-min 0.05 <"$T/big.in" 2>"$T/big.err"
-check_eq "pub exits 65 when the broker refuses a line as too big (1009)" "$?" 65
+check_eq "pub skips a line bigger than the broker's --max-message (exit 0)" "$?" 0
 check "…and says which line" grep -q 'stdin:1' "$T/big.err"
+timeout 20 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --retry-min 0.05 --strict <"$T/big.in" 2>"$T/big2.err"
+check_eq "pub --strict exits 65 on it" "$?" 65
+check "…and says which line" grep -q 'stdin:1' "$T/big2.err"
 
 # --drop-oldest drops only while the broker is away, never when connected.
 seq 50000 | sed 's/.*/{"type":"q","data":&}/' |

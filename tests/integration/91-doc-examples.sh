@@ -9,7 +9,8 @@
 # and as bin/, HOME set to that folder, and, for the tools' defaults,
 # WSBRIDGE_URL, WSBRIDGE_HEALTH_URL and WSBRIDGE_LISTEN pointing at a free
 # port. The text is rewritten only where it names places: any HOST:8765 is
-# that port on 127.0.0.1 ("another broker" is the same test broker), and
+# that port on 127.0.0.1 ("another broker" is the same test broker), a
+# second instance's HOST:8766 and Redis's :6379 are free ports too, and
 # /etc/wsbridge and /var/lib/wsbridge are folders inside the example's. An
 # example that starts wsbridge-serve gets no broker from the test.
 # Everything an example starts runs in its own session and is stopped by
@@ -130,7 +131,8 @@ run_example() {	# NNN
 	export WSBRIDGE_URL="ws://127.0.0.1:$PORT/ws" WSBRIDGE_HEALTH_URL="http://127.0.0.1:$PORT"
 	export WSBRIDGE_LISTEN="127.0.0.1:$PORT"
 	HTTP_URL=$WSBRIDGE_HEALTH_URL
-	sed -i -E -e "s#[A-Za-z0-9.-]+:8765#127.0.0.1:$PORT#g" \
+	sed -i -E -e "s#[A-Za-z0-9.-]+:8765#127.0.0.1:$PORT#g" -e "s#[A-Za-z0-9.-]+:8766#127.0.0.1:$(free_port)#g" \
+		-e "s#(--port |:)6379#\\1$(free_port)#g" \
 		-e 's#/etc/wsbridge#etc/wsbridge#g' -e 's#/var/lib/wsbridge#var/lib/wsbridge#g' "$sh"
 	has "$m" feed && start_feed
 

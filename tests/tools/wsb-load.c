@@ -3,8 +3,10 @@
  *
  *   wsb-load fanout --url ws://127.0.0.1:PORT/ws --subs 100 --messages 20000
  *                   [--size 200] [--type bench] [--timeout 60] [--write raw|text]
- *                   [--rx raw|lws] [--rate MSGS/S] [--cpu-pid PID]
+ *                   [--rx raw|lws] [--rate MSGS/S] [--cpu-pid PID] [--pub-url ws://...]
  *
+ * --pub-url: the publisher connects there instead of --url (another
+ * instance of a cluster: the latency then includes the way through Redis).
  * Opens --subs subscriber connections (?type=TYPE), waits for every
  * connection_established greeting (the broker registers a session, with its
  * URL subscription, before it greets), then one publisher connection sends
@@ -91,6 +93,9 @@ static struct {
 	/* URL */
 	char host[256], path[2048];
 	int port;
+	const char *pub_url;		/* --pub-url, or NULL: --url */
+	char pub_host[256], pub_path[2048];
+	int pub_port;
 
 	struct lws_context *ctx;
 	struct conn *conns;	/* subs, then the publisher at [subs] */
@@ -612,14 +617,17 @@ static int connect_one(struct conn *c, const char *query, int raw)
 	struct lws_client_connect_info i;
 	char path[2400];
 
-	snprintf(path, sizeof path, "%s%s%s", L.path, *query ? (strchr(L.path, '?') ? "&" : "?") : "", query);
+	int other = c->is_pub && L.pub_url;
+	const char *host = other ? L.pub_host : L.host, *base = other ? L.pub_path : L.path;
+
+	snprintf(path, sizeof path, "%s%s%s", base, *query ? (strchr(base, '?') ? "&" : "?") : "", query);
 	memset(&i, 0, sizeof i);
 	i.context = L.ctx;
-	i.address = L.host;
-	i.port = L.port;
+	i.address = host;
+	i.port = other ? L.pub_port : L.port;
 	i.path = path;
-	i.host = L.host;
-	i.origin = L.host;
+	i.host = host;
+	i.origin = host;
 	i.local_protocol_name = "wsb-load";
 	i.userdata = c;
 	i.pwsi = &c->wsi;
@@ -663,21 +671,28 @@ static void on_signal(int sig)
 		lws_cancel_service(L.ctx);
 }
 
-static int parse_url(void)
+static int parse_one(const char *url, char *host, char *path, int *port_out)
 {
 	char buf[2048];
 	const char *prot, *ads, *p;
 	int port;
 
-	if (strlen(L.url) >= sizeof buf)
+	if (strlen(url) >= sizeof buf)
 		return -1;
-	strcpy(buf, L.url);
+	strcpy(buf, url);
 	if (lws_parse_uri(buf, &prot, &ads, &port, &p) || !*ads || strcmp(prot, "ws"))
 		return -1;
-	snprintf(L.host, sizeof L.host, "%s", ads);
-	snprintf(L.path, sizeof L.path, "/%s", p);
-	L.port = port;
+	snprintf(host, sizeof L.host, "%s", ads);
+	snprintf(path, sizeof L.path, "/%s", p);
+	*port_out = port;
 	return 0;
+}
+
+static int parse_url(void)
+{
+	if (parse_one(L.url, L.host, L.path, &L.port))
+		return -1;
+	return L.pub_url ? parse_one(L.pub_url, L.pub_host, L.pub_path, &L.pub_port) : 0;
 }
 
 static int usage(const char *why)
@@ -686,7 +701,7 @@ static int usage(const char *why)
 		fprintf(stderr, "wsb-load: %s\n", why);
 	fprintf(stderr, "usage: wsb-load fanout --url ws://HOST:PORT/PATH [--subs N] [--messages M] [--size BYTES]\n"
 			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n"
-			"                       [--cpu-pid PID]\n"
+			"                       [--cpu-pid PID] [--pub-url ws://HOST:PORT/PATH]\n"
 			"       wsb-load idle --url ws://HOST:PORT/PATH [--subs N] [--timeout SECS]\n");
 	return 64;
 }
@@ -718,6 +733,8 @@ int main(int argc, char **argv)
 		i++;
 		if (!strcmp(o, "--url"))
 			L.url = v;
+		else if (!strcmp(o, "--pub-url"))
+			L.pub_url = v;
 		else if (!strcmp(o, "--subs"))
 			L.subs = strtol(v, NULL, 10);
 		else if (!strcmp(o, "--messages"))
@@ -744,7 +761,7 @@ int main(int argc, char **argv)
 					   strlen(L.type))
 		return usage("bad value");
 	if (parse_url())
-		return usage("--url must be ws://HOST[:PORT]/PATH");
+		return usage("--url and --pub-url must be ws://HOST[:PORT]/PATH");
 
 	L.msg = malloc(L.size + 128);
 	L.batch_cap = BATCH + WSB_FRAME_HDR_MAX + L.size + 128;

@@ -6,9 +6,9 @@
 #define T_SUITE "admit"
 
 static char *allow_v[] = { "https://a.example", "http://127.0.0.1:9000" };
-static const struct wsb_strlist allow = { allow_v, 2, 2 };
+static const struct wsb_strlist allow = { allow_v, 2, 2, 0 };
 static char *star_v[] = { "*" };
-static const struct wsb_strlist star = { star_v, 1, 1 };
+static const struct wsb_strlist star = { star_v, 1, 1, 0 };
 
 static void test_no_origin_is_a_tool(void)
 {

@@ -60,7 +60,8 @@ static void test_long_short_and_bundles(void)
 
 	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "--url=ws://h:1/ws", "-t", "order", "--type", "tick*",
 		      "-vvc5", "-W", "250ms", NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://h:1/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://h:1/ws");
 	T_CHECK(c.types.n == 2);
 	T_STREQ(c.types.v[0], "order");
 	T_STREQ(c.types.v[1], "tick*");
@@ -142,12 +143,33 @@ static void test_env_then_argv(void)
 
 	setenv("WSBRIDGE_URL", "ws://from-env:1/ws", 1);
 	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://from-env:1/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://from-env:1/ws");
 	wsb_cfg_free(&c);
 	T_CHECK(parse(&c, WSB_TOOL_PUB, &e, "-u", "ws://argv:2/ws", NULL) == WSB_OPT_RUN);
-	T_STREQ(c.url, "ws://argv:2/ws");
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://argv:2/ws");
 	wsb_cfg_free(&c);
+	/* Several in the variable, blank-separated; the command line replaces
+	 * them all, and its own --url add up. */
+	setenv("WSBRIDGE_URL", " ws://a:1/ws\tws://b:2/ws  ", 1);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 2);
+	T_STREQ(c.urls.v[1], "ws://b:2/ws");
+	T_CHECK(wsb_cfg_check(&c, &e) == 0);
+	T_STREQ(c.url, "ws://a:1/ws");
+	wsb_cfg_free(&c);
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, "-u", "ws://c:3/ws", "--url", "ws://d:4/ws", NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 2);
+	T_STREQ(c.urls.v[0], "ws://c:3/ws");
+	T_STREQ(c.urls.v[1], "ws://d:4/ws");
+	wsb_cfg_free(&c);
+	/* Without either: the default, once. */
 	unsetenv("WSBRIDGE_URL");
+	T_CHECK(parse(&c, WSB_TOOL_SUB, &e, NULL) == WSB_OPT_RUN);
+	T_CHECK(c.urls.n == 1);
+	T_STREQ(c.urls.v[0], "ws://127.0.0.1:8765/ws");
+	wsb_cfg_free(&c);
 }
 
 static void test_help_lists_only_the_tools_options(void)
