@@ -42,6 +42,31 @@ size_t wsb_jsonchar_utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+int wsb_jsonchar_utf8_valid(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i = 0, k;
+
+	while (i < n) {
+		for (; i + 8 <= n; i += 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+		}
+		/* At most seven ASCII bytes before the one the word flagged. */
+		while (i < n && s[i] < 0x80)
+			i++;
+		if (i == n)
+			return 1;
+		if (!(k = wsb_jsonchar_utf8_len(s + i, n - i)))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 static size_t utf8_put(uint32_t cp, char b[4])
 {
 	if (cp < 0x80) {

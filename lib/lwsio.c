@@ -14,6 +14,7 @@
 
 struct watch {
 	struct wsb_wsguard g;
+	struct wsb_wsrx *rx;		/* a client's receive path, or NULL */
 	wsb_lwsio_hook fn;
 	void *owner;
 	unsigned char on, told;
@@ -74,6 +75,16 @@ int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner)
 	return 1;
 }
 
+int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx)
+{
+	struct watch *w = slot(fd);
+
+	if (!w || !w->on)
+		return -1;
+	w->rx = rx;
+	return 0;
+}
+
 void wsb_lwsio_unwatch(int fd)
 {
 	struct watch *w = slot(fd);
@@ -82,16 +93,22 @@ void wsb_lwsio_unwatch(int fd)
 		memset(w, 0, sizeof *w);
 }
 
-/* n bytes were read on w's descriptor: how many lws may see. */
-static size_t check(struct watch *w, const void *buf, size_t n)
+/* n bytes were read into buf on w's descriptor: how many lws may see, at
+ * the front of buf. */
+static size_t check(struct watch *w, void *buf, size_t n)
 {
-	size_t ok = wsb_wsguard_feed(&w->g, buf, n);
+	uint64_t start = w->g.pos, at;
+	size_t ok = wsb_wsguard_feed(&w->g, buf, n), from;
 
 	if (ok < n && !w->told && w->fn) {
 		w->told = 1;
 		w->fn(w->owner);
 	}
-	return ok;
+	/* The receive path sees the frames the guard passed, not the 101. */
+	if (!w->rx || !ok || (at = wsb_wsguard_frames_at(&w->g)) >= start + ok)
+		return ok;
+	from = at > start ? (size_t)(at - start) : 0;
+	return from + wsb_wsrx_feed(w->rx, (unsigned char *)buf + from, ok - from);
 }
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
@@ -120,33 +137,38 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 {
 	static int (*real)(struct ssl_st *, void *, int);
 	static int (*get_fd)(const struct ssl_st *);
+	static int (*pending)(const struct ssl_st *);	/* SSL_has_pending: read-ahead too */
 	struct watch *w;
-	size_t ok;
+	size_t have = 0;
 	int n;
 
 	if (!real) {
 		*(void **)&real = dlsym(RTLD_NEXT, "SSL_read");
 		*(void **)&get_fd = dlsym(RTLD_NEXT, "SSL_get_fd");
+		*(void **)&pending = dlsym(RTLD_NEXT, "SSL_has_pending");
 		if (!real) {
 			errno = ENOSYS;
 			return -1;
 		}
 	}
 	n = real(ssl, buf, num);
-	if (n <= 0 || !table.len || !get_fd || !(w = slot(get_fd(ssl))) || !w->on)
+	if (n <= 0 || !table.len || !get_fd || !pending || !(w = slot(get_fd(ssl))) || !w->on)
 		return n;
-	/* After a violation: drop what is decrypted until OpenSSL wants more,
-	 * so that its state (SSL_get_error, for lws) says "try again later";
-	 * or, once the peer's close frame came, return 0 right after a good
-	 * read, which lws takes as the connection's end. */
+	/* Less than was read goes back to lws: then nothing may be left in
+	 * OpenSSL's buffer, where poll() cannot see it and lws (which takes a
+	 * short read for "all there was") would not look. And nothing at all
+	 * (a violation's aftermath, or every byte taken by the receive path)
+	 * only once OpenSSL says "want read", which is what lws asks
+	 * SSL_get_error; or 0 right after the peer's close frame, which lws
+	 * takes as the connection's end. */
 	for (;;) {
-		ok = check(w, buf, (size_t)n);
-		if (ok)
-			return (int)ok;
-		if (wsb_wsguard_peer_closed(&w->g))
+		have += check(w, (char *)buf + have, (size_t)n);
+		if (have == (size_t)num || (have && !pending(ssl)))
+			return (int)have;
+		if (!have && wsb_wsguard_peer_closed(&w->g))
 			return 0;
-		if ((n = real(ssl, buf, num)) <= 0)
-			return n;
+		if ((n = real(ssl, (char *)buf + have, num - (int)have)) <= 0)
+			return have ? (int)have : n;
 	}
 }
 

@@ -20,7 +20,8 @@
  * reads as EOF, so lws ends the connection then rather than after its
  * close timeout.
  *
- * Single-threaded, like the event loop that calls it. Watching an fd resets
+ * A client can also take its data frames here (wsb_lwsio_rx): lws then
+ * sees only control frames. Single-threaded, like the event loop that calls it. Watching an fd resets
  * any state left on it; an unwatched fd costs one comparison.
  */
 #ifndef WSB_LWSIO_H
@@ -28,6 +29,7 @@
 
 #include "err.h"
 #include "wsguard.h"
+#include "wsrx.h"
 
 typedef void (*wsb_lwsio_hook)(void *owner);
 
@@ -39,6 +41,14 @@ int wsb_lwsio_watch(int fd, enum wsb_wsguard_side side, struct wsb_err *err);
  * when it already has (fn is then not called), 0 if not, -1 if fd is not
  * watched. */
 int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
+/* A client's receive path (wsrx.h): from the first frame after the 101 on,
+ * what fd reads (and the guard lets through) goes to rx, and lws gets only
+ * what rx leaves it. Over TLS a read whose bytes rx took entirely is
+ * followed by the next until OpenSSL has nothing left (its state must say
+ * "want read", and nothing may be left in its buffer that poll() cannot
+ * see), so one call may take everything the socket holds. -1 if fd is not
+ * watched. rx must outlive the watch. */
+int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx);
 /* Stops watching fd (no-op if it was not). Call it before the descriptor
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);

@@ -17,10 +17,12 @@
 #include "buf.h"
 #include "diag.h"
 #include "frame.h"
+#include "jsonchar.h"
 #include "log.h"
 #include "lwsglue.h"
 #include "lwsio.h"
 #include "sys.h"
+#include "wsrx.h"
 
 /* One batch is one lws_write(RAW): masked frames back to back. */
 #define BATCH 65536
@@ -44,6 +46,7 @@ struct wsb_client {
 	int64_t failures;		/* consecutive failed attempts */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
 	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
+	lws_sorted_usec_list_t sul_rxflush;	/* messages wsrx held behind lws's */
 	struct lws *abandoned;		/* a timed-out attempt being killed: ignored */
 	int64_t last_pong_us;		/* when the open connection last proved alive */
 	int64_t down_since_us;		/* first failure since the last open, or 0 */
@@ -71,7 +74,8 @@ struct wsb_client {
 	int port, tls;
 	char token[WSB_TOKEN_MAX];
 
-	struct wsb_buf rx;		/* reassembly, capped at max_message */
+	struct wsb_wsrx wsrx;		/* the receive path: data frames parsed in bulk */
+	struct wsb_buf rx;		/* reassembly of what lws delivers (frames with the 101) */
 	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
 	uint64_t rng;			/* mask keys */
 
@@ -265,7 +269,7 @@ int wsb_client_set_query(struct wsb_client *c, const char *query)
 	return n >= sizeof c->path ? -1 : 0;
 }
 
-/* Fails the open connection with code (1009, 1003, 1011): our close frame
+/* Fails the open connection with code (1009, 1003, 1002, 1007, 1011): our close frame
  * goes out at the next WRITEABLE, and CLIENT_CLOSED reports the code with
  * retry_ms -1. */
 static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
@@ -310,6 +314,8 @@ static int watch(struct wsb_client *c, struct lws *wsi)
 		return -1;
 	}
 	c->guard_fd = lws_get_socket_fd(wsi);
+	wsb_wsrx_reset(&c->wsrx);
+	wsb_lwsio_rx(c->guard_fd, &c->wsrx);
 	return 0;
 }
 
@@ -334,6 +340,8 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 		return fail_connection(c, 1009, "message larger than %zu bytes (--max-message)",
 				       c->cfg.max_message);
 	if (first && last) {
+		if (!wsb_jsonchar_utf8_valid(in, len))
+			return fail_connection(c, 1007, "text message is not UTF-8");
 		c->ops->message(c->ud, in, len);
 		return 0;
 	}
@@ -344,11 +352,58 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 		return fail_connection(c, 1011, "out of memory");
 	}
 	if (last) {
-		c->ops->message(c->ud, c->rx.p, c->rx.len);
+		if (!wsb_jsonchar_utf8_valid(c->rx.p, c->rx.len))
+			fail_connection(c, 1007, "text message is not UTF-8");
+		else
+			c->ops->message(c->ud, c->rx.p, c->rx.len);
 		wsb_buf_shrink(&c->rx, RX_KEEP);
 	}
 	return 0;
 }
+
+/* The receive path (wsrx.h), called from inside lws's read like receive(). */
+static void rx_message(void *ud, const char *msg, size_t len)
+{
+	struct wsb_client *c = ud;
+
+	if (!c->local_code)
+		c->ops->message(c->ud, msg, len);
+}
+
+static void rx_fail(void *ud, int code, const char *why)
+{
+	struct wsb_client *c = ud;
+
+	if (!c->open || c->local_code)
+		return;
+	if (code == 1009) {
+		fail_connection(c, 1009, "message larger than %zu bytes (--max-message)", c->cfg.max_message);
+		return;
+	}
+	if (code == 1011) {	/* within the cap, so out of memory: nothing to retry */
+		wsb_err_set(&c->fatal, WSB_EXIT_OSERR, "out of memory receiving a message");
+		c->done = 1;
+	}
+	fail_connection(c, code, "%s", why);
+}
+
+static void rx_flush(lws_sorted_usec_list_t *sul)
+{
+	struct wsb_client *c = lws_container_of(sul, struct wsb_client, sul_rxflush);
+
+	wsb_wsrx_flush(&c->wsrx);
+}
+
+/* Due at once: lws runs it before it next polls, after it has parsed the
+ * read that made wsrx hold them. */
+static void rx_held(void *ud)
+{
+	struct wsb_client *c = ud;
+
+	lws_sul_schedule(c->ctx, 0, &c->sul_rxflush, rx_flush, 1);
+}
+
+static const struct wsb_wsrx_ops rx_ops = { rx_message, rx_fail, rx_held };
 
 static uint64_t next_rand(struct wsb_client *c)
 {
@@ -441,6 +496,8 @@ static void lost(struct wsb_client *c)
 	int hangup = c->idle.secs_since_valid_hangup;
 	char why[sizeof c->shown + 64];
 
+	lws_sul_cancel(&c->sul_rxflush);
+	wsb_wsrx_flush(&c->wsrx);	/* they came before the end */
 	if (c->local_code) {
 		schedule_retry(c, c->local_code, c->local_reason, !c->local_retry);
 		return;
@@ -553,6 +610,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
+		wsb_wsrx_take(&c->wsrx);
 		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
 			guard_hook(c);	/* came with the 101 */
 		return 0;
@@ -704,26 +762,6 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 		c->ops->timer(c->ud);
 }
 
-void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, const char *query)
-{
-	*cc = (struct wsb_client_cfg){
-		.url = cfg->url,
-		.urls = cfg->urls.v,
-		.nurls = cfg->urls.n,
-		.query = query,
-		.token = cfg->token,
-		.token_file = cfg->token_file,
-		.retry_min = cfg->retry_min,
-		.retry_max = cfg->retry_max,
-		.retries = cfg->retries,
-		.ping_interval = (int)ceil(cfg->ping_interval),
-		.connect_timeout = cfg->connect_timeout,
-		.max_message = (size_t)cfg->max_message,
-		.ca_file = cfg->cafile,
-		.insecure = cfg->insecure,
-	};
-}
-
 struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct wsb_client_ops *ops,
 				  void *ud, struct wsb_err *err)
 {
@@ -742,6 +780,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if (!c->cfg.max_message)
 		c->cfg.max_message = DEFAULT_MAX_MESSAGE;
 	c->rx.max = c->cfg.max_message;
+	wsb_wsrx_init(&c->wsrx, c->cfg.max_message, &rx_ops, c);
 	c->ops = ops;
 	c->ud = ud;
 	c->in_fd = -1;
@@ -807,11 +846,13 @@ void wsb_client_free(struct wsb_client *c)
 		lws_sul_cancel(&c->sul_defer);
 		lws_sul_cancel(&c->sul_every);
 		lws_sul_cancel(&c->sul_handshake);
+		lws_sul_cancel(&c->sul_rxflush);
 		wsb_lwsglue_unsignal(c->ctx, NULL);
 		lws_context_destroy(c->ctx);
 	}
 	unwatch(c);
 	wsb_buf_free(&c->rx);
+	wsb_wsrx_free(&c->wsrx);
 	wsb_buf_free(&c->batch);
 	free(c);
 }
@@ -930,17 +971,6 @@ void wsb_client_timer(struct wsb_client *c, int64_t ms)
 	lws_sul_schedule(c->ctx, 0, &c->sul_timer, timer_cb, ms * LWS_US_PER_MS);
 }
 
-int wsb_client_exit_code(int code)
-{
-	/* Too big, binary, a protocol error (a masked server frame): the
-	 * same data would come again, so nothing to retry. */
-	if (code == 1009 || code == 1003 || code == 1002)
-		return WSB_EXIT_DATAERR;
-	if (code == 404)
-		return WSB_EXIT_CONFIG;		/* a wrong path: see wrong_path() */
-	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
-}
-
 int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 {
 	double s = (double)c->outage_us / 1e6;
@@ -963,31 +993,4 @@ void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reas
 		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);
 	else
 		snprintf(out, cap, "disconnected from %s (code %d: %s)", c->shown, code, reason);
-}
-
-int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(q);
-	int w = snprintf(q + n, cap - n, "%s%s=", n ? "&" : "", name);
-
-	if (w < 0 || (size_t)w >= cap - n)
-		return -1;
-	n += (size_t)w;
-	for (const unsigned char *v = (const unsigned char *)value; *v; v++) {
-		int plain = (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-			    *v == '-' || *v == '_' || *v == '.' || *v == '~' || *v == '*';
-
-		if (n + (plain ? 1 : 3) >= cap)
-			return -1;
-		if (plain) {
-			q[n++] = (char)*v;
-		} else {
-			q[n++] = '%';
-			q[n++] = hex[*v >> 4];
-			q[n++] = hex[*v & 15];
-		}
-	}
-	q[n] = '\0';
-	return 0;
 }

@@ -16,6 +16,8 @@
  *   with 1003, for good (closed() gets that code and retry_ms -1: the same
  *   message would come again on a resume). Running out of memory while
  *   reassembling ends wsb_client_run with WSB_EXIT_OSERR;
+ * - a text message that is not UTF-8 fails the connection with 1007, for
+ *   good (RFC 6455 §8.1);
  * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
  *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
  *   lwsio checks the bytes before lws parses them (see lwsio.h).
@@ -41,7 +43,7 @@ struct wsb_client_ops {
 	void (*writable)(void *ud);
 	/* The connection closed or could not be made. code is the peer's close
 	 * code, the close code this client failed the connection with (1009,
-	 * 1003, 1002, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
+	 * 1003, 1002, 1007, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
 	 * or 0 for a failed attempt (reason: "cannot connect to URL: <cause in
 	 * words>") or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
@@ -119,7 +121,7 @@ void wsb_client_input_resume(struct wsb_client *c);
  * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_CONFIG for 404 (no
  * WebSocket at that path: retrying cannot help, closed() gets it at once
  * with a reason that names the path the server's / advertises),
- * WSB_EXIT_DATAERR for 1009/1003/1002, else WSB_EXIT_UNAVAILABLE. */
+ * WSB_EXIT_DATAERR for 1009/1003/1002/1007, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
 /* From opened(): "connected to URL", or after failed attempts "reconnected
  * to URL after 12 s" (1: worth saying as loudly as the failures were). */

@@ -22,6 +22,7 @@ void wsb_wsguard_init(struct wsb_wsguard *g, enum wsb_wsguard_side side, int htt
 {
 	*g = (struct wsb_wsguard){ .bad = UINT64_MAX, .side = (uint8_t)side };
 	g->state = http ? H_START : F_B0;
+	g->frames_at = http ? UINT64_MAX : 0;
 }
 
 static void end_line(struct wsb_wsguard *g)
@@ -109,6 +110,8 @@ size_t wsb_wsguard_feed(struct wsb_wsguard *g, const void *p, size_t n)
 		}
 		if (g->state < F_B0) {
 			http_byte(g, b[i++]);
+			if (g->state == F_B0)
+				g->frames_at = start + i;
 			continue;
 		}
 		if (g->state == F_B0) {
@@ -155,4 +158,9 @@ uint64_t wsb_wsguard_bad_at(const struct wsb_wsguard *g)
 int wsb_wsguard_in_http(const struct wsb_wsguard *g)
 {
 	return g->state < F_B0;
+}
+
+uint64_t wsb_wsguard_frames_at(const struct wsb_wsguard *g)
+{
+	return g->frames_at;
 }

@@ -40,6 +40,7 @@ struct wsb_wsguard {
 	uint64_t bad;			/* offset of the offending header; UINT64_MAX: none */
 	uint64_t frames;		/* complete headers seen */
 	uint64_t hdr_at;		/* offset of the current header's first byte */
+	uint64_t frames_at;		/* offset of the first frame byte; UINT64_MAX: still HTTP */
 	uint8_t side;
 	uint8_t state;			/* see wsguard.c */
 	uint8_t need;			/* header bytes still to come */
@@ -71,5 +72,8 @@ int wsb_wsguard_peer_closed(const struct wsb_wsguard *g);
 uint64_t wsb_wsguard_bad_at(const struct wsb_wsguard *g);
 /* 1 while the tracker is still in the HTTP part of the stream. */
 int wsb_wsguard_in_http(const struct wsb_wsguard *g);
+/* Stream offset where frames begin (right after the upgrade's head), or
+ * UINT64_MAX while the stream is still HTTP. */
+uint64_t wsb_wsguard_frames_at(const struct wsb_wsguard *g);
 
 #endif

@@ -189,7 +189,44 @@ def frame():
     ]
 
 
+def wsrx():
+    def msg(body, kind=0, nfrag=1, ctl=0):
+        return bytes([len(body)]) + body + bytes([kind, nfrag - 1, ctl])
+
+    def hdr(b0, n):
+        return bytes([b0, n]) if n < 126 else bytes([b0, 126]) + struct.pack(">H", n)
+
+    cap = struct.pack(">H", 4096)
+    gen = [
+        cap + bytes([0, 3, 0, 0]) + msg(b'{"type":"a"}') + msg(b'{"type":"b","data":[1,2]}', nfrag=3, ctl=0x15)
+        + msg('{"a":"é € 😀"}'.encode(), nfrag=2, ctl=2) + struct.pack(">HHHH", 7, 1, 300, 2),
+        # take() inside the second message, which lws began: the rest is held behind it
+        cap + bytes([0, 4, 0, 7]) + msg(b"lws owns this one", nfrag=2, ctl=1) + msg(b"and this")
+        + msg(b"ours", nfrag=3) + msg(b"ours too") + struct.pack(">HH", 40, 299),
+        cap + bytes([0, 6, 0, 1]) + b"".join(msg(b'{"type":"t","n":%d}' % i) for i in range(6))
+        + struct.pack(">HHH", 29, 60, 299),
+        struct.pack(">H", 50) + bytes([0, 3, 0, 0]) + msg(b"small") + msg(b"", kind=7) + msg(b"never"),
+        cap + bytes([0, 3, 0, 0]) + msg(b"ok") + msg(b'{"a":"\xff\xfe"}')
+        + msg(b"\xc3", nfrag=2),
+        cap + bytes([0, 2, 0, 0]) + msg(b"text") + msg(b"\x00\x01", kind=5),
+    ]
+    stream = (hdr(0x81, 11) + b'{"type":"a"}'[:11] + hdr(0x01, 3) + b'{"t' + hdr(0x89, 2) + b"hi"
+              + hdr(0x80, 9) + b'ype":"b"}' + hdr(0x81, 300) + b"y" * 300 + hdr(0x88, 2) + b"\x03\xe8"
+              + hdr(0x81, 1) + b"z")
+    raw = [
+        cap + bytes([1]) + stream,
+        struct.pack(">H", 100) + bytes([3]) + stream,
+        cap + bytes([1]) + hdr(0x82, 2) + b"\x00\x01",
+        cap + bytes([1]) + bytes([0x81, 0x85, 1, 2, 3, 4]) + b"abcde",
+        cap + bytes([1]) + bytes([0x81, 127]) + struct.pack(">Q", 1 << 40) + b"x" * 40,
+        cap + bytes([1]) + hdr(0x00, 3) + b"abc" + hdr(0xC1, 1) + b"a" + hdr(0x83, 0),
+        cap + bytes([1]) + hdr(0x81, 4) + b"\xed\xa0\x80a" + hdr(0x81, 2) + b"ok",
+    ]
+    return gen + raw
+
+
 if __name__ == "__main__":
     for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
-                 ("health", health), ("journal", journal), ("broker", broker), ("frame", frame)]:
+                 ("health", health), ("journal", journal), ("broker", broker), ("frame", frame),
+                 ("wsrx", wsrx)]:
         write(n, f())

@@ -16,6 +16,9 @@
 #   binary      a binary frame holding JSON, then {"type":"after"}
 #   masked      a masked text frame (RFC 6455 forbids it from a server)
 #   masked101   the 101 answer, the greeting and a masked frame in one packet
+#   badutf8     a text frame that is not UTF-8, then {"type":"after"}
+#   bulk        BYTES messages {"type":"n","seq":I} in one send; message 3 in
+#               three fragments that split an "é", with a ping between them
 # With HOSTILE_CERT and HOSTILE_KEY (PEM files) in the environment it speaks
 # TLS (wss://).
 import base64, hashlib, os, select, socket, ssl, struct, sys, threading, time
@@ -92,7 +95,9 @@ class Conn:
             key, body = self.buf[off:off + 4], self.buf[off + 4:off + 4 + ln]
             body = bytes(c ^ key[i & 3] for i, c in enumerate(body))
             self.buf = self.buf[off + 4 + ln:]
-            if op == 9:
+            if op == 10:
+                say("pong", self.n)
+            elif op == 9:
                 say("ping", self.n)
                 if answer_pings:
                     self.s.sendall(frame(body, 10))
@@ -173,6 +178,24 @@ def serve(sock, n, mode):
             c.s.sendall(frame(b'{"type":"bin","seq":1}', op=2))
             c.s.sendall(frame(b'{"type":"after","seq":2}'))
             c.wait()
+        elif mode == "badutf8":
+            greeting(c)
+            c.s.sendall(frame(b'{"type":"bad","seq":1,"data":"\xc3("}'))
+            c.s.sendall(frame(b'{"type":"after","seq":2}'))
+            c.wait()
+        elif mode == "bulk":
+            greeting(c)
+            out = []
+            for i in range(1, nbytes + 1):
+                if i == 3:
+                    m = '{"type":"n","seq":3,"data":"caf\u00e9"}'.encode()
+                    cut = m.index(b"\xc3") + 1
+                    out += [frame(m[:5], fin=False), frame(m[5:cut], op=0, fin=False),
+                            frame(b"are you there", 9), frame(m[cut:], op=0)]
+                else:
+                    out.append(frame(b'{"type":"n","seq":%d,"data":"%s"}' % (i, b"x" * (i % 300))))
+            c.s.sendall(b"".join(out))
+            c.wait(answer_pings=True)
         elif mode == "masked":
             greeting(c)
             c.s.sendall(frame(b'{"type":"masked","seq":1}', mask=True))

@@ -1,0 +1,272 @@
+#include "wsrx.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "jsonchar.h"
+
+/* Whose the current frame is. */
+enum {
+	M_PASS,				/* lws's: its bytes go back to lws */
+	M_TAKE,				/* ours: parsed and reassembled here */
+	M_DROP,				/* ours, but refused or after a failure: skipped */
+};
+
+/* Reassembly memory kept between messages: only a connection receiving a
+ * large message holds a large buffer. */
+#define KEEP ((size_t)1 << 20)
+
+void wsb_wsrx_init(struct wsb_wsrx *r, size_t max, const struct wsb_wsrx_ops *ops, void *ud)
+{
+	memset(r, 0, sizeof *r);
+	r->ops = ops;
+	r->ud = ud;
+	r->msg.max = max ? max : (size_t)-1;
+}
+
+void wsb_wsrx_reset(struct wsb_wsrx *r)
+{
+	struct wsb_buf msg = r->msg, hold = r->hold;
+	const struct wsb_wsrx_ops *ops = r->ops;
+	void *ud = r->ud;
+
+	wsb_buf_shrink(&msg, KEEP);
+	wsb_buf_shrink(&hold, KEEP);
+	memset(r, 0, sizeof *r);
+	r->msg = msg;
+	r->hold = hold;
+	r->ops = ops;
+	r->ud = ud;
+}
+
+void wsb_wsrx_take(struct wsb_wsrx *r)
+{
+	r->taking = 1;
+}
+
+void wsb_wsrx_free(struct wsb_wsrx *r)
+{
+	wsb_buf_free(&r->msg);
+	wsb_buf_free(&r->hold);
+}
+
+void wsb_wsrx_flush(struct wsb_wsrx *r)
+{
+	size_t off = 0;
+	uint32_t n;
+
+	while (off < r->hold.len) {
+		memcpy(&n, r->hold.p + off, 4);
+		r->messages++;
+		r->ops->message(r->ud, r->hold.p + off + 4, n);
+		off += 4 + (size_t)n;
+	}
+	wsb_buf_shrink(&r->hold, KEEP);
+}
+
+static size_t hdr_len(unsigned char b1)
+{
+	unsigned l = b1 & 0x7f;
+
+	return 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
+
+static uint64_t payload_len(const unsigned char *h)
+{
+	unsigned l = h[1] & 0x7f;
+	uint64_t v = 0;
+
+	if (l < 126)
+		return l;
+	if (l == 126)
+		return (uint64_t)h[2] << 8 | h[3];
+	for (int i = 2; i < 10; i++)
+		v = v << 8 | h[i];
+	return v;
+}
+
+static void fail(struct wsb_wsrx *r, int code, const char *why)
+{
+	r->mode = M_DROP;
+	if (r->failed)
+		return;
+	r->failed = 1;
+	r->open = 0;
+	wsb_buf_shrink(&r->msg, KEEP);
+	r->ops->fail(r->ud, code, why);
+}
+
+static void deliver(struct wsb_wsrx *r, const char *p, size_t n)
+{
+	if (!wsb_jsonchar_utf8_valid(p, n)) {
+		fail(r, 1007, "text message is not UTF-8");
+		return;
+	}
+	if (r->lws_data) {	/* behind lws's message: held (see wsrx.h) */
+		uint32_t l = (uint32_t)n;
+		struct wsb_err e;
+		int first = !r->hold.len;
+
+		if (wsb_buf_append(&r->hold, &l, 4, &e) || wsb_buf_append(&r->hold, p, n, &e)) {
+			fail(r, 1011, "out of memory");
+			return;
+		}
+		if (first && r->ops->held)
+			r->ops->held(r->ud);
+		return;
+	}
+	r->messages++;
+	r->ops->message(r->ud, n ? p : "", n);
+}
+
+/* From the first header byte: whose frame this is. Control frames are
+ * always lws's; a data message is lws's when it began before take(), or
+ * while lws still had one open (its continuations follow it there). */
+static int first_byte(struct wsb_wsrx *r, unsigned char b0)
+{
+	int op = b0 & 0x0f, fin = b0 >> 7;
+
+	r->data = !(op & 8);
+	if (op & 8) {
+		if (op == 8)
+			r->closed = 1;
+		return M_PASS;
+	}
+	if (!r->taking || r->lws_open) {
+		if (op || fin)
+			r->lws_open = !fin;
+		return M_PASS;
+	}
+	return r->failed || r->closed ? M_DROP : M_TAKE;
+}
+
+/* The complete header h of a frame that is ours: the rules, in the order
+ * lws applies them. */
+static void take_header(struct wsb_wsrx *r, const unsigned char *h, uint64_t len)
+{
+	int op = h[0] & 0x0f;
+
+	r->fin = h[0] >> 7;
+	if (h[0] & 0x70)
+		return fail(r, 1002, "reserved bits set in a frame");
+	if (h[1] & 0x80)
+		return fail(r, 1002, "masked frame from the server");
+	if (op == 2)
+		return fail(r, 1003, "binary message: only JSON text is accepted");
+	if (op > 2)
+		return fail(r, 1002, "reserved opcode");
+	if (op == 0 && !r->open)
+		return fail(r, 1002, "continuation frame without a message");
+	if (op == 1 && r->open)
+		return fail(r, 1002, "new message inside a fragmented one");
+	if (op == 1) {
+		wsb_buf_reset(&r->msg);
+		r->open = 1;
+	}
+	/* From the header: one huge frame is refused before its payload. */
+	if (len > r->msg.max - r->msg.len)
+		return fail(r, 1009, "message too big");
+}
+
+static void frame_end(struct wsb_wsrx *r)
+{
+	r->in_payload = 0;
+	if (r->mode != M_TAKE || !r->fin)
+		return;
+	r->open = 0;
+	deliver(r, r->msg.p, r->msg.len);
+	wsb_buf_shrink(&r->msg, KEEP);
+}
+
+static void header_done(struct wsb_wsrx *r, const unsigned char *h, uint64_t len)
+{
+	r->hlen = r->hneed = 0;
+	r->left = len;
+	if (r->mode == M_TAKE)
+		take_header(r, h, len);
+	r->in_payload = 1;
+	if (!len)
+		frame_end(r);
+}
+
+/* Payload bytes p[i..n) of the current frame, as many as it has. */
+static size_t payload(struct wsb_wsrx *r, unsigned char *p, size_t *out, size_t i, size_t n)
+{
+	size_t k = r->left < n - i ? (size_t)r->left : n - i;
+	struct wsb_err e;
+
+	if (r->mode == M_PASS) {
+		if (*out != i)
+			memmove(p + *out, p + i, k);
+		*out += k;
+		r->lws_data |= r->data;
+	} else if (r->mode == M_TAKE && wsb_buf_append(&r->msg, p + i, k, &e)) {
+		fail(r, 1011, "out of memory");	/* within the cap */
+	}
+	r->left -= k;
+	if (!r->left)
+		frame_end(r);
+	return k;
+}
+
+/* The common case: the whole header in this chunk, read where it lies,
+ * and a whole unfragmented text message handed over without a copy.
+ * Returns the bytes consumed, 0 to go byte by byte. */
+static size_t header_here(struct wsb_wsrx *r, unsigned char *p, size_t *out, size_t i, size_t n)
+{
+	const unsigned char *h = p + i;
+	size_t hl;
+	uint64_t len;
+
+	if (n - i < 2 || n - i < (hl = hdr_len(h[1])))
+		return 0;
+	len = payload_len(h);
+	r->mode = (uint8_t)first_byte(r, h[0]);
+	if (r->mode == M_TAKE && h[0] == 0x81 && !(h[1] & 0x80) && !r->open && len <= n - i - hl &&
+	    len <= r->msg.max) {
+		r->fin = 1;
+		deliver(r, (const char *)h + hl, (size_t)len);
+		return hl + (size_t)len;
+	}
+	if (r->mode == M_PASS) {
+		memmove(p + *out, h, hl);	/* h is not read after this */
+		*out += hl;
+		r->lws_data |= r->data;
+	}
+	header_done(r, h, len);
+	return hl;
+}
+
+/* A header split over reads: gathered byte by byte. */
+static void header_byte(struct wsb_wsrx *r, unsigned char *p, size_t *out, unsigned char b)
+{
+	if (!r->hlen)
+		r->mode = (uint8_t)first_byte(r, b);
+	if (r->mode == M_PASS) {
+		p[(*out)++] = b;
+		r->lws_data |= r->data;
+	}
+	r->hdr[r->hlen++] = b;
+	if (r->hlen == 2)
+		r->hneed = (uint8_t)hdr_len(b);
+	if (r->hlen >= 2 && r->hlen == r->hneed)
+		header_done(r, r->hdr, payload_len(r->hdr));
+}
+
+size_t wsb_wsrx_feed(struct wsb_wsrx *r, unsigned char *p, size_t n)
+{
+	size_t i = 0, out = 0, k;
+
+	/* lws has parsed what the last feed returned: what waited for it goes. */
+	wsb_wsrx_flush(r);
+	r->lws_data = 0;
+	while (i < n) {
+		if (r->in_payload)
+			i += payload(r, p, &out, i, n);
+		else if (!r->hlen && (k = header_here(r, p, &out, i, n)))
+			i += k;
+		else
+			header_byte(r, p, &out, p[i++]);
+	}
+	return out;
+}
