@@ -25,14 +25,14 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --strict --queue --drop-oldest --max-line --producer --max-inflight --state-file --linger --config --dump-config --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --state-file --linger --config --dump-config --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--state-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--config) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--jq|--type-from|--queue|--max-line|--producer|--max-inflight|--linger) return 0 ;;
 		esac
 		;;
 	wsbridge-replay)
@@ -44,7 +44,7 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-serve)
-		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --allow-origin-file --jwt-secret-file --rate --burst --rate-policy --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --stdin --compress --publish-lines --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --log-file --reuse-port --cluster --cluster-name --cluster-password-file --cluster-timeout --type --raw --strict --max-line --config --dump-config --verbose --quiet --help --version'
+		opts='--token --token-file --listen --path --ready-fd --pid-file --tls-cert --tls-key --allow-origin --allow-origin-file --jwt-secret-file --rate --burst --rate-policy --max-connections --max-connections-per-ip --max-message --max-queue --max-memory --message-timeout --max-stall --stall-window --ping-interval --history --history-bytes --snapshot-bytes --snapshot-key --journal --fsync --fsync-interval --journal-segment --journal-retain --stdin --compress --publish-lines --filter-time --filter-memory --no-console --console-publish --browsers-read-only --browsers-may-publish --request-type --symbol-key --log-format --log-file --reuse-port --cluster --cluster-name --cluster-password-file --cluster-timeout --type --raw --strict --max-line --config --dump-config --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--pid-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
@@ -59,18 +59,18 @@ _wsbridge_complete()
 		--log-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cluster-password-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--config) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--token|--listen|-l|--path|--ready-fd|--allow-origin|--rate|--burst|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--publish-lines|--request-type|--symbol-key|--cluster|--cluster-name|--cluster-timeout|--type|-t|--max-line) return 0 ;;
+		--token|--listen|-l|--path|--ready-fd|--allow-origin|--rate|--burst|--max-connections|--max-connections-per-ip|--max-message|--max-queue|--max-memory|--message-timeout|--max-stall|--stall-window|--ping-interval|--history|--history-bytes|--snapshot-bytes|--snapshot-key|--fsync-interval|--journal-segment|--journal-retain|--publish-lines|--filter-time|--filter-memory|--request-type|--symbol-key|--cluster|--cluster-name|--cluster-timeout|--type|-t|--max-line) return 0 ;;
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --config --dump-config --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --jq --where --config --dump-config --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--gap) mapfile -t COMPREPLY < <(compgen -W 'mark stderr fail' -- "$cur"); return 0 ;;
 		--cursor-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--config) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
-		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--count|-c|--timeout|-W|--since|--epoch) return 0 ;;
+		--url|-u|--token|--retry-min|--retry-max|--retries|--connect-timeout|--max-message|--ping-interval|--type|-t|--count|-c|--timeout|-W|--since|--epoch|--jq|--where|-w) return 0 ;;
 		esac
 		;;
 	*) return 1 ;;

@@ -119,15 +119,12 @@ void wsb_brk_reply_error(struct wsb_broker *b, struct wsb_sess *s, const char *c
 	reply(b, s, wsb_reply_error(ts, code, text));
 }
 
-/* The sessions piece emptied a slow publisher's queue and unsubscribed
- * it (sessions.h): the error says so, first in line for whenever it reads. */
-static void slow_unsubscribed(void *owner, struct wsb_sess *s)
+/* The sessions piece unsubscribed s (sessions.h): a slow publisher whose
+ * queue it emptied, or a filter refused or dropped. The error says why,
+ * first in line for whenever it reads. */
+static void slow_unsubscribed(void *owner, struct wsb_sess *s, const char *code, const char *text)
 {
-	struct wsb_broker *b = owner;
-
-	wsb_brk_reply_error(b, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for this "
-		    "connection was dropped and it is unsubscribed from everything; what it "
-		    "publishes is still accepted; subscribe again to receive");
+	wsb_brk_reply_error(owner, s, code, text);
 }
 
 /* ---- sessions ---- */
@@ -246,7 +243,8 @@ struct wsb_broker *wsb_broker_new(const struct wsb_broker_cfg *cfg,
 				       .stall_cfg = { cfg->stall_ms, cfg->stall_window_ms },
 				       .ud = b->hooks.ud, .wake = b->hooks.wake, .close = b->hooks.close,
 				       .owner = b, .unsubscribed = slow_unsubscribed,
-				       .symkey = &b->symkey };
+				       .symkey = &b->symkey, .filter_open = b->hooks.filter_open,
+				       .filter_close = b->hooks.filter_close, .filter_eval = b->hooks.filter_eval };
 	wsb_pend_init(&b->pq);
 	if (wsb_symkey_parse(&b->symkey, cfg->symbol_key ? cfg->symbol_key : ".data.symbol", err) < 0 ||
 	    set_greeting(b, cfg->greeting ? cfg->greeting : "Connected to wsbridge", err) < 0 ||
@@ -446,7 +444,7 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
  * socket drains (a snapshot bigger than one queue is not a slow consumer). */
 static struct wsb_want want_of(const struct wsb_broker *b, const struct wsb_sess *s)
 {
-	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp };
+	return (struct wsb_want){ &s->subs, &b->symkey, s->stamp, s->filter ? wsb_sess_pass : NULL, (void *)s };
 }
 
 /* 1 if it is queued or will be read in pieces; 0 if it cannot be now. */
@@ -500,6 +498,8 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 	}
 	wsb_brk_now_ts(b, s->joined);
 	greet(b, s);
+	if (j->filter && wsb_sess_filter_join(&b->ss, s, j->filter) < 0)
+		return s;	/* refused with an error, closed after it */
 	if (j->resume)
 		resume_from(b, s, j);
 	else if (j->snapshot)
@@ -937,6 +937,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 	out_before = b->ss.messages_out;
 	fill(b, s, &o);
 	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
+	wsb_sess_close_after(&b->ss, s);
 	if (s->stall.state == WSB_STALL_ON)
 		wsb_sess_stall_check(&b->ss, s);
 	wsb_brk_check_pressure(b);
@@ -953,7 +954,7 @@ int wsb_broker_pending(const struct wsb_sess *s)
 {
 	if (s->closing)
 		return 0;
-	if (!s->q.n && (s->acks.due > s->acks.sent || s->replay || s->snap))
+	if (!s->q.n && (s->acks.due > s->acks.sent || s->replay || s->snap || s->close_after))
 		return 1;
 	return s->q.n > (size_t)INT32_MAX ? INT32_MAX : (int)s->q.n;
 }

@@ -54,6 +54,14 @@
  * FORBIDDEN for a publish. The broker's own error replies carry no seq and
  * data.source "wsbridge", so an application may publish type "error".
  *
+ * Filters: a session may carry a jq predicate (?filter=), which the
+ * program compiles and runs through hooks (the core knows no jq). It is
+ * asked only for messages whose type the session wants, live, resumed or
+ * from a snapshot, with every filtered session a message reaches in one
+ * call. A filter that does not compile, or later goes over its budget,
+ * gets its session an error reply (INVALID_FILTER, FILTER_DROPPED) and
+ * then a close with 1008, after the reply is out.
+ *
  * Single-threaded; every call runs on the transport's event loop.
  */
 #ifndef WSB_BROKER_H
@@ -99,6 +107,14 @@ struct wsb_broker_hooks {
 	 * (FORBIDDEN; RATE_LIMITED once per run of refusals), for the log.
 	 * text holds no secret. May be NULL. */
 	void (*refused)(void *ud, const char *client, const char *code, const char *text);
+	/* ?filter=TEXT: a handle for it (equal texts may share one), or NULL
+	 * + err, whose message the client gets. NULL hooks: filters refused. */
+	void *(*filter_open)(void *ud, const char *text, struct wsb_err *err);
+	void (*filter_close)(void *ud, void *filter);
+	/* One stamped message against filters[0..n) (a handle may repeat):
+	 * res[i] 1 deliver, 0 not, -1 over its budget (dropped). */
+	void (*filter_eval)(void *ud, const char *msg, size_t len, void *const *filters, size_t n,
+			    signed char *res);
 };
 
 struct wsb_broker_cfg {
@@ -201,6 +217,7 @@ struct wsb_join {
 	int compress;			/* the connection negotiated permessage-deflate:
 					 * published messages go compressed (pmd.h) */
 	const struct wsb_scope *scope;	/* what it may do (copied); NULL: everything */
+	const char *filter;		/* ?filter=JQ, or NULL */
 };
 
 enum {
@@ -222,7 +239,9 @@ struct wsb_sess *wsb_broker_join(struct wsb_broker *b, void *conn, unsigned flag
  * (producer position and, for a newly issued secret, producer_secret;
  * epoch). NULL + err: WSB_EXIT_USAGE for an invalid pattern, producer id or
  * secret, WSB_EXIT_NOPERM for a producer id held under another secret or a
- * pattern outside the scope (both close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said. */
+ * pattern outside the scope (both close with 1008), WSB_EXIT_OSERR on ENOMEM, or what hooks.producer said.
+ * A filter that does not open still joins: the greeting, an INVALID_FILTER
+ * error with the program's message, then the close. */
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err);
 /* Subscribe before the first message flows (URL ?type=...); no reply. 0, or

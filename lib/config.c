@@ -16,6 +16,7 @@
 #include "log.h"
 #include "match.h"
 #include "producers.h"
+#include "proto.h"
 #include "replay.h"
 #include "resume.h"
 #include "subs.h"
@@ -47,6 +48,8 @@ void wsb_cfg_defaults(struct wsb_cfg *cfg, unsigned tool, const char *progname)
 	cfg->journal_segment = 64 << 20;
 	cfg->journal_retain = 1ULL << 30;
 	cfg->publish_lines = 1000;
+	cfg->filter_time = 0.05;
+	cfg->filter_memory = 256 << 20;
 
 	if (tool & (WSB_TOOL_PUB | WSB_TOOL_SUB)) {
 		cfg->url = "ws://127.0.0.1:8765/ws";
@@ -198,6 +201,11 @@ static int check_sub(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--snapshot cannot be combined with --since or --from-start");
 	if (cfg->cursor_file && !*cfg->cursor_file)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--cursor-file must not be empty");
+	/* --where travels in the URL as ?filter=, which the server caps. */
+	if (cfg->where && (!*cfg->where || strlen(cfg->where) > WSB_FILTER_MAX))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--where must be 1 to %d bytes", WSB_FILTER_MAX);
+	if (cfg->jq && !*cfg->jq)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--jq must not be empty");
 	return 0;
 }
 
@@ -328,6 +336,10 @@ static int check_door(struct wsb_cfg *cfg, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--path /publish is POST /publish's; choose another");
 	if (cfg->publish_lines < 1)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--publish-lines must be at least 1");
+	if (cfg->filter_time <= 0 || cfg->filter_time > 10)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--filter-time must be more than 0 and at most 10s");
+	if (cfg->filter_memory && cfg->filter_memory < (32 << 20))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--filter-memory must be 0 (no limit) or at least 32M");
 	if (cfg->console_publish && cfg->no_console)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--console-publish needs the console (drop --no-console)");
 	if (!cfg->no_console && (!strcmp(cfg->path, "/console") || !strcmp(cfg->path, "/wsbridge.js")))
@@ -355,8 +367,9 @@ static int check_lines(struct wsb_cfg *cfg, struct wsb_err *err)
 
 	if (cfg->tool == WSB_TOOL_SERVE && !cfg->stdin_pub && (cfg->type || cfg->raw || cfg->strict))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--type, --raw and --strict are for --stdin's lines: add --stdin");
-	if (cfg->raw && !cfg->type)
-		return wsb_err_set(err, WSB_EXIT_USAGE, "--raw needs --type");
+	if (cfg->raw && !cfg->type && !cfg->jq && !cfg->type_from)
+		return wsb_err_set(err, WSB_EXIT_USAGE, cfg->tool == WSB_TOOL_SERVE ? "--raw needs --type"
+							: "--raw needs --type, --type-from or --jq");
 	if (cfg->max_line < 16)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--max-line must be at least 16");
 	if (cfg->type && !wsb_env_type_ok(cfg->type, strlen(cfg->type), &e2))

@@ -96,6 +96,8 @@ struct wsb_cfg {
 	const char *symbol_key;		/* --symbol-key PATH (.data.symbol) */
 	uint64_t ready_fd;		/* --ready-fd: write the port here when listening; 0: none */
 	const char *pid_file;		/* --pid-file */
+	double filter_time;		/* CPU seconds per ?filter= per message */
+	uint64_t filter_memory;		/* bytes for the filters' worker; 0: no limit */
 
 	/* pub, sub, health */
 	const char *url;		/* health's; pub and sub: urls.v[0] once checked */
@@ -120,6 +122,8 @@ struct wsb_cfg {
 	uint64_t max_inflight;		/* sent, not yet acknowledged */
 	double linger;			/* seconds to wait for acks at the end; 0: no limit */
 	const char *state_file;		/* --state-file: resume after the last acked line */
+	const char *jq;			/* pub: input to messages; sub: message to output lines */
+	const char *type_from;		/* pub: jq path of the type */
 
 	/* sub */
 	struct wsb_strlist types;	/* --type globs (sub, replay) */
@@ -140,7 +144,7 @@ struct wsb_cfg {
 	double rate;			/* > 0: messages per second; wins over speed */
 	const char *time_field;		/* jq path; NULL: top-level "timestamp" */
 	const char *from, *to;		/* seq (all digits) or ISO 8601 time, inclusive */
-	const char *where;		/* jq predicate */
+	const char *where;		/* jq predicate (sub: run by the server, ?filter=) */
 	uint64_t loop;			/* passes over the input; 0: forever */
 	int restamp;
 	int strip_seq;

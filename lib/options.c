@@ -96,6 +96,8 @@ static const struct wsb_opt table[] = {
 	{ "stdin", 0, WSB_OPT_FLAG, NULL, S, OFF(stdin_pub), "also publish the NDJSON lines of standard input, as wsbridge-pub would (--type, --raw, --strict, --max-line)", NULL, NULL },
 	{ "compress", 0, WSB_OPT_FLAG, NULL, S, OFF(compress), "permessage-deflate with clients that offer it: each message compressed once", NULL, NULL },
 	{ "publish-lines", 0, WSB_OPT_UINT, "N", S, OFF(publish_lines), "messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)", NULL, NULL },
+	{ "filter-time", 0, WSB_OPT_SECONDS, "SECS", S, OFF(filter_time), "CPU one ?filter= may use on one message, then it is dropped", NULL, NULL },
+	{ "filter-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(filter_memory), "memory of the process running every ?filter= (0: no limit)", NULL, NULL },
 	{ "no-console", 0, WSB_OPT_FLAG, NULL, S, OFF(no_console), "serve no console page (/, /console) nor /wsbridge.js", NULL, NULL },
 	{ "console-publish", 0, WSB_OPT_FLAG, NULL, S, OFF(console_publish), "show a publish box on the console page", NULL, NULL },
 	{ "browsers-read-only", 0, WSB_OPT_FLAG, NULL, S, OFF(browsers_read_only), "connections with an Origin may not publish (default with a token)", NULL, NULL },
@@ -112,7 +114,9 @@ static const struct wsb_opt table[] = {
 
 	/* pub */
 	{ "type", 't', WSB_OPT_STR, "TYPE", P | S, OFF(type), "type for lines that have none", NULL, NULL },
-	{ "raw", 0, WSB_OPT_FLAG, NULL, P | S, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"}", NULL, NULL },
+	{ "raw", 0, WSB_OPT_FLAG, NULL, P | S, OFF(raw), "send each line as {\"type\":TYPE,\"data\":\"<line>\"} (with --jq: the line as a string)", NULL, NULL },
+	{ "jq", 0, WSB_OPT_STR, "JQ", P, OFF(jq), "turn each input into the messages this jq program outputs (0 or more)", NULL, NULL },
+	{ "type-from", 0, WSB_OPT_STR, "PATH", P, OFF(type_from), "set each message's type from this jq path", NULL, NULL },
 	{ "strict", 0, WSB_OPT_FLAG, NULL, P | R | S, OFF(strict), "exit 65 at the first invalid line instead of skipping it", NULL, NULL },
 	{ "queue", 0, WSB_OPT_UINT, "N", P, OFF(queue), "messages kept while disconnected, then stop reading", NULL, NULL },
 	{ "drop-oldest", 0, WSB_OPT_FLAG, NULL, P, OFF(drop_oldest), "while the broker is away drop the oldest, not wait (exit 75)", NULL, NULL },
@@ -133,6 +137,7 @@ static const struct wsb_opt table[] = {
 	{ "from-start", 0, WSB_OPT_FLAG, NULL, U, OFF(from_start), "start with every retained message (since=0, no gap reported)", NULL, NULL },
 	{ "cursor-file", 0, WSB_OPT_STR, "FILE", U, OFF(cursor_file), "resume from the seq and epoch in FILE and keep them there after each write", NULL, NULL },
 	{ "snapshot", 0, WSB_OPT_FLAG, NULL, U, OFF(snapshot), "start with the latest retained message of each type (?snapshot=1)", NULL, NULL },
+	{ "jq", 0, WSB_OPT_STR, "JQ", U, OFF(jq), "print every output of this jq program on each message instead", NULL, NULL },
 
 	/* replay */
 	{ "speed", 's', WSB_OPT_DOUBLE, "X", R, OFF(speed), "replay X times as fast as recorded (0: no waiting)", NULL, NULL },
@@ -141,7 +146,7 @@ static const struct wsb_opt table[] = {
 	{ "time-field", 0, WSB_OPT_STR, "PATH", R, OFF(time_field), "jq path of the timestamp: ISO 8601, epoch s or ms (default .timestamp)", NULL, NULL },
 	{ "from", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(from), "start at this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
 	{ "to", 0, WSB_OPT_STR, "SEQ|TIME", R, OFF(to), "stop after this seq (digits) or ISO 8601 time, inclusive", NULL, NULL },
-	{ "where", 'w', WSB_OPT_STR, "JQ", R, OFF(where), "only messages for which the jq program is not false or null", NULL, NULL },
+	{ "where", 'w', WSB_OPT_STR, "JQ", R | U, OFF(where), "only messages for which the jq program is not false or null", NULL, NULL },
 	{ "loop", 0, WSB_OPT_UINT, "N", R, OFF(loop), "replay the input N times, timestamps shifted (0: forever)", NULL, NULL },
 	{ "restamp", 0, WSB_OPT_FLAG, NULL, R, OFF(restamp), "set \"timestamp\" to the time each message is replayed", NULL, NULL },
 	{ "strip-seq", 0, WSB_OPT_FLAG, NULL, R, OFF(strip_seq), "remove \"seq\" so the messages can be re-published", NULL, NULL },

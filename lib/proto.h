@@ -22,6 +22,7 @@
 
 #define WSB_TYPE_MAX 128		/* bytes in a decoded type name or pattern */
 #define WSB_PATTERNS_MAX 256		/* type patterns one connection may hold */
+#define WSB_FILTER_MAX 1024		/* bytes of a decoded ?filter= jq program */
 
 /* Producer ids: 1..64 bytes of [A-Za-z0-9._:-]. wsbridge-pub --producer NAME
  * goes on the wire as NAME:RRRRRRRR (a run suffix, 8 hex digits), so the

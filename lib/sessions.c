@@ -5,6 +5,8 @@
 
 #define QUEUE_MIN 16
 
+static void filter_close(struct wsb_sessions *set, struct wsb_sess *s);
+
 static void close_later(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
 {
 	s->close_code = code;
@@ -33,10 +35,13 @@ static void close_unlink(struct wsb_sessions *set, struct wsb_sess *s)
 	s->close_pending = 0;
 }
 
+static void filters_over(struct wsb_sessions *set);
+
 void wsb_sessions_flush(struct wsb_sessions *set)
 {
 	struct wsb_sess *s;
 
+	filters_over(set);
 	while ((s = set->close_head)) {
 		set->close_head = s->close_next;
 		if (!set->close_head)
@@ -117,7 +122,9 @@ static void sess_unsubscribe(struct wsb_sessions *set, struct wsb_sess *s)
 	set->slow_unsubscribed++;
 	wsb_subs_none(&s->subs);
 	if (set->unsubscribed)
-		set->unsubscribed(set->owner, s);
+		set->unsubscribed(set->owner, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for "
+				  "this connection was dropped and it is unsubscribed from everything; what it "
+				  "publishes is still accepted; subscribe again to receive");
 }
 
 static void sess_drop(struct wsb_sessions *set, struct wsb_sess *s, int code, const char *reason)
@@ -184,19 +191,37 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 	}
 }
 
+/* Fan-out's scratch grows with the set, so fan-out never allocates. */
+static int grow(struct wsb_sessions *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 16;
+	struct wsb_sess **v = realloc(set->v, cap * sizeof *v), **fs;
+	void **fv;
+	signed char *fr;
+
+	if (v)
+		set->v = v;
+	fs = realloc(set->fs, cap * sizeof *fs);
+	if (fs)
+		set->fs = fs;
+	fv = realloc(set->fv, cap * sizeof *fv);
+	if (fv)
+		set->fv = fv;
+	fr = realloc(set->fr, cap);
+	if (fr)
+		set->fr = fr;
+	if (!v || !fs || !fv || !fr)
+		return -1;
+	set->cap = cap;
+	return 0;
+}
+
 struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo)
 {
 	struct wsb_sess *s;
 
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 16;
-		struct wsb_sess **v = realloc(set->v, cap * sizeof *v);
-
-		if (!v)
-			return NULL;
-		set->v = v;
-		set->cap = cap;
-	}
+	if (set->n == set->cap && grow(set))
+		return NULL;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
@@ -206,6 +231,7 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 		return NULL;
 	}
 	s->conn = conn;
+	s->set = set;
 	s->echo = echo;
 	wsb_subs_init(&s->subs);
 	wsb_acks_init(&s->acks);
@@ -216,6 +242,7 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 
 static void sess_free(struct wsb_sessions *set, struct wsb_sess *s)
 {
+	filter_close(set, s);
 	q_release(set, s, 0);
 	wsb_ring_free(&s->q);
 	wsb_acks_free(&s->acks);
@@ -229,6 +256,8 @@ void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s)
 
 	if (s->close_pending)
 		close_unlink(set, s);
+	if (s->filter_over == 1)
+		set->filters_over--;
 	stall_off(set, s);
 	last = set->v[--set->n];
 	set->v[s->idx] = last;
@@ -241,19 +270,139 @@ void wsb_sessions_free(struct wsb_sessions *set)
 	for (size_t i = 0; i < set->n; i++)
 		sess_free(set, set->v[i]);
 	free(set->v);
+	free(set->fs);
+	free(set->fv);
+	free(set->fr);
+}
+
+static void filter_over(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	if (!s->filter_over) {
+		s->filter_over = 1;
+		set->filters_over++;
+	}
+}
+
+/* s receives nothing more: no subscription, no filter, no reading;
+ * unsubscribed() says why (an error reply), and wsb_sess_close_after
+ * closes it with 1008 and reason once that is out. */
+static void sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *code, const char *text,
+		     const char *reason)
+{
+	wsb_subs_none(&s->subs);
+	s->replay = s->snap = 0;
+	filter_close(set, s);
+	s->close_after = reason;
+	if (set->unsubscribed)
+		set->unsubscribed(set->owner, s, code, text);
+}
+
+int wsb_sess_filter_join(struct wsb_sessions *set, struct wsb_sess *s, const char *text)
+{
+	struct wsb_err err = { 0 };
+	int jq;
+
+	if (set->filter_open && (s->filter = set->filter_open(set->ud, text, &err)))
+		return 0;
+	if (!set->filter_open)
+		wsb_err_set(&err, WSB_EXIT_UNAVAILABLE, "this server has no filters");
+	jq = err.code == WSB_EXIT_USAGE;	/* jq's own message: the program is wrong */
+	sess_end(set, s, jq ? "INVALID_FILTER" : "FILTER_UNAVAILABLE", err.msg,
+		     jq ? "invalid filter" : "filters unavailable");
+	return -1;
+}
+
+static void filter_close(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	if (s->filter && set->filter_close)
+		set->filter_close(set->ud, s->filter);
+	s->filter = NULL;
+}
+
+void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	filters_over(set);
+	if (!s->close_after || s->q.n || s->closing)
+		return;
+	s->closing = 1;
+	if (set->close)
+		set->close(set->ud, s->conn, WSB_CLOSE_POLICY, s->close_after);
+}
+
+static void filters_over(struct wsb_sessions *set)
+{
+	if (!set->filters_over)
+		return;
+	set->filters_over = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (s->filter_over != 1)
+			continue;
+		s->filter_over = 2;
+		sess_end(set, s, "FILTER_DROPPED",
+			     "the filter went over its time or memory budget on a message and was dropped",
+			     "filter dropped");
+	}
+}
+
+int wsb_sess_pass(void *ud, const struct wsb_msg *m)
+{
+	struct wsb_sess *s = ud;
+	struct wsb_sessions *set = s->set;
+	signed char r = 0;
+	size_t len;
+	const char *json;
+
+	if (!s->filter)
+		return 1;
+	if (s->filter_over || !set->filter_eval)
+		return 0;
+	json = wsb_msg_json(m, &len);
+	set->filter_eval(set->ud, json, len, &s->filter, 1, &r);
+	if (r < 0)
+		filter_over(set, s);
+	return r > 0;
+}
+
+/* m in the form s reads (with or without the producer stamp). */
+static void enqueue_form(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m)
+{
+	struct wsb_msg *f = wsb_msg_form(m, s->stamp);
+
+	if (!f)
+		sess_drop(set, s, WSB_CLOSE_INTERNAL, "out of memory");
+	else
+		wsb_sess_enqueue(set, s, f, 1);
+}
+
+/* The filtered sessions fan-out collected: one call for all of them. */
+static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t n)
+{
+	size_t len;
+	const char *json = wsb_msg_json(m, &len);
+
+	memset(set->fr, 0, n);
+	if (set->filter_eval)
+		set->filter_eval(set->ud, json, len, set->fv, n, set->fr);
+	for (size_t i = 0; i < n; i++) {
+		if (set->fr[i] > 0 && !set->fs[i]->closing)
+			enqueue_form(set, set->fs[i], m);
+		else if (set->fr[i] < 0)
+			filter_over(set, set->fs[i]);
+	}
 }
 
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe)
 {
 	struct wsb_symcache c;
-	size_t len;
+	size_t len, nf = 0;
 	const char *obj = wsb_msg_json(m, &len);
 
 	wsb_symcache_init(&c, set->symkey, obj, len);
 	for (size_t i = 0; i < set->n; i++) {
 		struct wsb_sess *s = set->v[i];
-		struct wsb_msg *f;
 
 		if (s->closing || (s == from && !s->echo))
 			continue;
@@ -266,11 +415,17 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 				set->wake(set->ud, s->conn);
 			continue;
 		}
-		if (!(f = wsb_msg_form(m, s->stamp)))
-			sess_drop(set, s, WSB_CLOSE_INTERNAL, "out of memory");
-		else
-			wsb_sess_enqueue(set, s, f, 1);
+		if (s->filter) {
+			if (!s->filter_over) {
+				set->fs[nf] = s;
+				set->fv[nf++] = s->filter;
+			}
+			continue;
+		}
+		enqueue_form(set, s, m);
 	}
+	if (nf)
+		fanout_filtered(set, m, nf);
 }
 
 void wsb_sessions_tick(struct wsb_sessions *set)

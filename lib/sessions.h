@@ -15,6 +15,13 @@
  * a stall (stall.h), under 1/2 ends it; `stalling` is what the broker's
  * pressure policy reads. Counts are kept here and read by the broker's
  * stats. Never calls into the broker: the hooks it needs are given to it.
+ *
+ * A session with a filter (?filter=, an opaque handle the broker got from
+ * its program) gets a message only if the filter passes it: fan-out asks
+ * filter_eval once per message for every such session the type reached,
+ * so the program can run each distinct filter once. One over its budget
+ * marks its session filter_over and counts it in `filters_over`, for the
+ * broker to answer.
  */
 #ifndef WSB_SESSIONS_H
 #define WSB_SESSIONS_H
@@ -73,6 +80,13 @@ struct wsb_sess {
 	/* for GET /clients (wsb_broker_sess_info); the broker keeps them */
 	uint64_t n_in, n_out;		/* messages it sent; frames taken for it */
 	char joined[WSB_TS_LEN];	/* ISO 8601 UTC */
+	/* ?filter=: the program's handle, or NULL */
+	struct wsb_sessions *set;	/* for wsb_sess_pass */
+	void *filter;
+	int filter_over;		/* 1: went over its budget, not yet answered */
+	/* close with 1008 and this reason once the queue is out (an error
+	 * reply that explains the close goes first) */
+	const char *close_after;
 };
 
 struct wsb_sessions {
@@ -86,12 +100,24 @@ struct wsb_sessions {
 	/* A publishing session's queue overflowed: it was emptied and s
 	 * subscribes to nothing now; the owner (the broker) tells it. */
 	void *owner;
-	void (*unsubscribed)(void *owner, struct wsb_sess *s);
+	/* (also a filter refused or dropped) the owner says why: error code, text */
+	void (*unsubscribed)(void *owner, struct wsb_sess *s, const char *code, const char *text);
 	const struct wsb_symkey *symkey;	/* where a message's symbol is (subs.h) */
+	/* ?filter= (broker.h): open, close, and res[i] for filters[i]: 1
+	 * deliver, 0 not, -1 over budget */
+	void *(*filter_open)(void *ud, const char *text, struct wsb_err *err);
+	void (*filter_close)(void *ud, void *filter);
+	void (*filter_eval)(void *ud, const char *msg, size_t len, void *const *filters, size_t n,
+			    signed char *res);
 	int releasing;		/* a journal batch is being fanned out */
 	/* state */
 	struct wsb_sess **v;	/* an array: fan-out walks it linearly */
 	size_t n, cap;
+	/* fan-out's filtered sessions, their handles and verdicts (cap each) */
+	struct wsb_sess **fs;
+	void **fv;
+	signed char *fr;
+	size_t filters_over;	/* sessions with filter_over set */
 	struct wsb_sess *close_head, *close_tail;
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
@@ -104,7 +130,9 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 /* Forgets s (its close request too) and frees it. */
 void wsb_sessions_remove(struct wsb_sessions *set, struct wsb_sess *s);
 void wsb_sessions_free(struct wsb_sessions *set);
-void wsb_sessions_flush(struct wsb_sessions *set);	/* hands the close requests out */
+/* Ends the sessions marked filter_over (FILTER_DROPPED, then 1008),
+ * then hands the close requests out. */
+void wsb_sessions_flush(struct wsb_sessions *set);
 
 /* Queues m (a ref); limit 0: ignore max_queue (the greeting, before the
  * transport knows the session). */
@@ -124,6 +152,17 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 /* m (a record, not a message) to every session subscribed to something,
  * but those reading history or a snapshot, which find holes there. */
 void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m);
+/* s's ?filter= (after its greeting): 0, or -1 when it does not open: s
+ * gets nothing more and an error (INVALID_FILTER and jq's message, or
+ * FILTER_UNAVAILABLE when the program cannot run filters now), and
+ * wsb_sess_close_after closes it with 1008 once that is out. */
+int wsb_sess_filter_join(struct wsb_sessions *set, struct wsb_sess *s, const char *text);
+/* wsb_want's pass (subs.h) for a reader, ud the session: whether its
+ * filter passes m; one over its budget marks it filter_over and says 0. */
+int wsb_sess_pass(void *ud, const struct wsb_msg *m);
+/* From take(): ends the sessions marked filter_over (FILTER_DROPPED), then
+ * closes s if what explains its close is out. */
+void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s);
 /* Ends spent stall windows; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 

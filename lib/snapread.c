@@ -51,7 +51,7 @@ struct wsb_msg *wsb_snap_next(const struct wsb_snap *t, const struct wsb_want *w
 			      const struct wsb_snap_ent **e)
 {
 	*e = *e ? wsb_snap_newer(*e) : wsb_snap_oldest(t);
-	while (*e && !ent_matches(*e, w))
+	while (*e && !(ent_matches(*e, w) && wsb_want_pass(w, wsb_snap_item(*e))))
 		*e = wsb_snap_newer(*e);
 	return *e ? wsb_snap_item(*e) : NULL;
 }
@@ -68,7 +68,7 @@ int wsb_snap_read(const struct wsb_snap *t, const struct wsb_want *w, uint64_t *
 			continue;
 		if (m->seq > end)
 			break;
-		if (ent_matches(e, w) && m->len <= o->hard) {
+		if (ent_matches(e, w) && m->len <= o->hard && wsb_want_pass(w, m)) {
 			struct wsb_msg *f = wsb_want_form(w, m);
 
 			if (!f || !wsb_out_put(o, f))

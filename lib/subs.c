@@ -418,7 +418,12 @@ int wsb_want_msg(const struct wsb_want *w, const struct wsb_msg *m)
 	    wsb_env_string(obj + v.off, v.len, type, sizeof type) < 0)
 		return 0;
 	wsb_symcache_init(&c, w->key, obj, len);
-	return wsb_subs_wants(w->subs, type, 0, &c);
+	return wsb_subs_wants(w->subs, type, 0, &c) && wsb_want_pass(w, m);
+}
+
+int wsb_want_pass(const struct wsb_want *w, const struct wsb_msg *m)
+{
+	return !w->pass || w->pass(w->ud, m);
 }
 
 struct wsb_msg *wsb_want_form(const struct wsb_want *w, struct wsb_msg *m)

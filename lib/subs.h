@@ -91,14 +91,21 @@ void wsb_symcache_init(struct wsb_symcache *c, const struct wsb_symkey *key, con
 		       size_t len);
 
 /* What one reader (a session's history or snapshot read) wants: its set,
- * the broker's symbol key, and whether it asked for the producer stamp. */
+ * the broker's symbol key, whether it asked for the producer stamp, and
+ * its ?filter= (pass, NULL: none), asked only about messages the set
+ * wants. */
 struct wsb_want {
 	const struct wsb_subs *subs;
 	const struct wsb_symkey *key;
 	int stamp;
+	int (*pass)(void *ud, const struct wsb_msg *m);
+	void *ud;
 };
-/* wsb_subs_wants for a stored message (its type read from its JSON). */
+/* wsb_subs_wants for a stored message (its type read from its JSON), then
+ * wsb_want_pass. */
 int wsb_want_msg(const struct wsb_want *w, const struct wsb_msg *m);
+/* Whether w's filter passes m (no filter: 1). */
+int wsb_want_pass(const struct wsb_want *w, const struct wsb_msg *m);
 /* The form of m w reads (msg.h: wsb_msg_form); NULL: ENOMEM. */
 struct wsb_msg *wsb_want_form(const struct wsb_want *w, struct wsb_msg *m);
 

@@ -12,6 +12,8 @@
 
 #include "envbuf.h"
 #include "envelope.h"
+#include "jqfilter.h"
+#include "jqprog.h"
 #include "lineio.h"
 #include "linemsg.h"
 #include "log.h"
@@ -66,6 +68,8 @@ struct pub {
 	int warned_noack;
 	struct wsb_buf scan;		/* parse buffer for inbound frames */
 	uint64_t id, sent, skipped, dropped;
+	struct wsb_jqf *jq;		/* --jq and --type-from, as one program */
+	char *held;			/* --jq: a line's last message so far (buf_cap) */
 	uint64_t broker_max;		/* the broker's --max-message (greeting); 0: unknown */
 	struct input_id *inputs;	/* per operand, for --state-file */
 	struct wsb_pubstate st;		/* --state-file: what is acknowledged */
@@ -229,55 +233,133 @@ static int bad_line(struct pub *p, uint64_t lineno, const char *why)
 
 /* Turns one input line into the message to send, in p->buf. Returns its
  * length, 0 to skip it, -1 to stop. */
-static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno)
+static ssize_t envelope(struct pub *p, const char *line, size_t len, uint64_t lineno, int raw)
 {
 	struct wsb_err e;
-	ssize_t n = wsb_linemsg_make(&p->lm, line, len, p->cfg->raw, p->buf + REC_HDR, p->buf_cap - REC_HDR, &e);
+	ssize_t n = wsb_linemsg_make(&p->lm, line, len, raw, p->buf + REC_HDR, p->buf_cap - REC_HDR, &e);
 
 	return n < 0 ? bad_line(p, lineno, e.msg) : n;
 }
 
 static void input_end(struct pub *p);
 
+/* The message of n bytes at rec + REC_HDR (rec holds buf_cap) into the
+ * queue, from input line lineno; off is where a resume (--state-file)
+ * starts once it is acknowledged. 0, or -1 to stop. */
+static int queue_message(struct pub *p, char *rec, ssize_t n, uint64_t lineno, uint64_t off)
+{
+	uint32_t file = (uint32_t)(p->next_file - 1);
+
+	/* pseq is the queue id, fixed here, so a resend is the same bytes
+	 * and the server can tell it from a new message. */
+	n = wsb_pseq_splice(rec + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
+	if (n < 0)
+		return bad_line(p, lineno, "too long with the producer id added");
+	memcpy(rec, &file, REC_FILE);
+	memcpy(rec + REC_FILE, &lineno, REC_LINE);
+	memcpy(rec + REC_FILE + REC_LINE, &off, REC_OFF);
+	/* Only --drop-oldest while the broker is away drops: one line's many
+	 * --jq messages may pass --queue, and must not push each other out. */
+	if (wsb_msgq_count(p->q) >= p->cfg->queue && p->cfg->drop_oldest && p->down &&
+	    wsb_msgq_drop_first(p->q))
+		p->dropped++;
+	if (wsb_msgq_push(p->q, rec, REC_HDR + (size_t)n, ++p->id)) {
+		wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
+		finish(p, WSB_EXIT_OSERR);
+		return -1;
+	}
+	return 0;
+}
+
+/* One line's --jq messages. Each is held back until the next comes: all
+ * but the last resume at the line's start (a restart sends the line
+ * again), only the last after it, so --state-file never skips a message
+ * of a line it did not see acknowledged whole. */
+struct jq_line {
+	struct pub *p;
+	uint64_t lineno, start, outputs;
+	ssize_t held;		/* bytes of the message in p->held; 0: none */
+	int stop;		/* bad_line said to stop (--strict) */
+	int flood;		/* more messages than --queue from one line */
+};
+
+static int jq_message(void *ud, const char *json, size_t len)
+{
+	struct jq_line *l = ud;
+	struct pub *p = l->p;
+	ssize_t n;
+
+	if (++l->outputs > p->cfg->queue) {
+		l->flood = 1;
+		return -1;
+	}
+	if (len > p->cfg->max_line)
+		n = bad_line(p, l->lineno, "a --jq output longer than --max-line");
+	else
+		n = envelope(p, json, len, l->lineno, 0);
+	if (n > 0 && l->held)
+		l->stop = queue_message(p, p->held, l->held, l->lineno, l->start) < 0;
+	if (n > 0 && !l->stop) {
+		memcpy(p->held + REC_HDR, p->buf + REC_HDR, (size_t)n);
+		l->held = n;
+	}
+	l->stop = l->stop || n < 0;
+	return l->stop ? -1 : 0;
+}
+
+/* One input line through --jq/--type-from: 0..n messages. 0, or -1 to stop. */
+static int jq_messages(struct pub *p, const char *line, size_t len, uint64_t lineno, uint64_t start)
+{
+	struct jq_line l = { p, lineno, start, 0, 0, 0, 0 };
+	struct wsb_err e;
+	char why[WSB_ERR_LEN + 64];
+	long r;
+
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		len--;
+	if (!len && !p->cfg->raw)
+		return 0;
+	r = wsb_jqf_each(p->jq, line, len, p->cfg->raw, jq_message, &l, &e);
+	if (l.held && !l.stop && queue_message(p, p->held, l.held, lineno, r >= 0 ? p->lines.consumed : start))
+		return -1;
+	if (r >= 0 || l.stop)
+		return l.stop ? -1 : 0;
+	if (l.flood)
+		return bad_line(p, lineno, "--jq made more than --queue messages of one line");
+	/* Like jq, what came before the error was output: say how much. */
+	snprintf(why, sizeof why, "%s: %s (%" PRIu64 " message%s of it sent)", p->cfg->jq ? "--jq" : "--type-from",
+		 e.msg, l.outputs, l.outputs == 1 ? "" : "s");
+	return bad_line(p, lineno, why);
+}
+
 static void take_lines(struct pub *p)
 {
 	const char *line;
 	size_t len;
 	uint64_t lineno;
-	uint32_t file = (uint32_t)(p->next_file - 1);
 	int r;
 
-	while (!p->stopping && queue_room(p) && (r = wsb_lines_next(&p->lines, &line, &len, &lineno))) {
+	for (;;) {
+		uint64_t start = p->lines.consumed;
 		ssize_t n;
 
+		if (p->stopping || !queue_room(p) || !(r = wsb_lines_next(&p->lines, &line, &len, &lineno)))
+			break;
 		if (r == WSB_LINE_TOOLONG) {
 			if (bad_line(p, lineno, "line longer than --max-line"))
 				return;
 			continue;
 		}
-		n = envelope(p, line, len, lineno);
-		if (n < 0)
-			return;
-		if (!n)
-			continue;
-		/* pseq is the queue id, fixed here, so a resend is the same bytes
-		 * and the server can tell it from a new message. */
-		n = wsb_pseq_splice(p->buf + REC_HDR, (size_t)n, p->buf_cap - REC_HDR, p->producer, p->id + 1);
-		if (n < 0) {
-			if (bad_line(p, lineno, "too long with the producer id added"))
+		if (p->jq) {
+			if (jq_messages(p, line, len, lineno, start))
 				return;
 			continue;
 		}
-		memcpy(p->buf, &file, REC_FILE);
-		memcpy(p->buf + REC_FILE, &lineno, REC_LINE);
-		memcpy(p->buf + REC_FILE + REC_LINE, &p->lines.consumed, REC_OFF);
-		if (wsb_msgq_count(p->q) >= p->cfg->queue && wsb_msgq_drop_first(p->q))
-			p->dropped++;
-		if (wsb_msgq_push(p->q, p->buf, REC_HDR + (size_t)n, ++p->id)) {
-			wsb_err_set(p->err, WSB_EXIT_OSERR, "out of memory");
-			finish(p, WSB_EXIT_OSERR);
+		n = envelope(p, line, len, lineno, p->cfg->raw);
+		if (n < 0)
 			return;
-		}
+		if (n && queue_message(p, p->buf, n, lineno, p->lines.consumed))
+			return;
 	}
 	if (wsb_msgq_unsent(p->q))
 		wsb_client_want_write(p->cl);
@@ -795,11 +877,14 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	if (producer_query(&p, cfg, err) < 0)
 		return -1;
 	wsb_linemsg_init(&p.lm, cfg->type);	/* checked by wsb_cfg_check */
+	if ((cfg->jq || cfg->type_from) && !(p.jq = pub_jq_program(cfg, err)))
+		return -1;	/* nothing is open yet */
 	p.buf_cap = REC_HDR + wsb_linemsg_cap(&p.lm, cfg->max_line) + WSB_PSEQ_SPLICE_MAX;
 	p.buf = malloc(p.buf_cap);
+	p.held = p.jq ? malloc(p.buf_cap) : NULL;
 	p.q = wsb_msgq_new();
 	p.inputs = calloc((size_t)c2.n_operands, sizeof *p.inputs);
-	if (!p.buf || !p.q || !p.inputs) {
+	if (!p.buf || !p.q || !p.inputs || (p.jq && !p.held)) {
 		r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");	/* -1: err has it */
 		goto out;
 	}
@@ -836,7 +921,9 @@ out:
 	wsb_client_free(p.cl);
 	wsb_lines_free(&p.lines);
 	wsb_msgq_free(p.q);
+	wsb_jqf_free(p.jq);
 	free(p.buf);
+	free(p.held);
 	wsb_buf_free(&p.scan);
 	free(p.inputs);
 	explicit_bzero(&p.st, sizeof p.st);

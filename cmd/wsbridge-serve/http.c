@@ -102,6 +102,23 @@ static int cluster_metrics(const struct serve *s, char *buf, size_t cap)
 		cs.reconnects);
 }
 
+/* ?filter=: how many programs the subscribers share, and what running
+ * them cost. */
+static int filter_metrics(struct serve *s, char *buf, size_t cap)
+{
+	struct serve_filter_stats f;
+
+	serve_filters_stats(s, &f);
+	return snprintf(buf, cap,
+		"# HELP wsbridge_filters Distinct ?filter= programs in use (shared by equal texts).\n# TYPE wsbridge_filters gauge\nwsbridge_filters %" PRIu64 "\n"
+		"# HELP wsbridge_filter_subscribers Connections with a ?filter=.\n# TYPE wsbridge_filter_subscribers gauge\nwsbridge_filter_subscribers %" PRIu64 "\n"
+		"# HELP wsbridge_filter_evaluations_total Filter runs: one per distinct program per message.\n# TYPE wsbridge_filter_evaluations_total counter\nwsbridge_filter_evaluations_total %" PRIu64 "\n"
+		"# HELP wsbridge_filter_errors_total Filter runs that failed at run time (taken as false).\n# TYPE wsbridge_filter_errors_total counter\nwsbridge_filter_errors_total %" PRIu64 "\n"
+		"# HELP wsbridge_filters_dropped_total Filters dropped for --filter-time or --filter-memory.\n# TYPE wsbridge_filters_dropped_total counter\nwsbridge_filters_dropped_total %" PRIu64 "\n"
+		"# HELP wsbridge_filter_worker_restarts_total Filter worker processes replaced.\n# TYPE wsbridge_filter_worker_restarts_total counter\nwsbridge_filter_worker_restarts_total %" PRIu64 "\n",
+		f.programs, f.subscribers, f.evaluations, f.errors, f.dropped, f.restarts);
+}
+
 static int metrics_text(struct serve *s, char *buf, size_t cap)
 {
 	int n = metrics_core(s, buf, cap);
@@ -209,7 +226,8 @@ static int is_console_path(const struct serve *s, const struct wsb_http_req *rq,
 
 /* GET / for scripts: what this broker is and offers. "features" lists
  * what a client may use beyond the protocol's core; the console shows its
- * publish box only when it names "console-publish". */
+ * publish box only when it names "console-publish", its filter box only
+ * when it names "filter" (?filter=). */
 static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size_t cap)
 {
 	static const char *const hdrs[] = { "vary:", "accept", NULL };
@@ -217,9 +235,9 @@ static int serve_root(struct serve *s, struct wsb_http_req *rq, char *body, size
 	int n = snprintf(body, cap,
 			 "{\"name\":\"wsbridge-serve\",\"version\":\"%s\",\"endpoints\":{\"websocket\":\"%s\","
 			 "\"health\":\"/health\",\"metrics\":\"/metrics\",\"clients\":\"/clients\",\"publish\":\"/publish\"%s},"
-			 "\"auth\":\"%s\",\"features\":[%s]}\n",
+			 "\"auth\":\"%s\",\"features\":[\"filter\"%s]}\n",
 			 WSB_VERSION, s->cfg->path, con ? ",\"console\":\"/console\",\"client\":\"/wsbridge.js\"" : "",
-			 wsb_access_on(s->access) ? "token" : "none", s->cfg->console_publish ? "\"console-publish\"" : "");
+			 wsb_access_on(s->access) ? "token" : "none", s->cfg->console_publish ? ",\"console-publish\"" : "");
 
 	return wsb_server_reply(rq, 200, "application/json", con ? hdrs : NULL, body, (size_t)n);
 }
@@ -253,6 +271,10 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 		if (wsb_server_authorize(rq))
 			return -1;
 		n = metrics_text(s, body, sizeof body);
+		if (n > 0 && (size_t)n < sizeof body)
+			n += filter_metrics(s, body + n, sizeof body - (size_t)n);
+		if (n < 0 || (size_t)n >= sizeof body)
+			return wsb_server_refuse(rq, 500, "Internal Server Error", "metrics too long", NULL);
 		return wsb_server_reply(rq, 200, "text/plain; version=0.0.4", NULL, body, (size_t)n);
 	}
 	if (!strcmp(path, "/"))

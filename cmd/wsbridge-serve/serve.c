@@ -62,7 +62,7 @@ static int hook_snapshot_key(void *ud, const char *msg, size_t len, char *key, s
 
 /* The URL query is the whole subscription request: type=GLOB (repeatable),
  * echo=1, stamp=1, snapshot=1, subscribe=none, producer=ID,
- * producer_secret=S, since=SEQ, epoch=E. */
+ * producer_secret=S, since=SEQ, epoch=E, filter=JQ. */
 #define MAX_TYPE_ARGS 64
 
 struct join_args {
@@ -70,6 +70,7 @@ struct join_args {
 	char types[MAX_TYPE_ARGS][WSB_TYPE_MAX + 1];
 	const char *tv[MAX_TYPE_ARGS];
 	char producer[80], epoch[40], secret[WSB_SECRET_HEX + 8];
+	char filter[WSB_FILTER_MAX + 1];
 };
 
 /* One argument into a; 0, or -1 with err for a request to refuse. */
@@ -106,6 +107,12 @@ static int join_arg(struct join_args *a, const char *arg, struct wsb_err *err)
 	} else if (!strncmp(arg, "epoch=", 6)) {
 		snprintf(a->epoch, sizeof a->epoch, "%.39s", arg + 6);
 		j->epoch = a->epoch;
+	} else if (!strncmp(arg, "filter=", 7) && arg[7]) {
+		/* Too long is refused, never cut: a shorter program is another one. */
+		if (strlen(arg + 7) > WSB_FILTER_MAX)
+			return wsb_err_set(err, WSB_EXIT_USAGE, "filter= longer than %d bytes", WSB_FILTER_MAX);
+		strcpy(a->filter, arg + 7);
+		j->filter = a->filter;
 	}
 	return 0;
 }
@@ -117,7 +124,9 @@ static void *op_joined(void *ud, struct wsb_conn *conn)
 	struct wsb_err err = { 0 };
 	struct wsb_sess *sess = NULL;
 	const struct wsb_grant *g = wsb_server_grant(conn);
-	char arg[1024], shown[512] = "";
+	/* lws holds the whole request head in 4 KiB: no argument is longer,
+	 * so a filter= too long for us is seen and refused, not skipped. */
+	char arg[4096 + 16], shown[512] = "";
 	int i, n;
 
 	memset(&a.j, 0, sizeof a.j);
@@ -245,9 +254,10 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		.nrequest_types = cfg->request_types.n,
 		.symbol_key = cfg->symbol_key,
 	};
-	struct wsb_broker_hooks hooks = { sv, hook_wake, hook_close, hook_pressure, NULL,
-					  cfg->snapshot_key ? hook_snapshot_key : NULL, NULL,
-					  hook_throttle, hook_refused };
+	struct wsb_broker_hooks hooks = { .ud = sv, .wake = hook_wake, .close = hook_close,
+					  .pressure = hook_pressure,
+					  .snapshot_key = cfg->snapshot_key ? hook_snapshot_key : NULL,
+					  .throttle = hook_throttle, .refused = hook_refused };
 
 	/* One largest message must always fit a subscriber's queue, or a single
 	 * big publication would close every subscriber as "slow". */
@@ -257,6 +267,9 @@ static int new_broker(struct serve *sv, struct wsb_err *err)
 		return -1;
 	if (cfg->journal)
 		serve_journal_hooks(sv, &hooks);
+	if (serve_filters_init(sv, err))
+		return -1;
+	serve_filters_hooks(sv, &hooks);
 	sv->broker = wsb_broker_new(&bcfg, &hooks, err);
 	return sv->broker ? 0 : -1;
 }
@@ -331,5 +344,6 @@ int wsb_serve_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	wsb_jqf_free(sv.snapkey);
 	wsb_broker_free(sv.broker);
 	serve_door_free(&sv);
+	serve_filters_free(&sv);	/* after the broker, which closes its sessions' filters */
 	return rc;
 }

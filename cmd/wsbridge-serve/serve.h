@@ -11,6 +11,7 @@
  * - ready.c: --ready-fd and --pid-file, once it listens;
  * - door.c: the door's files (credentials, --allow-origin-file) at start
  *   and on SIGHUP, with the log file;
+ * - filters.c: ?filter=, the broker's filter hooks on the jq worker;
  * - publish.c: POST /publish;
  * - input.c: --stdin.
  * The transport reaches this program only through its ops; the broker only
@@ -43,6 +44,8 @@ struct serve {
 	char *origin_text;		/* the file's entries point in here */
 	/* --snapshot-key */
 	struct wsb_jqf *snapkey;
+	/* ?filter= */
+	struct serve_filters *filters;
 	/* --journal */
 	struct wsb_journal *journal;
 	struct wsb_prodfile *prodfile;	/* DIR/producers: registered producer ids */
@@ -80,6 +83,19 @@ void serve_door_free(struct serve *sv);
  * -1 + err. */
 int serve_cluster_open(struct serve *sv, struct wsb_err *err);
 void serve_cluster_close(struct serve *sv);
+/* filters.c: the programs behind ?filter=, in a worker process. */
+struct serve_filter_stats {
+	uint64_t programs;		/* distinct filters compiled and not dropped */
+	uint64_t subscribers;		/* connections holding a filter */
+	uint64_t evaluations;		/* programs run, one per distinct filter per message */
+	uint64_t errors;		/* runs that failed at run time (counted as false) */
+	uint64_t dropped;		/* programs over --filter-time or --filter-memory */
+	uint64_t restarts;		/* workers replaced */
+};
+int serve_filters_init(struct serve *sv, struct wsb_err *err);
+void serve_filters_free(struct serve *sv);
+void serve_filters_hooks(struct serve *sv, struct wsb_broker_hooks *hooks);
+void serve_filters_stats(const struct serve *sv, struct serve_filter_stats *st);
 
 /* http.c: the transport's http op. */
 int serve_http(void *ud, struct wsb_http_req *rq);

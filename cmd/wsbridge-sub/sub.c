@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "envbuf.h"
 #include "envelope.h"
+#include "jqfilter.h"
 #include "lineio.h"
 #include "log.h"
 #include "match.h"
@@ -38,6 +39,8 @@ struct sub {
 	int cursor_fd;			/* --cursor-file, or -1 */
 	int cursor_sized;		/* the file holds exactly one record */
 	char cursor_rec[WSB_CURSOR_LEN + 1];	/* last record written */
+	struct wsb_jqf *jq;		/* --jq */
+	uint64_t jq_failed;		/* messages --jq failed on */
 };
 
 /* Types the broker speaks to us about the connection itself. An "error"
@@ -211,6 +214,52 @@ static void gap(struct sub *s, const char *obj, size_t olen)
 	wsb_client_defer(s->cl);
 }
 
+/* The broker refused --where (a version that compiles it differently) or
+ * dropped it (over its budget): nothing more will come, so say why and
+ * stop; any other error is a warning. */
+static void broker_error(struct sub *s, const char *obj, size_t n)
+{
+	struct wsb_span d;
+	char code[32] = "", text[WSB_ERR_LEN] = "";
+	int rc;
+
+	if (wsb_env_lookup(obj, n, "data", &d)) {
+		member_string(obj + d.off, d.len, "code", code, sizeof code);
+		member_string(obj + d.off, d.len, "message", text, sizeof text);
+	}
+	rc = !strcmp(code, "INVALID_FILTER") ? WSB_EXIT_USAGE : !strcmp(code, "FILTER_DROPPED") ? WSB_EXIT_DATAERR
+	   : !strcmp(code, "FILTER_UNAVAILABLE") ? WSB_EXIT_UNAVAILABLE : 0;
+	if (!rc) {
+		wsb_log(WSB_LOG_WARN, "broker error: %.*s", (int)(n > 300 ? 300 : n), obj);
+		return;
+	}
+	wsb_err_set(s->err, rc, "--where: %s (%s)", text, code);
+	finish(s, rc);
+}
+
+/* --jq: each output is one line. */
+static int jq_line(void *ud, const char *json, size_t len)
+{
+	return emit(ud, json, len);
+}
+
+/* A message as --jq turns it into lines; a run-time error skips it. */
+static int emit_message(struct sub *s, const char *obj, size_t n, const struct wsb_env *env)
+{
+	struct wsb_err e;
+
+	if (!s->jq)
+		return emit(s, obj, n);
+	if (wsb_jqf_each(s->jq, obj, n, 0, jq_line, s, &e) >= 0 || s->out_failed || s->stopped)
+		return s->out_failed ? -1 : 0;
+	s->jq_failed++;
+	if (env->has_seq)
+		wsb_log(WSB_LOG_WARN, "--jq on seq %" PRIu64 ": %s", env->seq, e.msg);
+	else
+		wsb_log(WSB_LOG_WARN, "--jq: %s", e.msg);
+	return 0;
+}
+
 /* A server message that is not a JSON object with a "type" is said on
  * stderr (why, and its start escaped onto one line), counted, and not
  * printed: stdout carries only whole envelopes, one per line. */
@@ -256,10 +305,10 @@ static void message(void *ud, const char *msg, size_t len)
 	if (is_control(&env)) {
 		if (!strcmp(env.type, "connection_established"))
 			greeting(s, obj, (size_t)n, &env);
-		else if (!strcmp(env.type, "error"))
-			wsb_log(WSB_LOG_WARN, "broker error: %.*s", (int)(n > 300 ? 300 : n), obj);
 		if (s->cfg->control)
 			emit(s, obj, (size_t)n);
+		if (!strcmp(env.type, "error"))
+			broker_error(s, obj, (size_t)n);
 		return;
 	}
 	/* The broker filters too; checking here keeps output exact even if a
@@ -281,7 +330,7 @@ static void message(void *ud, const char *msg, size_t len)
 		s->dups++;
 		return;
 	}
-	if (emit(s, obj, (size_t)n))
+	if (emit_message(s, obj, (size_t)n, &env))
 		return;
 	wsb_pos_advance(&s->pos, NULL, env.has_seq, env.seq);
 	if (s->cfg->count && ++s->got >= s->cfg->count)
@@ -426,6 +475,22 @@ static int open_cursor(struct sub *s, uint64_t *seq, char epoch[WSB_EPOCH_MAX + 
 	return 0;
 }
 
+/* --where is the server's ?filter=: compiled here first, as the server
+ * compiles it (sandboxed), so a mistake is exit 64 at once, with jq's
+ * message, rather than after a connection. */
+static int where_query(struct sub *s, struct wsb_err *err)
+{
+	struct wsb_err e;
+	struct wsb_jqf *f = wsb_jqf_compile_sandboxed(s->cfg->where, &e);
+
+	if (!f)
+		return wsb_err_set(err, e.code, "--where: %s", e.msg);
+	wsb_jqf_free(f);
+	if (wsb_client_query_add(s->base_query, sizeof s->base_query, "filter", s->cfg->where))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--where and --type do not fit in one URL");
+	return 0;
+}
+
 int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	char query[sizeof ((struct sub *)0)->base_query + 128] = "";
@@ -434,6 +499,7 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	char cepoch[WSB_EPOCH_MAX + 1] = "";
 	int have_cursor = 0;
 	struct wsb_client_cfg ccfg;
+	struct wsb_err e;
 	int r;
 
 	wsb_client_cfg_from(&ccfg, cfg, query);
@@ -447,6 +513,10 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	/* The producer/pseq stamp goes only to clients that ask: we print it. */
 	if (wsb_client_query_add(s.base_query, sizeof s.base_query, "stamp", "1"))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "too many --type patterns for one URL");
+	if (cfg->where && where_query(&s, err))
+		return -1;
+	if (cfg->jq && !(s.jq = wsb_jqf_compile(cfg->jq, &e)))
+		return wsb_err_set(err, e.code, "--jq: %s", e.msg);
 	if (cfg->cursor_file && open_cursor(&s, &cseq, cepoch, &have_cursor)) {
 		r = err->code;
 		goto out;
@@ -483,11 +553,17 @@ int wsb_sub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	if (s.not_envelopes)
 		wsb_log(WSB_LOG_WARN, "skipped %" PRIu64 " server messages that were not wsbridge envelopes",
 			s.not_envelopes);
+	/* Like jq, go on after a message it failed on, but do not end as if
+	 * everything had been printed. */
+	if (s.jq_failed && !r)
+		r = wsb_err_set(err, WSB_EXIT_DATAERR, "--jq failed on %" PRIu64 " message%s", s.jq_failed,
+				s.jq_failed == 1 ? "" : "s");
 out:
 	wsb_client_free(s.cl);
 	if (s.cursor_fd >= 0)
 		close(s.cursor_fd);
 	wsb_buf_free(&s.scan);
+	wsb_jqf_free(s.jq);
 	wsb_buf_free(&s.out);
 	return wsb_err_exit(err, r);
 }

@@ -13,7 +13,7 @@ curl -s -D "$T/root.h" -o "$T/root.json" "$HTTP_URL/"
 check "curl / still gets JSON" jq -e '.name == "wsbridge-serve" and .endpoints.websocket == "/ws"' "$T/root.json"
 check "/ JSON names the console and the client" \
 	jq -e '.endpoints.console == "/console" and .endpoints.client == "/wsbridge.js"' "$T/root.json"
-check "/ JSON: no token needed, no optional features" jq -e '.auth == "none" and .features == []' "$T/root.json"
+check "/ JSON: no token needed, the filter feature" jq -e '.auth == "none" and .features == ["filter"]' "$T/root.json"
 check "/ answers vary: accept (a cache must not hand the page to curl)" grep -qi '^vary: accept' "$T/root.h"
 curl -s -H 'Accept: application/json' "$HTTP_URL/" | jq -e .endpoints >/dev/null
 check_eq "Accept: application/json gets JSON" "$?" 0
@@ -48,7 +48,7 @@ stop $SERVE_PID
 
 start_serve --console-publish --token s3cret || { fail "serve --console-publish --token starts"; finish; }
 check "/ JSON: a token is needed, the publish box is on" \
-	bash -c "curl -s '$HTTP_URL/' | jq -e '.auth == \"token\" and .features == [\"console-publish\"]'"
+	bash -c "curl -s '$HTTP_URL/' | jq -e '.auth == \"token\" and .features == [\"filter\", \"console-publish\"]'"
 check "the page needs no token (it holds no data)" \
 	bash -c "curl -sf '$HTTP_URL/console' | grep -q '^<!doctype html>'"
 stop $SERVE_PID

@@ -5,7 +5,8 @@
 # (its own origin), shows what wsbridge-pub publishes newest first with a
 # one-line payload that expands on click, the /health figures and the ping
 # round trip; pause, clear and the row cap; ?type= from its address opens it
-# filtered, and changing the filter rewrites the address. Without chromium
+# filtered, and changing the filter rewrites the address; the jq filter box
+# applies ?filter= (and shows the broker's refusal). Without chromium
 # this fails and says so; it never skips.
 . "$(dirname "$0")/../lib.sh"
 export T WSB_TESTS
@@ -19,7 +20,7 @@ async def main():
         if not check("the page loads at http://127.0.0.1:PORT/", await b.goto(srv.http + "/")):
             return		# the rest would only wait out its bounds
         check("it connects to the broker", await b.wait_state("open"), await b.state())
-        check("the jq filter box is hidden (/ lists no \"filter\" feature)", await b.eval(Q + "('#filter-box').hidden"))
+        check("the jq filter box is shown (/ lists the \"filter\" feature)", not await b.eval(Q + "('#filter-box').hidden"))
         check("no publish box without --console-publish", await b.eval(Q + "('#pub-form').hidden"))
 
         msgs = [{"type": "order", "data": {"id": i}} for i in (1, 2, 3)] + \
@@ -90,6 +91,29 @@ async def main():
         got = await b.wait_rows("rows.some(r => r[0] == 'tickets') && rows")
         check("the new filter applies, from where the page was (no replay)",
               got and got[0][0] == "tickets" and not any(r[2] == '{"id":100}' for r in got), got)
+
+        # The jq filter box: ?filter= for the WebSocket, and in the page's address.
+        await b.eval(Q + "('#filter').value = '.data.id > 200'; " + Q + "('#filter-form').requestSubmit()")
+        check("a jq filter goes into the address",
+              await b.wait("new URLSearchParams(location.search).get('filter') === '.data.id > 200'"),
+              await b.eval("location.search"))
+        check("and reconnects with it", await b.wait_state("open"))
+        await srv.publish([{"type": "tickets", "data": {"id": 150}}, {"type": "tickets", "data": {"id": 250}}])
+        got = await b.wait_rows("rows.some(r => r[2] == '{\"id\":250}') && rows")
+        check("the broker filters: only what the jq filter passes", got and not any(r[2] == '{"id":150}' for r in got),
+              got)
+        url = "http://127.0.0.1:%d/?type=order&filter=.data.id%%20%%3D%%3D%%203" % srv.port
+        check("a link with ?filter= opens filtered", await b.goto(url) and await b.wait_state("open"))
+        check("the filter box shows the link's filter", await b.eval(Q + "('#filter').value") == ".data.id == 3")
+        await srv.publish([{"type": "order", "data": {"id": i}} for i in (2, 3, 4)])
+        got = await b.wait_rows("rows.some(r => r[2] == '{\"id\":3}') && rows")
+        check("and shows what it passes", got and all(r[2] == '{"id":3}' for r in got), got)
+        await b.eval(Q + "('#filter').value = '.data.id >'; " + Q + "('#filter-form').requestSubmit()")
+        check("a filter that does not compile: the broker's message is shown",
+              await b.wait("/jq filter: .*syntax error/.test(" + Q + "('#notice').textContent)"),
+              await b.eval(Q + "('#notice').textContent"))
+        check("and the page stops (closed 1008), not reconnecting", await b.wait(
+              "/closed 1008/.test(" + Q + "('#state-text').textContent)"), await b.eval(Q + "('#state-text').textContent"))
 
         # docs/protocol.md's ten-line dashboard, as written there, on the broker's origin.
         doc = open(os.environ["WSB_TESTS"] + "/../docs/protocol.md").read()

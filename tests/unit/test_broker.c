@@ -72,6 +72,53 @@ static void h_pressure(void *ud, int on)
 	r->last_pressure = on;
 }
 
+/* Filters for the hooks: a handle per distinct text (shared), passing
+ * messages that contain the text; "LOOP" goes over budget, "!x" does not
+ * compile. ff_evals counts distinct filters asked per call. */
+struct ffilt {
+	char text[64];
+	int refs;
+};
+static struct ffilt FF[8];
+static int ff_calls, ff_evals;
+
+static void *f_open(void *ud, const char *text, struct wsb_err *err)
+{
+	if (text[0] == '!') {
+		wsb_err_set(err, WSB_EXIT_USAGE, "syntax error: %s", text + 1);
+		return NULL;
+	}
+	for (int i = 0; i < 8; i++)
+		if (FF[i].refs && !strcmp(FF[i].text, text))
+			return FF[i].refs++, &FF[i];
+	for (int i = 0; i < 8; i++)
+		if (!FF[i].refs) {
+			snprintf(FF[i].text, sizeof FF[i].text, "%s", text);
+			FF[i].refs = 1;
+			return &FF[i];
+		}
+	return NULL;
+}
+
+static void f_close(void *ud, void *f)
+{
+	((struct ffilt *)f)->refs--;
+}
+
+static void f_eval(void *ud, const char *msg, size_t len, void *const *fs, size_t n, signed char *res)
+{
+	ff_calls++;
+	for (size_t i = 0; i < n; i++) {
+		const struct ffilt *f = fs[i];
+		size_t k = 0;
+
+		while (k < i && fs[k] != fs[i])
+			k++;
+		ff_evals += k == i;
+		res[i] = !strcmp(f->text, "LOOP") ? -1 : memmem(msg, len, f->text, strlen(f->text)) != NULL;
+	}
+}
+
 static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history,
 			     size_t history_bytes, const char *greeting)
 {
@@ -80,11 +127,14 @@ static struct wsb_broker *mk(size_t max_queue, size_t max_memory, size_t history
 				      .greeting = greeting, .now = fixed_now, .mono_ms = fake_mono,
 				      .stall_ms = stall_ms, .stall_window_ms = stall_window_ms,
 				      .snapshot_bytes = snap_bytes };
-	struct wsb_broker_hooks hooks = { .ud = &R, .wake = h_wake, .close = h_close, .pressure = h_pressure };
+	struct wsb_broker_hooks hooks = { .ud = &R, .wake = h_wake, .close = h_close, .pressure = h_pressure,
+					  .filter_open = f_open, .filter_close = f_close, .filter_eval = f_eval };
 	struct wsb_err err;
 	struct wsb_broker *b;
 
 	memset(&R, 0, sizeof R);
+	memset(FF, 0, sizeof FF);
+	ff_calls = ff_evals = 0;
 	b = wsb_broker_new(&cfg, &hooks, &err);
 	R.b = b;
 	return b;
@@ -1563,9 +1613,113 @@ static void test_injected_rand(void)
 	rand_fails = 0;
 }
 
+static struct wsb_sess *join_filtered(struct wsb_broker *b, void *conn, const char *type, const char *filter)
+{
+	struct wsb_join j = { .filter = filter, .types = &type, .ntypes = type != NULL };
+	struct wsb_err err;
+
+	return wsb_broker_join_ex(b, conn, &j, &err);
+}
+
+/* Subscribers with the same filter share one evaluation per message; a
+ * filter is asked only about the types its session wants. */
+static void test_filter_fanout(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *p = join_quiet(b, (void *)9, 0);
+	struct wsb_sess *a = join_filtered(b, (void *)1, "x", "\"qty\":7");
+	struct wsb_sess *c = join_filtered(b, (void *)2, "x", "\"qty\":7");
+	struct wsb_sess *d = join_filtered(b, (void *)3, NULL, NULL);
+	struct wsb_sess *y = join_filtered(b, (void *)4, "y", "qty");
+
+	T_CHECK(a && c && d && y && FF[0].refs == 2 && FF[1].refs == 1);
+	drain(b, a), drain(b, c), drain(b, d), drain(b, y);
+	in(b, p, "{\"type\":\"x\",\"data\":{\"qty\":7}}");
+	in(b, p, "{\"type\":\"x\",\"data\":{\"qty\":1}}");
+	T_CHECK(ff_calls == 2 && ff_evals == 2);	/* one per message: y's type did not match */
+	T_CHECK(drain(b, a) == 1 && strstr(pay[0], "\"qty\":7"));
+	T_CHECK(drain(b, c) == 1 && strstr(pay[0], "\"qty\":7"));
+	T_CHECK(drain(b, d) == 2);
+	T_CHECK(drain(b, y) == 0);
+	wsb_broker_leave(b, a);
+	T_CHECK(FF[0].refs == 1);
+	wsb_broker_free(b);
+	T_CHECK(FF[0].refs == 0 && FF[1].refs == 0);
+}
+
+/* A filter that does not compile: greeting, the program's message in an
+ * error, then the close; nothing is delivered meanwhile. */
+static void test_filter_invalid(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_sess *p = join_quiet(b, (void *)9, 0);
+	struct wsb_sess *a = join_filtered(b, (void *)1, NULL, "!oops");
+
+	T_CHECK(a != NULL);
+	in(b, p, "{\"type\":\"x\"}");
+	T_CHECK(R.closes == 0);
+	T_CHECK(drain(b, a) == 2 && STARTS(pay[0], "{\"type\":\"connection_established\""));
+	T_CHECK(strstr(pay[1], "\"code\":\"INVALID_FILTER\"") && strstr(pay[1], "syntax error: oops"));
+	T_CHECK(R.closes == 1 && R.close_code == 1008 && !strcmp(R.reason, "invalid filter"));
+	T_CHECK(wsb_broker_pending(a) == 0);
+	wsb_broker_free(b);
+}
+
+/* Over budget on a live message or while resuming: an error, then the
+ * close; the handle is released at once. */
+static void test_filter_over(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 10, 0, NULL);
+	struct wsb_sess *p = join_quiet(b, (void *)9, 0);
+	struct wsb_sess *a = join_filtered(b, (void *)1, NULL, "LOOP");
+	struct wsb_join j = { .filter = "LOOP", .resume = 1, .since = 0 };
+	struct wsb_err err;
+	struct wsb_sess *r;
+
+	drain(b, a);
+	in(b, p, "{\"type\":\"x\"}");
+	T_CHECK(FF[0].refs == 0 && R.closes == 0);
+	T_CHECK(drain(b, a) == 1 && strstr(pay[0], "\"code\":\"FILTER_DROPPED\""));
+	T_CHECK(R.closes == 1 && !strcmp(R.reason, "filter dropped"));
+	in(b, p, "{\"type\":\"x\"}");
+	r = wsb_broker_join_ex(b, (void *)2, &j, &err);
+	T_CHECK(r && drain(b, r) == 1);		/* the greeting; history went through the filter */
+	T_CHECK(drain(b, r) == 1 && strstr(pay[0], "FILTER_DROPPED"));
+	T_CHECK(R.closes == 2);
+	wsb_broker_free(b);
+}
+
+/* A resume and a snapshot read through the filter too. */
+static void test_filter_resume(void)
+{
+	struct wsb_broker *b;
+	struct wsb_sess *p, *r, *sn;
+	struct wsb_join j = { .filter = "\"qty\":7", .resume = 1, .since = 0 };
+	struct wsb_join k = { .filter = "\"qty\":7", .snapshot = 1 };
+	struct wsb_err err;
+
+	snap_bytes = 1 << 16;
+	b = mk(1u << 20, 1u << 24, 10, 0, NULL);
+	snap_bytes = 0;
+	p = join_quiet(b, (void *)9, 0);
+	in(b, p, "{\"type\":\"x\",\"data\":{\"qty\":7}}");
+	in(b, p, "{\"type\":\"x\",\"data\":{\"qty\":1}}");
+	in(b, p, "{\"type\":\"z\",\"data\":{\"qty\":7}}");
+	r = wsb_broker_join_ex(b, (void *)1, &j, &err);
+	sn = wsb_broker_join_ex(b, (void *)2, &k, &err);
+	T_CHECK(r && drain(b, r) == 3);		/* greeting, seq 1, seq 3 */
+	T_CHECK(strstr(pay[1], "\"seq\":1") && strstr(pay[2], "\"seq\":3"));
+	T_CHECK(sn && drain(b, sn) == 2 && strstr(pay[1], "\"type\":\"z\""));	/* x's latest is qty 1 */
+	wsb_broker_free(b);
+}
+
 int main(void)
 {
 	T_RUN(test_greeting);
+	T_RUN(test_filter_fanout);
+	T_RUN(test_filter_invalid);
+	T_RUN(test_filter_over);
+	T_RUN(test_filter_resume);
 	T_RUN(test_publish_stamps);
 	T_RUN(test_client_seq_replaced);
 	T_RUN(test_duplicate_members);

@@ -69,7 +69,7 @@ static void test_read(void)
 	struct wsb_out o = { buf, 0, sizeof buf, sizeof buf, NULL };
 	struct wsb_hist_view v = { .upto = 5, .next = 7, .epoch = "00000000deadbeef" };
 	struct wsb_subs subs;
-	struct wsb_want w = { &subs, NULL, 0 };
+	struct wsb_want w = { .subs = &subs };
 	struct wsb_err err;
 	struct wsb_hist h;
 	uint64_t rseq = 1;

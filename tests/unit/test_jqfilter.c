@@ -105,6 +105,117 @@ static void test_first_output_only(void)
 	wsb_jqf_free(f);
 }
 
+static void test_sandbox(void)
+{
+	struct wsb_err e = { 0 };
+	struct wsb_jqf_out o;
+	struct wsb_jqf *env = wsb_jqf_compile_sandboxed("[env, $ENV, input_filename, get_search_list]", &e);
+	struct wsb_jqf *in = wsb_jqf_compile_sandboxed("[inputs]", &e);
+	struct wsb_jqf *ok = wsb_jqf_compile_sandboxed("def f: .data.qty; f > 3", &e);
+
+	T_CHECK(env && in && ok);
+	T_CHECK(wsb_jqf_run(env, "1", 1, &o, &e) == 1);
+	T_STREQ(o.str, "[{},{},null,[]]");
+	T_CHECK(wsb_jqf_run(in, "1", 1, &o, &e) == 1);
+	T_STREQ(o.str, "[]");
+	T_CHECK(wsb_jqf_truthy(ok, msg, strlen(msg), &e) == 1);
+	/* modules are never loaded: import does not even parse */
+	T_CHECK(!wsb_jqf_compile_sandboxed("import \"a\" as a; .", &e));
+	T_CHECK(e.code == WSB_EXIT_USAGE && strstr(e.msg, "import"));
+	/* errors name the user's line, not the prelude's */
+	T_CHECK(!wsb_jqf_compile_sandboxed(".a |\n .[", &e));
+	T_CHECK(strstr(e.msg, "line 2") != NULL);
+	T_CHECK(!wsb_jqf_compile_sandboxed(".[", &e));
+	T_CHECK(strstr(e.msg, "line 1") != NULL && strstr(e.msg, "jq program '.['"));
+	wsb_jqf_free(env);
+	wsb_jqf_free(in);
+	wsb_jqf_free(ok);
+}
+
+static void test_cpu_limit(void)
+{
+	struct wsb_err e = { 0 };
+	struct wsb_jqf_out o;
+	const char *loops[] = { "last(range(1e12))", "until(false; .)", "[repeat(.)] | length", "def f: f; f" };
+
+	for (size_t i = 0; i < sizeof loops / sizeof loops[0]; i++) {
+		struct wsb_jqf *f = wsb_jqf_compile_sandboxed(loops[i], &e);
+
+		T_CHECK(f != NULL);
+		if (!f)
+			continue;
+		wsb_jqf_set_cpu_limit(f, 0.02);
+		T_CHECK(wsb_jqf_run(f, "1", 1, &o, &e) == WSB_JQF_OVER);
+		T_CHECK(strstr(e.msg, "CPU budget") != NULL);
+		/* the program stays usable: the next run starts afresh */
+		T_CHECK(wsb_jqf_truthy(f, "1", 1, &e) == WSB_JQF_OVER);
+		wsb_jqf_free(f);
+	}
+}
+
+static int collect(void *ud, const char *json, size_t len)
+{
+	char *acc = ud;
+
+	strncat(acc, json, len);
+	strcat(acc, ";");
+	return strlen(acc) > 40 ? -1 : 0;
+}
+
+static void test_each(void)
+{
+	struct wsb_err e = { 0 };
+	char acc[256] = "";
+	struct wsb_jqf *f = wsb_jqf_compile(".data.qty, \"x\", {a: 1}", &e);
+	struct wsb_jqf *csv = wsb_jqf_compile("split(\",\") | {type: .[0], data: {qty: (.[1] | tonumber)}}", &e);
+	struct wsb_jqf *none = wsb_jqf_compile("empty", &e);
+	struct wsb_jqf *many = wsb_jqf_compile("range(100)", &e);
+	struct wsb_jqf *bad = wsb_jqf_compile("1, error(\"no\")", &e);
+
+	T_CHECK(wsb_jqf_each(f, msg, strlen(msg), 0, collect, acc, &e) == 3);
+	T_STREQ(acc, "5;\"x\";{\"a\":1};");
+	acc[0] = '\0';
+	T_CHECK(wsb_jqf_each(csv, "fill,12", 7, 1, collect, acc, &e) == 1);
+	T_STREQ(acc, "{\"type\":\"fill\",\"data\":{\"qty\":12}};");
+	T_CHECK(wsb_jqf_each(none, "1", 1, 0, collect, acc, &e) == 0);
+	acc[0] = '\0';
+	T_CHECK(wsb_jqf_each(many, "1", 1, 0, collect, acc, &e) == -1);	/* collect stopped it */
+	acc[0] = '\0';
+	T_CHECK(wsb_jqf_each(bad, "1", 1, 0, collect, acc, &e) == -1);
+	T_STREQ(acc, "1;");
+	T_CHECK(strstr(e.msg, "no") != NULL);
+	T_CHECK(wsb_jqf_each(f, "{", 1, 0, collect, acc, &e) == -1 && strstr(e.msg, "invalid JSON"));
+	wsb_jqf_free(f);
+	wsb_jqf_free(csv);
+	wsb_jqf_free(none);
+	wsb_jqf_free(many);
+	wsb_jqf_free(bad);
+}
+
+static void test_parsed_once(void)
+{
+	struct wsb_err e = { 0 };
+	struct wsb_jqv *v = wsb_jqv_parse(msg, strlen(msg), &e);
+	struct wsb_jqf *f = wsb_jqf_compile(".data.qty > 3", &e);
+	struct wsb_jqf *g = wsb_jqf_compile(".data.qty > 9", &e);
+	struct wsb_jqf *h = wsb_jqf_compile(".data.qty | test(\"a\")", &e);
+
+	T_CHECK(v && f && g && h);
+	if (!v || !f || !g || !h)
+		return;
+	for (int i = 0; i < 3; i++) {
+		T_CHECK(wsb_jqf_test(f, v, &e) == 1);
+		T_CHECK(wsb_jqf_test(g, v, &e) == 0);
+	}
+	T_CHECK(wsb_jqf_test(h, v, &e) == -1);
+	T_CHECK(!wsb_jqv_parse("{\"a\":", 5, &e) && e.code == WSB_EXIT_DATAERR);
+	wsb_jqv_free(v);
+	wsb_jqv_free(NULL);
+	wsb_jqf_free(f);
+	wsb_jqf_free(g);
+	wsb_jqf_free(h);
+}
+
 int main(void)
 {
 	T_RUN(test_compile_error);
@@ -112,5 +223,9 @@ int main(void)
 	T_RUN(test_paths);
 	T_RUN(test_runtime_error);
 	T_RUN(test_first_output_only);
+	T_RUN(test_sandbox);
+	T_RUN(test_cpu_limit);
+	T_RUN(test_each);
+	T_RUN(test_parsed_once);
 	return t_done();
 }
