@@ -365,6 +365,8 @@ static int check_lines(struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct wsb_err e2;
 
+	if (cfg->stdin_pub && cfg->cluster)
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--stdin does not go with --cluster: publish with wsbridge-pub");
 	if (cfg->tool == WSB_TOOL_SERVE && !cfg->stdin_pub && (cfg->type || cfg->raw || cfg->strict))
 		return wsb_err_set(err, WSB_EXIT_USAGE, "--type, --raw and --strict are for --stdin's lines: add --stdin");
 	if (cfg->raw && !cfg->type && !cfg->jq && !cfg->type_from)

@@ -87,6 +87,9 @@ static int publish_head(struct serve *s, struct wsb_http_req *rq)
 	if ((uint64_t)rq->length > cap)
 		return wsb_server_refuse(rq, 413, "Content Too Large", "body larger than --publish-lines x --max-message",
 					 NULL);
+	if (s->cluster)		/* the seq would come back later, to a session */
+		return wsb_server_refuse(rq, 503, "Service Unavailable",
+					 "not in cluster mode: publish over the WebSocket", NULL);
 	wsb_server_stats(s->srv, &st);
 	if (st.publishers_paused || s->degraded)
 		return wsb_server_refuse(rq, 503, "Service Unavailable",

@@ -66,4 +66,19 @@ check_eq "two POSTs on one keep-alive connection" "$n" '[5,6]'
 check "GET / names the endpoint" sh -c "curl -s '$HTTP_URL/' | jq -e '.endpoints.publish == \"/publish\"' >/dev/null"
 stop $SERVE_PID
 check "the token is in no log line" sh -c "! grep -q '$TOK' '$SERVE_ERR'"
+
+# Token scopes (--token-file): a sub-only token may not publish over HTTP
+# either (403), and a type outside a publisher's types is FORBIDDEN (400,
+# nothing published).
+printf '%s sub\n%s pub types=order*\n' "sub-$TOK" "ord-$TOK" >"$T/tokens"
+start_serve --token-file "$T/tokens" || { fail "serve with scoped tokens starts"; finish; }
+check_eq "a sub-only token: 403" \
+	"$(post application/json '{"type":"order"}' -H "Authorization: Bearer sub-$TOK" | tail -1)" 403
+r=$(post application/x-ndjson $'{"type":"order.new"}\n{"type":"tick"}\n' -H "Authorization: Bearer ord-$TOK")
+check_eq "a type outside the token's types: 400 FORBIDDEN on its line" \
+	"$(head -1 <<<"$r" | jq -c '[.errors[] | [.line, .error.code]]')/$(tail -1 <<<"$r")" '[[2,"FORBIDDEN"]]/400'
+check_eq "... and nothing published" "$(health_field seq)" 0
+check_eq "inside its types: 200" \
+	"$(post application/json '{"type":"order.new"}' -H "Authorization: Bearer ord-$TOK" | tail -1)" 200
+stop $SERVE_PID
 finish
