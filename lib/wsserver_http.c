@@ -94,15 +94,18 @@ static int body_chunk(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi,
 	return 0;
 }
 
+/* c is lws's user space: completing the transaction (in the reply) may
+ * free it, so nothing of c is touched after. */
 static int answer_out(struct wsb_conn *c, struct lws *wsi)
 {
+	char *ans = c->ans;
 	int r;
 
-	if (!c->ans)
+	if (!ans)
 		return 0;
-	r = wsb_door_reply(wsi, c->ans_status, "application/json", NULL, c->ans, c->ans_len);
-	free(c->ans);
 	c->ans = NULL;
+	r = wsb_door_reply(wsi, c->ans_status, "application/json", NULL, ans, c->ans_len);
+	free(ans);
 	return r;
 }
 
