@@ -17,14 +17,14 @@ static const struct wsb_exit_info exit_table[] = {
 	{ WSB_EXIT_OK, "ok", "success: every line acknowledged, --count reached, or the reader of stdout went away", WSB_TOOL_ALL },
 	{ WSB_EXIT_FAIL, "unhealthy", "wsbridge-health: the server answered but is not healthy", H },
 	{ WSB_EXIT_USAGE, "usage", "bad option or argument", WSB_TOOL_ALL },
-	{ WSB_EXIT_DATAERR, "dataerr", "bad input: an invalid line with --strict, a line the broker refuses as too big, an unreadable recording", P | U | R },
+	{ WSB_EXIT_DATAERR, "dataerr", "bad input: an invalid or too long line with --strict, a message a client cannot take (too big, binary, not UTF-8), an unreadable recording", P | U | R },
 	{ WSB_EXIT_NOINPUT, "noinput", "an input file cannot be opened", P | R },
 	{ WSB_EXIT_UNAVAILABLE, "unavailable", "cannot connect, retries exhausted, or address in use", S | P | U | H },
 	{ WSB_EXIT_SOFTWARE, "software", "internal error", WSB_TOOL_ALL },
 	{ WSB_EXIT_OSERR, "oserr", "out of memory or another system failure", WSB_TOOL_ALL },
 	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file", WSB_TOOL_ALL },
 	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail", P | U | H },
-	{ WSB_EXIT_NOPERM, "noperm", "authentication refused (HTTP 401/403, close 1008)", P | U | H },
+	{ WSB_EXIT_NOPERM, "noperm", "refused by the broker: authentication (HTTP 401/403, close 1008) or a publish outside the token's scope", P | U | H },
 	{ WSB_EXIT_CONFIG, "config", "bad configuration: a --config file, an unreadable TLS, CA or token file; no WebSocket at the URL's path (HTTP 404)", S | P | U | H | R },
 };
 

@@ -527,8 +527,10 @@ static int probe_once(struct run *r, int *exit_code)
 	r->line_cap = r->line_cap ? r->line_cap : 8192;
 	if (!r->line && !(r->line = malloc(r->line_cap)))
 		return -1;
-	/* -q: a healthy broker prints nothing, for cron. */
-	if (r->silent || (cfg->quiet && v.level == WSB_HEALTH_OK))
+	/* -q, for cron: nothing when healthy, and with the JSON format only
+	 * the one stderr line when not (cron mails stdout too); a monitoring
+	 * plugin's or a textfile's output still goes out. */
+	if (r->silent || (cfg->quiet && (v.level == WSB_HEALTH_OK || cfg->health_format == WSB_HEALTH_JSON)))
 		parsed = 0;
 	else
 		parsed = emit(r, parsed ? &h : NULL, &p, &v);

@@ -676,8 +676,17 @@ static void message(void *ud, const char *msg, size_t len)
 			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
 			return;
 		}
-		/* The code too: FORBIDDEN and RATE_LIMITED are the operator's
-		 * policy, not a bad line, and say where to look. */
+		if (!strcmp(code, "FORBIDDEN")) {
+			/* Permission, not a bad line or a busy broker: no
+			 * resend or linger can change it, so say it and stop
+			 * with 77 at once rather than 75 after --linger. */
+			wsb_log(WSB_LOG_ERROR, "refused by the broker (FORBIDDEN): %s", text[0] ? text : "(no reason)");
+			wsb_err_set(p->err, WSB_EXIT_NOPERM, "%s", "");
+			finish(p, WSB_EXIT_NOPERM);
+			return;
+		}
+		/* The code too: RATE_LIMITED is the operator's policy, not a
+		 * bad line, and says where to look. */
 		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
 			code[0] ? ")" : "", text[0] ? text : "(no reason)");
 	}

@@ -91,10 +91,12 @@ run(main)
 PYEOF
 
 # The tools: a sub-only token's publish is refused and said.
-echo '{"type":"order","data":1}' | timeout 10 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --token $R --linger 1 \
+# No --linger here: a permission refusal ends pub at once with 77 (a
+# 75 after waiting out the linger would say "try again later").
+echo '{"type":"order","data":1}' | timeout 10 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --token $R \
 	2>"$T/pub.ro.err"
-check_eq "wsbridge-pub with a sub-only token: not acknowledged, exit 75" "$?" 75
-check "and it says FORBIDDEN and why" grep -q 'refused a message (FORBIDDEN): .*may not publish' "$T/pub.ro.err"
+check_eq "wsbridge-pub with a sub-only token: refused, exit 77 at once" "$?" 77
+check "and it says FORBIDDEN and why" grep -q 'refused by the broker (FORBIDDEN): .*may not publish' "$T/pub.ro.err"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 check_eq "/health needs no token" "$(code "$HTTP_URL/health")" 200
 check_eq "/metrics without a token is 401" "$(code "$HTTP_URL/metrics")" 401

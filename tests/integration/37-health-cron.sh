@@ -25,8 +25,9 @@ stop $GONE
 check_eq "a broker that is down exits 69" "$?" 69
 check_eq "with one line on stderr while stdout goes to a file" "$(lines "$T/down.err")" 1
 check "naming the failure" grep -q 'error: critical: unreachable' "$T/down.err"
-"$H" -q --url "http://127.0.0.1:$GPORT" >/dev/null 2>"$T/downq.err"
+"$H" -q --url "http://127.0.0.1:$GPORT" >"$T/downq.out" 2>"$T/downq.err"
 check_eq "-q still says a failure on stderr" "$(lines "$T/downq.err")" 1
+check_eq "-q: and nothing on stdout (cron mails that too)" "$(lines "$T/downq.out")" 0
 
 "$H" --url "$FEED" --ws >"$T/ws.out" 2>"$T/ws.err"
 check_eq "--url takes the clients' ws:// URL, and --ws its path" "$?" 0
