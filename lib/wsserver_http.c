@@ -114,6 +114,10 @@ int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum
 {
 	int r;
 
+	/* A connection that failed before it had user space (plain HTTP to
+	 * the TLS port: the handshake fails) is still closed through here. */
+	if (!c)
+		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		body_drop(s, c);	/* keep-alive: a new request */

@@ -51,6 +51,9 @@ check "https without the CA: curl refuses the certificate (rc $rc)" test "$rc" -
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/health"
 rc=$?
 check "plain http to the TLS port fails (curl rc $rc)" test "$rc" -ne 0
+# A failed TLS handshake closes a connection that never had user space;
+# that close once crashed the broker (a remote kill switch).
+check "... and the broker survives it" poll 5 wcurl -sf -o /dev/null "$HTTP_URL/health"
 
 # --- wsbridge-sub / wsbridge-pub over wss --------------------------------------
 "$SUB" --url "$WS_URL" --cafile "$CERT" --type tls --count 1 --timeout 20 >"$T/sub1.out" 2>"$T/sub1.err" &
