@@ -526,8 +526,12 @@ const char *wsb_opt_env_name(const struct wsb_opt *o, char *buf, size_t cap)
 {
 	size_t n = 0;
 
-	if (o->env)
-		return o->env;
+	/* Always in buf too: callers print buf (the dump did, and read
+	 * uninitialised stack for the rows with a fixed name). */
+	if (o->env) {
+		snprintf(buf, cap, "%s", o->env);
+		return buf;
+	}
 	buf[0] = '\0';
 	if (wsb_opt_argv_only(o) && o->off != OFF(config))
 		return buf;
