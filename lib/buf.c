@@ -57,3 +57,18 @@ void wsb_buf_free(struct wsb_buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+int wsb_grow_each(void **const p[], const size_t elem[], size_t n, size_t cap)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		void *q = cap > (size_t)-1 / elem[i] ? NULL : realloc(*p[i], cap * elem[i]);
+
+		if (q)
+			*p[i] = q;
+		else
+			rc = -1;
+	}
+	return rc;
+}

@@ -32,4 +32,10 @@ void wsb_buf_reset(struct wsb_buf *b);
 void wsb_buf_shrink(struct wsb_buf *b, size_t keep);
 void wsb_buf_free(struct wsb_buf *b);
 
+/* Grows n parallel arrays (*p[i] of elem[i]-byte items) to cap items each.
+ * An array that could grow keeps its new block even if another failed, so
+ * nothing leaks and the old contents stay valid; -1 if any failed (the
+ * caller keeps its old capacity). */
+int wsb_grow_each(void **const p[], const size_t elem[], size_t n, size_t cap);
+
 #endif

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 #define QUEUE_MIN 16
 
 static void filter_close(struct wsb_sessions *set, struct wsb_sess *s);
@@ -195,22 +197,10 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 static int grow(struct wsb_sessions *set)
 {
 	size_t cap = set->cap ? set->cap * 2 : 16;
-	struct wsb_sess **v = realloc(set->v, cap * sizeof *v), **fs;
-	void **fv;
-	signed char *fr;
+	void **const p[] = { (void **)&set->v, (void **)&set->fs, (void **)&set->fv, (void **)&set->fr };
+	const size_t elem[] = { sizeof *set->v, sizeof *set->fs, sizeof *set->fv, sizeof *set->fr };
 
-	if (v)
-		set->v = v;
-	fs = realloc(set->fs, cap * sizeof *fs);
-	if (fs)
-		set->fs = fs;
-	fv = realloc(set->fv, cap * sizeof *fv);
-	if (fv)
-		set->fv = fv;
-	fr = realloc(set->fr, cap);
-	if (fr)
-		set->fr = fr;
-	if (!v || !fs || !fv || !fr)
+	if (wsb_grow_each(p, elem, 4, cap))
 		return -1;
 	set->cap = cap;
 	return 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "envelope.h"
 #include "jqproc.h"
 #include "log.h"
@@ -88,22 +89,12 @@ static void filter_close(void *ud, void *h)
 
 static int reserve(struct serve_filters *F, size_t n)
 {
-	struct filt **u;
-	int *ids;
-	unsigned char *res;
+	void **const p[] = { (void **)&F->uniq, (void **)&F->ids, (void **)&F->res };
+	const size_t elem[] = { sizeof *F->uniq, sizeof *F->ids, sizeof *F->res };
 
 	if (n <= F->cap)
 		return 0;
-	u = realloc(F->uniq, n * sizeof *u);
-	if (u)
-		F->uniq = u;
-	ids = realloc(F->ids, n * sizeof *ids);
-	if (ids)
-		F->ids = ids;
-	res = realloc(F->res, n);
-	if (res)
-		F->res = res;
-	if (!u || !ids || !res)
+	if (wsb_grow_each(p, elem, 3, n))
 		return -1;
 	F->cap = n;
 	return 0;

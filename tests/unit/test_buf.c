@@ -97,6 +97,27 @@ static void test_envbuf_parse(void)
 	wsb_buf_free(&sc);
 }
 
+static void test_grow_each(void)
+{
+	int *a = NULL;
+	char *b = NULL;
+	void **const p[] = { (void **)&a, (void **)&b };
+	const size_t elem[] = { sizeof *a, sizeof *b };
+
+	T_CHECK(wsb_grow_each(p, elem, 2, 4) == 0);
+	a[3] = 7;
+	b[3] = 'x';
+	T_CHECK(wsb_grow_each(p, elem, 2, 1000) == 0);
+	T_CHECK(a[3] == 7 && b[3] == 'x');	/* contents survive the growth */
+	a[999] = 1;
+	b[999] = 'y';
+	/* cap * elem would overflow: refused without calling realloc */
+	T_CHECK(wsb_grow_each(p, elem, 1, (size_t)-1 / 2) == -1);
+	T_CHECK(a[999] == 1 && b[999] == 'y');
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	T_RUN(test_append_grows);
@@ -105,5 +126,6 @@ int main(void)
 	T_RUN(test_overflow_refused);
 	T_RUN(test_shrink);
 	T_RUN(test_envbuf_parse);
+	T_RUN(test_grow_each);
 	return t_done();
 }
