@@ -15,9 +15,13 @@
 struct watch {
 	struct wsb_wsguard g;
 	struct wsb_wsrx *rx;		/* a client's receive path, or NULL */
+	struct wsb_wsext *ext;		/* a client's extension answer, or NULL */
 	wsb_lwsio_hook fn;
 	void *owner;
 	unsigned char on, told;
+	unsigned char ext_told;		/* rx knows the answer */
+	unsigned char nheld;		/* bytes ext held back: they go in front of the next read */
+	unsigned char held[WSB_WSEXT_HOLD];
 };
 
 /* Indexed by fd, grown on demand up to RLIMIT_NOFILE entries. */
@@ -85,6 +89,16 @@ int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx)
 	return 0;
 }
 
+int wsb_lwsio_ext(int fd, struct wsb_wsext *x)
+{
+	struct watch *w = slot(fd);
+
+	if (!w || !w->on)
+		return -1;
+	w->ext = x;
+	return 0;
+}
+
 void wsb_lwsio_unwatch(int fd)
 {
 	struct watch *w = slot(fd);
@@ -93,12 +107,50 @@ void wsb_lwsio_unwatch(int fd)
 		memset(w, 0, sizeof *w);
 }
 
+/* A client's 101 through its wsext (see wsb_lwsio_ext): what it holds back
+ * waits in w for the next read; once the head is over, rx hears the
+ * verdict before the first frame. Returns the bytes that go on. */
+static size_t ext_check(struct watch *w, unsigned char *buf, size_t n)
+{
+	size_t ok = wsb_wsext_feed(w->ext, buf, n);
+
+	memcpy(w->held, buf + ok, n - ok);
+	w->nheld = (unsigned char)(n - ok);
+	if (wsb_wsext_done(w->ext) && !w->ext_told) {
+		w->ext_told = 1;
+		if (w->rx && w->ext->named)
+			wsb_wsrx_deflate(w->rx, w->ext->verdict > 0);
+	}
+	return ok;
+}
+
+/* Room for the bytes ext held back, at the front of a read of len: how
+ * many (the read goes after them), or 0. */
+static size_t held_room(const struct watch *w, size_t len)
+{
+	return w && w->on && w->nheld < len ? w->nheld : 0;
+}
+
+/* The held bytes go in front of the n just read after them. */
+static size_t unhold(struct watch *w, void *buf, size_t k, size_t n)
+{
+	if (!k)
+		return n;
+	memcpy(buf, w->held, k);
+	w->nheld = 0;
+	return k + n;
+}
+
 /* n bytes were read into buf on w's descriptor: how many lws may see, at
  * the front of buf. */
 static size_t check(struct watch *w, void *buf, size_t n)
 {
 	uint64_t start = w->g.pos, at;
-	size_t ok = wsb_wsguard_feed(&w->g, buf, n), from;
+	size_t ok, from;
+
+	if (w->ext && !w->ext_told)
+		n = ext_check(w, buf, n);
+	ok = wsb_wsguard_feed(&w->g, buf, n);
 
 	if (ok < n && !w->told && w->fn) {
 		w->told = 1;
@@ -113,13 +165,13 @@ static size_t check(struct watch *w, void *buf, size_t n)
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	ssize_t n = recvfrom(fd, buf, len, flags, NULL, NULL);
-	struct watch *w;
-	size_t ok;
+	struct watch *w = slot(fd);
+	size_t k = flags & MSG_PEEK ? 0 : held_room(w, len), ok;
+	ssize_t n = recvfrom(fd, (char *)buf + k, len - k, flags, NULL, NULL);
 
-	if (n <= 0 || (flags & MSG_PEEK) || !(w = slot(fd)) || !w->on)
+	if (n <= 0 || (flags & MSG_PEEK) || !w || !w->on)
 		return n;
-	ok = check(w, buf, (size_t)n);
+	ok = check(w, buf, unhold(w, buf, k, (size_t)n));
 	if (ok)
 		return (ssize_t)ok;
 	if (wsb_wsguard_peer_closed(&w->g))
@@ -139,7 +191,7 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 	static int (*get_fd)(const struct ssl_st *);
 	static int (*pending)(const struct ssl_st *);	/* SSL_has_pending: read-ahead too */
 	struct watch *w;
-	size_t have = 0;
+	size_t have = 0, k;
 	int n;
 
 	if (!real) {
@@ -151,9 +203,8 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 			return -1;
 		}
 	}
-	n = real(ssl, buf, num);
-	if (n <= 0 || !table.len || !get_fd || !pending || !(w = slot(get_fd(ssl))) || !w->on)
-		return n;
+	if (!table.len || !get_fd || !pending || !(w = slot(get_fd(ssl))) || !w->on)
+		return real(ssl, buf, num);
 	/* Less than was read goes back to lws: then nothing may be left in
 	 * OpenSSL's buffer, where poll() cannot see it and lws (which takes a
 	 * short read for "all there was") would not look. And nothing at all
@@ -162,13 +213,14 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 	 * SSL_get_error; or 0 right after the peer's close frame, which lws
 	 * takes as the connection's end. */
 	for (;;) {
-		have += check(w, (char *)buf + have, (size_t)n);
+		k = held_room(w, (size_t)num - have);
+		if ((n = real(ssl, (char *)buf + have + k, num - (int)(have + k))) <= 0)
+			return have ? (int)have : n;
+		have += check(w, (char *)buf + have, unhold(w, (char *)buf + have, k, (size_t)n));
 		if (have == (size_t)num || (have && !pending(ssl)))
 			return (int)have;
 		if (!have && wsb_wsguard_peer_closed(&w->g))
 			return 0;
-		if ((n = real(ssl, (char *)buf + have, num - (int)have)) <= 0)
-			return have ? (int)have : n;
 	}
 }
 

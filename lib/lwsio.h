@@ -21,13 +21,15 @@
  * close timeout.
  *
  * A client can also take its data frames here (wsb_lwsio_rx): lws then
- * sees only control frames. Single-threaded, like the event loop that calls it. Watching an fd resets
+ * sees only control frames. And one that offered permessage-deflate has
+ * the 101's answer recorded and hidden from lws here (wsb_lwsio_ext). Single-threaded, like the event loop that calls it. Watching an fd resets
  * any state left on it; an unwatched fd costs one comparison.
  */
 #ifndef WSB_LWSIO_H
 #define WSB_LWSIO_H
 
 #include "err.h"
+#include "wsext.h"
 #include "wsguard.h"
 #include "wsrx.h"
 
@@ -49,6 +51,12 @@ int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
  * see), so one call may take everything the socket holds. -1 if fd is not
  * watched. rx must outlive the watch. */
 int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx);
+/* A client that offered permessage-deflate: the 101 read on fd goes
+ * through x first (wsext.h: the bytes it holds back are put in front of
+ * the next read), and at the head's end rx learns what was agreed
+ * (wsb_wsrx_deflate) before it sees a frame. Call after wsb_lwsio_rx. -1
+ * if fd is not watched. x must outlive the watch. */
+int wsb_lwsio_ext(int fd, struct wsb_wsext *x);
 /* Stops watching fd (no-op if it was not). Call it before the descriptor
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);

@@ -94,7 +94,7 @@ static const struct wsb_opt table[] = {
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "stdin", 0, WSB_OPT_FLAG, NULL, S, OFF(stdin_pub), "also publish the NDJSON lines of standard input, as wsbridge-pub would (--type, --raw, --strict, --max-line)", NULL, NULL },
-	{ "compress", 0, WSB_OPT_FLAG, NULL, S, OFF(compress), "permessage-deflate with clients that offer it: each message compressed once", NULL, NULL },
+	{ "compress", 0, WSB_OPT_FLAG, NULL, S | P | U, OFF(compress), "permessage-deflate: serve: with clients that offer it, each message compressed once; pub, sub: offer it", NULL, NULL },
 	{ "publish-lines", 0, WSB_OPT_UINT, "N", S, OFF(publish_lines), "messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)", NULL, NULL },
 	{ "filter-time", 0, WSB_OPT_SECONDS, "SECS", S, OFF(filter_time), "CPU one ?filter= may use on one message, then it is dropped", NULL, NULL },
 	{ "filter-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(filter_memory), "memory of the process running every ?filter= (0: no limit)", NULL, NULL },

@@ -21,6 +21,13 @@
  * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
  *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
  *   lwsio checks the bytes before lws parses them (see lwsio.h).
+ *
+ * With compress the client offers permessage-deflate (RFC 7692, WSB_PMD_OFFER):
+ * a server that answers without it gets plain frames as before; one that
+ * agrees gets messages compressed when that makes them smaller (each on its
+ * own), and its RSV1 messages are inflated within max_message (wsrx.h); an
+ * answer that is not what was offered fails the connection with 1002, for
+ * good (§5: "permessage-deflate answer refused: ...").
  */
 #ifndef WSB_WSCLIENT_H
 #define WSB_WSCLIENT_H
@@ -83,6 +90,7 @@ struct wsb_client_cfg {
 	size_t max_message;		/* largest inbound message; 0: 16 MiB */
 	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
 	int insecure;			/* wss: accept any certificate and host name */
+	int compress;			/* offer permessage-deflate (see below) */
 };
 
 /* The connection settings every client tool takes from its options:

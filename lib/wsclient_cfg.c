@@ -25,6 +25,7 @@ void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, c
 		.max_message = (size_t)cfg->max_message,
 		.ca_file = cfg->cafile,
 		.insecure = cfg->insecure,
+		.compress = cfg->compress,
 	};
 }
 
