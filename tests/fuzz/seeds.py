@@ -6,6 +6,7 @@ fuzzing found worth keeping (crash reproducers) are added next to these
 by hand, named crash-<what>, and are not rewritten by this script."""
 import os
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -222,7 +223,29 @@ def wsrx():
         cap + bytes([1]) + hdr(0x00, 3) + b"abc" + hdr(0xC1, 1) + b"a" + hdr(0x83, 0),
         cap + bytes([1]) + hdr(0x81, 4) + b"\xed\xa0\x80a" + hdr(0x81, 2) + b"ok",
     ]
-    return gen + raw
+
+    # permessage-deflate agreed (mode & 2): compressed and plain messages,
+    # fragments cutting the compressed bytes, take() late; a raw stream with
+    # a bomb past a small cap, RSV1 on a continuation, data that does not inflate.
+    def squeeze(b):
+        z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return (z.compress(b) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    pmd = [
+        cap + bytes([2, 4, 0, 9]) + msg(b'{"type":"z","data":"aaaaaaaaaaaaaaaaaaaa"}', ctl=0x20)
+        + msg('{"a":"caf\u00e9 caf\u00e9"}'.encode(), nfrag=3, ctl=0x21) + msg(b"plain")
+        + msg(b"", kind=7, ctl=0x20) + struct.pack(">HHHH", 5, 1, 300, 3),
+        struct.pack(">H", 64) + bytes([2, 2, 0, 0]) + msg(b"x" * 200, ctl=0x20) + msg(b"after", ctl=0x20),
+    ]
+    bomb = squeeze(b" " * 100000)
+    rawpmd = [
+        cap + bytes([3]) + hdr(0xC1, len(squeeze(b'{"t":1}'))) + squeeze(b'{"t":1}') + hdr(0x89, 0)
+        + hdr(0x41, 2) + squeeze(b'{"t":2}')[:2] + hdr(0x80, len(squeeze(b'{"t":2}')) - 2) + squeeze(b'{"t":2}')[2:]
+        + hdr(0x81, 2) + b"{}",
+        struct.pack(">H", 1000) + bytes([3]) + hdr(0xC1, len(bomb)) + bomb,
+        cap + bytes([3]) + hdr(0x01, 1) + b"{" + hdr(0xC0, 3) + squeeze(b"}")[:3],
+        cap + bytes([3]) + hdr(0xC1, 5) + b"\xff\xfe\xfd\xfc\xfb",
+    ]
+    return gen + raw + pmd + rawpmd
 
 
 if __name__ == "__main__":
