@@ -562,6 +562,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
 		wsb_wsrx_take(&c->wsrx);
+		if (c->wsrx.hold.len)	/* came with the 101 (--compress): after opened() */
+			rx_held(c);
 		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
 			guard_hook(c);	/* came with the 101 */
 		return 0;
