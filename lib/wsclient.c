@@ -527,11 +527,16 @@ static void attempt_failed(struct wsb_client *c, const char *lws_text)
 {
 	char cause[300], why[sizeof c->shown + 340];
 
+	int r;
+
 	unwatch(c);	/* the probe's socket may get this one's number */
-	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
+	r = wsb_diag_connect(c->host, c->port, c->tls, 0, diag_ms(c), cause, sizeof cause);
+	if (r < 0)
 		snprintf(cause, sizeof cause, "%s", lws_text);
 	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
-	schedule_retry(c, 0, why, 0);
+	/* ws:// to a TLS port (or wss:// to a plain one) is the URL's mistake:
+	 * every retry would fail the same way, so it ends at once like a 404. */
+	schedule_retry(c, r == WSB_DIAG_SCHEME ? WSB_CLIENT_SCHEME : 0, why, r == WSB_DIAG_SCHEME);
 }
 
 /* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
@@ -987,7 +992,7 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
 {
 	/* A failed attempt's reason already names the URL and the cause. */
-	if (!code || code == 404)
+	if (!code || code == 404 || code == WSB_CLIENT_SCHEME)
 		snprintf(out, cap, "%s", reason);
 	else if (code == 401 || code == 403)
 		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);
