@@ -218,7 +218,8 @@ static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
-	snprintf(c->base, sizeof c->base, "/%s", p);
+	/* lws gives "/" for a URL without a path, else the path without it. */
+	snprintf(c->base, sizeof c->base, "%s%s", *p == '/' ? "" : "/", p);
 	wsb_log_redact(url, c->shown, sizeof c->shown);
 	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
 }
@@ -570,8 +571,13 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 		schedule_retry(c, 0, why, 0);
 	} else if (status == 404) {
 		wrong_path(c);
+	} else if (status == 401 || status == 403) {
+		/* lws says "HS: ws upgrade unauthorized" for both; what to do
+		 * differs, and the token itself is never shown. */
+		schedule_retry(c, status, status == 403 ? "forbidden for this token" : c->token[0] || strstr(c->base, "token=") ? "token refused" :
+				  "no token given (use --token, --token-file or WSBRIDGE_TOKEN)", 1);
 	} else if (status >= 300) {
-		schedule_retry(c, status, in ? in : "connection failed", status == 401 || status == 403);
+		schedule_retry(c, status, in ? in : "connection failed", 0);
 	} else {
 		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
 				  "TLS handshake failed (does the server speak TLS on this port?)" :
