@@ -194,7 +194,8 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 		attempt_failed(c, "cannot start the connection");
 }
 
-/* ws://host[:port][/path][?query] into host, port and path (+ the query). */
+/* ws://host[:port][/path][?query] into host, port and path (+ the query);
+ * lws gives "/" for a URL without a path, else the path without it. */
 static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
@@ -218,7 +219,6 @@ static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
-	/* lws gives "/" for a URL without a path, else the path without it. */
 	snprintf(c->base, sizeof c->base, "%s%s", *p == '/' ? "" : "/", p);
 	wsb_log_redact(url, c->shown, sizeof c->shown);
 	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
@@ -531,13 +531,10 @@ static void attempt_failed(struct wsb_client *c, const char *lws_text)
 	int r;
 
 	unwatch(c);	/* the probe's socket may get this one's number */
-	r = wsb_diag_connect(c->host, c->port, c->tls, 0, diag_ms(c), cause, sizeof cause);
-	if (r < 0)
+	if ((r = wsb_diag_connect(c->host, c->port, c->tls, 0, diag_ms(c), cause, sizeof cause)) < 0)
 		snprintf(cause, sizeof cause, "%s", lws_text);
 	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
-	/* ws:// to a TLS port (or wss:// to a plain one) is the URL's mistake:
-	 * every retry would fail the same way, so it ends at once like a 404. */
-	schedule_retry(c, r == WSB_DIAG_SCHEME ? WSB_CLIENT_SCHEME : 0, why, r == WSB_DIAG_SCHEME);
+	schedule_retry(c, r == WSB_DIAG_SCHEME ? WSB_CLIENT_SCHEME : 0, why, r == WSB_DIAG_SCHEME);	/* a wrong URL */
 }
 
 /* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
@@ -571,13 +568,9 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 		schedule_retry(c, 0, why, 0);
 	} else if (status == 404) {
 		wrong_path(c);
-	} else if (status == 401 || status == 403) {
-		/* lws says "HS: ws upgrade unauthorized" for both; what to do
-		 * differs, and the token itself is never shown. */
-		schedule_retry(c, status, status == 403 ? "forbidden for this token" : c->token[0] || strstr(c->base, "token=") ? "token refused" :
-				  "no token given (use --token, --token-file or WSBRIDGE_TOKEN)", 1);
 	} else if (status >= 300) {
-		schedule_retry(c, status, in ? in : "connection failed", 0);
+		schedule_retry(c, status, wsb_client_refusal(status, in, c->token[0] || strstr(c->base, "token=")),
+			       status == 401 || status == 403);
 	} else {
 		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
 				  "TLS handshake failed (does the server speak TLS on this port?)" :

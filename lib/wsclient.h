@@ -137,6 +137,10 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap);
  * ("cannot connect to URL: connection refused", "...: the broker speaks
  * TLS: use wss://") or a lost connection ("disconnected from URL (...)"). */
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap);
+/* The reason for a refused upgrade: for 401/403 in words, without lws's
+ * text or the token ("no token given (...)", "token refused"), else
+ * lws_text. */
+const char *wsb_client_refusal(int status, const char *lws_text, int token_given);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);
