@@ -196,7 +196,8 @@ int wsb_pmd_answer(const char *h, char *why, size_t cap)
 	k = strcspn(h, ";");
 	if (k > n)
 		k = n;
-	if (trim(h, &k) && (k != sizeof name - 1 || strncasecmp(h, name, k)))
+	trim(h, &k);			/* h has no blank in front: only k changes */
+	if (k != sizeof name - 1 || strncasecmp(h, name, k))
 		return refuse(why, cap, "it names \"%.*s\", which was not offered", (int)k, h);
 	for (size_t i = strcspn(h, ";"); i < n;) {
 		size_t l = strcspn(h + i + 1, ";,");

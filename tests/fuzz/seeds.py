@@ -248,8 +248,23 @@ def wsrx():
     return gen + raw + pmd + rawpmd
 
 
+def wsext():
+    ok = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+          b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02{}")
+    return [
+        bytes([3, 5, 9, 1]) + ok,
+        bytes([0]) + ok,
+        bytes([1, 0]) + ok.replace(b"permessage-deflate; server_no_context_takeover", b"x-webkit-deflate-frame"),
+        bytes([2, 60, 3]) + b"HTTP/1.1 101 x\nsec-websocket-extensions: permessage-deflate\nSEC-WEBSOCKET-EXTENSIONS:"
+        b" permessage-deflate; client_max_window_bits=9\n\n",
+        bytes([1, 7]) + b"HTTP/1.1 101 x\r\nSec-WebSocket-Extensionsx: y\r\nSec-WebSo",
+        bytes([0]) + b"HTTP/1.1 101 x\r\nSec-WebSocket-Extensions: " + b"a" * 300 + b"\r\n\r\n",
+    ]
+
+
 if __name__ == "__main__":
     for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
                  ("health", health), ("journal", journal), ("broker", broker), ("frame", frame),
-                 ("wsrx", wsrx)]:
+                 ("wsrx", wsrx), ("wsext", wsext)]:
         write(n, f())
