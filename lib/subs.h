@@ -80,6 +80,11 @@ int wsb_subs_request(struct wsb_subs *s, const char *obj, size_t len, int unsub,
  * "$probe" pattern itself: never a set that takes everything. */
 int wsb_subs_wants(const struct wsb_subs *s, const char *type, int probe,
 		   struct wsb_symcache *c);
+/* The type half of wsb_subs_wants. */
+int wsb_subs_type_wanted(const struct wsb_subs *s, const char *type, int probe);
+/* The symbol half of wsb_subs_wants, for a caller that knows the type
+ * matched (fan-out's type index, typeidx.h). */
+int wsb_subs_wants_symbol(const struct wsb_subs *s, struct wsb_symcache *c);
 /* {"type":"subscribed","types":[...],"symbols":[...]} with the lists in
  * what; sealed; NULL: ENOMEM. */
 struct wsb_msg *wsb_subs_reply(const struct wsb_subs *s, unsigned what);
