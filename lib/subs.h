@@ -2,8 +2,8 @@
  * the subscribe/unsubscribe requests that change them, the "subscribed"
  * reply, and the one rule that says whether a message is wanted.
  *
- * Every pattern costs a glob match per published message, and the reply
- * lists them all, so both are bounded per session: WSB_PATTERNS_MAX
+ * Every pattern is memory in fan-out's type index (typeidx.h), and the
+ * reply lists them all, so both are bounded per session: WSB_PATTERNS_MAX
  * patterns, WSB_SUBS_BYTES of them as JSON; the same bounds hold for
  * symbols (the reply then always fits WSB_REPLY_MAX). A request is checked
  * whole and applied all or nothing, so it gets one answer however many
