@@ -421,7 +421,8 @@ static struct wsb_typeidx_ent *cached(struct wsb_typeidx *ix, const char *type)
 
 static size_t copy(struct wsb_typeidx *ix, size_t n, const struct wsb_typeidx_ent *e)
 {
-	memcpy(ix->out + n, e->v, e->n * sizeof *e->v);
+	if (e->n)	/* a cached list may be empty, and never allocated */
+		memcpy(ix->out + n, e->v, e->n * sizeof *e->v);
 	return n + e->n;
 }
 

@@ -166,8 +166,12 @@ static void step(struct wsb_typeidx *ix, struct mem *m, uint64_t *st, int *bad)
 	char w[32];
 	struct wsb_err err;
 
+	unsigned op = rnd(st, 8);
+
 	word(st, w, 1);
-	switch (rnd(st, 8)) {
+	if (!x->live && op)
+		op = 0;		/* only joining changes a member that left */
+	switch (op) {
 	case 0:		/* join, or leave */
 		if (x->live) {
 			wsb_typeidx_forget(ix, &x->rec);
