@@ -258,6 +258,9 @@ void wsb_health_evaluate(const struct wsb_health *h, const struct wsb_health_pro
 	case WSB_PROBE_BAD_ANSWER:
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_FAIL, "%s", p->http_error);
 		break;
+	case WSB_PROBE_MISCONFIGURED:
+		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "wrong URL: %s", p->http_error);
+		break;
 	case WSB_PROBE_DONE:
 		if (p->http_code != 200)
 			add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_FAIL, "HTTP %d", p->http_code);

@@ -194,7 +194,8 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 		attempt_failed(c, "cannot start the connection");
 }
 
-/* ws://host[:port][/path][?query] into host, port and path (+ the query). */
+/* ws://host[:port][/path][?query] into host, port and path (+ the query);
+ * lws gives "/" for a URL without a path, else the path without it. */
 static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
@@ -218,7 +219,7 @@ static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
-	snprintf(c->base, sizeof c->base, "/%s", p);
+	snprintf(c->base, sizeof c->base, "%s%s", *p == '/' ? "" : "/", p);
 	wsb_log_redact(url, c->shown, sizeof c->shown);
 	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
 }
@@ -527,11 +528,13 @@ static void attempt_failed(struct wsb_client *c, const char *lws_text)
 {
 	char cause[300], why[sizeof c->shown + 340];
 
+	int r;
+
 	unwatch(c);	/* the probe's socket may get this one's number */
-	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
+	if ((r = wsb_diag_connect(c->host, c->port, c->tls, 0, diag_ms(c), cause, sizeof cause)) < 0)
 		snprintf(cause, sizeof cause, "%s", lws_text);
 	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
-	schedule_retry(c, 0, why, 0);
+	schedule_retry(c, r == WSB_DIAG_SCHEME ? WSB_CLIENT_SCHEME : 0, why, r == WSB_DIAG_SCHEME);	/* a wrong URL */
 }
 
 /* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
@@ -566,7 +569,8 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 	} else if (status == 404) {
 		wrong_path(c);
 	} else if (status >= 300) {
-		schedule_retry(c, status, in ? in : "connection failed", status == 401 || status == 403);
+		schedule_retry(c, status, wsb_client_refusal(status, in, c->token[0] || strstr(c->base, "token=")),
+			       status == 401 || status == 403);
 	} else {
 		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
 				  "TLS handshake failed (does the server speak TLS on this port?)" :
@@ -987,7 +991,7 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
 {
 	/* A failed attempt's reason already names the URL and the cause. */
-	if (!code || code == 404)
+	if (!code || code == 404 || code == WSB_CLIENT_SCHEME)
 		snprintf(out, cap, "%s", reason);
 	else if (code == 401 || code == 403)
 		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);

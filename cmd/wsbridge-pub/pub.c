@@ -64,6 +64,10 @@ struct pub {
 	 * acknowledges at all. */
 	int ready;
 	int down;			/* a connection attempt failed: --drop-oldest applies */
+	/* The last warning that explains why lines may stay unacknowledged
+	 * (a failed attempt, a refusal): a non-zero exit repeats it, so -q,
+	 * which hides warnings, never hides the reason for the status. */
+	char trouble[300];
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
 	struct wsb_buf scan;		/* parse buffer for inbound frames */
@@ -672,7 +676,9 @@ static void message(void *ud, const char *msg, size_t len)
 			/* Retryable: the broker acks nothing after it on this
 			 * connection, so resend from a new one (maybe to the
 			 * next --url), from what the greeting says it has. */
-			wsb_log(WSB_LOG_WARN, "the broker could not publish (%s): reconnecting to send again", text);
+			snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (UNAVAILABLE: %.200s)", text);
+			wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (UNAVAILABLE: %s); "
+				"reconnecting to send the unacknowledged lines again", text[0] ? text : "no reason given");
 			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
 			return;
 		}
@@ -687,8 +693,9 @@ static void message(void *ud, const char *msg, size_t len)
 		}
 		/* The code too: RATE_LIMITED is the operator's policy, not a
 		 * bad line, and says where to look. */
-		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
-			code[0] ? ")" : "", text[0] ? text : "(no reason)");
+		snprintf(p->trouble, sizeof p->trouble, "the broker refused a message%s%.40s%s: %.200s",
+			 code[0] ? " (" : "", code, code[0] ? ")" : "", text[0] ? text : "(no reason)");
+		wsb_log(WSB_LOG_WARN, "%s", p->trouble);
 	}
 }
 
@@ -707,8 +714,13 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
-			left);
+		snprintf(p->trouble, sizeof p->trouble, "%.290s", what);
+		if (p->lingering && mono_s() + (double)retry_ms / 1000 >= p->linger_end)
+			wsb_log(WSB_LOG_WARN, "%s; giving up in %.1fs (--linger) with %zu line%s queued", what,
+				p->linger_end - mono_s() > 0 ? p->linger_end - mono_s() : 0, left, left == 1 ? "" : "s");
+		else
+			wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu line%s queued", what,
+				(double)retry_ms / 1000, left, left == 1 ? "" : "s");
 		return;
 	}
 	if ((p->input_done || p->stopping) && !left) {
@@ -737,7 +749,8 @@ static void timer(void *ud)
 		return;
 	}
 	unacked_text(p, text, sizeof text);
-	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs", text, p->cfg->linger);
+	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs%s%s", text, p->cfg->linger,
+		    p->trouble[0] ? "; last trouble: " : "", p->trouble);
 	finish(p, WSB_EXIT_TEMPFAIL);
 }
 
@@ -772,7 +785,8 @@ static void on_signal(void *ud, int sig)
 	if (p->stopping || !wsb_msgq_count(p->q)) {
 		if (wsb_msgq_count(p->q)) {
 			unacked_text(p, text, sizeof text);
-			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s", text);
+			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s%s%s", text,
+				    p->trouble[0] ? "; last trouble: " : "", p->trouble);
 		}
 		finish(p, wsb_msgq_count(p->q) ? WSB_EXIT_TEMPFAIL : WSB_EXIT_OK);
 		return;
