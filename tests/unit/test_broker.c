@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "broker.h"
+#include "broker_int.h"	/* the type index, to make it unusable */
 #include "frame.h"
 
 #define TS "2026-11-22T03:11:40.123Z"
@@ -360,11 +361,16 @@ static void test_large_frame_headers(void)
 
 /* Fan-out asks the type index (typeidx.h): what a session gets follows
  * every change of its set, however it came (subscribe, unsubscribe, slow
- * consumer, leave), also for a type whose glob answer is cached. */
-static void test_fanout_index_follows_changes(void)
+ * consumer, leave), also for a type whose glob answer is cached; and the
+ * same without the index (broken: what ENOMEM leaves). */
+static void fanout_changes(int broken)
 {
 	struct wsb_broker *b = mk(4096, 1u << 24, 0, 0, NULL);
-	struct wsb_sess *pub = join_quiet(b, NULL, 0), *g = join_quiet(b, NULL, 0);
+	struct wsb_sess *pub, *g;
+
+	b->ss.ix.broken = broken;	/* as after ENOMEM: every session is asked */
+	pub = join_quiet(b, NULL, 0);
+	g = join_quiet(b, NULL, 0);
 	struct wsb_sess *x = join_quiet(b, NULL, 0), *bot = join_quiet(b, NULL, 0);
 	static const char tick[] = "{\"type\":\"tick\"}";
 	char big[1200];
@@ -399,6 +405,16 @@ static void test_fanout_index_follows_changes(void)
 	in(b, pub, tick);
 	T_CHECK(drain(b, g) == 1);
 	wsb_broker_free(b);
+}
+
+static void test_fanout_index_follows_changes(void)
+{
+	fanout_changes(0);
+}
+
+static void test_fanout_without_index(void)
+{
+	fanout_changes(1);
 }
 
 static void test_type_filtering(void)
@@ -1769,6 +1785,7 @@ int main(void)
 	T_RUN(test_large_frame_headers);
 	T_RUN(test_type_filtering);
 	T_RUN(test_fanout_index_follows_changes);
+	T_RUN(test_fanout_without_index);
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
