@@ -21,7 +21,13 @@
  * close timeout.
  *
  * A client can also take its data frames here (wsb_lwsio_rx): lws then
- * sees only control frames. Single-threaded, like the event loop that calls it. Watching an fd resets
+ * sees only control frames. So can a server connection (wsb_lwsio_serve):
+ * its reads then go into one shared 64 KiB buffer (the loop is
+ * single-threaded), whatever small size lws asks for, and lws gets only
+ * the control frames, in its own buffer. What the owner stopped for (a
+ * paused publisher) or what lws had no room for is held for the next read
+ * (wsb_lwsio_held), and the owner is asked (`more`) to make lws read again
+ * when nothing on the socket would wake poll() for it. Single-threaded, like the event loop that calls it. Watching an fd resets
  * any state left on it; an unwatched fd costs one comparison.
  */
 #ifndef WSB_LWSIO_H
@@ -30,6 +36,7 @@
 #include "err.h"
 #include "wsguard.h"
 #include "wsrx.h"
+#include "wssrx.h"
 
 typedef void (*wsb_lwsio_hook)(void *owner);
 
@@ -49,6 +56,19 @@ int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
  * see), so one call may take everything the socket holds. -1 if fd is not
  * watched. rx must outlive the watch. */
 int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx);
+/* A server connection's receive path (wssrx.h), from now on: its data
+ * messages up to max bytes go to ops (ud their owner), deflate if it
+ * negotiated permessage-deflate. more(ud) runs, from inside a read, when
+ * bytes are held that no poll() event will bring back: the owner makes lws
+ * read fd again soon (not from inside the read). -1 if fd is not a
+ * watched server socket, or out of memory. */
+int wsb_lwsio_serve(int fd, size_t max, int deflate, const struct wsb_wssrx_ops *ops, void *ud,
+		    wsb_lwsio_hook more);
+/* 1 if fd holds bytes read and not yet parsed: after the owner stopped a
+ * feed, it must make lws read again once it reads the connection again. */
+int wsb_lwsio_held(int fd);
+/* --message-timeout: drops fd's unfinished message (wsb_wssrx_drop). */
+void wsb_lwsio_drop(int fd);
 /* Stops watching fd (no-op if it was not). Call it before the descriptor
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);
