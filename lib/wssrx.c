@@ -85,6 +85,7 @@ static int first_byte(struct wsb_wssrx *r, unsigned char b0)
 {
 	int op = b0 & 0x0f, fin = b0 >> 7;
 
+	r->data = !(op & 8);
 	if (op & 8) {
 		if (op == 8)
 			r->closed = 1;
@@ -102,6 +103,15 @@ static int first_byte(struct wsb_wssrx *r, unsigned char b0)
 static int passes(const struct wsb_wssrx *r, unsigned char b0)
 {
 	return (b0 & 8) || !r->taking || r->lws_open;
+}
+
+/* Can a frame starting with b0 begin in this feed? Not one of ours after
+ * data bytes went to lws in it: lws parses them only after the feed, so
+ * ours would overtake its message (the caller holds the rest and has the
+ * connection read again). */
+static int may_begin(const struct wsb_wssrx *r, unsigned char b0)
+{
+	return passes(r, b0) || !r->lws_data;
 }
 
 /* The complete header h of a frame that is ours: the rules, in the order
@@ -171,6 +181,7 @@ static size_t payload(struct wsb_wssrx *r, unsigned char *p, size_t i, size_t n,
 		if (out + *o != p + i)
 			memmove(out + *o, p + i, k);
 		*o += k;
+		r->lws_data |= r->data;
 	} else if (r->mode == M_TAKE) {
 		wsb_frame_mask_at(p + i, k, r->mask, r->midx);
 		r->midx = (uint8_t)((r->midx + k) & 3);
@@ -197,7 +208,7 @@ static size_t header_here(struct wsb_wssrx *r, unsigned char *p, size_t i, size_
 
 	if (n - i < 2 || n - i < (hl = wsb_frame_hdr_size(h[1])))
 		return 0;
-	if (passes(r, h[0]) && cap - *o < hl)
+	if ((passes(r, h[0]) && cap - *o < hl) || !may_begin(r, h[0]))
 		return 0;
 	len = wsb_frame_payload_len(h);
 	r->mode = (uint8_t)first_byte(r, h[0]);
@@ -212,6 +223,7 @@ static size_t header_here(struct wsb_wssrx *r, unsigned char *p, size_t i, size_
 	if (r->mode == M_PASS) {
 		memmove(out + *o, h, hl);	/* h is not read after this */
 		*o += hl;
+		r->lws_data |= r->data;
 	}
 	header_done(r, h, len);
 	return hl;
@@ -223,10 +235,14 @@ static int header_byte(struct wsb_wssrx *r, unsigned char b, unsigned char *out,
 {
 	if (*o == cap && (r->hlen ? r->mode == M_PASS : passes(r, b)))
 		return 0;
+	if (!r->hlen && !may_begin(r, b))
+		return 0;
 	if (!r->hlen)
 		r->mode = (uint8_t)first_byte(r, b);
-	if (r->mode == M_PASS)
+	if (r->mode == M_PASS) {
 		out[(*o)++] = b;
+		r->lws_data |= r->data;
+	}
 	r->hdr[r->hlen++] = b;
 	if (r->hlen == 2)
 		r->hneed = (uint8_t)wsb_frame_hdr_size(b);
@@ -241,6 +257,7 @@ size_t wsb_wssrx_feed(struct wsb_wssrx *r, unsigned char *p, size_t n, unsigned 
 	size_t i = 0, k;
 
 	r->stop = 0;
+	r->lws_data = 0;
 	while (i < n && !r->stop) {
 		if (r->in_payload) {
 			if (!(k = payload(r, p, i, n, out, cap, outn)) && r->left)

@@ -28,7 +28,11 @@
  *
  * The owner may stop a feed after any message or buffer growth (the
  * connection was paused): feed() then returns how far it got, and the
- * caller keeps the rest for the next feed.
+ * caller keeps the rest for the next feed. A feed also ends early when
+ * `out` is full, and before a message of ours that follows data bytes
+ * passed to lws in the same feed (lws parses them after the feed: ours
+ * would overtake its message); the caller then keeps the rest and feeds
+ * it once lws has read what it got.
  *
  * Pure: no I/O, no lws; allocation only in the reassembly buffer.
  */
@@ -76,6 +80,8 @@ struct wsb_wssrx {
 	uint8_t closed;			/* the client's close frame went by */
 	uint8_t failed;
 	uint8_t stop;			/* the owner asked to stop this feed */
+	uint8_t data;			/* the current frame is a data frame */
+	uint8_t lws_data;		/* this feed passed data bytes to lws */
 };
 
 /* A receiver for one connection, before the upgrade completes. */
