@@ -63,9 +63,10 @@ void wsb_server_close(struct wsb_conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)c->close_reason,
-			 strlen(c->close_reason));
+	/* lws keeps its own copy for the close frame; ours is for the log. */
+	c->close_reason = strdup(reason);
+	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
+			 strnlen(reason, 123));
 	/* A slow consumer's socket may never become writable again. The close
 	 * frame waits behind what the kernel already holds; a client that
 	 * reads again within the grace period sees the code, and the timeout
@@ -91,7 +92,7 @@ static int pmd_ok(struct wsb_server *s, struct lws *wsi)
 
 const struct wsb_grant *wsb_server_grant(const struct wsb_conn *c)
 {
-	return c->granted ? &c->grant : NULL;
+	return c->grant;
 }
 
 void wsb_server_set_door(struct wsb_server *s, const struct wsb_access *access, const struct wsb_strlist *origins)
@@ -117,9 +118,12 @@ const char *wsb_server_peer(const struct wsb_conn *c)
 	return c->peer;
 }
 
+/* The door lets in only the configured path. */
 const char *wsb_server_path(const struct wsb_conn *c)
 {
-	return c->path;
+	const struct wsb_server *s = lws_context_user(lws_get_context(c->wsi));
+
+	return s->cfg->path;
 }
 
 const char *wsb_server_query(const struct wsb_conn *c)
@@ -289,8 +293,8 @@ static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *
 
 	if (len != 1 && (len < 2 || ((p[0] << 8) | p[1]) < 5000)) {
 		c->peer_code = len >= 2 ? (p[0] << 8) | p[1] : 1005;	/* 1005: no code given */
-		snprintf(c->peer_reason, sizeof c->peer_reason, "%.*s", len > 2 ? (int)(len - 2) : 0,
-			 (const char *)p + 2);
+		free(c->peer_reason);
+		c->peer_reason = strndup(len > 2 ? (const char *)p + 2 : "", len > 2 ? len - 2 : 0);
 		return 0;
 	}
 	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why, sizeof why - 1);
@@ -304,17 +308,22 @@ static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
 	const char *why = NULL;
-	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &c->grant, &why) < 0;
+	struct wsb_grant g;
+	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &g, &why) < 0;
 
-	c->granted = wsb_access_on(s->access) && !refused;
-	/* The headers go with the upgrade: what GET /clients shows is kept. */
-	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
-		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	/* Kept only where there is one: most brokers run without tokens. A
+	 * grant that cannot be kept must not read as "none required". */
+	if (wsb_access_on(s->access) && !refused && !(c->grant = malloc(sizeof g))) {
+		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
+		return;
+	}
+	if (c->grant)
+		*c->grant = g;
 	if (refused) {
 		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s (closed 1008 for a browser)", c->peer, why);
 		wsb_server_close(c, WSB_CLOSE_POLICY,
@@ -335,11 +344,12 @@ const char *wsb_srv_name(struct wsb_server *s, struct wsb_conn *c, const char *n
  * the client's, or none (1006, as RFC 6455 §7.1.5 names it). */
 static void log_gone(struct wsb_server *s, struct wsb_conn *c)
 {
-	struct wsb_log_ctx lc = { wsb_srv_name(s, c, NULL), c->peer, c->close_code, 0, c->close_reason };
+	struct wsb_log_ctx lc = { wsb_srv_name(s, c, NULL), c->peer, c->close_code, 0,
+				  c->close_reason ? c->close_reason : "" };
 
 	if (!c->close_code) {
 		lc.code = c->peer_code ? c->peer_code : 1006;
-		lc.reason = c->peer_code ? c->peer_reason : "closed without a close frame";
+		lc.reason = !c->peer_code ? "closed without a close frame" : c->peer_reason ? c->peer_reason : "";
 	}
 	wsb_logx(WSB_LOG_DEBUG, &lc, "client %s (%s) disconnected: %d%s%s%s", lc.client ? lc.client : "-", c->peer,
 		 lc.code, *lc.reason ? " (" : "", lc.reason, *lc.reason ? ")" : "");
@@ -365,7 +375,11 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 	}
 	wsb_srv_rx_drop(s, c);
 	free(c->query);
-	c->query = NULL;
+	free(c->grant);
+	free(c->close_reason);
+	free(c->peer_reason);
+	c->query = c->close_reason = c->peer_reason = NULL;
+	c->grant = NULL;
 }
 
 /* RFC 6455 §5.1: a client frame without the mask bit fails the connection.

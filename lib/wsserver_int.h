@@ -37,21 +37,19 @@ struct wsb_conn {
 	struct wsb_inflate *inflate;	/* its compressed messages' context, from the first */
 	int close_code;			/* set: close at the next chance */
 	int close_sent;
-	char close_reason[124];
+	char *close_reason;		/* ours, for the log (malloc'd) */
 	int paused;
 	int throttled;			/* --rate-policy pause: unread until sul_throttle */
 	lws_sorted_usec_list_t sul_throttle;
-	struct wsb_grant grant;		/* what the door granted, if granted */
-	int granted;
+	struct wsb_grant *grant;	/* what the door granted (malloc'd), or NULL: none asked */
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
 	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
-	char path[256];			/* as requested, for the program (GET /clients) */
 	char *query;			/* what the program set to show of its query; NULL: "" */
 	int peer_code;			/* the client's close code, 0: none yet */
-	char peer_reason[124];
+	char *peer_reason;		/* its reason (malloc'd), or NULL */
 	int compress;			/* negotiated permessage-deflate */
 	/* plain HTTP: a request body, and an answer given after it */
 	struct wsb_buf body;
