@@ -7,7 +7,8 @@
 #   make bench      every figure of docs/performance.md, against mosquitto (and Node ws)
 #                   in the same run; results also in bench/results/<time>.jsonl;
 #                   and through two instances on one Redis (tests/bench/cluster.sh);
-#                   and --compress: bytes and CPU per delivery (tests/bench/compress.sh)
+#                   and --compress: bytes and CPU per delivery, and per message for
+#                   sub and pub --compress (tests/bench/compress.sh)
 #   make bench-compare [A=x.jsonl B=y.jsonl]   two runs side by side (default: last two)
 #   make fuzz       libFuzzer (clang) on every tests/fuzz/fuzz_*.c, FUZZ_SECONDS=60 each
 #                   (FUZZ_TARGETS="envelope broker" for some); fails on any crash found

@@ -25,7 +25,7 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-pub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --state-file --linger --config --dump-config --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --compress --type --raw --jq --type-from --strict --queue --drop-oldest --max-line --producer --max-inflight --state-file --linger --config --dump-config --verbose --quiet --help --version'
 		files=1
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
@@ -63,7 +63,7 @@ _wsbridge_complete()
 		esac
 		;;
 	wsbridge-sub)
-		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --jq --where --config --dump-config --verbose --quiet --help --version'
+		opts='--url --token --token-file --retry-min --retry-max --retries --echo --cafile --insecure --connect-timeout --max-message --ping-interval --compress --type --count --timeout --control --gap --since --epoch --from-start --cursor-file --snapshot --jq --where --config --dump-config --verbose --quiet --help --version'
 		case $prev in
 		--token-file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--cafile) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;

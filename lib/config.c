@@ -100,6 +100,20 @@ int wsb_strlist_add(struct wsb_strlist *l, char *s)
 	return 0;
 }
 
+/* "ws://a/ws,ws://b/ws" would be taken as one URL whose host is "a" and
+ * path "/ws,ws://b/ws": a comma in the host part is a list written the
+ * way blanks should have written it (a query may hold commas). */
+static int comma_list(const char *url, struct wsb_err *err)
+{
+	const char *a = strstr(url, "://");
+
+	a = a ? a + 3 : url;
+	if (!memchr(a, ',', strcspn(a, "/?#")) && !strstr(a, ",ws://") && !strstr(a, ",wss://"))
+		return 0;
+	return wsb_err_set(err, WSB_EXIT_USAGE, "--url '%.200s' is a comma-separated list: separate several "
+			   "URLs with blanks in WSBRIDGE_URL, or repeat --url", url);
+}
+
 /* "127.0.0.1:8765", "[::1]:8765", "localhost:8765", ":8765" (every
  * address), or "8765" alone: the loopback address, like the default. */
 static int parse_listen(struct wsb_cfg *cfg, struct wsb_err *err)
@@ -134,7 +148,9 @@ static int parse_listen(struct wsb_cfg *cfg, struct wsb_err *err)
 	memcpy(cfg->listen_host, host, hlen);
 	cfg->listen_host[hlen] = '\0';
 	port = strtol(ps, &end, 10);
-	if (!*ps || *end || port < 0 || port > 65535)
+	if (*ps && !*end && (port < 0 || port > 65535))
+		return wsb_err_set(err, WSB_EXIT_USAGE, "--listen: port %.20s is out of range (0 to 65535)", ps);
+	if (!*ps || *end)
 		goto bad;
 	cfg->listen_port = (int)port;
 	return 0;
@@ -410,6 +426,8 @@ int wsb_cfg_check(struct wsb_cfg *cfg, struct wsb_err *err)
 		for (size_t i = 0; i < cfg->urls.n; i++)
 			if (!*cfg->urls.v[i])
 				return wsb_err_set(err, WSB_EXIT_USAGE, "--url must not be empty");
+			else if (comma_list(cfg->urls.v[i], err))
+				return -1;
 		if (cfg->urls.n)
 			cfg->url = cfg->urls.v[0];
 		if (!cfg->url || !*cfg->url)

@@ -82,7 +82,7 @@ static int dial(const char *host, int port, int timeout_ms, char *out, size_t ca
 	return -1;
 }
 
-int wsb_diag_connect(const char *host, int port, int tls, int timeout_ms, char *out, size_t cap)
+int wsb_diag_connect(const char *host, int port, int tls, int http, int timeout_ms, char *out, size_t cap)
 {
 	unsigned char b[8];
 	ssize_t n = -1;
@@ -97,12 +97,12 @@ int wsb_diag_connect(const char *host, int port, int tls, int timeout_ms, char *
 			n = recv(fd, b, sizeof b, 0);
 	close(fd);
 	if (!tls && n >= 2 && (b[0] == 0x16 || b[0] == 0x15) && b[1] == 0x03) {
-		snprintf(out, cap, "the broker speaks TLS: use wss://");
-		return 0;
+		snprintf(out, cap, "the broker speaks TLS: use %s://", http ? "https" : "wss");
+		return WSB_DIAG_SCHEME;
 	}
 	if (tls && n >= 5 && !memcmp(b, "HTTP/", 5)) {
-		snprintf(out, cap, "the broker does not speak TLS on this port: use ws://");
-		return 0;
+		snprintf(out, cap, "the broker does not speak TLS on this port: use %s://", http ? "http" : "ws");
+		return WSB_DIAG_SCHEME;
 	}
 	return -1;
 }

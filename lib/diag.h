@@ -13,10 +13,13 @@
 #include <stddef.h>
 
 /* Connects to host:port and, once connected, checks the other end speaks
- * what the URL's scheme says (tls 1: wss://). Returns 0 with the cause in
- * out ("connection refused", "no answer within 2 s", "the broker speaks
- * TLS: use wss://"...), or -1 when it found nothing wrong. */
-int wsb_diag_connect(const char *host, int port, int tls, int timeout_ms, char *out, size_t cap);
+ * what the URL's scheme says (tls 1: wss://, https://). Returns 0 with the
+ * cause in out ("connection refused", "no answer within 2 s"...),
+ * WSB_DIAG_SCHEME when the port speaks the other scheme (out: "the broker
+ * speaks TLS: use wss://", or https:// when http is 1), or -1 when it found
+ * nothing wrong. A wrong scheme is no passing trouble: no retry mends it. */
+#define WSB_DIAG_SCHEME 1
+int wsb_diag_connect(const char *host, int port, int tls, int http, int timeout_ms, char *out, size_t cap);
 
 /* The WebSocket path the wsbridge-serve at host:port advertises at / (its
  * "endpoints":{"websocket":...}), fetched over http or https. 0 with the

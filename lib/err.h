@@ -61,5 +61,9 @@ int wsb_err_exit(struct wsb_err *err, int status);
 
 /* The shared exit-code table, in ascending order; *n gets its length. */
 const struct wsb_exit_info *wsb_exit_table(size_t *n);
+/* A row's meaning in one tool's words (its --help and man page), since
+ * what 0 or 65 means differs per tool; the row's own meaning is the
+ * general one wsbridge(7) lists. */
+const char *wsb_exit_meaning(const struct wsb_exit_info *e, unsigned tool);
 
 #endif

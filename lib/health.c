@@ -258,8 +258,13 @@ void wsb_health_evaluate(const struct wsb_health *h, const struct wsb_health_pro
 	case WSB_PROBE_BAD_ANSWER:
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_FAIL, "%s", p->http_error);
 		break;
+	case WSB_PROBE_MISCONFIGURED:
+		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "wrong URL: %s", p->http_error);
+		break;
 	case WSB_PROBE_DONE:
-		if (p->http_code != 200)
+		/* A wsbridge /health that is not 200 (503: unavailable) says
+		 * why in its status: one reason with both, not a bare code. */
+		if (p->http_code != 200 && !(h && h->valid && strcmp(h->status, "healthy")))
 			add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_FAIL, "HTTP %d", p->http_code);
 		if (!h || !h->valid) {
 			/* A 200 we cannot read is a wrong service or a proxy page:
@@ -268,7 +273,11 @@ void wsb_health_evaluate(const struct wsb_health *h, const struct wsb_health_pro
 				add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_FAIL, "%s",
 				    p->http_error[0] ? p->http_error : "answer is not a wsbridge /health object");
 		} else if (strcmp(h->status, "healthy")) {
-			add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_FAIL, "server status \"%s\"%s%s", h->status,
+			char code[24] = "";
+
+			if (p->http_code != 200)
+				snprintf(code, sizeof code, " (HTTP %d)", p->http_code);
+			add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_FAIL, "server status \"%s\"%s%s%s", h->status, code,
 			    h->reason[0] ? ": " : "", h->reason);
 		}
 		if (p->total_ms >= 0)

@@ -63,7 +63,9 @@ enum wsb_health_state {
 	WSB_PROBE_BAD_ANSWER,		/* an answer, but not one we can use */
 	WSB_PROBE_REFUSED,		/* authentication refused (401/403/1008) */
 	WSB_PROBE_INTERRUPTED,		/* SIGINT/SIGTERM during the probe */
-	WSB_PROBE_MISCONFIGURED,	/* nothing at that address: no WebSocket at --ws-path (404) */
+	WSB_PROBE_MISCONFIGURED,	/* the URL is wrong: no WebSocket at --ws-path or no /health
+					 * at the path (404), the WebSocket path asked for /health
+					 * (426), or the other scheme (http/https, ws/wss) */
 };
 
 struct wsb_health_probe {

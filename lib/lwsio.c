@@ -16,14 +16,20 @@
 struct watch {
 	struct wsb_wsguard g;
 	struct wsb_wsrx *rx;		/* a client's receive path, or NULL */
-	struct wsb_wssrx srx;		/* a server's (followed from the first frame) */
+	struct wsb_wsext *ext;		/* a client's extension answer, or NULL */
 	wsb_lwsio_hook fn;
 	void *owner;
-	wsb_lwsio_hook more;		/* a server's: held bytes wait for a read */
-	unsigned char *held;		/* read and not yet parsed (malloc'd) */
-	uint32_t hlen, hoff;
-	unsigned char on, told, server;
+	unsigned char on, told;
+	unsigned char ext_told;		/* rx knows the answer */
+	unsigned char nheld;		/* bytes ext held back: they go in front of the next read */
+	unsigned char held[WSB_WSEXT_HOLD];
+	/* a server's receive path, followed from the first frame */
+	unsigned char server;
 	unsigned char asked;		/* more() ran and no read came since */
+	struct wsb_wssrx srx;
+	wsb_lwsio_hook more;		/* held bytes wait for a read */
+	unsigned char *pend;		/* read and not yet parsed (malloc'd) */
+	uint32_t plen, poff;
 };
 
 /* What a serving connection reads goes here first: one buffer for all,
@@ -66,8 +72,8 @@ int wsb_lwsio_watch(int fd, enum wsb_wsguard_side side, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_SOFTWARE, "no descriptor to watch");
 	if (!slot(fd) && grow(fd, err))
 		return -1;
-	w = slot(fd);
 	wsb_lwsio_unwatch(fd);
+	w = slot(fd);
 	wsb_wsguard_init(&w->g, side, 1);
 	wsb_wssrx_init(&w->srx);
 	w->server = side == WSB_WSGUARD_SERVER;
@@ -99,6 +105,16 @@ int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx)
 	return 0;
 }
 
+int wsb_lwsio_ext(int fd, struct wsb_wsext *x)
+{
+	struct watch *w = slot(fd);
+
+	if (!w || !w->on)
+		return -1;
+	w->ext = x;
+	return 0;
+}
+
 int wsb_lwsio_serve(int fd, size_t max, int deflate, const struct wsb_wssrx_ops *ops, void *ud,
 		    wsb_lwsio_hook more)
 {
@@ -117,7 +133,7 @@ int wsb_lwsio_held(int fd)
 {
 	struct watch *w = slot(fd);
 
-	return w && w->on && w->hoff < w->hlen;
+	return w && w->on && w->poff < w->plen;
 }
 
 void wsb_lwsio_drop(int fd)
@@ -135,8 +151,42 @@ void wsb_lwsio_unwatch(int fd)
 	if (!w)
 		return;
 	wsb_wssrx_free(&w->srx);
-	free(w->held);
+	free(w->pend);
 	memset(w, 0, sizeof *w);
+}
+
+/* A client's 101 through its wsext (see wsb_lwsio_ext): what it holds back
+ * waits in w for the next read; once the head is over, rx hears the
+ * verdict before the first frame. Returns the bytes that go on. */
+static size_t ext_check(struct watch *w, unsigned char *buf, size_t n)
+{
+	size_t ok = wsb_wsext_feed(w->ext, buf, n);
+
+	memcpy(w->held, buf + ok, n - ok);
+	w->nheld = (unsigned char)(n - ok);
+	if (wsb_wsext_done(w->ext) && !w->ext_told) {
+		w->ext_told = 1;
+		if (w->rx && w->ext->named)
+			wsb_wsrx_deflate(w->rx, w->ext->verdict > 0);
+	}
+	return ok;
+}
+
+/* Room for the bytes ext held back, at the front of a read of len: how
+ * many (the read goes after them), or 0. */
+static size_t held_room(const struct watch *w, size_t len)
+{
+	return w && w->on && w->nheld < len ? w->nheld : 0;
+}
+
+/* The held bytes go in front of the n just read after them. */
+static size_t unhold(struct watch *w, void *buf, size_t k, size_t n)
+{
+	if (!k)
+		return n;
+	memcpy(buf, w->held, k);
+	w->nheld = 0;
+	return k + n;
 }
 
 /* n bytes were read into buf on w's descriptor: how many lws may see, at
@@ -144,7 +194,11 @@ void wsb_lwsio_unwatch(int fd)
 static size_t check(struct watch *w, void *buf, size_t n)
 {
 	uint64_t start = w->g.pos, at;
-	size_t ok = wsb_wsguard_feed(&w->g, buf, n), from;
+	size_t ok, from;
+
+	if (w->ext && !w->ext_told)
+		n = ext_check(w, buf, n);
+	ok = wsb_wsguard_feed(&w->g, buf, n);
 
 	if (ok < n && !w->told && w->fn) {
 		w->told = 1;
@@ -173,12 +227,12 @@ static int serve_parse(struct watch *w, unsigned char *p, size_t n, unsigned cha
 	size_t used = wsb_wssrx_feed(&w->srx, p, n, buf, len, out);
 	unsigned char *h;
 
-	if (p == w->held + w->hoff) {
-		w->hoff += (uint32_t)used;
-		if (w->hoff == w->hlen) {
-			free(w->held);
-			w->held = NULL;
-			w->hlen = w->hoff = 0;
+	if (p == w->pend + w->poff) {
+		w->poff += (uint32_t)used;
+		if (w->poff == w->plen) {
+			free(w->pend);
+			w->pend = NULL;
+			w->plen = w->poff = 0;
 		}
 		return 0;
 	}
@@ -187,9 +241,9 @@ static int serve_parse(struct watch *w, unsigned char *p, size_t n, unsigned cha
 	if (!(h = malloc(n - used)))
 		return -1;
 	memcpy(h, p + used, n - used);
-	w->held = h;
-	w->hlen = (uint32_t)(n - used);
-	w->hoff = 0;
+	w->pend = h;
+	w->plen = (uint32_t)(n - used);
+	w->poff = 0;
 	return 0;
 }
 
@@ -203,9 +257,9 @@ static ssize_t serve_next(struct watch *w, ssize_t (*rd)(void *src, void *p, siz
 	size_t ok;
 
 	w->asked = 0;
-	if (w->hoff < w->hlen) {
-		*p = w->held + w->hoff;
-		return (ssize_t)(w->hlen - w->hoff);
+	if (w->poff < w->plen) {
+		*p = w->pend + w->poff;
+		return (ssize_t)(w->plen - w->poff);
 	}
 	if ((n = rd(src, shared, SHARED_CAP)) <= 0)
 		return n;
@@ -222,7 +276,7 @@ static ssize_t serve_next(struct watch *w, ssize_t (*rd)(void *src, void *p, siz
  * for another read, since poll() cannot see them. */
 static void serve_more(struct watch *w)
 {
-	if (w->hoff < w->hlen && !w->srx.stop && w->more && !w->asked) {
+	if (w->poff < w->plen && !w->srx.stop && w->more && !w->asked) {
 		w->asked = 1;
 		w->more(w->owner);
 	}
@@ -257,16 +311,17 @@ static ssize_t serve_recv(struct watch *w, int fd, unsigned char *buf, size_t le
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	struct watch *w = slot(fd);
+	size_t k, ok;
 	ssize_t n;
-	size_t ok;
 
 	if (w && w->on && w->srx.taking && !(flags & MSG_PEEK))
 		return serve_recv(w, fd, buf, len);
-	n = recvfrom(fd, buf, len, flags, NULL, NULL);
+	k = flags & MSG_PEEK ? 0 : held_room(w, len);
+	n = recvfrom(fd, (char *)buf + k, len - k, flags, NULL, NULL);
 
-	if (n <= 0 || (flags & MSG_PEEK) || !(w = slot(fd)) || !w->on)
+	if (n <= 0 || (flags & MSG_PEEK) || !w || !w->on)
 		return n;
-	ok = check(w, buf, (size_t)n);
+	ok = check(w, buf, unhold(w, buf, k, (size_t)n));
 	if (ok)
 		return (ssize_t)ok;
 	if (wsb_wsguard_peer_closed(&w->g))
@@ -312,12 +367,12 @@ static int serve_ssl_read(struct watch *w, struct ssl_st *ssl, unsigned char *bu
 			return out ? (int)out : (int)n;
 		if (serve_parse(w, p, (size_t)n, buf, (size_t)num, &out))
 			return out ? (int)out : -1;
-		if (out == (size_t)num || w->srx.stop || w->hoff < w->hlen)
+		if (out == (size_t)num || w->srx.stop || w->poff < w->plen)
 			break;
 		if (out && !ssl_pending(ssl))
 			return (int)out;
 	}
-	if (!w->srx.stop && w->more && !w->asked && (w->hoff < w->hlen || ssl_pending(ssl))) {
+	if (!w->srx.stop && w->more && !w->asked && (w->poff < w->plen || ssl_pending(ssl))) {
 		w->asked = 1;
 		w->more(w->owner);
 	}
@@ -332,7 +387,7 @@ static int serve_ssl_read(struct watch *w, struct ssl_st *ssl, unsigned char *bu
 int SSL_read(struct ssl_st *ssl, void *buf, int num)
 {
 	struct watch *w;
-	size_t have = 0;
+	size_t have = 0, k;
 	int n;
 
 	if (!ssl_real) {
@@ -344,12 +399,10 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 			return -1;
 		}
 	}
-	w = table.len && ssl_get_fd && ssl_pending ? slot(ssl_get_fd(ssl)) : NULL;
-	if (w && w->on && w->srx.taking)
+	if (!table.len || !ssl_get_fd || !ssl_pending || !(w = slot(ssl_get_fd(ssl))) || !w->on)
+		return ssl_real(ssl, buf, num);
+	if (w->srx.taking)
 		return serve_ssl_read(w, ssl, buf, num);
-	n = ssl_real(ssl, buf, num);
-	if (n <= 0 || !w || !w->on)
-		return n;
 	/* Less than was read goes back to lws: then nothing may be left in
 	 * OpenSSL's buffer, where poll() cannot see it and lws (which takes a
 	 * short read for "all there was") would not look. And nothing at all
@@ -358,13 +411,14 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 	 * SSL_get_error; or 0 right after the peer's close frame, which lws
 	 * takes as the connection's end. */
 	for (;;) {
-		have += check(w, (char *)buf + have, (size_t)n);
+		k = held_room(w, (size_t)num - have);
+		if ((n = ssl_real(ssl, (char *)buf + have + k, num - (int)(have + k))) <= 0)
+			return have ? (int)have : n;
+		have += check(w, (char *)buf + have, unhold(w, (char *)buf + have, k, (size_t)n));
 		if (have == (size_t)num || (have && !ssl_pending(ssl)))
 			return (int)have;
 		if (!have && wsb_wsguard_peer_closed(&w->g))
 			return 0;
-		if ((n = ssl_real(ssl, (char *)buf + have, num - (int)have)) <= 0)
-			return have ? (int)have : n;
 	}
 }
 

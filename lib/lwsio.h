@@ -21,7 +21,9 @@
  * close timeout.
  *
  * A client can also take its data frames here (wsb_lwsio_rx): lws then
- * sees only control frames. So can a server connection (wsb_lwsio_serve):
+ * sees only control frames. And one that offered permessage-deflate has
+ * the 101's answer recorded and hidden from lws here (wsb_lwsio_ext).
+ * A server connection can take its data frames too (wsb_lwsio_serve):
  * its reads then go into one shared 64 KiB buffer (the loop is
  * single-threaded), whatever small size lws asks for, and lws gets only
  * the control frames, in its own buffer. What the owner stopped for (a
@@ -34,6 +36,7 @@
 #define WSB_LWSIO_H
 
 #include "err.h"
+#include "wsext.h"
 #include "wsguard.h"
 #include "wsrx.h"
 #include "wssrx.h"
@@ -69,6 +72,12 @@ int wsb_lwsio_serve(int fd, size_t max, int deflate, const struct wsb_wssrx_ops 
 int wsb_lwsio_held(int fd);
 /* --message-timeout: drops fd's unfinished message (wsb_wssrx_drop). */
 void wsb_lwsio_drop(int fd);
+/* A client that offered permessage-deflate: the 101 read on fd goes
+ * through x first (wsext.h: the bytes it holds back are put in front of
+ * the next read), and at the head's end rx learns what was agreed
+ * (wsb_wsrx_deflate) before it sees a frame. Call after wsb_lwsio_rx. -1
+ * if fd is not watched. x must outlive the watch. */
+int wsb_lwsio_ext(int fd, struct wsb_wsext *x);
 /* Stops watching fd (no-op if it was not). Call it before the descriptor
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);

@@ -159,7 +159,7 @@ void wsb_optdoc_help(FILE *out, unsigned tool)
 		if (!(ex[i].tools & tool))
 			continue;
 		fprintf(out, "  %-3d ", ex[i].code);
-		wrap_text(&w, ex[i].meaning, 0);
+		wrap_text(&w, wsb_exit_meaning(&ex[i], tool), 0);
 		fputc('\n', out);
 	}
 	fputs("\nExamples:\n", out);

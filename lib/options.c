@@ -56,7 +56,7 @@ static const struct wsb_opt table[] = {
 	{ "token-file", 0, WSB_OPT_STR, "FILE", C | S | H, OFF(token_file), "serve: tokens, one a line with scopes; clients: send its first token", NULL, NULL },
 	{ "retry-min", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_min), "first reconnect delay", NULL, NULL },
 	{ "retry-max", 0, WSB_OPT_SECONDS, "SECS", C, OFF(retry_max), "longest reconnect delay", NULL, NULL },
-	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "give up after N failed attempts in a row (-1: never)", NULL, NULL },
+	{ "retries", 0, WSB_OPT_INT, "N", C, OFF(retries), "attempts after a failed one before giving up (-1: never)", NULL, NULL },
 	{ "echo", 0, WSB_OPT_FLAG, NULL, C, OFF(echo), "also receive messages this connection publishes", NULL, NULL },
 	{ "cafile", 0, WSB_OPT_STR, "FILE", C | H, OFF(cafile), "trust only the CA certificates in FILE to verify a wss:// or https:// server", NULL, NULL },
 	{ "insecure", 'k', WSB_OPT_FLAG, NULL, C | H, OFF(insecure), "do not verify the server certificate (wss://, https://)", NULL, NULL },
@@ -94,7 +94,7 @@ static const struct wsb_opt table[] = {
 	{ "journal-segment", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_segment), "start a new journal segment after this size", NULL, NULL },
 	{ "journal-retain", 0, WSB_OPT_SIZE, "BYTES", S, OFF(journal_retain), "remove the oldest segments beyond this total (0: keep all)", NULL, NULL },
 	{ "stdin", 0, WSB_OPT_FLAG, NULL, S, OFF(stdin_pub), "also publish the NDJSON lines of standard input, as wsbridge-pub would (--type, --raw, --strict, --max-line)", NULL, NULL },
-	{ "compress", 0, WSB_OPT_FLAG, NULL, S, OFF(compress), "permessage-deflate with clients that offer it: each message compressed once", NULL, NULL },
+	{ "compress", 0, WSB_OPT_FLAG, NULL, S | P | U, OFF(compress), "permessage-deflate: serve: with clients that offer it, each message compressed once; pub, sub: offer it", NULL, NULL },
 	{ "publish-lines", 0, WSB_OPT_UINT, "N", S, OFF(publish_lines), "messages one POST /publish may carry (body: N x --max-message, at most half --max-memory)", NULL, NULL },
 	{ "filter-time", 0, WSB_OPT_SECONDS, "SECS", S, OFF(filter_time), "CPU one ?filter= may use on one message, then it is dropped", NULL, NULL },
 	{ "filter-memory", 0, WSB_OPT_SIZE, "BYTES", S, OFF(filter_memory), "memory of the process running every ?filter= (0: no limit)", NULL, NULL },
@@ -128,7 +128,7 @@ static const struct wsb_opt table[] = {
 
 	/* sub */
 	{ "type", 't', WSB_OPT_LIST, "GLOB", U | R, OFF(types), "only these types ('*' and '?' globs; repeatable)", NULL, NULL },
-	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages", NULL, NULL },
+	{ "count", 'c', WSB_OPT_UINT, "N", U, OFF(count), "exit 0 after N messages (--control lines do not count)", NULL, NULL },
 	{ "timeout", 'W', WSB_OPT_SECONDS, "SECS", U, OFF(timeout), "give up after SECS: exit 75 if --count is not reached", NULL, NULL },
 	{ "control", 0, WSB_OPT_FLAG, NULL, U, OFF(control), "also print control messages (connection_established, pong...)", NULL, NULL },
 	{ "gap", 0, WSB_OPT_ENUM, "MODE", U, OFF(gap), "on a gap record: print it in-band and warn, only warn, or warn and exit 75", gap_choices, NULL },
@@ -693,7 +693,8 @@ static int dump(const char *name, const struct wsb_cfg *cfg, FILE *out)
 	ex = wsb_exit_table(&nex);
 	for (size_t k = 0; k < nex; k++)
 		if (ex[k].tools & cfg->tool)
-			fprintf(out, "%d\t%s\t%s\n", ex[k].code, ex[k].name, ex[k].meaning);
+			fprintf(out, "%d\t%s\t%s\t%s\n", ex[k].code, ex[k].name, wsb_exit_meaning(&ex[k], cfg->tool),
+				ex[k].meaning);
 	return 1;
 }
 

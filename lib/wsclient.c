@@ -1,4 +1,4 @@
-#include "wsclient.h"
+#include "wsclient_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,11 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libwebsockets.h>
-
-#include "auth.h"
-#include "backoff.h"
-#include "buf.h"
 #include "diag.h"
 #include "frame.h"
 #include "jsonchar.h"
@@ -22,67 +17,10 @@
 #include "lwsglue.h"
 #include "lwsio.h"
 #include "sys.h"
-#include "wsrx.h"
 
-/* One batch is one lws_write(RAW): masked frames back to back. */
-#define BATCH 65536
-/* A reassembly buffer bigger than this is freed after its message: only a
- * connection receiving a large message holds a large buffer. */
-#define RX_KEEP (1 << 20)
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_MAX_MESSAGE ((size_t)16 << 20)
 
-struct wsb_client {
-	struct wsb_client_cfg cfg;
-	const struct wsb_client_ops *ops;
-	void *ud;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	struct lws *wsi;
-	int open, connecting, closing, done;
-	int close_sent;			/* our close frame is on its way: wait for the peer's */
-	int retry_now;			/* set from closed(): skip the backoff once */
-	struct wsb_backoff backoff;
-	int64_t failures;		/* consecutive failed attempts */
-	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
-	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
-	lws_sorted_usec_list_t sul_rxflush;	/* messages wsrx held behind lws's */
-	struct lws *abandoned;		/* a timed-out attempt being killed: ignored */
-	int64_t last_pong_us;		/* when the open connection last proved alive */
-	int64_t down_since_us;		/* first failure since the last open, or 0 */
-	int64_t outage_us;		/* how long the broker was out of reach before this open */
-	int was_open, reopened;		/* a connection was open before this one */
-	int local_code;			/* close code we failed this connection with */
-	int local_retry;		/* ...and then reconnect (wsb_client_reconnect) */
-	char local_reason[124];
-	struct wsb_err fatal;		/* ends wsb_client_run (out of memory) */
-	int64_t every_ms;
-	int deferred;
-	lws_retry_bo_t idle;
-	int peer_code;			/* close code the peer sent */
-	int tls_verify_failed;		/* this attempt: the server certificate was refused */
-	int guard_fd;			/* this attempt's socket, watched by lwsio; -1: none */
-	char peer_reason[124];
-
-	char url[1024];			/* parsed copy of the current URL */
-	size_t cur;			/* which of cfg.urls */
-	char query[4096];		/* the tool's query, kept across URLs */
-	char shown[1024];		/* the URL as logged (tokens redacted) */
-	const char *host;
-	char base[1024];		/* path and query of the URL */
-	char path[4096];		/* base + the tool's query: what is requested */
-	int port, tls;
-	char token[WSB_TOKEN_MAX];
-
-	struct wsb_wsrx wsrx;		/* the receive path: data frames parsed in bulk */
-	struct wsb_buf rx;		/* reassembly of what lws delivers (frames with the 101) */
-	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
-	uint64_t rng;			/* mask keys */
-
-	int in_fd;			/* input, or -1 */
-	struct lws *in_wsi;
-	int in_paused, in_hup, in_eof;
-};
 
 static void connect_now(lws_sorted_usec_list_t *sul);
 static void next_url(struct wsb_client *c);
@@ -194,7 +132,8 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 		attempt_failed(c, "cannot start the connection");
 }
 
-/* ws://host[:port][/path][?query] into host, port and path (+ the query). */
+/* ws://host[:port][/path][?query] into host, port and path (+ the query);
+ * lws gives "/" for a URL without a path, else the path without it. */
 static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 {
 	const char *prot, *ads, *p;
@@ -218,7 +157,7 @@ static int parse_url(struct wsb_client *c, const char *url, struct wsb_err *err)
 	c->port = port;
 	if (strlen(p) + 2 > sizeof c->base)
 		return wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long");
-	snprintf(c->base, sizeof c->base, "/%s", p);
+	snprintf(c->base, sizeof c->base, "%s%s", *p == '/' ? "" : "/", p);
 	wsb_log_redact(url, c->shown, sizeof c->shown);
 	return wsb_client_set_query(c, c->query) ? wsb_err_set(err, WSB_EXIT_USAGE, "URL path too long") : 0;
 }
@@ -285,8 +224,10 @@ static int fail_connection(struct wsb_client *c, int code, const char *fmt, ...)
 	c->local_code = code;
 	/* The close goes out from WRITEABLE (see writable()): returning -1
 	 * here, inside the parser, made lws 4.1.6 go on parsing the same read
-	 * into a half-closed connection and crash. */
-	lws_callback_on_writable(c->wsi);
+	 * into a half-closed connection and crash. Before ESTABLISHED (frames
+	 * that came with the 101), ESTABLISHED asks. */
+	if (c->open)
+		lws_callback_on_writable(c->wsi);
 	return 0;
 }
 
@@ -316,6 +257,9 @@ static int watch(struct wsb_client *c, struct lws *wsi)
 	c->guard_fd = lws_get_socket_fd(wsi);
 	wsb_wsrx_reset(&c->wsrx);
 	wsb_lwsio_rx(c->guard_fd, &c->wsrx);
+	wsb_wsext_init(&c->ext);
+	if (c->cfg.compress)
+		wsb_lwsio_ext(c->guard_fd, &c->ext);
 	return 0;
 }
 
@@ -374,7 +318,7 @@ static void rx_fail(void *ud, int code, const char *why)
 {
 	struct wsb_client *c = ud;
 
-	if (!c->open || c->local_code)
+	if (c->local_code)
 		return;
 	if (code == 1009) {
 		fail_connection(c, 1009, "message larger than %zu bytes (--max-message)", c->cfg.max_message);
@@ -416,12 +360,13 @@ static uint64_t next_rand(struct wsb_client *c)
 
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
-	unsigned char key[4], *p;
-	size_t need = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
+	unsigned char key[4];
+	size_t plain = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
+	size_t need = c->deflate ? wsb_deflate_bound(len) : plain;
 	uint32_t r = (uint32_t)next_rand(c);
 	struct wsb_err e;
 
-	if (have && have + need > BATCH)
+	if (have && have + plain > BATCH)
 		return 0;
 	/* One message bigger than a batch grows it. Failing that, the run
 	 * ends with the error: "full" would wait forever for room. */
@@ -431,11 +376,10 @@ int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 		return -1;
 	}
 	memcpy(key, &r, 4);
-	p = (unsigned char *)c->batch.p + c->batch.len;
-	p += wsb_frame_header(p, len, WSB_OP_TEXT, key);
-	memcpy(p, msg, len);
-	wsb_frame_mask(p, len, key);
-	c->batch.len += need;
+	/* Compressed when that is smaller, else plain (RFC 7692 allows both;
+	 * so does a deflater that could not be made). */
+	c->batch.len += wsb_pmd_frame(c->deflate ? c->zd : NULL, msg, len, (unsigned char *)c->batch.p + c->batch.len,
+				      need, key);
 	return 1;
 }
 
@@ -527,11 +471,13 @@ static void attempt_failed(struct wsb_client *c, const char *lws_text)
 {
 	char cause[300], why[sizeof c->shown + 340];
 
+	int r;
+
 	unwatch(c);	/* the probe's socket may get this one's number */
-	if (wsb_diag_connect(c->host, c->port, c->tls, diag_ms(c), cause, sizeof cause))
+	if ((r = wsb_diag_connect(c->host, c->port, c->tls, 0, diag_ms(c), cause, sizeof cause)) < 0)
 		snprintf(cause, sizeof cause, "%s", lws_text);
 	snprintf(why, sizeof why, "cannot connect to %s: %s", c->shown, cause);
-	schedule_retry(c, 0, why, 0);
+	schedule_retry(c, r == WSB_DIAG_SCHEME ? WSB_CLIENT_SCHEME : 0, why, r == WSB_DIAG_SCHEME);	/* a wrong URL */
 }
 
 /* HTTP 404 on the upgrade: a wrong path in the URL, which no retry can
@@ -566,12 +512,25 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 	} else if (status == 404) {
 		wrong_path(c);
 	} else if (status >= 300) {
-		schedule_retry(c, status, in ? in : "connection failed", status == 401 || status == 403);
+		schedule_retry(c, status, wsb_client_refusal(status, in, c->token[0] || strstr(c->base, "token=")),
+			       status == 401 || status == 403);
 	} else {
 		attempt_failed(c, c->tls && in && !strncmp(in, "connect SSL err", 15) ?
 				  "TLS handshake failed (does the server speak TLS on this port?)" :
 				  in ? in : "connection failed");
 	}
+}
+
+/* Authorization, and with --compress our offer (pmd.h). */
+static int add_headers(struct wsb_client *c, struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	char v[WSB_TOKEN_MAX + 8];
+	int n = snprintf(v, sizeof v, "Bearer %s", c->token);
+
+	if (c->token[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)v, n, p, end))
+		return -1;
+	return c->cfg.compress && lws_add_http_header_by_token(wsi, WSI_TOKEN_EXTENSIONS, (unsigned char *)WSB_PMD_OFFER,
+							       sizeof WSB_PMD_OFFER - 1, p, end) ? -1 : 0;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -585,17 +544,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	}
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		if (watch(c, wsi))
-			return -1;
-		if (c->token[0]) {
-			unsigned char **p = in, *end = *p + len;
-			char v[WSB_TOKEN_MAX + 8];
-			int n = snprintf(v, sizeof v, "Bearer %s", c->token);
-
-			if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)v, n, p, end))
-				return -1;
-		}
-		return 0;
+		return watch(c, wsi) || add_headers(c, wsi, in, *(unsigned char **)in + len) ? -1 : 0;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->wsi = wsi;
 		c->open = 1;
@@ -607,10 +556,18 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->down_since_us = 0;
 		c->reopened = c->was_open;
 		c->was_open = 1;
+		if ((c->deflate = c->ext.verdict > 0) && !c->zd)
+			c->zd = wsb_deflate_new();
+		if (c->ext.verdict < 0)	/* RFC 7692 §5 */
+			fail_connection(c, 1002, "permessage-deflate answer refused: %s", c->ext.why);
+		if (c->local_code)	/* or a frame that came with the 101 failed it */
+			lws_callback_on_writable(wsi);
 		lws_sul_cancel(&c->sul_handshake);
 		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
 		wsb_wsrx_take(&c->wsrx);
+		if (c->wsrx.hold.len)	/* came with the 101 (--compress): after opened() */
+			rx_held(c);
 		if (wsb_lwsio_attach(c->guard_fd, guard_hook, c) == 1)
 			guard_hook(c);	/* came with the 101 */
 		return 0;
@@ -647,77 +604,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	return 0;
 }
 
-/* Input: read when the tool has room, pause when it has none. After the
- * writer hangs up lws drops the (dup'ed) wsi even with bytes unread, so we
- * go on reading the original fd ourselves until EOF. */
-static void read_input(struct wsb_client *c)
-{
-	for (;;) {
-		size_t room = 0;
-		char *p = c->ops->in_buf(c->ud, &room);
-		ssize_t n;
-
-		if (!p || !room) {
-			if (c->in_wsi && !c->in_paused) {
-				c->in_paused = 1;
-				lws_rx_flow_control(c->in_wsi, 0);
-			}
-			return;
-		}
-		n = read(c->in_fd, p, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n < 0) {
-			c->in_eof = 1;
-			c->ops->in_error(c->ud, errno);
-			return;
-		}
-		if (n == 0)
-			c->in_eof = 1;
-		c->ops->in_data(c->ud, (size_t)n);
-		if (n == 0 || !c->in_hup)
-			return;		/* in the loop: one read per wakeup keeps sockets served */
-	}
-}
-
-static int in_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
-{
-	struct wsb_client *c = lws_context_user(lws_get_context(wsi));
-
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		if (c->in_eof || wsi != c->in_wsi)
-			return -1;
-		read_input(c);
-		return c->in_eof ? -1 : 0;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		if (wsi != c->in_wsi)
-			return 0;
-		c->in_wsi = NULL;
-		if (!c->in_eof) {
-			c->in_hup = 1;
-			read_input(c);
-		}
-		return 0;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (c->ops->signal) {
-			int sig = wsb_lwsglue_signal();
-
-			if (sig)
-				c->ops->signal(c->ud, sig);
-		}
-		return 0;
-	default:
-		break;
-	}
-	return 0;
-}
-
 static const struct lws_protocols protocols[] = {
 	{ "wsbridge-client", ws_callback, 0, BATCH, 0, NULL, BATCH },
-	{ "wsbridge-input", in_callback, 0, 0, 0, NULL, 0 },
+	{ "wsbridge-input", wsb_client_in_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -853,6 +742,7 @@ void wsb_client_free(struct wsb_client *c)
 	unwatch(c);
 	wsb_buf_free(&c->rx);
 	wsb_wsrx_free(&c->wsrx);
+	wsb_deflate_free(c->zd);
 	wsb_buf_free(&c->batch);
 	free(c);
 }
@@ -925,38 +815,6 @@ void wsb_client_want_write(struct wsb_client *c)
 		lws_callback_on_writable(c->wsi);
 }
 
-int wsb_client_input(struct wsb_client *c, int fd, struct wsb_err *err)
-{
-	lws_sock_file_fd_type u;
-	int d = dup(fd);
-
-	if (d < 0)
-		return wsb_err_errno(err, WSB_EXIT_OSERR, errno, "dup");
-	c->in_fd = fd;
-	c->in_eof = c->in_hup = c->in_paused = 0;
-	u.filefd = d;
-	c->in_wsi = lws_adopt_descriptor_vhost(c->vh, LWS_ADOPT_RAW_FILE_DESC, u, "wsbridge-input", NULL);
-	if (!c->in_wsi) {
-		close(d);
-		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot watch input fd %d", fd);
-	}
-	return 0;
-}
-
-void wsb_client_input_resume(struct wsb_client *c)
-{
-	if (c->in_fd < 0 || c->in_eof)
-		return;
-	if (c->in_hup) {
-		read_input(c);
-		return;
-	}
-	if (c->in_wsi && c->in_paused) {
-		c->in_paused = 0;
-		lws_rx_flow_control(c->in_wsi, 1);
-	}
-}
-
 void wsb_client_retry_now(struct wsb_client *c)
 {
 	c->retry_now = 1;
@@ -987,7 +845,7 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
 {
 	/* A failed attempt's reason already names the URL and the cause. */
-	if (!code || code == 404)
+	if (!code || code == 404 || code == WSB_CLIENT_SCHEME)
 		snprintf(out, cap, "%s", reason);
 	else if (code == 401 || code == 403)
 		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);

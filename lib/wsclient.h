@@ -21,6 +21,13 @@
  * - a masked server frame (RFC 6455 §5.1) fails the connection with 1002,
  *   for good too. libwebsockets 4.1.6 would unmask it without telling, so
  *   lwsio checks the bytes before lws parses them (see lwsio.h).
+ *
+ * With compress the client offers permessage-deflate (RFC 7692, WSB_PMD_OFFER):
+ * a server that answers without it gets plain frames as before; one that
+ * agrees gets messages compressed when that makes them smaller (each on its
+ * own), and its RSV1 messages are inflated within max_message (wsrx.h); an
+ * answer that is not what was offered fails the connection with 1002, for
+ * good (§5: "permessage-deflate answer refused: ...").
  */
 #ifndef WSB_WSCLIENT_H
 #define WSB_WSCLIENT_H
@@ -33,6 +40,10 @@
 
 struct wsb_client;
 
+/* closed()'s code for a URL whose scheme the port does not speak; neither
+ * an HTTP status nor a close code. */
+#define WSB_CLIENT_SCHEME 1
+
 struct wsb_client_ops {
 	/* The WebSocket is open (after every successful (re)connect). */
 	void (*opened)(void *ud);
@@ -44,6 +55,8 @@ struct wsb_client_ops {
 	/* The connection closed or could not be made. code is the peer's close
 	 * code, the close code this client failed the connection with (1009,
 	 * 1003, 1002, 1007, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
+	 * WSB_CLIENT_SCHEME when the port speaks the other scheme (ws:// to
+	 * TLS, wss:// to plain: for good, reason says which to use),
 	 * or 0 for a failed attempt (reason: "cannot connect to URL: <cause in
 	 * words>") or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
@@ -83,6 +96,7 @@ struct wsb_client_cfg {
 	size_t max_message;		/* largest inbound message; 0: 16 MiB */
 	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
 	int insecure;			/* wss: accept any certificate and host name */
+	int compress;			/* offer permessage-deflate (see below) */
 };
 
 /* The connection settings every client tool takes from its options:
@@ -120,7 +134,8 @@ void wsb_client_input_resume(struct wsb_client *c);
 /* The exit status for a connection that ended for good with code (from
  * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_CONFIG for 404 (no
  * WebSocket at that path: retrying cannot help, closed() gets it at once
- * with a reason that names the path the server's / advertises),
+ * with a reason that names the path the server's / advertises) and for
+ * WSB_CLIENT_SCHEME,
  * WSB_EXIT_DATAERR for 1009/1003/1002/1007, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
 /* From opened(): "connected to URL", or after failed attempts "reconnected
@@ -130,6 +145,10 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap);
  * ("cannot connect to URL: connection refused", "...: the broker speaks
  * TLS: use wss://") or a lost connection ("disconnected from URL (...)"). */
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap);
+/* The reason for a refused upgrade: for 401/403 in words, without lws's
+ * text or the token ("no token given (...)", "token refused"), else
+ * lws_text. */
+const char *wsb_client_refusal(int status, const char *lws_text, int token_given);
 /* Appends "name=<value percent-encoded>" to a query string (with '&' when
  * not empty). Returns 0, or -1 if it does not fit in cap. */
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value);

@@ -25,6 +25,7 @@ void wsb_client_cfg_from(struct wsb_client_cfg *cc, const struct wsb_cfg *cfg, c
 		.max_message = (size_t)cfg->max_message,
 		.ca_file = cfg->cafile,
 		.insecure = cfg->insecure,
+		.compress = cfg->compress,
 	};
 }
 
@@ -34,9 +35,20 @@ int wsb_client_exit_code(int code)
 	 * same data would come again, so nothing to retry. */
 	if (code == 1009 || code == 1003 || code == 1002 || code == 1007)
 		return WSB_EXIT_DATAERR;
-	if (code == 404)
-		return WSB_EXIT_CONFIG;		/* a wrong path: see wrong_path() */
+	if (code == 404 || code == WSB_CLIENT_SCHEME)
+		return WSB_EXIT_CONFIG;		/* a wrong path or scheme: see wrong_path() */
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
+}
+
+const char *wsb_client_refusal(int status, const char *lws_text, int token_given)
+{
+	/* lws says "HS: ws upgrade unauthorized" for both 401 and 403; what
+	 * to do differs, and the token itself is never shown. */
+	if (status != 401 && status != 403)
+		return lws_text ? lws_text : "connection failed";
+	if (status == 403)
+		return "forbidden for this token";
+	return token_given ? "token refused" : "no token given (use --token, --token-file or WSBRIDGE_TOKEN)";
 }
 
 int wsb_client_query_add(char *q, size_t cap, const char *name, const char *value)

@@ -28,6 +28,7 @@ void wsb_wsrx_reset(struct wsb_wsrx *r)
 {
 	struct wsb_buf msg = r->msg, hold = r->hold;
 	const struct wsb_wsrx_ops *ops = r->ops;
+	struct wsb_inflate *inf = r->inf;
 	void *ud = r->ud;
 
 	wsb_buf_shrink(&msg, KEEP);
@@ -37,6 +38,13 @@ void wsb_wsrx_reset(struct wsb_wsrx *r)
 	r->hold = hold;
 	r->ops = ops;
 	r->ud = ud;
+	r->inf = inf;
+}
+
+void wsb_wsrx_deflate(struct wsb_wsrx *r, int agreed)
+{
+	r->pmd = 1;
+	r->failed = !agreed;		/* dropped, and nothing to report: the owner fails */
 }
 
 void wsb_wsrx_take(struct wsb_wsrx *r)
@@ -48,6 +56,8 @@ void wsb_wsrx_free(struct wsb_wsrx *r)
 {
 	wsb_buf_free(&r->msg);
 	wsb_buf_free(&r->hold);
+	wsb_inflate_free(r->inf);
+	r->inf = NULL;
 }
 
 void wsb_wsrx_flush(struct wsb_wsrx *r)
@@ -55,6 +65,8 @@ void wsb_wsrx_flush(struct wsb_wsrx *r)
 	size_t off = 0;
 	uint32_t n;
 
+	if (!r->taking)
+		return;		/* not open yet: held until the owner says so */
 	while (off < r->hold.len) {
 		memcpy(&n, r->hold.p + off, 4);
 		r->messages++;
@@ -81,7 +93,7 @@ static void deliver(struct wsb_wsrx *r, const char *p, size_t n)
 		fail(r, 1007, "text message is not UTF-8");
 		return;
 	}
-	if (r->lws_data) {	/* behind lws's message: held (see wsrx.h) */
+	if (r->lws_data || !r->taking) {	/* behind lws's message, or before take(): held */
 		uint32_t l = (uint32_t)n;
 		struct wsb_err e;
 		int first = !r->hold.len;
@@ -111,7 +123,7 @@ static int first_byte(struct wsb_wsrx *r, unsigned char b0)
 			r->closed = 1;
 		return M_PASS;
 	}
-	if (!r->taking || r->lws_open) {
+	if (!r->pmd && (!r->taking || r->lws_open)) {
 		if (op || fin)
 			r->lws_open = !fin;
 		return M_PASS;
@@ -126,8 +138,10 @@ static void take_header(struct wsb_wsrx *r, const unsigned char *h, uint64_t len
 	int op = h[0] & 0x0f;
 
 	r->fin = h[0] >> 7;
-	if (h[0] & 0x70)
+	if (h[0] & (r->pmd ? 0x30 : 0x70))
 		return fail(r, 1002, "reserved bits set in a frame");
+	if (h[0] & 0x40 && op == 0)
+		return fail(r, 1002, "RSV1 on a continuation frame");
 	if (h[1] & 0x80)
 		return fail(r, 1002, "masked frame from the server");
 	if (op == 2)
@@ -141,15 +155,36 @@ static void take_header(struct wsb_wsrx *r, const unsigned char *h, uint64_t len
 	if (op == 1) {
 		wsb_buf_reset(&r->msg);
 		r->open = 1;
+		r->deflated = h[0] >> 6 & 1;
+		if (r->deflated && !r->inf && !(r->inf = wsb_inflate_new()))
+			return fail(r, 1011, "out of memory");
+		if (r->deflated)
+			wsb_inflate_reset(r->inf);
 	}
-	/* From the header: one huge frame is refused before its payload. */
-	if (len > r->msg.max - r->msg.len)
+	/* From the header: one huge frame is refused before its payload (a
+	 * compressed one when its output passes the cap). */
+	if (!r->deflated && len > r->msg.max - r->msg.len)
 		return fail(r, 1009, "message too big");
+}
+
+/* Compressed payload p[0..n) onto the message; end: its last. */
+static void inflate_into(struct wsb_wsrx *r, const unsigned char *p, size_t n, int end)
+{
+	int rc = wsb_inflate(r->inf, p, n, end, &r->msg);
+
+	if (rc == WSB_INFLATE_BIG)
+		fail(r, 1009, "message too big");
+	else if (rc == WSB_INFLATE_BAD)
+		fail(r, 1002, "compressed message does not inflate");
+	else if (rc)
+		fail(r, 1011, "out of memory");
 }
 
 static void frame_end(struct wsb_wsrx *r)
 {
 	r->in_payload = 0;
+	if (r->mode == M_TAKE && r->fin && r->deflated)
+		inflate_into(r, NULL, 0, 1);
 	if (r->mode != M_TAKE || !r->fin)
 		return;
 	r->open = 0;
@@ -179,6 +214,8 @@ static size_t payload(struct wsb_wsrx *r, unsigned char *p, size_t *out, size_t 
 			memmove(p + *out, p + i, k);
 		*out += k;
 		r->lws_data |= r->data;
+	} else if (r->mode == M_TAKE && r->deflated) {
+		inflate_into(r, p + i, k, 0);
 	} else if (r->mode == M_TAKE && wsb_buf_append(&r->msg, p + i, k, &e)) {
 		fail(r, 1011, "out of memory");	/* within the cap */
 	}

@@ -31,7 +31,17 @@
  * at the latest, or when the owner calls it after held() (at most one
  * read's worth of messages, once per connection).
  *
- * Pure: no I/O, no lws; allocation only in the reassembly buffer.
+ * permessage-deflate (wsb_wsrx_deflate, once the 101 agreed to it): every
+ * data frame is taken from the first one after the 101, so lws never
+ * meets an RSV1 frame (it would fail it), and messages that arrive before
+ * take() are held as above. A message whose first frame has RSV1 is
+ * inflated as its payload arrives (no context takeover: each on its own)
+ * into the reassembly buffer, so the cap bounds the inflated size (a bomb
+ * fails with 1009 holding at most max bytes); UTF-8 is checked on the
+ * result. RSV1 on a continuation, or data that does not inflate: 1002.
+ *
+ * Pure: no I/O, no lws; allocation in the reassembly buffer and, once a
+ * compressed message comes, one inflater.
  */
 #ifndef WSB_WSRX_H
 #define WSB_WSRX_H
@@ -41,6 +51,7 @@
 
 #include "buf.h"
 #include "frame.h"
+#include "pmd.h"
 
 struct wsb_wsrx_ops {
 	/* One whole text message, valid UTF-8. msg is only valid during the call. */
@@ -72,6 +83,9 @@ struct wsb_wsrx {
 	uint8_t failed;
 	uint8_t lws_data;		/* this feed passed bytes of a data frame to lws */
 	uint8_t data;			/* the current frame is a data frame */
+	uint8_t pmd;			/* permessage-deflate agreed: all data frames are ours */
+	uint8_t deflated;		/* the open message is compressed */
+	struct wsb_inflate *inf;	/* from the first compressed message */
 };
 
 /* A receiver for one connection, messages up to max bytes. */
@@ -81,6 +95,12 @@ void wsb_wsrx_init(struct wsb_wsrx *r, size_t max, const struct wsb_wsrx_ops *op
 void wsb_wsrx_reset(struct wsb_wsrx *r);
 /* From now on, take data messages (see above). */
 void wsb_wsrx_take(struct wsb_wsrx *r);
+/* The 101 named an extension (lwsio, at the head's end, before any frame
+ * after it is fed): every data frame is taken from the first, messages
+ * are held until take(). agreed: permessage-deflate as offered, RSV1
+ * messages are inflated; 0: the owner fails the connection (the answer
+ * was refused), and data frames are dropped meanwhile. */
+void wsb_wsrx_deflate(struct wsb_wsrx *r, int agreed);
 /* Feeds the next n bytes of the frame stream, in place. Returns how many
  * bytes lws must see, moved to p[0..return): control frames, and frames
  * that are lws's. Messages are delivered (and failures reported) from

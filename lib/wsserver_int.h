@@ -11,7 +11,7 @@
 #include <libwebsockets.h>
 
 #include "buf.h"
-#include "pmdrx.h"
+#include "pmd.h"
 #include "wsserver.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big

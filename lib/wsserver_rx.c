@@ -11,7 +11,7 @@
 #include "jsonchar.h"
 #include "log.h"
 #include "lwsio.h"
-#include "pmdrx.h"
+#include "pmd.h"
 #include "proto.h"
 #include "sys.h"
 
@@ -195,15 +195,18 @@ static int srx_message(void *ud, const char *msg, size_t len, int comp)
 		return 0;
 	if (comp && !c->inflate)
 		c->inflate = wsb_inflate_new();
+	else if (comp && wsb_inflate_ended(c->inflate))
+		wsb_inflate_reset(c->inflate);
 	if (comp) {
-		if (!c->inflate || (rc = wsb_inflate_msg(c->inflate, msg, len, &s->inflated))) {
+		wsb_buf_reset(&s->inflated);
+		if (!c->inflate || (rc = wsb_inflate(c->inflate, msg, len, 1, &s->inflated))) {
 			s->inflated.len = 0;
 			wsb_buf_shrink(&s->inflated, BATCH);
-			if (!c->inflate || rc != WSB_CLOSE_TOO_BIG)
-				close_logged(s, c, c->inflate ? rc : WSB_CLOSE_INTERNAL,
-					     rc == 1007 ? "invalid compressed data" : "out of memory");
-			else
+			if (rc == WSB_INFLATE_BIG)
 				too_big(s, c);
+			else
+				close_logged(s, c, rc == WSB_INFLATE_BAD ? 1002 : WSB_CLOSE_INTERNAL,
+					     rc == WSB_INFLATE_BAD ? "invalid compressed data" : "out of memory");
 			return 0;
 		}
 		msg = s->inflated.p ? s->inflated.p : "";

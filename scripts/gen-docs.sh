@@ -3,7 +3,8 @@
 #
 # Each built binary in $WSB_BIN (default bin/) describes itself: the hidden
 # --dump-options prints its rows of the option table (lib/options.c),
-# --dump-exit-codes its rows of the shared exit-code table (lib/err.c),
+# --dump-exit-codes its rows of the shared exit-code table (lib/err.c:
+# code, name, the meaning in the tool's words, the general meaning),
 # --version the version. The prose lives in hand-written templates,
 # docs/man/NAME.1.in and docs/man/wsbridge.7.in, whose placeholder lines are
 # replaced:
@@ -166,9 +167,9 @@ gen_environment() {	# opts file, tool -> roff
 	}' "$1"
 }
 
-gen_exit_status() {	# exit-codes file -> roff
-	awk -F '\t' "$awk_roff"'
-	{ print ".TP\n.B " $1; print sentence(roff($3)) }' "$1"
+gen_exit_status() {	# exit-codes file [column: 3 the tool's words, 4 the general ones] -> roff
+	awk -F '\t' -v col="${2:-3}" "$awk_roff"'
+	{ print ".TP\n.B " $1; print sentence(roff($col)) }' "$1"
 }
 
 # expand TEMPLATE OUTPUT PIECES-DIR: placeholder lines become the pieces;
@@ -211,7 +212,7 @@ for t in "${tools[@]}"; do
 done
 
 mkdir -p "$work/t/7"
-gen_exit_status "$work/t/exit-codes" >"$work/t/7/EXIT_STATUS"
+gen_exit_status "$work/t/exit-codes" 4 >"$work/t/7/EXIT_STATUS"
 [ -f "$root/docs/man/wsbridge.7.in" ] || die "docs/man/wsbridge.7.in is missing"
 expand "$root/docs/man/wsbridge.7.in" "$out/docs/man/wsbridge.7" "$work/t/7" || errors=$((errors + 1))
 

@@ -77,10 +77,10 @@ boundaries() {
 			case " $allowed " in *" $f "*) ;; *) bad="$bad $f:<$hdr>" ;; esac
 		done
 	done <<-'EOF'
-		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsserver_rx.c lib/wsdoor.c lib/wsclient.c lib/lwsglue.c
+		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsserver_rx.c lib/wsdoor.c lib/wsclient.c lib/wsclient_int.h lib/wsclient_in.c lib/lwsglue.c
 		(jq|jv)\.h lib/jqfilter.c
 		curl/ cmd/wsbridge-health/probe.c lib/diag.c
-		zlib\.h cmd/wsbridge-replay/replay_run.c lib/pmd.c lib/pmdrx.c
+		zlib\.h cmd/wsbridge-replay/replay_run.c lib/pmd.c
 		hiredis/ lib/redis.c
 	EOF
 	if [ -z "$bad" ]; then pass "include boundaries"; else fail "include boundaries" "not allowed:$bad"; fi

@@ -199,6 +199,20 @@ start_hostile() {
 # hostile_saw PATTERN: the hostile server logged a line matching PATTERN.
 hostile_saw() { grep -q "$1" "$HOSTILE_LOG"; }
 
+# start_wireproxy NAME: tests/tools/wireproxy.py in front of $PORT (it
+# counts the bytes and the RSV1 frames each way); its port in PPORT. Then
+# `wire NAME up|down bytes|frames|rsv1` reads a count, and wire_settled NAME
+# waits until its client has gone and the counts are final.
+start_wireproxy() {
+	"$PY" "$WSB_TESTS/tools/wireproxy.py" --target "127.0.0.1:$PORT" --stats "$T/$1.json" >"$T/$1.out" 2>"$T/$1.err" &
+	track $!
+	poll 10 test -s "$T/$1.out" || { echo "wireproxy did not start:"; cat "$T/$1.err"; return 1; }
+	PPORT=$(head -1 "$T/$1.out")
+}
+wire() { jq -r ".$2.$3" "$T/$1.json"; }
+_wire_open0() { [ "$(jq -r .open "$T/$1.json")" = 0 ]; }
+wire_settled() { poll 10 _wire_open0 "$1" || fail "proxy $1 sees its connection end"; }
+
 # slow_resumes FILE...: how many times the wsbridge-sub processes whose
 # stderr is in FILEs were closed as slow consumers (4008) and resumed. On a
 # busy machine a reader starved of CPU for --max-stall is a slow consumer

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "auth.h"
+#include "diag.h"
 #include "envbuf.h"
 #include "envelope.h"
 #include "log.h"
@@ -82,6 +83,64 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 	snprintf(p->http_error, sizeof p->http_error, "%.200s (curl %d)", msg, (int)rc);
 }
 
+/* A URL's parts as libcurl reads them; free with url_parts_free. */
+struct url_parts {
+	CURLU *u;
+	char *host, *port, *scheme, *path;
+};
+
+static int url_parts(struct url_parts *up, const char *url)
+{
+	*up = (struct url_parts){ .u = curl_url() };
+	if (!up->u || curl_url_set(up->u, CURLUPART_URL, url, 0) || curl_url_get(up->u, CURLUPART_HOST, &up->host, 0) ||
+	    curl_url_get(up->u, CURLUPART_PORT, &up->port, CURLU_DEFAULT_PORT) ||
+	    curl_url_get(up->u, CURLUPART_SCHEME, &up->scheme, 0) || curl_url_get(up->u, CURLUPART_PATH, &up->path, 0))
+		return -1;
+	return 0;
+}
+
+static void url_parts_free(struct url_parts *up)
+{
+	curl_free(up->host);
+	curl_free(up->port);
+	curl_free(up->scheme);
+	curl_free(up->path);
+	curl_url_cleanup(up->u);
+}
+
+/* An answer or a failure that says the URL itself is wrong, in words a
+ * user can act on (exit 78, like a WebSocket path with no WebSocket):
+ * the TLS port asked for plain HTTP or the other way round, no /health
+ * at the path (404), or the path is the broker's WebSocket (426). */
+static void url_mistake(const struct wsb_cfg *cfg, const char *url, struct wsb_health_probe *p)
+{
+	struct url_parts u = { 0 };
+	char why[300];
+	int ms = cfg->connect_timeout < 2 ? (int)(cfg->connect_timeout * 1000) : 2000;
+
+	if (url_parts(&u, url))
+		goto out;
+	if (p->http_state == WSB_PROBE_UNREACHABLE &&
+	    wsb_diag_connect(u.host, atoi(u.port), !strcmp(u.scheme, "https"), strncmp(cfg->url, "ws", 2), ms, why,
+			     sizeof why) == WSB_DIAG_SCHEME) {
+		/* The scheme to use is said in the kind the user wrote. */
+		p->http_state = WSB_PROBE_MISCONFIGURED;
+		snprintf(p->http_error, sizeof p->http_error, "%.100s: %.140s", cfg->url, why);
+	} else if (p->http_state == WSB_PROBE_DONE && p->http_code == 404) {
+		p->http_state = WSB_PROBE_MISCONFIGURED;
+		snprintf(p->http_error, sizeof p->http_error,
+			 "no /health at \"%.60s\" (HTTP 404): give the broker's address, %.5s://%.60s:%.5s", u.path,
+			 u.scheme, u.host, u.port);
+	} else if (p->http_state == WSB_PROBE_DONE && p->http_code == 426) {
+		p->http_state = WSB_PROBE_MISCONFIGURED;
+		snprintf(p->http_error, sizeof p->http_error,
+			 "\"%.40s\" is the broker's WebSocket path (HTTP 426), not its /health: "
+			 "give the broker's address, %.5s://%.40s:%.5s, or add --ws", u.path, u.scheme, u.host, u.port);
+	}
+out:
+	url_parts_free(&u);
+}
+
 /* Fetches url (already ending in /health) into p (http_* fields) and a
  * malloc'ed body (*body, *len; NULL when there is none). token may be NULL. */
 static void probe_http(const struct wsb_cfg *cfg, const char *url, const char *token, double budget_s,
@@ -150,6 +209,7 @@ static void probe_http(const struct wsb_cfg *cfg, const char *url, const char *t
 	} else {
 		http_error(p, rc, errbuf, &b);
 	}
+	url_mistake(cfg, url, p);
 	wsb_buf_free(&b.buf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
@@ -304,7 +364,7 @@ static void ws_closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	if (wsb_client_exit_code(code) == WSB_EXIT_NOPERM)
 		ws_end(w, WSB_PROBE_REFUSED, "%s (%d)", reason, code);
-	else if (code == 404)
+	else if (code == 404 || code == WSB_CLIENT_SCHEME)
 		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);
 	else if (w->p->ws_connect_ms >= 0)
 		ws_end(w, WSB_PROBE_UNREACHABLE, "closed by the server before the %s came back (%d %s)",
@@ -492,6 +552,26 @@ static int emit(struct run *r, const struct wsb_health *h, const struct wsb_heal
 	return 0;
 }
 
+/* --ws with an http(s) URL whose path is the broker's WebSocket (it
+ * answered 426): that path is the one to open, /health the one to fetch,
+ * as a ws:// URL with that path would say. 0 when both URLs changed. */
+static int ws_path_from_url(struct run *r)
+{
+	struct url_parts u = { 0 };
+	int n = -1;
+
+	if (strcmp(r->cfg->ws_path, "/ws") || url_parts(&u, r->url))
+		goto out;
+	n = snprintf(r->ws_url, sizeof r->ws_url, "%s://%s:%s%s", strcmp(u.scheme, "https") ? "ws" : "wss", u.host,
+		     u.port, u.path);
+	if (n > 0 && (size_t)n < sizeof r->ws_url)
+		n = snprintf(r->url, sizeof r->url, "%s://%s:%s/health", u.scheme, u.host, u.port);
+	n = n > 0 && (size_t)n < sizeof r->url ? 0 : -1;
+out:
+	url_parts_free(&u);
+	return n;
+}
+
 static int probe_once(struct run *r, int *exit_code)
 {
 	const struct wsb_cfg *cfg = r->cfg;
@@ -507,6 +587,12 @@ static int probe_once(struct run *r, int *exit_code)
 	wsb_health_probe_init(&p);
 	memset(&h, 0, sizeof h);
 	probe_http(cfg, r->url, r->has_token ? r->token : NULL, r->budget, &p, &body, &len);
+	if ((cfg->ws || cfg->roundtrip) && p.http_state == WSB_PROBE_MISCONFIGURED && p.http_code == 426 &&
+	    !ws_path_from_url(r)) {
+		free(body);
+		wsb_health_probe_init(&p);
+		probe_http(cfg, r->url, r->has_token ? r->token : NULL, r->budget, &p, &body, &len);
+	}
 	if (p.http_state == WSB_PROBE_DONE) {
 		parsed = !wsb_health_parse(body ? body : "", len, &h, &e);
 		if (!parsed)

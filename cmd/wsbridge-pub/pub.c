@@ -64,6 +64,10 @@ struct pub {
 	 * acknowledges at all. */
 	int ready;
 	int down;			/* a connection attempt failed: --drop-oldest applies */
+	/* The last warning that explains why lines may stay unacknowledged
+	 * (a failed attempt, a refusal): a non-zero exit repeats it, so -q,
+	 * which hides warnings, never hides the reason for the status. */
+	char trouble[300];
 	int acks;			/* the server acknowledges (greeting named us) */
 	int warned_noack;
 	struct wsb_buf scan;		/* parse buffer for inbound frames */
@@ -153,7 +157,10 @@ static void unacked_text(const struct pub *p, char *out, size_t cap)
 	uint32_t file;
 
 	if (!wsb_msgq_first(p->q, &data, &len, &id)) {
-		snprintf(out, cap, "0 lines not acknowledged");
+		/* Given up before the input ended: nothing is lost, but what
+		 * was still to come was not read. */
+		snprintf(out, cap, "no line lost: none was queued%s, but %s was not read to its end",
+			 p->skipped ? " (the ones read were skipped)" : "", p->in_name ? p->in_name : "the input");
 		return;
 	}
 	file = rec_source(data, &line, &off);
@@ -432,6 +439,13 @@ static char *in_buf(void *ud, size_t *room)
 {
 	struct pub *p = ud;
 
+	/* After finish() the input is nobody's business: the client's
+	 * teardown still offers it (a hung-up input is read to EOF), and a
+	 * read of the file closed by then would replace the run's error. */
+	if (p->finished) {
+		*room = 0;
+		return NULL;
+	}
 	take_lines(p);
 	if (p->stopping || !queue_room(p)) {
 		*room = 0;
@@ -672,7 +686,9 @@ static void message(void *ud, const char *msg, size_t len)
 			/* Retryable: the broker acks nothing after it on this
 			 * connection, so resend from a new one (maybe to the
 			 * next --url), from what the greeting says it has. */
-			wsb_log(WSB_LOG_WARN, "the broker could not publish (%s): reconnecting to send again", text);
+			snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (UNAVAILABLE: %.200s)", text);
+			wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (UNAVAILABLE: %s); "
+				"reconnecting to send the unacknowledged lines again", text[0] ? text : "no reason given");
 			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
 			return;
 		}
@@ -687,9 +703,39 @@ static void message(void *ud, const char *msg, size_t len)
 		}
 		/* The code too: RATE_LIMITED is the operator's policy, not a
 		 * bad line, and says where to look. */
-		wsb_log(WSB_LOG_WARN, "the broker refused a message%s%s%s: %s", code[0] ? " (" : "", code,
-			code[0] ? ")" : "", text[0] ? text : "(no reason)");
+		snprintf(p->trouble, sizeof p->trouble, "the broker refused a message%s%.40s%s: %.200s",
+			 code[0] ? " (" : "", code, code[0] ? ")" : "", text[0] ? text : "(no reason)");
+		wsb_log(WSB_LOG_WARN, "%s", p->trouble);
 	}
+}
+
+/* Given up with nothing queued: whether anything was left to send depends
+ * on the rest of the input, which a file (not a pipe: it may never end)
+ * can tell now, outside the event loop, so an input with nothing to send
+ * ends 0 however reading and the failed connects interleaved. 1 when that
+ * settled the run: input read out with nothing queued, or finish() ran
+ * (--strict, a read error); 0 when a line is queued or a pipe is left. */
+static int read_files_out(struct pub *p)
+{
+	struct stat sb;
+
+	while (!p->input_done && !p->finished && !p->eof_pending && !wsb_msgq_count(p->q)) {
+		size_t room = 0;
+		char *b;
+		ssize_t n;
+
+		if (p->in_fd < 0 || fstat(p->in_fd, &sb) || !S_ISREG(sb.st_mode) || !(b = in_buf(p, &room)) || !room)
+			return 0;
+		n = read(p->in_fd, b, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			in_error(p, errno);
+			break;
+		}
+		in_data(p, (size_t)n);
+	}
+	return p->finished || (p->input_done && !wsb_msgq_count(p->q));
 }
 
 static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
@@ -707,12 +753,21 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;
-		wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu lines queued", what, (double)retry_ms / 1000,
-			left);
+		snprintf(p->trouble, sizeof p->trouble, "%.290s", what);
+		if (p->lingering && mono_s() + (double)retry_ms / 1000 >= p->linger_end)
+			wsb_log(WSB_LOG_WARN, "%s; giving up in %.1fs (--linger) with %zu line%s queued", what,
+				p->linger_end - mono_s() > 0 ? p->linger_end - mono_s() : 0, left, left == 1 ? "" : "s");
+		else
+			wsb_log(WSB_LOG_WARN, "%s; retrying in %.1fs with %zu line%s queued", what,
+				(double)retry_ms / 1000, left, left == 1 ? "" : "s");
 		return;
 	}
 	if ((p->input_done || p->stopping) && !left) {
 		finish(p, WSB_EXIT_OK);
+		return;
+	}
+	if (!left && read_files_out(p)) {
+		finish(p, WSB_EXIT_OK);	/* a status finish() already set stands */
 		return;
 	}
 	if (code == 1000 && p->rc) {
@@ -737,7 +792,8 @@ static void timer(void *ud)
 		return;
 	}
 	unacked_text(p, text, sizeof text);
-	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs", text, p->cfg->linger);
+	wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s after waiting %gs%s%s", text, p->cfg->linger,
+		    p->trouble[0] ? "; last trouble: " : "", p->trouble);
 	finish(p, WSB_EXIT_TEMPFAIL);
 }
 
@@ -772,7 +828,8 @@ static void on_signal(void *ud, int sig)
 	if (p->stopping || !wsb_msgq_count(p->q)) {
 		if (wsb_msgq_count(p->q)) {
 			unacked_text(p, text, sizeof text);
-			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s", text);
+			wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "interrupted; %s%s%s", text,
+				    p->trouble[0] ? "; last trouble: " : "", p->trouble);
 		}
 		finish(p, wsb_msgq_count(p->q) ? WSB_EXIT_TEMPFAIL : WSB_EXIT_OK);
 		return;

@@ -4,6 +4,7 @@
 #include "replay_run.h"
 #include "replay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -42,6 +44,7 @@ struct rp {
 	const char *name;
 	int fd;
 	gzFile gz;
+	int looked;			/* the first bytes of a plain input were checked for gzip */
 	struct wsb_lines lines;
 
 	char *buf, *buf2, *buf3;	/* compact message, with members dropped, setter input */
@@ -335,6 +338,7 @@ static int open_input(struct rp *r, const char *name, struct wsb_err *err)
 
 	r->fd = -1;
 	r->gz = NULL;
+	r->looked = 0;
 	if (!strcmp(name, "-")) {
 		r->name = "stdin";
 		r->fd = STDIN_FILENO;
@@ -400,9 +404,34 @@ static ssize_t fill(struct rp *r)
 			return fail(r, WSB_EXIT_IOERR);
 		}
 	}
+	/* A compressed stream read as text would be a screen of invalid
+	 * lines and exit 0: gzip is recognised by name (.gz) only, because
+	 * zlib cannot read a growing file, so say what to do instead. */
+	if (!r->gz && !r->looked && got >= 2) {
+		r->looked = 1;
+		if ((unsigned char)w[0] == 0x1f && (unsigned char)w[1] == 0x8b) {
+			wsb_err_set(r->err, WSB_EXIT_DATAERR, "%s: gzip data: name the file with its .gz ending, "
+				    "or pipe it through zcat", r->name);
+			return fail(r, WSB_EXIT_DATAERR);
+		}
+	}
 	if (got > 0)
 		wsb_lines_commit(&r->lines, (size_t)got);
 	return got;
+}
+
+static int gz_damaged(struct rp *r)
+{
+	int zerr;
+	const char *m = gzerror(r->gz, &zerr);
+
+	if (zerr == Z_OK)
+		return 0;
+	if (zerr == Z_BUF_ERROR)
+		wsb_err_set(r->err, WSB_EXIT_DATAERR, "%s: truncated gzip file (its end is missing)", r->name);
+	else
+		wsb_err_set(r->err, WSB_EXIT_DATAERR, "%s: damaged gzip file: %s", r->name, m);
+	return fail(r, WSB_EXIT_DATAERR);
 }
 
 static void replay_input(struct rp *r)
@@ -429,16 +458,10 @@ static void replay_input(struct rp *r)
 		if (got < 0)
 			break;
 		if (!got) {
-			/* zlib's gzread reports a truncated stream only here. */
-			if (r->gz) {
-				int zerr;
-				const char *m = gzerror(r->gz, &zerr);
-
-				if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-					wsb_log(WSB_LOG_WARN, "%s: %s", r->name, m);
-				else if (zerr == Z_BUF_ERROR && !quiet(r))
-					wsb_log(WSB_LOG_WARN, "%s: truncated gzip file", r->name);
-			}
+			/* zlib's gzread reports a truncated stream only here: the
+			 * recording is damaged (65), what came before is out. */
+			if (r->gz && gz_damaged(r))
+				break;
 			wsb_lines_eof(&r->lines);
 		}
 	}
@@ -488,12 +511,56 @@ static void summary(const struct rp *r)
 	wsb_log(WSB_LOG_DEBUG, "%" PRIu64 " messages replayed", r->emitted);
 }
 
+static int is_segment(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 7 && !strcmp(d->d_name + n - 7, ".ndjson");
+}
+
+/* Appends path, or for a directory (a --journal DIR) its segments in name
+ * order, which is seq order: 20-digit first seqs. */
+static int add_operand(struct wsb_strlist *l, const char *path, struct wsb_err *err)
+{
+	struct dirent **ents;
+	struct stat st;
+	char *f = NULL;
+	int n, r = 0;
+
+	if (strcmp(path, "-") && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+		if ((n = scandir(path, &ents, is_segment, alphasort)) < 0)
+			return wsb_err_errno(err, WSB_EXIT_NOINPUT, errno, "cannot read the directory %s", path);
+		if (!n)
+			r = wsb_err_set(err, WSB_EXIT_NOINPUT, "%s: a directory with no journal segments (*.ndjson)",
+					path);
+		for (int i = 0; i < n; i++) {
+			f = NULL;
+			if (!r && (asprintf(&f, "%s/%s", path, ents[i]->d_name) < 0 || wsb_strlist_add(l, f))) {
+				free(f);
+				r = wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+			}
+			free(ents[i]);
+		}
+		free(ents);
+		return r;
+	}
+	if (access(path, R_OK) && strcmp(path, "-"))
+		return wsb_err_errno(err, WSB_EXIT_NOINPUT, errno, "cannot open %s", path);
+	if (!(f = strdup(path)) || wsb_strlist_add(l, f)) {
+		free(f);
+		return wsb_err_set(err, WSB_EXIT_OSERR, "out of memory");
+	}
+	return 0;
+}
+
 int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	struct rp r = { .cfg = cfg, .err = err, .fd = -1 };
 	char *stdin_only[] = { "-" };
-	char **ops = cfg->n_operands ? cfg->operands : stdin_only;
-	int nops = cfg->n_operands ? cfg->n_operands : 1;
+	char **given = cfg->n_operands ? cfg->operands : stdin_only;
+	struct wsb_strlist files = { 0 };
+	char **ops = NULL;
+	int nops = 0;
 
 	wsb_err_clear(err);
 	signal(SIGPIPE, SIG_IGN);
@@ -518,12 +585,13 @@ int wsb_replay_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 		goto out;
 	}
 	/* Find a missing file before replaying an hour of the one before it. */
-	for (int i = 0; i < nops; i++)
-		if (strcmp(ops[i], "-") && access(ops[i], R_OK)) {
-			wsb_err_errno(err, WSB_EXIT_NOINPUT, errno, "cannot open %s", ops[i]);
-			r.rc = WSB_EXIT_NOINPUT;
+	for (int i = 0; i < (cfg->n_operands ? cfg->n_operands : 1); i++)
+		if (add_operand(&files, given[i], err)) {
+			r.rc = err->code;
 			goto out;
 		}
+	ops = files.v;
+	nops = (int)files.n;
 	for (r.pass = 0; !r.stop && (cfg->loop == 0 || r.pass < cfg->loop); r.pass++) {
 		uint64_t before = r.emitted;
 
@@ -554,6 +622,9 @@ out:
 	free(r.buf2);
 	free(r.buf3);
 	wsb_buf_free(&r.out);
+	for (size_t i = 0; i < files.n; i++)
+		free(files.v[i]);
+	free(files.v);
 	/* Already reported where it happened, or nothing to report. */
 	if (r.rc == 0 || (r.rc && !err->msg[0]))
 		err->msg[0] = '\0';

@@ -23,13 +23,16 @@ static int metrics_core(struct serve *s, char *buf, size_t cap);
 static const char *const cluster_states[] = { "ok", "degraded", "down" };
 
 /* --cluster's part of /health: its state, where Redis is (never the
- * password), how many instances heartbeat; why, when not ok. */
-static const char *cluster_json(const struct serve *s, char *buf, size_t cap)
+ * password), how many instances heartbeat; why, when not ok (in why).
+ * *down when publishes are refused: the instance cannot do its work. */
+static const char *cluster_json(const struct serve *s, char *buf, size_t cap, char *why, size_t wcap,
+				int *down)
 {
 	struct wsb_cluster_stats cs;
 	int n;
 
 	buf[0] = '\0';
+	*down = 0;
 	if (!s->cluster)
 		return NULL;
 	wsb_cluster_stats(s->cluster, &cs);
@@ -38,10 +41,18 @@ static const char *cluster_json(const struct serve *s, char *buf, size_t cap)
 	n += snprintf(buf + n, cap - (size_t)n, ",\"cluster_redis\":");
 	n += (int)wsb_json_escape(buf + n, cap - (size_t)n, cs.addr, strlen(cs.addr));
 	snprintf(buf + n, cap - (size_t)n, ",\"cluster_instances\":%" PRIu64, cs.instances);
-	return cs.state == WSB_CLUSTER_OK ? NULL : cs.reason[0] ? cs.reason : "the cluster is not ok";
+	if (cs.state == WSB_CLUSTER_OK)
+		return NULL;
+	*down = cs.state == WSB_CLUSTER_DOWN;
+	snprintf(why, wcap, "%s%s", *down ? "publishes refused (UNAVAILABLE): " : "",
+		 cs.reason[0] ? cs.reason : "the cluster is not ok");
+	return why;
 }
 
-static int health_json(struct serve *s, char *buf, size_t cap)
+/* The status and its HTTP code: 503 only while publishes are refused for
+ * good (--cluster down), so a load balancer stops sending publishers to
+ * an instance that cannot take them; "degraded" still works, 200. */
+static int health_json(struct serve *s, char *buf, size_t cap, int *code)
 {
 	struct wsb_broker_stats st;
 	struct wsb_server_stats ts_;
@@ -53,13 +64,15 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 					"until the server starts a new epoch";
 	const char *why;
 
-	char cluster[600];
-	const char *cwhy = cluster_json(s, cluster, sizeof cluster);
+	char cluster[600], cbuf[WSB_ERR_LEN];
+	int down;
+	const char *cwhy = cluster_json(s, cluster, sizeof cluster, cbuf, sizeof cbuf, &down);
 
 	wsb_broker_stats(s->broker, &st);
 	wsb_server_stats(s->srv, &ts_);
 	wsb_env_timestamp_now(ts);
-	why = s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : cwhy;
+	why = down ? cwhy : s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : cwhy;
+	*code = down && !ts_.stopping ? 503 : 200;
 	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
 		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
@@ -73,7 +86,7 @@ static int health_json(struct serve *s, char *buf, size_t cap)
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
-			ts_.stopping ? "stopping" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
+			ts_.stopping ? "stopping" : down ? "unavailable" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			uptime(s), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.slow_unsubscribed, st.seq, st.queued_bytes,
 			ts_.publishers_paused ? "true" : "false",
@@ -260,8 +273,10 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	if (is_console_path(s, rq, path))
 		return serve_console(rq, path);
 	if (!strcmp(path, "/health")) {
-		n = health_json(s, body, sizeof body);
-		return wsb_server_reply(rq, 200, "application/json", NULL, body, (size_t)n);
+		int code;
+
+		n = health_json(s, body, sizeof body, &code);
+		return wsb_server_reply(rq, code, "application/json", NULL, body, (size_t)n);
 	}
 	if (!strcmp(path, "/clients"))
 		return serve_clients(s, rq);

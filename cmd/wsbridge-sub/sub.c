@@ -344,6 +344,7 @@ static void opened(void *ud)
 	int notable = wsb_client_open_text(s->cl, text, sizeof text);
 
 	s->opened = 1;
+	s->last_failure[0] = '\0';	/* what a later timeout repeats is only a current outage */
 	wsb_log(notable ? WSB_LOG_WARN : WSB_LOG_INFO, "%s", text);
 }
 
@@ -415,8 +416,10 @@ static void timer(void *ud)
 		return;
 	}
 	if (s->cfg->count) {
-		wsb_err_set(s->err, WSB_EXIT_TEMPFAIL, "timeout: %" PRIu64 " of %" PRIu64 " messages in %gs",
-			    s->got, s->cfg->count, s->cfg->timeout);
+		/* Under -q the warnings are not seen: the cause goes here. */
+		wsb_err_set(s->err, WSB_EXIT_TEMPFAIL, "timeout: %" PRIu64 " of %" PRIu64 " messages in %gs%s%.180s",
+			    s->got, s->cfg->count, s->cfg->timeout, s->last_failure[0] ? "; last trouble: " : "",
+			    s->last_failure);
 		finish(s, WSB_EXIT_TEMPFAIL);
 		return;
 	}

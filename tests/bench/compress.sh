@@ -9,7 +9,11 @@
 # system, from /proc), with the ratio compressed/plain. A message is
 # compressed once for all subscribers, so the CPU cost per delivery should
 # shrink as SUBS grows. Every wait is bounded; every process is stopped by
-# PID. Environment: WSB_BIN; BENCH_SUBS (20), BENCH_CMSGS (5000),
+# PID. Then the clients: one wsbridge-sub and one wsbridge-pub, each with
+# and without --compress, against a broker with --compress, each behind
+# tests/tools/wireproxy.py (bytes on the wire) and measured by a parent
+# that waits for it (user + system CPU of the whole run, per message).
+# Environment: WSB_BIN; BENCH_SUBS (20), BENCH_CMSGS (5000),
 # BENCH_TIMEOUT (60 s per run). Exit status 0, or 1 when a run did not
 # deliver everything.
 set -u
@@ -125,4 +129,56 @@ awk -v d="$D" -v p="$plain" -v c="$comp" 'BEGIN {
 	printf "    %-10s %12.0f %16.2f\n", "plain", P[1] / d, P[2] * 1e6 / d
 	printf "    %-10s %12.0f %16.2f\n", "compress", C[1] / d, C[2] * 1e6 / d
 	printf "    %-10s %11.0f%% %15.0f%%\n", "ratio", 100 * C[1] / P[1], (P[2] > 0 ? 100 * C[2] / P[2] : 0)
+}'
+
+# The clients. cpu FILE CMD...: runs CMD, writes its user + system seconds.
+cpu() {
+	"$PY" -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.3f" % (u.ru_utime + u.ru_stime))
+sys.exit(rc)' "$@"
+}
+proxy() {	# proxy NAME PORT: a wireproxy in front of PORT; its port on stdout
+	"$PY" "$(dirname "$0")/../tools/wireproxy.py" --target "127.0.0.1:$2" --stats "$T/$1.json" >"$T/$1.port" 2>/dev/null &
+	pids+=("$!")
+	poll 10 test -s "$T/$1.port" && head -1 "$T/$1.port"
+}
+wire() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["bytes"])' "$T/$1.json" "$2"; }
+settled() { grep -q '"open": 0' "$T/$1.json"; }	# final totals: its client has gone
+subscribed() { curl -sf "http://127.0.0.1:$1/health" | grep -q '"subscribers":[1-9]'; }
+
+# clients MODE(plain|compress): prints "sub_bytes sub_cpu pub_bytes pub_cpu"
+clients() {
+	local mode=$1 args=() serve port sp pp sub
+	[ "$mode" = compress ] && args=(--compress)
+	"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 --max-queue 64M --max-memory 1G --compress 2>"$T/cserve.$mode.err" &
+	serve=$!
+	pids+=("$serve")
+	poll 10 grep -q 'listening on' "$T/cserve.$mode.err" || { echo "serve did not start" >&2; return 1; }
+	port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/cserve.$mode.err" | head -1)
+	sp=$(proxy "s.$mode" "$port") && pp=$(proxy "p.$mode" "$port") || { echo "proxy did not start" >&2; return 1; }
+	cpu "$T/subcpu.$mode" timeout "$TIMEOUT" "$WSB_BIN/wsbridge-sub" "${args[@]}" --url "ws://127.0.0.1:$sp/ws" \
+		--count "$MSGS" >/dev/null 2>"$T/csub.$mode.err" &
+	sub=$!
+	pids+=("$sub")
+	poll 20 subscribed "$port" || { echo "sub did not subscribe" >&2; return 1; }
+	cpu "$T/pubcpu.$mode" timeout "$TIMEOUT" "$WSB_BIN/wsbridge-pub" "${args[@]}" --url "ws://127.0.0.1:$pp/ws" \
+		<"$T/msgs.ndjson" 2>"$T/cpub.$mode.err" || { echo "pub failed" >&2; return 1; }
+	wait "$sub" || { echo "sub did not get every message: $(tail -c 300 "$T/csub.$mode.err")" >&2; return 1; }
+	kill "$serve"; wait "$serve" 2>/dev/null
+	poll 10 settled "s.$mode" && poll 10 settled "p.$mode" || { echo "proxies did not settle" >&2; return 1; }
+	echo "$(wire "s.$mode" down) $(cat "$T/subcpu.$mode") $(wire "p.$mode" up) $(cat "$T/pubcpu.$mode")"
+}
+
+echo "    the clients, $MSGS messages each, against serve --compress:"
+plain=$(clients plain) || exit 1
+comp=$(clients compress) || exit 1
+awk -v m="$MSGS" -v p="$plain" -v c="$comp" 'BEGIN {
+	split(p, P, " "); split(c, C, " ")
+	printf "    %-18s %12s %16s\n", "", "bytes/message", "CPU us/message"
+	printf "    %-18s %12.0f %16.2f\n", "sub", P[1] / m, P[2] * 1e6 / m
+	printf "    %-18s %12.0f %16.2f\n", "sub --compress", C[1] / m, C[2] * 1e6 / m
+	printf "    %-18s %12.0f %16.2f\n", "pub", P[3] / m, P[4] * 1e6 / m
+	printf "    %-18s %12.0f %16.2f\n", "pub --compress", C[3] / m, C[4] * 1e6 / m
 }'

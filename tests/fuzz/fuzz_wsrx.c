@@ -17,8 +17,16 @@
  *   runs agree on everything (what lws gets, the messages, the failure), no
  *   message exceeds the cap or is invalid UTF-8, at most one failure is
  *   reported, and the reassembly buffer never holds more than the cap.
+ * - mode & 2: either of the above with permessage-deflate agreed
+ *   (wsb_wsrx_deflate before the first byte): generated messages are
+ *   compressed or not at random, fragments cut the compressed bytes; every
+ *   data frame is ours whatever take_at says (lws gets only control
+ *   frames), messages wait for take() and keep their order, a message
+ *   inflating past the cap fails 1009 with the buffer within the cap.
  */
 #include "fuzz.h"
+
+#include <zlib.h>
 
 #include "frame.h"
 #include "jsonchar.h"
@@ -146,17 +154,22 @@ static void feed(struct rec *r, const unsigned char *s, size_t n, struct fuzz_in
 			lws_sim(r, b + off, out);
 		off += k;
 	}
+	wsb_wsrx_take(&r->rx);	/* with pmd, what came before take() waited for it */
 	wsb_wsrx_flush(&r->rx);
 	free(b);
 }
 
-static void raw(const uint8_t *data, size_t size, size_t max)
+static void raw(const uint8_t *data, size_t size, size_t max, int pmd)
 {
 	struct rec whole, parts;
 	struct fuzz_in in = { data, size };
 
 	rec_init(&whole, max);
 	rec_init(&parts, max);
+	if (pmd) {
+		wsb_wsrx_deflate(&whole.rx, 1);
+		wsb_wsrx_deflate(&parts.rx, 1);
+	}
 	feed(&whole, data, size, NULL, 0, 0);
 	feed(&parts, data, size, &in, 0, 0);
 	FUZZ_CHECK(whole.fails <= 1 && whole.fail == parts.fail && whole.fails == parts.fails);
@@ -172,6 +185,7 @@ struct gen {
 	size_t n, ncap, ln, lcap, mn, mcap;
 	size_t take_off;		/* stream offset where take() applies */
 	int failed, code;
+	int pmd;			/* permessage-deflate agreed */
 	size_t max;
 };
 
@@ -189,22 +203,44 @@ static void frame(struct gen *g, int b0, const unsigned char *p, size_t len, int
 	put(&g->s, &g->n, &g->ncap, p, len);
 }
 
+/* p[0..n) as one raw deflate stream without its 00 00 ff ff tail, into z
+ * (room for 2 n + 64 bytes): its length. */
+static size_t squeeze(const uint8_t *p, size_t n, unsigned char *z)
+{
+	z_stream s = { 0 };
+	size_t k;
+
+	if (deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	s.next_in = (unsigned char *)(uintptr_t)p;
+	s.avail_in = (uInt)n;
+	s.next_out = z;
+	s.avail_out = (uInt)(2 * n + 64);
+	FUZZ_CHECK(deflate(&s, Z_SYNC_FLUSH) == Z_OK);
+	k = 2 * n + 64 - s.avail_out - 4;
+	deflateEnd(&s);
+	return k;
+}
+
 /* One message of len bytes from in, in nfrag fragments with a ping or
- * pong after some of them. */
+ * pong after some of them; with pmd, compressed or not. */
 static void message(struct gen *g, struct fuzz_in *in, const uint8_t *body, size_t len, int binary)
 {
 	unsigned nfrag = 1 + fuzz_u8(in) % 4, ctl = fuzz_u8(in);
 	/* lws's when its first byte comes before take(): messages follow one
-	 * another, so lws never has one open when the next begins. */
-	int lws_side = g->n < g->take_off;
-	size_t off = 0;
+	 * another, so lws never has one open when the next begins. With pmd
+	 * every data frame is ours. */
+	int lws_side = !g->pmd && g->n < g->take_off, rsv1 = g->pmd && ctl & 0x20 ? 0x40 : 0;
+	unsigned char z[2 * 4000 + 64];
+	const uint8_t *wire = rsv1 ? z : body;
+	size_t off = 0, wlen = rsv1 ? squeeze(body, len, z) : len;
 	uint32_t l = (uint32_t)len;
 
 	for (unsigned f = 0; f < nfrag; f++) {
-		size_t k = f + 1 == nfrag ? len - off : (len - off) / 2;
-		int b0 = (f + 1 == nfrag ? 0x80 : 0) | (f ? 0 : binary ? 2 : 1);
+		size_t k = f + 1 == nfrag ? wlen - off : (wlen - off) / 2;
+		int b0 = (f + 1 == nfrag ? 0x80 : 0) | (f ? 0 : rsv1 | (binary ? 2 : 1));
 
-		frame(g, b0, body + off, k, lws_side);
+		frame(g, b0, wire + off, k, lws_side);
 		off += k;
 		if (ctl & (1u << f))
 			frame(g, ctl & 0x10 ? 0x89 : 0x8a, (const unsigned char *)"hi", 2, 1);
@@ -220,10 +256,10 @@ static void message(struct gen *g, struct fuzz_in *in, const uint8_t *body, size
 	put(&g->msgs, &g->mn, &g->mcap, body, len);
 }
 
-static void generated(const uint8_t *data, size_t size, size_t max)
+static void generated(const uint8_t *data, size_t size, size_t max, int pmd)
 {
 	struct fuzz_in in = { data, size };
-	struct gen g = { .max = max };
+	struct gen g = { .max = max, .pmd = pmd };
 	unsigned nmsg = fuzz_u8(&in) % 16;
 	struct rec r;
 
@@ -243,6 +279,8 @@ static void generated(const uint8_t *data, size_t size, size_t max)
 		message(&g, &in, body, len, kind % 16 == 5);
 	}
 	rec_init(&r, max);
+	if (pmd)
+		wsb_wsrx_deflate(&r.rx, 1);
 	feed(&r, g.s, g.n, &in, g.take_off, 1);
 	FUZZ_CHECK(r.plen == g.ln && (!g.ln || !memcmp(r.pass, g.lws, g.ln)));
 	FUZZ_CHECK(r.mlen == g.mn && (!g.mn || !memcmp(r.msgs, g.msgs, g.mn)));
@@ -260,8 +298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned mode = fuzz_u8(&in);
 
 	if (mode & 1)
-		raw(in.p, in.n, max);
+		raw(in.p, in.n, max, mode & 2);
 	else
-		generated(in.p, in.n, max);
+		generated(in.p, in.n, max, mode & 2);
 	return 0;
 }

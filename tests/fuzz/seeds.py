@@ -6,6 +6,7 @@ fuzzing found worth keeping (crash reproducers) are added next to these
 by hand, named crash-<what>, and are not rewritten by this script."""
 import os
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -222,7 +223,44 @@ def wsrx():
         cap + bytes([1]) + hdr(0x00, 3) + b"abc" + hdr(0xC1, 1) + b"a" + hdr(0x83, 0),
         cap + bytes([1]) + hdr(0x81, 4) + b"\xed\xa0\x80a" + hdr(0x81, 2) + b"ok",
     ]
-    return gen + raw
+
+    # permessage-deflate agreed (mode & 2): compressed and plain messages,
+    # fragments cutting the compressed bytes, take() late; a raw stream with
+    # a bomb past a small cap, RSV1 on a continuation, data that does not inflate.
+    def squeeze(b):
+        z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return (z.compress(b) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    pmd = [
+        cap + bytes([2, 4, 0, 9]) + msg(b'{"type":"z","data":"aaaaaaaaaaaaaaaaaaaa"}', ctl=0x20)
+        + msg('{"a":"caf\u00e9 caf\u00e9"}'.encode(), nfrag=3, ctl=0x21) + msg(b"plain")
+        + msg(b"", kind=7, ctl=0x20) + struct.pack(">HHHH", 5, 1, 300, 3),
+        struct.pack(">H", 64) + bytes([2, 2, 0, 0]) + msg(b"x" * 200, ctl=0x20) + msg(b"after", ctl=0x20),
+    ]
+    bomb = squeeze(b" " * 100000)
+    rawpmd = [
+        cap + bytes([3]) + hdr(0xC1, len(squeeze(b'{"t":1}'))) + squeeze(b'{"t":1}') + hdr(0x89, 0)
+        + hdr(0x41, 2) + squeeze(b'{"t":2}')[:2] + hdr(0x80, len(squeeze(b'{"t":2}')) - 2) + squeeze(b'{"t":2}')[2:]
+        + hdr(0x81, 2) + b"{}",
+        struct.pack(">H", 1000) + bytes([3]) + hdr(0xC1, len(bomb)) + bomb,
+        cap + bytes([3]) + hdr(0x01, 1) + b"{" + hdr(0xC0, 3) + squeeze(b"}")[:3],
+        cap + bytes([3]) + hdr(0xC1, 5) + b"\xff\xfe\xfd\xfc\xfb",
+    ]
+    return gen + raw + pmd + rawpmd
+
+
+def wsext():
+    ok = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+          b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02{}")
+    return [
+        bytes([3, 5, 9, 1]) + ok,
+        bytes([0]) + ok,
+        bytes([1, 0]) + ok.replace(b"permessage-deflate; server_no_context_takeover", b"x-webkit-deflate-frame"),
+        bytes([2, 60, 3]) + b"HTTP/1.1 101 x\nsec-websocket-extensions: permessage-deflate\nSEC-WEBSOCKET-EXTENSIONS:"
+        b" permessage-deflate; client_max_window_bits=9\n\n",
+        bytes([1, 7]) + b"HTTP/1.1 101 x\r\nSec-WebSocket-Extensionsx: y\r\nSec-WebSo",
+        bytes([0]) + b"HTTP/1.1 101 x\r\nSec-WebSocket-Extensions: " + b"a" * 300 + b"\r\n\r\n",
+    ]
 
 
 def wssrx():
@@ -267,5 +305,5 @@ def wssrx():
 if __name__ == "__main__":
     for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
                  ("health", health), ("journal", journal), ("broker", broker), ("frame", frame),
-                 ("wsrx", wsrx), ("wssrx", wssrx)]:
+                 ("wsrx", wsrx), ("wsext", wsext), ("wssrx", wssrx)]:
         write(n, f())

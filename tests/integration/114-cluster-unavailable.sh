@@ -29,7 +29,7 @@ check "past --cluster-timeout the cluster is down" wait_cluster A down 10
 sed -n "$((K + 1)),${N}p" "$T/in" >&3 &
 WRITER=$!; track $WRITER
 check "pub is told UNAVAILABLE and resends, not gives up" \
-	poll 15 grep -q 'could not publish.*reconnecting to send again' "$T/pub.err"
+	poll 15 grep -q 'cannot publish now (UNAVAILABLE.*reconnecting to send' "$T/pub.err"
 check "the publisher is still running" kill -0 $PUB
 check_eq "the subscriber stays connected" "$(field_of A subscribers)" 1
 

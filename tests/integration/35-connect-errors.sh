@@ -42,7 +42,7 @@ PORT=
 start_serve --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" || fail "TLS serve starts"
 TLS_WS="ws://127.0.0.1:$PORT/ws"
 "$WSB_BIN/wsbridge-sub" --url "$TLS_WS" --timeout 1 "${retry[@]}" >/dev/null 2>"$T/tls.err"
-check_eq "ws:// to a TLS port exits 69 after --timeout" "$?" 69
+check_eq "ws:// to a TLS port exits 78 (a wrong URL, no retry mends it)" "$?" 78
 check "saying to use wss://" grep -q "cannot connect to $TLS_WS: the broker speaks TLS: use wss://" "$T/tls.err"
 stop "$SERVE_PID"
 

@@ -89,7 +89,7 @@ stop "$DPID"
 start_double json '{"status":"stopping"}' 503 || fail "503 double starts"
 run_health --url "http://127.0.0.1:$DPORT"
 check_eq "HTTP 503: exit 1" "$HRC" 1
-check "... reasons name the code and the status" grep -q '"http_code":503,.*"reasons":\["HTTP 503","server status \\"stopping\\""\]' "$HOUT"
+check "... one reason names the status and the code" grep -q '"http_code":503,.*"reasons":\["server status \\"stopping\\" (HTTP 503)"\]' "$HOUT"
 stop "$DPID"
 
 start_double silent || fail "silent double starts"

@@ -19,11 +19,24 @@
 #   badutf8     a text frame that is not UTF-8, then {"type":"after"}
 #   bulk        BYTES messages {"type":"n","seq":I} in one send; message 3 in
 #               three fragments that split an "é", with a ping between them
+# permessage-deflate (RFC 7692), for clients that offer it:
+#   pmd         agrees (no context takeover either way); the compressed
+#               greeting comes with the 101; then BYTES messages, compressed
+#               (message 2 in three fragments, RSV1 on the first only, a ping
+#               between; message 3 plain), then {"type":"after"}; logs
+#               "rsv1 N TEXT" for each compressed message the client sends
+#   pmdsplit    pmd, its 101 sent in two writes cut inside "Sec-WebSocket-"
+#   extother    a 101 naming x-webkit-deflate-frame, which nobody offered
+#   extparam    agrees with client_max_window_bits=10, which was not offered
+#   bomb        agrees, then one compressed message inflating to BYTES
+#   rsv1plain   agrees to nothing, then a compressed (RSV1) message
+#   badinflate  agrees, then an RSV1 message that is not deflate data
 # With HOSTILE_CERT and HOSTILE_KEY (PEM files) in the environment it speaks
 # TLS (wss://).
-import base64, hashlib, os, select, socket, ssl, struct, sys, threading, time
+import base64, hashlib, os, select, socket, ssl, struct, sys, threading, time, zlib
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PMD = b"permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 modes = sys.argv[1].split(",")
 nbytes = int(sys.argv[2]) if len(sys.argv) > 2 else 300 << 20
 lock = threading.Lock()
@@ -51,6 +64,16 @@ def frame(payload, op=1, fin=True, mask=False):
     return h + payload
 
 
+def deflate(payload):
+    """One message, compressed on its own, without the 00 00 ff ff tail."""
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return (z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def cframe(payload):
+    return frame(deflate(payload), op=0x41)
+
+
 class Conn:
     def __init__(self, sock, n):
         self.s, self.n, self.buf, self.t0 = sock, n, b"", time.time()
@@ -58,7 +81,7 @@ class Conn:
         self.eof = False
         self.sent = 0               # bytes sent by send_while_open
 
-    def handshake(self, then=b""):
+    def handshake(self, then=b"", ext=None, cut=None):
         while b"\r\n\r\n" not in self.buf:
             d = self.s.recv(4096)
             if not d:
@@ -68,9 +91,18 @@ class Conn:
         key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
                if l.lower().startswith(b"sec-websocket-key:")][0]
         acc = base64.b64encode(hashlib.sha1(key + GUID).digest())
-        self.s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                       b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n" + then)
-        say("handshake", self.n)
+        self.offer = b"".join(l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
+                              if l.lower().startswith(b"sec-websocket-extensions:"))
+        resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                (b"Sec-WebSocket-Extensions: " + ext + b"\r\n" if ext else b"") +
+                b"Sec-WebSocket-Accept: " + acc + b"\r\n\r\n" + then)
+        if cut:                     # two writes, apart, so the client reads them apart
+            k = resp.index(cut) + len(cut)
+            self.s.sendall(resp[:k])
+            time.sleep(0.3)
+            resp = resp[k:]
+        self.s.sendall(resp)
+        say("handshake", self.n, self.offer.decode())
 
     def poll(self, timeout=0.0, answer_pings=False):
         """Reads what the client sent; logs pings and its close."""
@@ -92,9 +124,12 @@ class Conn:
                 ln, off = struct.unpack("!Q", self.buf[2:10])[0], 10
             if len(self.buf) < off + 4 + ln:
                 return
+            rsv1 = self.buf[0] & 0x40
             key, body = self.buf[off:off + 4], self.buf[off + 4:off + 4 + ln]
             body = bytes(c ^ key[i & 3] for i, c in enumerate(body))
             self.buf = self.buf[off + 4 + ln:]
+            if op == 1 and rsv1:
+                say("rsv1", self.n, zlib.decompressobj(-15).decompress(body + b"\x00\x00\xff\xff").decode())
             if op == 10:
                 say("pong", self.n)
             elif op == 9:
@@ -129,6 +164,44 @@ def greeting(c):
     c.s.sendall(frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}'))
 
 
+def pmd_mode(c, mode):
+    """The permessage-deflate modes (see the top); False for the others."""
+    hello = frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}')
+    if mode in ("pmd", "pmdsplit"):
+        c.handshake(cframe(hello[2:]), PMD, b"\r\nSec-WebSo" if mode == "pmdsplit" else None)
+        out = []
+        for i in range(1, nbytes + 1):
+            m = b'{"type":"n","seq":%d,"data":"%s caf\xc3\xa9"}' % (i, b"quote " * (i % 50))
+            if i == 2:
+                d = deflate(m)
+                out += [frame(d[:3], op=0x41, fin=False), frame(b"still there?", 9),
+                        frame(d[3:7], op=0, fin=False), frame(d[7:], op=0)]
+            else:
+                out.append(frame(m) if i == 3 else cframe(m))
+        c.s.sendall(b"".join(out) + cframe(b'{"type":"after","seq":%d}' % (nbytes + 1)))
+    elif mode in ("extother", "extparam"):
+        c.handshake(ext=b"x-webkit-deflate-frame" if mode == "extother" else PMD + b"; client_max_window_bits=10")
+        c.s.sendall(hello)
+    elif mode == "bomb":
+        c.handshake(cframe(hello[2:]), PMD)
+        z = zlib.compressobj(9, zlib.DEFLATED, -15)
+        body = z.compress(b'{"type":"bomb","data":"')
+        for _ in range(nbytes >> 20):
+            body += z.compress(b" " * (1 << 20))
+        body += z.compress(b'"}') + z.flush(zlib.Z_SYNC_FLUSH)
+        c.send_while_open(frame(body[:-4], op=0x41))
+    elif mode == "rsv1plain":
+        c.handshake(hello)
+        c.s.sendall(cframe(b'{"type":"squeezed","seq":1}'))
+    elif mode == "badinflate":
+        c.handshake(hello, PMD)
+        c.s.sendall(frame(b"\xff\xfe not deflate", op=0x41))
+    else:
+        return False
+    c.wait(answer_pings=True)
+    return True
+
+
 def serve(sock, n, mode):
     say("conn", n, mode)
     c = None
@@ -145,6 +218,8 @@ def serve(sock, n, mode):
             c.handshake(frame(b'{"type":"connection_established","seq":0,"epoch":"e1"}') +
                         frame(b'{"type":"masked","seq":1}', mask=True))
             c.wait()
+            return
+        if pmd_mode(c, mode):
             return
         c.handshake()
         if mode == "silent":

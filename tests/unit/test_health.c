@@ -133,6 +133,21 @@ static void test_eval_ok_and_status(void)
 	wsb_health_evaluate(NULL, &p, &l, &v);
 	T_CHECK(v.level == WSB_HEALTH_CRITICAL && v.exit_code == WSB_EXIT_FAIL);
 	T_STREQ(v.reasons[0], "HTTP 503");
+
+	/* --cluster down: 503 with our body; one reason names both, and
+	 * the broker answered, so 1 (not 69, which is "cannot be reached") */
+	parse("{\"status\":\"unavailable\",\"reason\":\"publishes refused (UNAVAILABLE): redis away\"}", &h, &err);
+	wsb_health_evaluate(&h, &p, &l, &v);
+	T_CHECK(v.level == WSB_HEALTH_CRITICAL && v.exit_code == WSB_EXIT_FAIL && v.n_reasons == 1);
+	T_STREQ(v.reasons[0], "server status \"unavailable\" (HTTP 503): publishes refused (UNAVAILABLE): redis away");
+	wsb_health_free(&h);
+
+	/* a 503 that says healthy is still the code's word */
+	parse(healthy, &h, &err);
+	wsb_health_evaluate(&h, &p, &l, &v);
+	T_CHECK(v.level == WSB_HEALTH_CRITICAL && v.exit_code == WSB_EXIT_FAIL);
+	T_STREQ(v.reasons[0], "HTTP 503");
+	wsb_health_free(&h);
 }
 
 static void test_eval_transport(void)

@@ -66,9 +66,114 @@ static void test_frames(void)
 	wsb_deflate_free(d);
 }
 
+static int answer(const char *h)
+{
+	char why[160] = "";
+	int v = wsb_pmd_answer(h, why, sizeof why);
+
+	T_CHECK((v < 0) == (why[0] != '\0'));
+	return v;
+}
+
+/* A server's answer to our offer (RFC 7692 §5, §7.1). */
+static void test_answers(void)
+{
+	char why[160];
+
+	T_CHECK(answer(NULL) == 0 && answer("") == 0 && answer(" , ") == 0);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; client_no_context_takeover") == 1);
+	T_CHECK(answer("permessage-deflate;server_no_context_takeover") == 1);
+	T_CHECK(answer("Permessage-Deflate; Server_No_Context_Takeover ; server_max_window_bits=12") == 1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; server_max_window_bits=\"8\"") == 1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover, ") == 1);
+	/* not offered, or not what was offered */
+	T_CHECK(answer("x-webkit-deflate-frame") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover, x-other") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover, permessage-deflate") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; client_max_window_bits=10") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; x=1") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; server_no_context_takeover") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover=1") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; server_max_window_bits") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; server_max_window_bits=7") == -1);
+	T_CHECK(answer("permessage-deflate; server_no_context_takeover; server_max_window_bits=16") == -1);
+	/* a server that keeps its context: we did not agree to that */
+	T_CHECK(wsb_pmd_answer("permessage-deflate", why, sizeof why) == -1 && strstr(why, "server_no_context_takeover"));
+	T_CHECK(answer("permessage-deflate; client_no_context_takeover") == -1);
+}
+
+static int inflate_all(struct wsb_inflate *z, const void *p, size_t n, size_t step, struct wsb_buf *out)
+{
+	int rc = 0;
+
+	wsb_inflate_reset(z);
+	wsb_buf_reset(out);
+	for (size_t i = 0; i < n && !rc; i += step)
+		rc = wsb_inflate(z, (const char *)p + i, n - i < step ? n - i : step, 0, out);
+	return rc ? rc : wsb_inflate(z, NULL, 0, 1, out);
+}
+
+/* Our frames inflate back, in pieces of any size, message after message;
+ * the output never passes the cap; garbage is refused. */
+static void test_inflate(void)
+{
+	struct wsb_deflate *d = wsb_deflate_new();
+	struct wsb_inflate *z = wsb_inflate_new();
+	struct wsb_buf out = { 0 };
+	char msg[5000];
+	unsigned char f[8192];
+	size_t n, h;
+
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = "{\"type\":\"t\",\"data\":[1,2,3]} "[i % 28];
+	n = wsb_deflate_frame(d, msg, sizeof msg, f, sizeof f, NULL);
+	h = (f[1] & 0x7f) == 126 ? 4 : 2;
+	for (size_t step = 1; step < n; step = step * 3 + 1) {
+		T_CHECK(inflate_all(z, f + h, n - h, step, &out) == 0);
+		T_CHECK(out.len == sizeof msg && !memcmp(out.p, msg, sizeof msg));
+	}
+	out.max = sizeof msg;		/* exactly the cap: fits */
+	T_CHECK(inflate_all(z, f + h, n - h, n, &out) == 0 && out.len == sizeof msg);
+	out.max = sizeof msg - 1;	/* one byte over */
+	T_CHECK(inflate_all(z, f + h, n - h, n, &out) == WSB_INFLATE_BIG && out.len <= out.max);
+	out.max = 0;
+	T_CHECK(inflate_all(z, "\xff\xfe garbage", 10, 10, &out) == WSB_INFLATE_BAD);
+	/* a message ending with a final block needs no tail; data after it is refused */
+	T_CHECK(inflate_all(z, "\x03\x00", 2, 2, &out) == 0 && out.len == 0);
+	T_CHECK(inflate_all(z, "\x03\x00\x00", 3, 3, &out) == WSB_INFLATE_BAD);
+	wsb_buf_free(&out);
+	wsb_inflate_free(z);
+	wsb_deflate_free(d);
+}
+
+/* A client's frame: masked, compressed when smaller, plain otherwise. */
+static void test_client_frame(void)
+{
+	struct wsb_deflate *d = wsb_deflate_new();
+	const unsigned char key[4] = { 1, 2, 3, 4 };
+	char msg[600], back[1024];
+	unsigned char f[1024];
+	size_t n;
+
+	memset(msg, 'a', sizeof msg);
+	n = wsb_pmd_frame(d, msg, sizeof msg, f, sizeof f, key);
+	T_CHECK(n < 100 && f[0] == 0xc1 && (f[1] & 0x80));
+	wsb_frame_mask(f + 6, n - 6, key);
+	T_CHECK(inflate_payload(f + 6, n - 6, back, sizeof back) == sizeof msg && !memcmp(back, msg, sizeof msg));
+	n = wsb_pmd_frame(d, "{}", 2, f, sizeof f, key);
+	T_CHECK(n == 8 && f[0] == 0x81 && f[1] == 0x82);
+	wsb_frame_mask(f + 6, 2, key);
+	T_CHECK(!memcmp(f + 6, "{}", 2));
+	T_CHECK(wsb_pmd_frame(NULL, msg, sizeof msg, f, sizeof f, key) == 8 + sizeof msg && f[0] == 0x81);
+	wsb_deflate_free(d);
+}
+
 int main(void)
 {
 	T_RUN(test_offers);
 	T_RUN(test_frames);
+	T_RUN(test_answers);
+	T_RUN(test_inflate);
+	T_RUN(test_client_frame);
 	return t_done();
 }

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include "frame.h"
 #include "jsonchar.h"
@@ -172,6 +173,95 @@ static void test_after_close(void)
 	wsb_wsrx_free(&r);
 }
 
+/* m compressed on its own, as a frame's payload (RFC 7692 §7.2.1, however
+ * small): its length. */
+static size_t squeeze(unsigned char *out, const char *m, size_t n)
+{
+	z_stream z = { 0 };
+	size_t k;
+
+	T_CHECK(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)m;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = 256;
+	deflate(&z, Z_SYNC_FLUSH);
+	k = 256 - z.avail_out - 4;	/* without 00 00 ff ff */
+	deflateEnd(&z);
+	return k;
+}
+
+/* permessage-deflate: every data frame is ours from the first, held until
+ * take(); RSV1 messages inflate, fragmented and split anywhere; plain ones
+ * and control frames as before. */
+static void test_deflate(void)
+{
+	static const char big[] = "{\"type\":\"t\",\"data\":\"caf\xc3\xa9 caf\xc3\xa9 caf\xc3\xa9 caf\xc3\xa9\"}";
+	unsigned char s[512], b[512], z[256];
+	size_t n = 0, zn = squeeze(z, big, sizeof big - 1);
+
+	n += put(s + n, 0xc1, (const char *)z, zn);		/* whole */
+	n += put(s + n, 0x41, (const char *)z, 5);		/* in two, a ping between */
+	n += put(s + n, 0x89, "", 0);
+	n += put(s + n, 0x80, (const char *)z + 5, zn - 5);
+	n += put(s + n, 0x81, "{}", 2);				/* plain */
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct got g = { 0 };
+		struct wsb_wsrx r;
+		size_t out;
+
+		wsb_wsrx_init(&r, 1024, &ops, &g);
+		wsb_wsrx_deflate(&r, 1);
+		memcpy(b, s, n);
+		out = wsb_wsrx_feed(&r, b, cut);
+		T_CHECK(!g.messages);			/* before take(): held */
+		wsb_wsrx_take(&r);
+		wsb_wsrx_flush(&r);
+		out += wsb_wsrx_feed(&r, b + cut, n - cut);
+		wsb_wsrx_flush(&r);
+		T_CHECK(out == 2 && !g.code && g.messages == 3 && g.last_len == 2);
+		wsb_wsrx_free(&r);
+	}
+}
+
+static int deflate_fails_with(int b0, const char *m, size_t n, size_t max, int agreed)
+{
+	struct got g = { 0 };
+	struct wsb_wsrx r;
+	unsigned char s[512], z[256];
+	size_t zn = squeeze(z, m, n);
+
+	wsb_wsrx_init(&r, max, &ops, &g);
+	wsb_wsrx_deflate(&r, agreed);
+	wsb_wsrx_take(&r);
+	if (b0 == 0x40) {			/* RSV1 on the continuation */
+		size_t k = put(s, 0x01, "{", 1);
+
+		wsb_wsrx_feed(&r, s, k + put(s + k, 0xc0, (const char *)z, zn));
+	} else {
+		wsb_wsrx_feed(&r, s, put(s, b0, b0 == 0xc1 ? (const char *)z : m, b0 == 0xc1 ? zn : n));
+	}
+	wsb_wsrx_free(&r);
+	return g.messages ? -g.messages : g.code;
+}
+
+static void test_deflate_failures(void)
+{
+	char spaces[300];
+
+	memset(spaces, ' ', sizeof spaces);
+	T_CHECK(deflate_fails_with(0xc1, spaces, sizeof spaces, 299, 1) == 1009);	/* a bomb */
+	T_CHECK(deflate_fails_with(0xc1, spaces, sizeof spaces, 300, 1) == -1);
+	T_CHECK(deflate_fails_with(0xc1, "a\xff", 2, 100, 1) == 1007);	/* UTF-8 after inflating */
+	T_CHECK(deflate_fails_with(0xc1, "\xff\xfe junk", 8, 100, 1) != 0);
+	T_CHECK(deflate_fails_with(0xc1, "x", 1, 100, 1) == -1);
+	T_CHECK(deflate_fails_with(0x40, "x", 1, 100, 1) == 1002);
+	T_CHECK(deflate_fails_with(0xe1, "x", 1, 100, 1) == 1002);	/* RSV2 */
+	/* refused: dropped, and nothing to report (the owner fails) */
+	T_CHECK(deflate_fails_with(0xc1, "x", 1, 100, 0) == 0);
+	T_CHECK(deflate_fails_with(0x81, "x", 1, 100, 0) == 0);
+}
+
 int main(void)
 {
 	T_RUN(test_utf8);
@@ -180,5 +270,7 @@ int main(void)
 	T_RUN(test_failures);
 	T_RUN(test_take_boundary);
 	T_RUN(test_after_close);
+	T_RUN(test_deflate);
+	T_RUN(test_deflate_failures);
 	return t_done();
 }
