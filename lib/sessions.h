@@ -54,9 +54,9 @@ struct wsb_sess {
 	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	/* the rest */
 	int compress;		/* negotiated permessage-deflate: gets compressed frames */
-	/* who may do what (the join's scope, scope.h): publish checks it, and
-	 * subs.scope points here */
-	struct wsb_scope scope;
+	/* who may do what (the join's scope, scope.h, which outlives the
+	 * session: the transport's grant): publish checks it, subs.scope is it */
+	const struct wsb_scope *scope;
 	struct wsb_bucket bucket;	/* --rate per connection (ratelimit.h) */
 	int limited;		/* its last publish was refused for the rate */
 	unsigned forbidden_said;	/* FORBIDDEN publishes so far (the first is logged) */
