@@ -30,9 +30,19 @@
  * --timeout passes, one line of key=value pairs goes to stdout:
  *
  *   subs messages deliveries loss out_of_order closed seconds
- *   deliveries_per_s p50_ms p99_ms max_ms
+ *   deliveries_per_s p50_ms p99_ms max_ms client_cpu_s
+ *   [sock_p50_ms sock_p99_ms sock_max_ms]
  *
  * seconds runs from the first frame built to the last message received.
+ * client_cpu_s is this process's own CPU over that interval: on a shared
+ * machine it competes with the server it measures.
+ * With --rate (and --rx raw), each delivery is also timed to the moment
+ * its bytes were in the subscriber's socket (the kernel's receive
+ * timestamp, SO_TIMESTAMPNS, of the last segment of the read that brought
+ * it, so never earlier than the truth): sock_*. p50_ms/p99_ms also count
+ * the time this one process takes to read 100 sockets one after another,
+ * which 100 real subscribers would not wait for; the difference is the
+ * measuring client's own part of the latency.
  * With --cpu-pid PID (the server's), the line also has server_cpu_s, the
  * utime+stime PID spent over that same interval (from /proc/PID/stat, so
  * connection setup is left out), and deliveries_per_cpu_s.
@@ -47,6 +57,10 @@
  * meanwhile). Then one line "conns= greeted= closed="; exit 0 only if all
  * were greeted and none closed.
  */
+/* Our recv() must be a plain definition: the fortified header would turn
+ * the name into an inline wrapper of its own. */
+#undef _FORTIFY_SOURCE
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -55,6 +69,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -121,8 +137,17 @@ static struct {
 	uint64_t deliveries, out_of_order, closed;
 	uint64_t t_first, t_last;	/* ns */
 	double cpu_first, cpu_last;	/* --cpu-pid's utime+stime, s, at t_first / t_last */
+	double self_first, self_last;	/* ours, likewise */
 	uint64_t lat_max;		/* ns */
 	uint32_t hist[HBUCKETS];	/* latency in µs */
+
+	/* kernel receive timestamps (--rate): time in the socket */
+	int kstamp;
+	int64_t real_off;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	uint64_t rx_kts;		/* the last read's, monotonic ns, or 0 */
+	uint64_t arrival;		/* the read being parsed */
+	uint64_t sock_max, sock_n;
+	uint32_t shist[HBUCKETS];
 
 	lws_sorted_usec_list_t sul_timeout, sul_pace;
 } L;
@@ -135,6 +160,41 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* lws reads its sockets with recv() through the PLT, so this definition
+ * is the one it calls (as lib/lwsio.c does in the tools). With --rate it
+ * reads with recvmsg() to get the kernel's receive timestamp, which is
+ * CLOCK_REALTIME: turned monotonic with an offset taken at start (a
+ * clock step during a run would skew it; NTP's slewing is ppm). */
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } cb;
+	struct iovec io = { buf, len };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b };
+	struct cmsghdr *h;
+	ssize_t n;
+
+	if (!L.kstamp)
+		return recvfrom(fd, buf, len, flags, NULL, NULL);
+	n = recvmsg(fd, &m, flags);
+	L.rx_kts = 0;
+	for (h = CMSG_FIRSTHDR(&m); n > 0 && h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(h), sizeof ts);
+			L.rx_kts = (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - L.real_off);
+		}
+	return n;
 }
 
 /* Log-linear buckets: exact below 2^HSUB, then 2^HSUB per power of two
@@ -162,20 +222,20 @@ static double hist_value(unsigned i)
 	return (double)lo + (double)((uint64_t)1 << (e - HSUB)) / 2;
 }
 
-static double hist_pct(double p)
+static double hist_pct(const uint32_t *hist, double p)
 {
 	uint64_t total = 0, want, cum = 0;
 	unsigned i;
 
 	for (i = 0; i < HBUCKETS; i++)
-		total += L.hist[i];
+		total += hist[i];
 	if (!total)
 		return 0;
 	want = (uint64_t)(p * (double)total + 0.999999);
 	if (!want)
 		want = 1;
 	for (i = 0; i < HBUCKETS; i++) {
-		cum += L.hist[i];
+		cum += hist[i];
 		if (cum >= want)
 			return hist_value(i);
 	}
@@ -209,8 +269,10 @@ static double cpu_of_pid(void)
  * than per message. */
 static void finish_now(void)
 {
-	if (!L.stop && L.t_first)
+	if (!L.stop && L.t_first) {
 		L.cpu_last = cpu_of_pid();
+		L.self_last = self_cpu();
+	}
 	L.stop = 1;
 	lws_cancel_service(L.ctx);
 }
@@ -261,6 +323,7 @@ static int pub_write(struct conn *c)
 	if (!L.t_first) {
 		L.t_first = now_ns();
 		L.cpu_first = cpu_of_pid();
+		L.self_first = self_cpu();
 	}
 	if (L.rate > 0) {
 		/* What the schedule allows by now; otherwise come back in 1 ms. */
@@ -365,6 +428,14 @@ static void on_message(struct conn *c, const char *msg, size_t len)
 	if (lat > L.lat_max)
 		L.lat_max = lat;
 	L.hist[hist_index(lat / 1000)]++;
+	if (L.arrival) {
+		uint64_t sl = L.arrival > t ? L.arrival - t : 0;
+
+		if (sl > L.sock_max)
+			L.sock_max = sl;
+		L.shist[hist_index(sl / 1000)]++;
+		L.sock_n++;
+	}
 	L.deliveries++;
 	L.t_last = now;
 	if (++c->got >= L.messages) {
@@ -506,6 +577,8 @@ static int raw_rx(struct conn *c, const unsigned char *in, size_t len)
 	size_t n = len;
 	long used;
 
+	/* lws hands RAW reads over at once: this is the read recv() timed. */
+	L.arrival = L.rx_kts;
 	if (c->rx_len || !c->upgraded) {
 		/* Something is pending: parse from the reassembly buffer. */
 		if (c->rx_len + len > c->rx_cap) {
@@ -538,7 +611,9 @@ static int raw_rx(struct conn *c, const unsigned char *in, size_t len)
 		p += used;
 		n -= (size_t)used;
 	}
-	if ((used = raw_frames(c, p, n)) < 0)
+	used = raw_frames(c, p, n);
+	L.arrival = 0;
+	if (used < 0)
 		return -1;
 	p += used;
 	n -= (size_t)used;
@@ -610,8 +685,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_RAW_CONNECTED: {
 		char query[2048];
+		int one = 1;
 
 		c->wsi = wsi;
+		if (L.kstamp && setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one))
+			L.kstamp = 0;	/* not timed rather than timed in part */
 		sub_query(query, sizeof query);
 		return raw_upgrade_request(c, query);
 	}
@@ -795,6 +873,14 @@ int main(int argc, char **argv)
 	L.pub = &L.conns[L.subs];
 	L.pub->is_pub = 1;
 	L.rng = now_ns() | 1;
+	if (L.rate > 0 && !L.lws_rx && !L.idle) {
+		struct timespec r, m;
+
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		L.real_off = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+		L.kstamp = 1;
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -830,13 +916,18 @@ int main(int argc, char **argv)
 		double secs = L.t_last > L.t_first ? (double)(L.t_last - L.t_first) / 1e9 : 0;
 
 		double cpu = L.cpu_last - L.cpu_first;
+		uint64_t timed = L.kstamp ? L.sock_n : 0;
 
 		printf("subs=%ld messages=%" PRIu64 " deliveries=%" PRIu64 " loss=%" PRIu64 " out_of_order=%" PRIu64
 		       " closed=%" PRIu64 " seconds=%.3f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f"
-		       " write=%s rx=%s",
+		       " write=%s rx=%s client_cpu_s=%.2f",
 		       L.subs, L.messages, L.deliveries, loss, L.out_of_order, L.closed, secs,
-		       secs > 0 ? (double)L.deliveries / secs : 0, hist_pct(0.50) / 1000, hist_pct(0.99) / 1000,
-		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw");
+		       secs > 0 ? (double)L.deliveries / secs : 0, hist_pct(L.hist, 0.50) / 1000, hist_pct(L.hist, 0.99) / 1000,
+		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw", L.self_last - L.self_first);
+		/* Only when every delivery was timed in its socket. */
+		if (timed && timed == L.deliveries)
+			printf(" sock_p50_ms=%.3f sock_p99_ms=%.3f sock_max_ms=%.3f", hist_pct(L.shist, 0.50) / 1000,
+			       hist_pct(L.shist, 0.99) / 1000, (double)L.sock_max / 1e6);
 		if (L.cpu_pid)
 			printf(" server_cpu_s=%.2f deliveries_per_cpu_s=%.0f", cpu,
 			       cpu > 0 ? (double)L.deliveries / cpu : 0);
