@@ -15,7 +15,9 @@
 #   fan-out   wsb-load fanout: 1 publisher → 5000 subscribers × 200 B, and
 #             → 100 subscribers × 1 KiB; deliveries/s and deliveries per
 #             second of server CPU over the publishing interval only.
-#   latency   100 subscribers, publisher paced at 10 000 msg/s: p50, p99.
+#   latency   100 subscribers, publisher paced at 10 000 msg/s: p50, p99
+#             (to the load client's reading), and the same to the bytes'
+#             arrival in each subscriber's socket (the kernel's timestamp).
 #   durable   the pipeline acknowledged and journalled (serve --journal
 #             --fsync batch) against mosquitto QoS 1 with persistence.
 # Each scenario runs RUNS times with fresh servers (idle: once); the table
@@ -408,7 +410,7 @@ fi
 # fresh broker each; records deliveries/s, deliveries per server CPU-second
 # and the latency percentiles under PREFIX.
 fanout_runs() {
-	local prefix=$1 subs=$2 msgs=$3 size=$4 i line rc dps=() dpc=() p50=() p99=()
+	local prefix=$1 subs=$2 msgs=$3 size=$4 i line rc dps=() dpc=() p50=() p99=() s50=() s99=() ccpu=()
 	shift 4
 	for ((i = 1; i <= RUNS; i++)); do
 		# shellcheck disable=SC2086
@@ -426,17 +428,24 @@ fanout_runs() {
 		printf '  run %d  %9s deliveries/s  %9s per server CPU-s (%ss)  p50 %8s ms  p99 %8s ms  loss %s  out_of_order %s\n' \
 			"$i" "$(get deliveries_per_s)" "$(get deliveries_per_cpu_s)" "$(get server_cpu_s)" \
 			"$(get p50_ms)" "$(get p99_ms)" "$(get loss)" "$(get out_of_order)"
+		# paced runs: the time to the subscriber's socket, and the load client's own CPU
+		[ -z "$(get sock_p99_ms)" ] || printf '         in the socket: p50 %s ms  p99 %s ms;  load client CPU %ss, server %ss;  load average %s\n' \
+			"$(get sock_p50_ms)" "$(get sock_p99_ms)" "$(get client_cpu_s)" "$(get server_cpu_s)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 		if [ "$rc" -ne 0 ]; then
 			echo "         LOSS or disorder: $line"
 			problems=$((problems + 1))
 			continue
 		fi
 		dps+=("$(get deliveries_per_s)") dpc+=("$(get deliveries_per_cpu_s)") p50+=("$(get p50_ms)") p99+=("$(get p99_ms)")
+		[ -z "$(get sock_p99_ms)" ] || s50+=("$(get sock_p50_ms)") s99+=("$(get sock_p99_ms)") ccpu+=("$(get client_cpu_s)")
 	done
 	rec "$prefix.deliveries_per_s" wsbridge deliveries/s "${dps[@]}"
 	rec "$prefix.deliveries_per_cpu_s" wsbridge deliveries/cpu-s "${dpc[@]}"
 	rec "$prefix.p50_ms" wsbridge ms "${p50[@]}"
 	rec "$prefix.p99_ms" wsbridge ms "${p99[@]}"
+	rec "$prefix.sock_p50_ms" wsbridge ms "${s50[@]}"
+	rec "$prefix.sock_p99_ms" wsbridge ms "${s99[@]}"
+	rec "$prefix.client_cpu_s" wsbridge s "${ccpu[@]}"
 }
 
 if want fanout; then
@@ -547,6 +556,8 @@ row "fan-out S=100 × 1 KiB deliveries/s" fanout100_1k.deliveries_per_s
 row "  deliveries per server CPU-s" fanout100_1k.deliveries_per_cpu_s
 row "latency p50 ms ($RATE msg/s × 100 subs)" latency.p50_ms
 row "latency p99 ms" latency.p99_ms "value <= 2"
+row "  p50 ms to the subscriber's socket" latency.sock_p50_ms
+row "  p99 ms to the subscriber's socket" latency.sock_p99_ms
 row "durable msg/s (journal vs QoS 1)" durable.msg_per_s "ratio >= 1"
 row "  durable: CPU µs/msg broker" durable.cpu_us_per_msg.broker
 echo "results: $JSONL (compare two runs: make bench-compare A=... B=...)"
