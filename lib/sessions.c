@@ -193,6 +193,12 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 		if (o->total >= o->soft)
 			break;
 	}
+	/* The first take (n_out is counted after it) is the greeting's:
+	 * giving its slots back at once leaves no hole in the heap for a
+	 * connection that stays idle (trim() would free them later, when
+	 * newer connections have been allocated around them). */
+	if (!s->q.n && !s->n_out && s->q.cap)
+		wsb_ring_free(&s->q);
 }
 
 /* Fan-out's scratch grows with the set, so fan-out never allocates. */

@@ -612,8 +612,8 @@ static const char *secret_of(const char *greeting, char out[WSB_SECRET_HEX + 1])
 	return out;
 }
 
-/* Idle connections own no queue slots: an empty queue gives them back
- * on every tenth tick, one with a backlog keeps them, and the next
+/* Idle connections own no queue slots: the greeting's are given back
+ * once it is taken, an empty queue's on every tenth tick, one with a backlog keeps them, and the next
  * message allocates them again. Only a producer's session has the
  * producer part (sessions.h). */
 static void test_idle_memory(void)
@@ -624,9 +624,10 @@ static void test_idle_memory(void)
 	struct wsb_sess *pub = join_j(b, &pj);
 
 	T_CHECK(idle->pub == NULL && busy->pub == NULL && pub->pub != NULL);
-	T_CHECK(idle->q.cap > 0 && idle->q.n == 0);	/* the greeting's slots */
+	T_CHECK(idle->q.cap == 0 && idle->q.b.p == NULL);	/* the greeting's, given back */
 	in(b, pub, "{\"type\":\"t\",\"data\":1,\"producer\":\"p\",\"pseq\":1}");
 	T_CHECK(drain(b, idle) == 1 && busy->q.n == 1);
+	T_CHECK(idle->q.cap > 0);		/* kept: it is receiving */
 	for (int i = 0; i < 9; i++)
 		wsb_broker_tick(b);
 	T_CHECK(idle->q.cap > 0);		/* not at every tick */
