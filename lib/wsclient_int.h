@@ -35,7 +35,8 @@ struct wsb_client {
 	int close_sent;			/* our close frame is on its way: wait for the peer's */
 	int retry_now;			/* set from closed(): skip the backoff once */
 	struct wsb_backoff backoff;
-	int64_t failures;		/* consecutive failed attempts */
+	int64_t failures;		/* consecutive attempts that proved nothing */
+	int proved;			/* this connection proved useful (wsb_client_proved) */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
 	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
 	lws_sorted_usec_list_t sul_rxflush;	/* messages wsrx held behind lws's */

@@ -623,6 +623,10 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 		wsb_log(WSB_LOG_WARN, "the broker does not acknowledge messages (an older wsbridge-serve?): "
 			"lines count as published once sent");
 	}
+	/* A broker that refuses every publish (UNAVAILABLE) greets too: only
+	 * an ack proves the connection, or nothing waiting for one. */
+	if (!p->acks || !wsb_msgq_count(p->q))
+		wsb_client_proved(p->cl);
 	wsb_msgq_rewind(p->q);
 	p->ready = 1;
 	p->down = 0;
@@ -665,6 +669,7 @@ static void message(void *ud, const char *msg, size_t len)
 	if (!strcmp(env.type, "ack")) {
 		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
 		    !wsb_env_uint(obj + v.off, v.len, &n)) {
+			wsb_client_proved(p->cl);
 			release_upto(p, n);
 			progress(p);
 		}
@@ -935,6 +940,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	/* A publisher listens to nothing (subscribe=none in query), so other
 	 * publishers' traffic is not sent to it; with --echo it sees its own. */
 	wsb_client_cfg_from(&ccfg, cfg, p.query);
+	ccfg.tool_proves = 1;	/* an ack, not the greeting (see greeting()) */
 
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;
