@@ -369,21 +369,11 @@ static void rx_held(void *ud)
 
 static const struct wsb_wsrx_ops rx_ops = { rx_message, rx_fail, rx_held };
 
-static uint64_t next_rand(struct wsb_client *c)
-{
-	/* xorshift64*: masks must be unpredictable to intermediaries, not secret. */
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return c->rng * 0x2545F4914F6CDD1DULL;
-}
-
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
 	unsigned char key[4];
 	size_t plain = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
 	size_t need = c->deflate ? wsb_deflate_bound(len) : plain;
-	uint32_t r = (uint32_t)next_rand(c);
 	struct wsb_err e;
 
 	if (have && have + plain > BATCH)
@@ -395,7 +385,8 @@ int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 		c->done = 1;
 		return -1;
 	}
-	memcpy(key, &r, 4);
+	/* RFC 6455 §5.3: each frame's key from a strong source of entropy. */
+	wsb_random_take(&c->masks, key, sizeof key);
 	/* Compressed when that is smaller, else plain (RFC 7692 allows both;
 	 * so does a deflater that could not be made). */
 	c->batch.len += wsb_pmd_frame(c->deflate ? c->zd : NULL, msg, len, (unsigned char *)c->batch.p + c->batch.len,
@@ -703,7 +694,6 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if ((tls_any = parse_urls(c, err)) < 0 || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	seed = wsb_random64();
-	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
 	if (wsb_buf_reserve(&c->batch, LWS_PRE + BATCH, err))
 		goto fail;

@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "pmd.h"
+#include "sys.h"
 #include "wsclient.h"
 #include "wsext.h"
 #include "wsrx.h"
@@ -73,7 +74,7 @@ struct wsb_client {
 	int deflate;			/* this connection agreed to permessage-deflate */
 	struct wsb_buf rx;		/* reassembly of what lws delivers (frames with the 101) */
 	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
-	uint64_t rng;			/* mask keys */
+	struct wsb_random_pool masks;	/* mask keys: kernel entropy, drawn 4 KiB at a time */
 
 	int in_fd;			/* input, or -1 */
 	struct lws *in_wsi;
