@@ -623,10 +623,8 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 		wsb_log(WSB_LOG_WARN, "the broker does not acknowledge messages (an older wsbridge-serve?): "
 			"lines count as published once sent");
 	}
-	/* A broker that refuses every publish (UNAVAILABLE) greets too: only
-	 * an ack proves the connection, or nothing waiting for one. */
-	if (!p->acks || !wsb_msgq_count(p->q))
-		wsb_client_proved(p->cl);
+	if (!p->acks || !wsb_msgq_count(p->q))	/* UNAVAILABLE greets too: an ack */
+		wsb_client_proved(p->cl);	/* proves the connection, or nothing to wait for */
 	wsb_msgq_rewind(p->q);
 	p->ready = 1;
 	p->down = 0;
@@ -941,7 +939,6 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	 * publishers' traffic is not sent to it; with --echo it sees its own. */
 	wsb_client_cfg_from(&ccfg, cfg, p.query);
 	ccfg.tool_proves = 1;	/* an ack, not the greeting (see greeting()) */
-
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;
