@@ -10,22 +10,23 @@ int wsb_allow_join(struct wsb_sess *s, const struct wsb_scope *scope, const char
 	char g[WSB_TYPE_MAX + 1];
 	int n;
 
-	if (scope)
-		s->scope = *scope;
-	else
-		wsb_scope_all(&s->scope);
-	s->subs.scope = &s->scope;
+	static struct wsb_scope all;
+
+	if (!all.may)
+		wsb_scope_all(&all);
+	s->scope = scope ? scope : &all;
+	s->subs.scope = s->scope;
 	for (size_t i = 0; i < ntypes; i++)
-		if (!wsb_scope_may_subscribe(&s->scope, types[i]))
+		if (!wsb_scope_may_subscribe(s->scope, types[i]))
 			return wsb_err_set(err, WSB_EXIT_NOPERM, "type pattern \"%.64s\" is outside this token's scope",
 					   types[i]);
 	if (ntypes || subscribe_none)
 		return 0;
-	if (!(s->scope.may & WSB_SCOPE_SUB)) {
+	if (!(s->scope->may & WSB_SCOPE_SUB)) {
 		wsb_subs_none(&s->subs);
 		return 0;
 	}
-	for (size_t i = 0; (n = wsb_scope_glob(&s->scope, i, g, sizeof g)) >= 0; i++)
+	for (size_t i = 0; (n = wsb_scope_glob(s->scope, i, g, sizeof g)) >= 0; i++)
 		if (n > 0 && wsb_subs_add(&s->subs, g, err) < 0)
 			return -1;
 	return 0;
@@ -36,13 +37,13 @@ const char *wsb_allow_publish(const struct wsb_sess *s, const char *type, char *
 	if (s->read_only)
 		snprintf(text, cap, "this connection may not publish (a browser's, and the broker runs with "
 			 "--browsers-read-only)");
-	else if (wsb_scope_may_publish(&s->scope, type))
+	else if (wsb_scope_may_publish(s->scope, type))
 		return NULL;
-	else if (!(s->scope.may & WSB_SCOPE_PUB))
+	else if (!(s->scope->may & WSB_SCOPE_PUB))
 		snprintf(text, cap, "this connection's token may not publish: not delivered");
 	else
 		snprintf(text, cap, "type \"%.64s\" is outside this connection's token scope (types=%.160s): "
-			 "not delivered", type, s->scope.types);
+			 "not delivered", type, s->scope->types);
 	return "FORBIDDEN";
 }
 

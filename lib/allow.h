@@ -13,8 +13,8 @@
 #include "scope.h"
 #include "sessions.h"
 
-/* At join: s takes scope (NULL: everything); URL patterns must lie within
- * it (-1 + err WSB_EXIT_NOPERM), and a session that named none starts with
+/* At join: s keeps scope (NULL: everything; kept, not copied, so it must
+ * outlive s); URL patterns must lie within it (-1 + err WSB_EXIT_NOPERM), and a session that named none starts with
  * the scope's types (or nothing, when it may not subscribe) rather than
  * "all types". Subscribe requests are held to it through s->subs.scope. */
 int wsb_allow_join(struct wsb_sess *s, const struct wsb_scope *scope, const char *const *types, size_t ntypes,

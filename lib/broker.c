@@ -133,6 +133,7 @@ static void sess_recount(struct wsb_broker *b, struct wsb_sess *s)
 {
 	int want = wsb_subs_active(&s->subs);
 
+	wsb_sess_subs_changed(&b->ss, s);	/* after every change to s->subs */
 	if (want != s->counted) {
 		if (want)
 			b->st.subscribers++;

@@ -216,7 +216,8 @@ struct wsb_join {
 	size_t ntypes;
 	int compress;			/* the connection negotiated permessage-deflate:
 					 * published messages go compressed (pmd.h) */
-	const struct wsb_scope *scope;	/* what it may do (copied); NULL: everything */
+	const struct wsb_scope *scope;	/* what it may do (kept, not copied: it must outlive
+					 * the session, as the transport's grant does); NULL: everything */
 	const char *filter;		/* ?filter=JQ, or NULL */
 };
 

@@ -40,24 +40,46 @@ size_t wsb_frame_header(unsigned char *hdr, uint64_t len, int op, const unsigned
 
 void wsb_frame_mask(unsigned char *p, size_t n, const unsigned char key[4])
 {
-	size_t i = 0;
+	wsb_frame_mask_at(p, n, key, 0);
+}
 
-	/* Client batches can be megabytes, so XOR a word at a time. Payload
-	 * offset 0 is at p, so a word starting at a multiple of 8 sees the key
-	 * twice in byte order; memcpy keeps it alignment- and endian-neutral. */
-	if (n >= 16) {
-		unsigned char k8[8];
-		uint64_t k, w;
+void wsb_frame_mask_at(unsigned char *p, size_t n, const unsigned char key[4], uint64_t at)
+{
+	unsigned char k8[8];
+	uint64_t k, w;
+	size_t i;
 
-		memcpy(k8, key, 4);
-		memcpy(k8 + 4, key, 4);
-		memcpy(&k, k8, 8);
-		for (; i + 8 <= n; i += 8) {
-			memcpy(&w, p + i, 8);
-			w ^= k;
-			memcpy(p + i, &w, 8);
-		}
+	/* Batches and messages can be megabytes, so XOR a word at a time;
+	 * memcpy keeps it alignment- and endian-neutral. */
+	for (i = 0; i < 8; i++)
+		k8[i] = key[(at + i) & 3];
+	memcpy(&k, k8, 8);
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		w ^= k;
+		memcpy(p, &w, 8);
 	}
-	for (; i < n; i++)
-		p[i] ^= key[i & 3];
+	for (i = 0; i < n; i++)
+		p[i] ^= k8[i];
+}
+
+size_t wsb_frame_hdr_size(unsigned char b1)
+{
+	unsigned l = b1 & 0x7f;
+
+	return 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
+
+uint64_t wsb_frame_payload_len(const unsigned char *h)
+{
+	unsigned l = h[1] & 0x7f;
+	uint64_t v = 0;
+
+	if (l < 126)
+		return l;
+	if (l == 126)
+		return (uint64_t)h[2] << 8 | h[3];
+	for (int i = 2; i < 10; i++)
+		v = v << 8 | h[i];
+	return v;
 }

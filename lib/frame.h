@@ -22,5 +22,12 @@ size_t wsb_frame_header_len(uint64_t len, int masked);
 size_t wsb_frame_header(unsigned char *hdr, uint64_t len, int op, const unsigned char key[4]);
 /* XORs p[0..n) with key, as payload bytes starting at payload offset 0. */
 void wsb_frame_mask(unsigned char *p, size_t n, const unsigned char key[4]);
+/* The same from payload offset at (only at % 4 matters). */
+void wsb_frame_mask_at(unsigned char *p, size_t n, const unsigned char key[4], uint64_t at);
+
+/* Reading frames: the header's length from its second byte b1 (mask bit
+ * and length code), and the payload length from a whole header h. */
+size_t wsb_frame_hdr_size(unsigned char b1);
+uint64_t wsb_frame_payload_len(const unsigned char *h);
 
 #endif

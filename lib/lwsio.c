@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -22,7 +23,20 @@ struct watch {
 	unsigned char ext_told;		/* rx knows the answer */
 	unsigned char nheld;		/* bytes ext held back: they go in front of the next read */
 	unsigned char held[WSB_WSEXT_HOLD];
+	/* a server's receive path, followed from the first frame */
+	unsigned char server;
+	unsigned char asked;		/* more() ran and no read came since */
+	struct wsb_wssrx srx;
+	wsb_lwsio_hook more;		/* held bytes wait for a read */
+	unsigned char *pend;		/* read and not yet parsed (malloc'd) */
+	uint32_t plen, poff;
 };
+
+/* What a serving connection reads goes here first: one buffer for all,
+ * since the event loop is single-threaded, so lws's own per-connection
+ * buffer can be tiny without making reads small. */
+#define SHARED_CAP 65536
+static unsigned char *shared;
 
 /* Indexed by fd, grown on demand up to RLIMIT_NOFILE entries. */
 static struct wsb_buf table;
@@ -58,9 +72,11 @@ int wsb_lwsio_watch(int fd, enum wsb_wsguard_side side, struct wsb_err *err)
 		return wsb_err_set(err, WSB_EXIT_SOFTWARE, "no descriptor to watch");
 	if (!slot(fd) && grow(fd, err))
 		return -1;
+	wsb_lwsio_unwatch(fd);
 	w = slot(fd);
-	memset(w, 0, sizeof *w);
 	wsb_wsguard_init(&w->g, side, 1);
+	wsb_wssrx_init(&w->srx);
+	w->server = side == WSB_WSGUARD_SERVER;
 	w->on = 1;
 	return 0;
 }
@@ -99,12 +115,44 @@ int wsb_lwsio_ext(int fd, struct wsb_wsext *x)
 	return 0;
 }
 
+int wsb_lwsio_serve(int fd, size_t max, int deflate, const struct wsb_wssrx_ops *ops, void *ud,
+		    wsb_lwsio_hook more)
+{
+	struct watch *w = slot(fd);
+
+	if (!w || !w->on || !w->server)
+		return -1;
+	if (!shared && !(shared = malloc(SHARED_CAP)))
+		return -1;
+	wsb_wssrx_take(&w->srx, max, deflate, ops, ud);
+	w->more = more;
+	return 0;
+}
+
+int wsb_lwsio_held(int fd)
+{
+	struct watch *w = slot(fd);
+
+	return w && w->on && w->poff < w->plen;
+}
+
+void wsb_lwsio_drop(int fd)
+{
+	struct watch *w = slot(fd);
+
+	if (w && w->on)
+		wsb_wssrx_drop(&w->srx);
+}
+
 void wsb_lwsio_unwatch(int fd)
 {
 	struct watch *w = slot(fd);
 
-	if (w)
-		memset(w, 0, sizeof *w);
+	if (!w)
+		return;
+	wsb_wssrx_free(&w->srx);
+	free(w->pend);
+	memset(w, 0, sizeof *w);
 }
 
 /* A client's 101 through its wsext (see wsb_lwsio_ext): what it holds back
@@ -157,17 +205,119 @@ static size_t check(struct watch *w, void *buf, size_t n)
 		w->fn(w->owner);
 	}
 	/* The receive path sees the frames the guard passed, not the 101. */
-	if (!w->rx || !ok || (at = wsb_wsguard_frames_at(&w->g)) >= start + ok)
+	if ((!w->rx && !w->server) || !ok || (at = wsb_wsguard_frames_at(&w->g)) >= start + ok)
 		return ok;
 	from = at > start ? (size_t)(at - start) : 0;
+	if (w->server) {	/* not taking yet: followed, every frame stays lws's */
+		size_t out = from;
+
+		wsb_wssrx_feed(&w->srx, (unsigned char *)buf + from, ok - from, buf, ok, &out);
+		return out;
+	}
 	return from + wsb_wsrx_feed(w->rx, (unsigned char *)buf + from, ok - from);
+}
+
+/* ---- a serving connection that takes its data frames (wssrx.h) ---- */
+
+/* Parses p[0..n) into buf[*out..len); what is left is held (copied unless
+ * it already is the held buffer). 0, or -1 when it cannot be held (out of
+ * memory: the connection fails like a read error). */
+static int serve_parse(struct watch *w, unsigned char *p, size_t n, unsigned char *buf, size_t len, size_t *out)
+{
+	size_t used = wsb_wssrx_feed(&w->srx, p, n, buf, len, out);
+	unsigned char *h;
+
+	if (p == w->pend + w->poff) {
+		w->poff += (uint32_t)used;
+		if (w->poff == w->plen) {
+			free(w->pend);
+			w->pend = NULL;
+			w->plen = w->poff = 0;
+		}
+		return 0;
+	}
+	if (used == n)
+		return 0;
+	if (!(h = malloc(n - used)))
+		return -1;
+	memcpy(h, p + used, n - used);
+	w->pend = h;
+	w->plen = (uint32_t)(n - used);
+	w->poff = 0;
+	return 0;
+}
+
+/* The next bytes to parse: what is held, or a read into the shared buffer
+ * through the guard. >0: their number, at *p; else the read's result (0
+ * EOF, -1 error or EAGAIN, or -2: read and dropped after a violation). */
+static ssize_t serve_next(struct watch *w, ssize_t (*rd)(void *src, void *p, size_t cap), void *src,
+			  unsigned char **p)
+{
+	ssize_t n;
+	size_t ok;
+
+	w->asked = 0;
+	if (w->poff < w->plen) {
+		*p = w->pend + w->poff;
+		return (ssize_t)(w->plen - w->poff);
+	}
+	if ((n = rd(src, shared, SHARED_CAP)) <= 0)
+		return n;
+	ok = wsb_wsguard_feed(&w->g, shared, (size_t)n);
+	if (ok < (size_t)n && !w->told && w->fn) {
+		w->told = 1;
+		w->fn(w->owner);
+	}
+	*p = shared;
+	return ok ? (ssize_t)ok : -2;
+}
+
+/* Held bytes that the owner did not stop for (lws's out was full): ask
+ * for another read, since poll() cannot see them. */
+static void serve_more(struct watch *w)
+{
+	if (w->poff < w->plen && !w->srx.stop && w->more && !w->asked) {
+		w->asked = 1;
+		w->more(w->owner);
+	}
+}
+
+static ssize_t rd_plain(void *src, void *p, size_t cap)
+{
+	return recvfrom(*(int *)src, p, cap, 0, NULL, NULL);
+}
+
+static ssize_t serve_recv(struct watch *w, int fd, unsigned char *buf, size_t len)
+{
+	unsigned char *p = NULL;
+	size_t out = 0;
+	ssize_t n = serve_next(w, rd_plain, &fd, &p);
+
+	if (n == -2 && wsb_wsguard_peer_closed(&w->g))
+		return 0;		/* it answered our close: end now, as at EOF */
+	if (n == 0 || n == -1)
+		return n;
+	if (n > 0 && serve_parse(w, p, (size_t)n, buf, len, &out)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	serve_more(w);
+	if (out)
+		return (ssize_t)out;
+	errno = EAGAIN;			/* all of it was ours: poll() wakes for new bytes only */
+	return -1;
 }
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	struct watch *w = slot(fd);
-	size_t k = flags & MSG_PEEK ? 0 : held_room(w, len), ok;
-	ssize_t n = recvfrom(fd, (char *)buf + k, len - k, flags, NULL, NULL);
+	size_t k, ok;
+	ssize_t n;
+
+	if (w && w->on && w->srx.taking && !(flags & MSG_PEEK))
+		return serve_recv(w, fd, buf, len);
+	k = flags & MSG_PEEK ? 0 : held_room(w, len);
+	n = recvfrom(fd, (char *)buf + k, len - k, flags, NULL, NULL);
 
 	if (n <= 0 || (flags & MSG_PEEK) || !w || !w->on)
 		return n;
@@ -185,26 +335,74 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 struct ssl_st;
 int SSL_read(struct ssl_st *ssl, void *buf, int num);
 
+static int (*ssl_real)(struct ssl_st *, void *, int);
+static int (*ssl_get_fd)(const struct ssl_st *);
+static int (*ssl_pending)(const struct ssl_st *);	/* SSL_has_pending: read-ahead too */
+
+static ssize_t rd_tls(void *src, void *p, size_t cap)
+{
+	return ssl_real(src, p, (int)cap);
+}
+
+/* A serving connection over TLS. lws takes a short read for "all there
+ * was" and asks SSL_get_error about a read that returned nothing, so:
+ * read on while everything was ours and OpenSSL has more (its last answer
+ * is then "want read"); when the connection stops with nothing for lws,
+ * hand it an empty pong (harmless: the peer did just send something) and
+ * ask for another read if OpenSSL still holds bytes. */
+static int serve_ssl_read(struct watch *w, struct ssl_st *ssl, unsigned char *buf, int num)
+{
+	static const unsigned char pong[] = { 0x8a, 0x80, 0, 0, 0, 0 };
+	size_t out = 0;
+	unsigned char *p = NULL;
+	ssize_t n;
+
+	for (;;) {
+		n = serve_next(w, rd_tls, ssl, &p);
+		if (n == -2 && !out && wsb_wsguard_peer_closed(&w->g))
+			return 0;
+		if (n == -2)
+			continue;	/* read and dropped: on to "want read" */
+		if (n <= 0)
+			return out ? (int)out : (int)n;
+		if (serve_parse(w, p, (size_t)n, buf, (size_t)num, &out))
+			return out ? (int)out : -1;
+		if (out == (size_t)num || w->srx.stop || w->poff < w->plen)
+			break;
+		if (out && !ssl_pending(ssl))
+			return (int)out;
+	}
+	if (!w->srx.stop && w->more && !w->asked && (w->poff < w->plen || ssl_pending(ssl))) {
+		w->asked = 1;
+		w->more(w->owner);
+	}
+	if (out)
+		return (int)out;
+	if ((size_t)num < sizeof pong)
+		return -1;
+	memcpy(buf, pong, sizeof pong);
+	return (int)sizeof pong;
+}
+
 int SSL_read(struct ssl_st *ssl, void *buf, int num)
 {
-	static int (*real)(struct ssl_st *, void *, int);
-	static int (*get_fd)(const struct ssl_st *);
-	static int (*pending)(const struct ssl_st *);	/* SSL_has_pending: read-ahead too */
 	struct watch *w;
 	size_t have = 0, k;
 	int n;
 
-	if (!real) {
-		*(void **)&real = dlsym(RTLD_NEXT, "SSL_read");
-		*(void **)&get_fd = dlsym(RTLD_NEXT, "SSL_get_fd");
-		*(void **)&pending = dlsym(RTLD_NEXT, "SSL_has_pending");
-		if (!real) {
+	if (!ssl_real) {
+		*(void **)&ssl_real = dlsym(RTLD_NEXT, "SSL_read");
+		*(void **)&ssl_get_fd = dlsym(RTLD_NEXT, "SSL_get_fd");
+		*(void **)&ssl_pending = dlsym(RTLD_NEXT, "SSL_has_pending");
+		if (!ssl_real) {
 			errno = ENOSYS;
 			return -1;
 		}
 	}
-	if (!table.len || !get_fd || !pending || !(w = slot(get_fd(ssl))) || !w->on)
-		return real(ssl, buf, num);
+	if (!table.len || !ssl_get_fd || !ssl_pending || !(w = slot(ssl_get_fd(ssl))) || !w->on)
+		return ssl_real(ssl, buf, num);
+	if (w->srx.taking)
+		return serve_ssl_read(w, ssl, buf, num);
 	/* Less than was read goes back to lws: then nothing may be left in
 	 * OpenSSL's buffer, where poll() cannot see it and lws (which takes a
 	 * short read for "all there was") would not look. And nothing at all
@@ -214,10 +412,10 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 	 * takes as the connection's end. */
 	for (;;) {
 		k = held_room(w, (size_t)num - have);
-		if ((n = real(ssl, (char *)buf + have + k, num - (int)(have + k))) <= 0)
+		if ((n = ssl_real(ssl, (char *)buf + have + k, num - (int)(have + k))) <= 0)
 			return have ? (int)have : n;
 		have += check(w, (char *)buf + have, unhold(w, (char *)buf + have, k, (size_t)n));
-		if (have == (size_t)num || (have && !pending(ssl)))
+		if (have == (size_t)num || (have && !ssl_pending(ssl)))
 			return (int)have;
 		if (!have && wsb_wsguard_peer_closed(&w->g))
 			return 0;

@@ -22,7 +22,14 @@
  *
  * A client can also take its data frames here (wsb_lwsio_rx): lws then
  * sees only control frames. And one that offered permessage-deflate has
- * the 101's answer recorded and hidden from lws here (wsb_lwsio_ext). Single-threaded, like the event loop that calls it. Watching an fd resets
+ * the 101's answer recorded and hidden from lws here (wsb_lwsio_ext).
+ * A server connection can take its data frames too (wsb_lwsio_serve):
+ * its reads then go into one shared 64 KiB buffer (the loop is
+ * single-threaded), whatever small size lws asks for, and lws gets only
+ * the control frames, in its own buffer. What the owner stopped for (a
+ * paused publisher) or what lws had no room for is held for the next read
+ * (wsb_lwsio_held), and the owner is asked (`more`) to make lws read again
+ * when nothing on the socket would wake poll() for it. Single-threaded, like the event loop that calls it. Watching an fd resets
  * any state left on it; an unwatched fd costs one comparison.
  */
 #ifndef WSB_LWSIO_H
@@ -32,6 +39,7 @@
 #include "wsext.h"
 #include "wsguard.h"
 #include "wsrx.h"
+#include "wssrx.h"
 
 typedef void (*wsb_lwsio_hook)(void *owner);
 
@@ -51,6 +59,19 @@ int wsb_lwsio_attach(int fd, wsb_lwsio_hook fn, void *owner);
  * see), so one call may take everything the socket holds. -1 if fd is not
  * watched. rx must outlive the watch. */
 int wsb_lwsio_rx(int fd, struct wsb_wsrx *rx);
+/* A server connection's receive path (wssrx.h), from now on: its data
+ * messages up to max bytes go to ops (ud their owner), deflate if it
+ * negotiated permessage-deflate. more(ud) runs, from inside a read, when
+ * bytes are held that no poll() event will bring back: the owner makes lws
+ * read fd again soon (not from inside the read). -1 if fd is not a
+ * watched server socket, or out of memory. */
+int wsb_lwsio_serve(int fd, size_t max, int deflate, const struct wsb_wssrx_ops *ops, void *ud,
+		    wsb_lwsio_hook more);
+/* 1 if fd holds bytes read and not yet parsed: after the owner stopped a
+ * feed, it must make lws read again once it reads the connection again. */
+int wsb_lwsio_held(int fd);
+/* --message-timeout: drops fd's unfinished message (wsb_wssrx_drop). */
+void wsb_lwsio_drop(int fd);
 /* A client that offered permessage-deflate: the 101 read on fd goes
  * through x first (wsext.h: the bytes it holds back are put in front of
  * the next read), and at the head's end rx learns what was agreed

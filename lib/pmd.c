@@ -241,6 +241,11 @@ void wsb_inflate_reset(struct wsb_inflate *z)
 	z->ended = 0;
 }
 
+int wsb_inflate_ended(const struct wsb_inflate *z)
+{
+	return z->ended;
+}
+
 /* Output goes into out's free room, at most 16 KiB a step; at the cap, into
  * one spare byte, which is only there to tell whether more would come. */
 static int inflate_step(struct wsb_inflate *z, struct wsb_buf *out)

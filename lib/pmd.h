@@ -3,9 +3,9 @@
  * before), so one compressed frame is right for every peer that
  * negotiated the extension and can be shared like the plain one.
  *
- * On the server libwebsockets negotiates the extension and inflates what
- * peers send (in small pieces, so the transport's --max-message cap bounds
- * a decompression bomb); it never compresses for us, since our batched
+ * On the server libwebsockets negotiates the extension, and the receive
+ * path (wsserver_rx.c) inflates what peers send with wsb_inflate under the
+ * --max-message cap; lws never compresses for us, since our batched
  * LWS_WRITE_RAW writes bypass its extension path. The clients (--compress)
  * do without lws's extension (its client cannot run it: design.md): they
  * offer the same parameters, judge the answer with wsb_pmd_answer and
@@ -76,6 +76,10 @@ struct wsb_inflate *wsb_inflate_new(void);
 void wsb_inflate_free(struct wsb_inflate *z);
 /* Starts a new message: nothing is taken over from the one before. */
 void wsb_inflate_reset(struct wsb_inflate *z);
+/* 1 once the current message ended with a final block: the next needs a
+ * reset (the server inflates with context takeover, which lws's answer
+ * allows, so it resets only then). */
+int wsb_inflate_ended(const struct wsb_inflate *z);
 /* Inflates the next n bytes of the current message's payload onto out, in
  * pieces of at most 16 KiB, never past out->max: a bomb fails when its
  * output reaches the cap, holding no more than the cap. end: the message

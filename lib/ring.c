@@ -50,6 +50,11 @@ void *wsb_ring_at(const struct wsb_ring *r, size_t i)
 	return r->b.p + ((r->head + i) & (r->cap - 1)) * r->esz;
 }
 
+void *wsb_ring_next(const struct wsb_ring *r)
+{
+	return r->n < r->cap ? wsb_ring_at(r, r->n) : NULL;
+}
+
 void wsb_ring_pop(struct wsb_ring *r)
 {
 	r->head = (r->head + 1) & (r->cap - 1);

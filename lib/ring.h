@@ -29,6 +29,8 @@ int wsb_ring_reserve(struct wsb_ring *r, size_t n);
 void *wsb_ring_push(struct wsb_ring *r);
 /* The i-th element from the head (i < n). */
 void *wsb_ring_at(const struct wsb_ring *r, size_t i);
+/* Where the next push will go (for a prefetch), or NULL when it grows. */
+void *wsb_ring_next(const struct wsb_ring *r);
 /* Forgets the head element (n > 0). */
 void wsb_ring_pop(struct wsb_ring *r);
 

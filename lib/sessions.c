@@ -6,6 +6,7 @@
 #include "buf.h"
 
 #define QUEUE_MIN 16
+#define PREFETCH 8	/* sessions ahead: fan-out's walk (see there) */
 
 static void filter_close(struct wsb_sessions *set, struct wsb_sess *s);
 
@@ -123,6 +124,7 @@ static void sess_unsubscribe(struct wsb_sessions *set, struct wsb_sess *s)
 	set->dropped++;		/* the message that did not fit */
 	set->slow_unsubscribed++;
 	wsb_subs_none(&s->subs);
+	wsb_sess_subs_changed(set, s);
 	if (set->unsubscribed)
 		set->unsubscribed(set->owner, s, "SLOW_CONSUMER", "too slow to receive: what was waiting for "
 				  "this connection was dropped and it is unsubscribed from everything; what it "
@@ -227,12 +229,21 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 	wsb_acks_init(&s->acks);
 	s->idx = set->n;
 	set->v[set->n++] = s;
+	wsb_sess_subs_changed(set, s);
 	return s;
+}
+
+/* A failure leaves the index unusable, and fan-out then asks every
+ * session (typeidx.h): nothing is lost for it, only time. */
+void wsb_sess_subs_changed(struct wsb_sessions *set, struct wsb_sess *s)
+{
+	(void)wsb_typeidx_set(&set->ix, &s->ix, s, &s->subs.pats);
 }
 
 static void sess_free(struct wsb_sessions *set, struct wsb_sess *s)
 {
 	filter_close(set, s);
+	wsb_typeidx_forget(&set->ix, &s->ix);
 	q_release(set, s, 0);
 	wsb_ring_free(&s->q);
 	wsb_acks_free(&s->acks);
@@ -259,6 +270,7 @@ void wsb_sessions_free(struct wsb_sessions *set)
 {
 	for (size_t i = 0; i < set->n; i++)
 		sess_free(set, set->v[i]);
+	wsb_typeidx_free(&set->ix);
 	free(set->v);
 	free(set->fs);
 	free(set->fv);
@@ -280,6 +292,7 @@ static void sess_end(struct wsb_sessions *set, struct wsb_sess *s, const char *c
 		     const char *reason)
 {
 	wsb_subs_none(&s->subs);
+	wsb_sess_subs_changed(set, s);
 	s->replay = s->snap = 0;
 	filter_close(set, s);
 	s->close_after = reason;
@@ -383,36 +396,77 @@ static void fanout_filtered(struct wsb_sessions *set, struct wsb_msg *m, size_t 
 	}
 }
 
+/* The session's lines far ahead, its queue's next slot (found from the
+ * first) nearer. */
+static void prefetch(void *const *who, size_t i, size_t n)
+{
+	if (i + 2 * PREFETCH < n) {
+		const struct wsb_sess *s = who[i + 2 * PREFETCH];
+
+		__builtin_prefetch(&s->conn);
+		__builtin_prefetch(&s->q);
+		__builtin_prefetch(&s->stall);
+	}
+	if (i + PREFETCH < n) {
+		const struct wsb_sess *s = who[i + PREFETCH];
+		void *slot = wsb_ring_next(&s->q);
+
+		if (slot)
+			__builtin_prefetch(slot, 1);
+	}
+}
+
+/* One session the type reached: the rest of what decides (sender, symbol,
+ * catching up, filter) and the queue. */
+static void consider(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m,
+		     const struct wsb_sess *from, struct wsb_symcache *c, size_t *nf)
+{
+	if (s->closing || (s == from && !s->echo) || !wsb_subs_wants_symbol(&s->subs, c))
+		return;
+	/* Catching up from history (or a snapshot, then history): it will
+	 * read this one there. */
+	if (s->replay || s->snap) {
+		if (set->wake)
+			set->wake(set->ud, s->conn);
+		return;
+	}
+	if (s->filter) {
+		if (!s->filter_over) {
+			set->fs[*nf] = s;
+			set->fv[(*nf)++] = s->filter;
+		}
+		return;
+	}
+	enqueue_form(set, s, m);
+}
+
+/* The index names the sessions whose patterns match; only when it is
+ * unusable (typeidx.h) is every session asked. The fields consider()
+ * reads sit on several cache lines of a session, so they are fetched a
+ * few sessions ahead: with thousands of sessions that wait is most of
+ * the walk. */
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe)
 {
 	struct wsb_symcache c;
-	size_t len, nf = 0;
+	size_t len, nf = 0, n;
 	const char *obj = wsb_msg_json(m, &len);
+	void *const *who;
+	struct wsb_symcache *cp = &c;
 
 	wsb_symcache_init(&c, set->symkey, obj, len);
-	for (size_t i = 0; i < set->n; i++) {
-		struct wsb_sess *s = set->v[i];
-
-		if (s->closing || (s == from && !s->echo))
-			continue;
-		if (!wsb_subs_wants(&s->subs, type, probe, &c))
-			continue;
-		/* Catching up from history (or a snapshot, then history): it
-		 * will read this one there. */
-		if (s->replay || s->snap) {
-			if (set->wake)
-				set->wake(set->ud, s->conn);
-			continue;
+	if (probe)
+		cp = NULL;	/* subs.h: a probe is not about symbols */
+	n = wsb_typeidx_find(&set->ix, type, probe, &who);
+	if (n == SIZE_MAX) {
+		for (size_t i = 0; i < set->n; i++)
+			if (wsb_subs_type_wanted(&set->v[i]->subs, type, probe))
+				consider(set, set->v[i], m, from, cp, &nf);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			prefetch(who, i, n);
+			consider(set, who[i], m, from, cp, &nf);
 		}
-		if (s->filter) {
-			if (!s->filter_over) {
-				set->fs[nf] = s;
-				set->fv[nf++] = s->filter;
-			}
-			continue;
-		}
-		enqueue_form(set, s, m);
 	}
 	if (nf)
 		fanout_filtered(set, m, nf);

@@ -35,27 +35,37 @@
 #include "scope.h"
 #include "stall.h"
 #include "subs.h"
+#include "typeidx.h"
 
 struct wsb_sess {
+	/* What fan-out reads of every session the type reaches, together:
+	 * three cache lines instead of eight, which with thousands of
+	 * subscribers was most of fan-out's time (docs/performance.md). */
 	void *conn;
 	int echo;		/* receives its own publications */
+	int closing;		/* slow consumer or ENOMEM: never queued to again */
+	int stamp;		/* receives producer/pseq (?stamp=1, msg.h) */
+	int replay;		/* resume: reading history, not a live queue (rseq) */
+	int snap;		/* a ?snapshot=1 read in pieces (snap_seq) */
+	int filter_over;	/* 1: went over its budget, not yet answered */
+	void *filter;		/* ?filter=: the program's handle, or NULL */
+	struct wsb_ring q;	/* of struct wsb_msg *, oldest first */
+	size_t qbytes;
+	struct wsb_stall stall;	/* is this backlog holding publishers back? */
+	/* the rest */
 	int compress;		/* negotiated permessage-deflate: gets compressed frames */
-	/* who may do what (the join's scope, scope.h): publish checks it, and
-	 * subs.scope points here */
-	struct wsb_scope scope;
+	/* who may do what (the join's scope, scope.h, which outlives the
+	 * session: the transport's grant): publish checks it, subs.scope is it */
+	const struct wsb_scope *scope;
 	struct wsb_bucket bucket;	/* --rate per connection (ratelimit.h) */
 	int limited;		/* its last publish was refused for the rate */
 	unsigned forbidden_said;	/* FORBIDDEN publishes so far (the first is logged) */
-	int stamp;		/* receives producer/pseq (?stamp=1, msg.h) */
 	int read_only;		/* may not publish (the broker's may_publish) */
 	uint64_t published;	/* messages accepted from it */
-	int closing;		/* slow consumer or ENOMEM: never queued to again */
-	struct wsb_stall stall;	/* is this backlog holding publishers back? */
 	int counted;		/* counted in stats.subscribers */
 	size_t idx;		/* in the set */
-	struct wsb_ring q;	/* of struct wsb_msg *, oldest first */
-	size_t qbytes;
 	struct wsb_subs subs;	/* type patterns (subs.h) */
+	struct wsb_typeidx_member *ix;	/* its record in the set's type index */
 	struct wsb_sess *close_next;
 	int close_pending;
 	int close_code;
@@ -70,20 +80,16 @@ struct wsb_sess {
 	/* cluster mode: a publish of this producer session was refused, so
 	 * nothing after it is published or acknowledged until it reconnects */
 	int refused;
-	/* resume: reading history from seq rseq instead of a live queue */
-	int replay;
+	/* resume: reading history from seq rseq (replay above) */
 	uint64_t rseq;
-	/* ?snapshot=1 bigger than max_queue: sent in pieces as the socket
-	 * drains, entries with seq in (snap_seq, snap_end]; then history. */
-	int snap;
+	/* ?snapshot=1 bigger than max_queue (snap above): sent in pieces as
+	 * the socket drains, entries with seq in (snap_seq, snap_end]; then
+	 * history. */
 	uint64_t snap_seq, snap_end;
 	/* for GET /clients (wsb_broker_sess_info); the broker keeps them */
 	uint64_t n_in, n_out;		/* messages it sent; frames taken for it */
 	char joined[WSB_TS_LEN];	/* ISO 8601 UTC */
-	/* ?filter=: the program's handle, or NULL */
 	struct wsb_sessions *set;	/* for wsb_sess_pass */
-	void *filter;
-	int filter_over;		/* 1: went over its budget, not yet answered */
 	/* close with 1008 and this reason once the queue is out (an error
 	 * reply that explains the close goes first) */
 	const char *close_after;
@@ -111,7 +117,10 @@ struct wsb_sessions {
 			    signed char *res);
 	int releasing;		/* a journal batch is being fanned out */
 	/* state */
-	struct wsb_sess **v;	/* an array: fan-out walks it linearly */
+	struct wsb_sess **v;	/* an array, in no order */
+	/* who may want a type: fan-out asks it rather than every session
+	 * (typeidx.h; zeroed memory is an empty index) */
+	struct wsb_typeidx ix;
 	size_t n, cap;
 	/* fan-out's filtered sessions, their handles and verdicts (cap each) */
 	struct wsb_sess **fs;
@@ -134,6 +143,9 @@ void wsb_sessions_free(struct wsb_sessions *set);
  * then hands the close requests out. */
 void wsb_sessions_flush(struct wsb_sessions *set);
 
+/* s's subscription set may have changed: the type index learns it. Call
+ * after anything changes s->subs outside this module. */
+void wsb_sess_subs_changed(struct wsb_sessions *set, struct wsb_sess *s);
 /* Queues m (a ref); limit 0: ignore max_queue (the greeting, before the
  * transport knows the session). */
 void wsb_sess_enqueue(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_msg *m, int limit);

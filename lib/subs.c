@@ -307,9 +307,9 @@ static void sym_lookup(struct wsb_symcache *c)
 	c->state = n < 0 ? 3 : strlen(c->v) == (size_t)n ? 2 : 3;	/* a NUL matches nothing */
 }
 
-static int sym_wanted(const struct wsb_subs *s, struct wsb_symcache *c)
+int wsb_subs_wants_symbol(const struct wsb_subs *s, struct wsb_symcache *c)
 {
-	if (s->syms.all || !c || !c->key)
+	if (!c || !c->key || s->syms.all)	/* no symbol key: s is not read */
 		return 1;
 	if (!c->state)
 		sym_lookup(c);
@@ -321,11 +321,17 @@ static int sym_wanted(const struct wsb_subs *s, struct wsb_symcache *c)
 	return 0;
 }
 
+/* A probe is not about symbols: its type alone decides. */
 int wsb_subs_wants(const struct wsb_subs *s, const char *type, int probe,
 		   struct wsb_symcache *c)
 {
+	return wsb_subs_type_wanted(s, type, probe) && (probe || wsb_subs_wants_symbol(s, c));
+}
+
+int wsb_subs_type_wanted(const struct wsb_subs *s, const char *type, int probe)
+{
 	if (!probe)
-		return wsb_patterns_match(&s->pats, type) && sym_wanted(s, c);
+		return wsb_patterns_match(&s->pats, type);
 	if (s->pats.all)
 		return 0;
 	for (size_t i = 0; i < s->pats.n; i++)

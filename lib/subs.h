@@ -2,8 +2,8 @@
  * the subscribe/unsubscribe requests that change them, the "subscribed"
  * reply, and the one rule that says whether a message is wanted.
  *
- * Every pattern costs a glob match per published message, and the reply
- * lists them all, so both are bounded per session: WSB_PATTERNS_MAX
+ * Every pattern is memory in fan-out's type index (typeidx.h), and the
+ * reply lists them all, so both are bounded per session: WSB_PATTERNS_MAX
  * patterns, WSB_SUBS_BYTES of them as JSON; the same bounds hold for
  * symbols (the reply then always fits WSB_REPLY_MAX). A request is checked
  * whole and applied all or nothing, so it gets one answer however many
@@ -80,6 +80,11 @@ int wsb_subs_request(struct wsb_subs *s, const char *obj, size_t len, int unsub,
  * "$probe" pattern itself: never a set that takes everything. */
 int wsb_subs_wants(const struct wsb_subs *s, const char *type, int probe,
 		   struct wsb_symcache *c);
+/* The type half of wsb_subs_wants. */
+int wsb_subs_type_wanted(const struct wsb_subs *s, const char *type, int probe);
+/* The symbol half of wsb_subs_wants, for a caller that knows the type
+ * matched (fan-out's type index, typeidx.h). */
+int wsb_subs_wants_symbol(const struct wsb_subs *s, struct wsb_symcache *c);
 /* {"type":"subscribed","types":[...],"symbols":[...]} with the lists in
  * what; sealed; NULL: ENOMEM. */
 struct wsb_msg *wsb_subs_reply(const struct wsb_subs *s, unsigned what);

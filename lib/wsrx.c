@@ -76,27 +76,6 @@ void wsb_wsrx_flush(struct wsb_wsrx *r)
 	wsb_buf_shrink(&r->hold, KEEP);
 }
 
-static size_t hdr_len(unsigned char b1)
-{
-	unsigned l = b1 & 0x7f;
-
-	return 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-}
-
-static uint64_t payload_len(const unsigned char *h)
-{
-	unsigned l = h[1] & 0x7f;
-	uint64_t v = 0;
-
-	if (l < 126)
-		return l;
-	if (l == 126)
-		return (uint64_t)h[2] << 8 | h[3];
-	for (int i = 2; i < 10; i++)
-		v = v << 8 | h[i];
-	return v;
-}
-
 static void fail(struct wsb_wsrx *r, int code, const char *why)
 {
 	r->mode = M_DROP;
@@ -255,9 +234,9 @@ static size_t header_here(struct wsb_wsrx *r, unsigned char *p, size_t *out, siz
 	size_t hl;
 	uint64_t len;
 
-	if (n - i < 2 || n - i < (hl = hdr_len(h[1])))
+	if (n - i < 2 || n - i < (hl = wsb_frame_hdr_size(h[1])))
 		return 0;
-	len = payload_len(h);
+	len = wsb_frame_payload_len(h);
 	r->mode = (uint8_t)first_byte(r, h[0]);
 	if (r->mode == M_TAKE && h[0] == 0x81 && !(h[1] & 0x80) && !r->open && len <= n - i - hl &&
 	    len <= r->msg.max) {
@@ -285,9 +264,9 @@ static void header_byte(struct wsb_wsrx *r, unsigned char *p, size_t *out, unsig
 	}
 	r->hdr[r->hlen++] = b;
 	if (r->hlen == 2)
-		r->hneed = (uint8_t)hdr_len(b);
+		r->hneed = (uint8_t)wsb_frame_hdr_size(b);
 	if (r->hlen >= 2 && r->hlen == r->hneed)
-		header_done(r, r->hdr, payload_len(r->hdr));
+		header_done(r, r->hdr, wsb_frame_payload_len(r->hdr));
 }
 
 size_t wsb_wsrx_feed(struct wsb_wsrx *r, unsigned char *p, size_t n)

@@ -22,11 +22,6 @@
 
 #include "wsserver_int.h"
 
-static uint64_t mono_ms(void)
-{
-	return wsb_mono_ns() / 1000000;
-}
-
 /* Seconds since t0 (a wsb_mono_ns reading). */
 static double since(uint64_t t0)
 {
@@ -68,50 +63,16 @@ void wsb_server_close(struct wsb_conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)c->close_reason,
-			 strlen(c->close_reason));
+	/* lws keeps its own copy for the close frame; ours is for the log. */
+	c->close_reason = strdup(reason);
+	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
+			 strnlen(reason, 123));
 	/* A slow consumer's socket may never become writable again. The close
 	 * frame waits behind what the kernel already holds; a client that
 	 * reads again within the grace period sees the code, and the timeout
 	 * frees the socket of one that never does. */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
 	lws_callback_on_writable(c->wsi);
-}
-
-void wsb_server_pause_publishers(struct wsb_server *s, int on)
-{
-	s->pressure = on;
-	/* Routine during bursts (a subscriber catching up): debug, not noise. */
-	wsb_log(WSB_LOG_DEBUG, "%s publishers", on ? "pausing" : "resuming");
-	if (on)
-		return;
-	for (struct wsb_conn *c = s->conns; c; c = c->next)
-		if (c->paused) {
-			c->paused = 0;
-			if (!c->throttled)
-				lws_rx_flow_control(c->wsi, 1);
-		}
-}
-
-static void throttle_end(lws_sorted_usec_list_t *sul)
-{
-	struct wsb_conn *c = lws_container_of(sul, struct wsb_conn, sul_throttle);
-
-	c->throttled = 0;
-	if (!c->paused)
-		lws_rx_flow_control(c->wsi, 1);
-}
-
-void wsb_server_throttle(struct wsb_conn *c, int64_t us)
-{
-	if (us < 1)
-		us = 1;
-	if (!c->throttled) {
-		c->throttled = 1;
-		lws_rx_flow_control(c->wsi, 0);
-	}
-	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul_throttle, throttle_end, us);
 }
 
 int wsb_server_compressed(const struct wsb_conn *c)
@@ -131,7 +92,7 @@ static int pmd_ok(struct wsb_server *s, struct lws *wsi)
 
 const struct wsb_grant *wsb_server_grant(const struct wsb_conn *c)
 {
-	return c->granted ? &c->grant : NULL;
+	return c->grant;
 }
 
 void wsb_server_set_door(struct wsb_server *s, const struct wsb_access *access, const struct wsb_strlist *origins)
@@ -157,9 +118,12 @@ const char *wsb_server_peer(const struct wsb_conn *c)
 	return c->peer;
 }
 
+/* The door lets in only the configured path. */
 const char *wsb_server_path(const struct wsb_conn *c)
 {
-	return c->path;
+	const struct wsb_server *s = lws_context_user(lws_get_context(c->wsi));
+
+	return s->cfg->path;
 }
 
 const char *wsb_server_query(const struct wsb_conn *c)
@@ -329,8 +293,8 @@ static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *
 
 	if (len != 1 && (len < 2 || ((p[0] << 8) | p[1]) < 5000)) {
 		c->peer_code = len >= 2 ? (p[0] << 8) | p[1] : 1005;	/* 1005: no code given */
-		snprintf(c->peer_reason, sizeof c->peer_reason, "%.*s", len > 2 ? (int)(len - 2) : 0,
-			 (const char *)p + 2);
+		free(c->peer_reason);
+		c->peer_reason = strndup(len > 2 ? (const char *)p + 2 : "", len > 2 ? len - 2 : 0);
 		return 0;
 	}
 	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why, sizeof why - 1);
@@ -344,17 +308,22 @@ static int peer_close(struct wsb_conn *c, struct lws *wsi, const unsigned char *
 static void join(struct wsb_server *s, struct wsb_conn *c)
 {
 	const char *why = NULL;
-	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &c->grant, &why) < 0;
+	struct wsb_grant g;
+	int refused = wsb_access_on(s->access) && grant_of(s, c->wsi, &g, &why) < 0;
 
-	c->granted = wsb_access_on(s->access) && !refused;
-	/* The headers go with the upgrade: what GET /clients shows is kept. */
-	if (lws_hdr_copy(c->wsi, c->path, sizeof c->path, WSI_TOKEN_GET_URI) < 0)
-		c->path[0] = '\0';
 	c->is_ws = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	/* Kept only where there is one: most brokers run without tokens. A
+	 * grant that cannot be kept must not read as "none required". */
+	if (wsb_access_on(s->access) && !refused && !(c->grant = malloc(sizeof g))) {
+		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
+		return;
+	}
+	if (c->grant)
+		*c->grant = g;
 	if (refused) {
 		wsb_log(WSB_LOG_INFO, "refused a connection from %s: %s (closed 1008 for a browser)", c->peer, why);
 		wsb_server_close(c, WSB_CLOSE_POLICY,
@@ -366,30 +335,21 @@ static void join(struct wsb_server *s, struct wsb_conn *c)
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
 }
 
-static const char *conn_name(struct wsb_server *s, struct wsb_conn *c, const char *none)
+const char *wsb_srv_name(struct wsb_server *s, struct wsb_conn *c, const char *none)
 {
 	return c->sess ? s->ops.name(s->ud, c->sess) : none;
-}
-
-static void rx_drop(struct wsb_server *s, struct wsb_conn *c);
-
-static void pause_conn(struct wsb_conn *c)
-{
-	if (!c->paused) {
-		c->paused = 1;
-		lws_rx_flow_control(c->wsi, 0);
-	}
 }
 
 /* One line per connection that ends, with the close that ended it: ours,
  * the client's, or none (1006, as RFC 6455 §7.1.5 names it). */
 static void log_gone(struct wsb_server *s, struct wsb_conn *c)
 {
-	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, c->close_code, 0, c->close_reason };
+	struct wsb_log_ctx lc = { wsb_srv_name(s, c, NULL), c->peer, c->close_code, 0,
+				  c->close_reason ? c->close_reason : "" };
 
 	if (!c->close_code) {
 		lc.code = c->peer_code ? c->peer_code : 1006;
-		lc.reason = c->peer_code ? c->peer_reason : "closed without a close frame";
+		lc.reason = !c->peer_code ? "closed without a close frame" : c->peer_reason ? c->peer_reason : "";
 	}
 	wsb_logx(WSB_LOG_DEBUG, &lc, "client %s (%s) disconnected: %d%s%s%s", lc.client ? lc.client : "-", c->peer,
 		 lc.code, *lc.reason ? " (" : "", lc.reason, *lc.reason ? ")" : "");
@@ -413,126 +373,13 @@ static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
 		c->sess = NULL;
 		s->ops.left(s->ud, sess);
 	}
-	rx_drop(s, c);
+	wsb_srv_rx_drop(s, c);
 	free(c->query);
-	c->query = NULL;
-}
-
-static void deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
-{
-	s->ops.input(s->ud, c->sess, msg, len);
-	/* Stop reading this publisher until the queues drain; TCP pushes back. */
-	if (s->pressure)
-		pause_conn(c);
-}
-
-/* Reassembly memory held for c's unfinished message: the program counts it
- * (/health partial_bytes, --max-memory). */
-void wsb_srv_partial(struct wsb_server *s, size_t old, size_t now)
-{
-	if (now == old)
-		return;
-	s->partial_bytes = s->partial_bytes - old + now;
-	s->ops.partial(s->ud, s->partial_bytes);
-}
-
-static void rx_account(struct wsb_server *s, struct wsb_conn *c)
-{
-	size_t now = c->rx_open ? c->rx.cap : 0;
-
-	wsb_srv_partial(s, c->rx_counted, now);
-	c->rx_counted = now;
-}
-
-static void rx_drop(struct wsb_server *s, struct wsb_conn *c)
-{
-	c->rx_open = 0;
-	wsb_buf_free(&c->rx);
-	rx_account(s, c);
-}
-
-/* A close the client caused by what it sent, said once in the log. */
-static void close_logged(struct wsb_server *s, struct wsb_conn *c, int code, const char *why)
-{
-	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, code, 0, why };
-
-	if (!c->close_code)
-		wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (%d)", conn_name(s, c, c->peer), why, code);
-	wsb_server_close(c, code, why);
-}
-
-/* Reassembles fragments (lws may split even small frames) under the size
- * cap. The buffer grows with what arrived, not with what a header
- * announces, so a connection paused mid-message holds only what it sent. */
-static int receive(struct wsb_server *s, struct wsb_conn *c, const char *in, size_t len)
-{
-	int first = lws_is_first_fragment(c->wsi);
-	size_t remain = lws_remaining_packet_payload(c->wsi);
-	int last = lws_is_final_fragment(c->wsi) && !remain;
-	struct wsb_err err;
-
-	if (c->close_code)
-		return 0;
-	if (lws_frame_is_binary(c->wsi)) {
-		close_logged(s, c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
-		return 0;
-	}
-	if (first)
-		wsb_buf_reset(&c->rx);
-	if (c->rx.len + len + remain > s->cfg->max_message) {
-		char why[96];
-
-		snprintf(why, sizeof why, "message larger than %" PRIu64 " bytes", s->cfg->max_message);
-		rx_drop(s, c);
-		close_logged(s, c, WSB_CLOSE_TOO_BIG, why);
-		return 0;
-	}
-	if (first && last) {		/* the common case: no copy */
-		deliver(s, c, in, len);
-		return 0;
-	}
-	if (!c->rx_open) {
-		c->rx_open = 1;
-		c->rx_since = mono_ms();
-	}
-	if (wsb_buf_append(&c->rx, in, len, &err)) {
-		rx_drop(s, c);
-		wsb_server_close(c, err.code == WSB_EXIT_DATAERR ? WSB_CLOSE_TOO_BIG : WSB_CLOSE_INTERNAL, err.msg);
-		return 0;
-	}
-	if (last) {
-		c->rx_open = 0;
-		deliver(s, c, c->rx.p ? c->rx.p : "", c->rx.len);
-		wsb_buf_shrink(&c->rx, RX_KEEP);
-	}
-	rx_account(s, c);
-	/* Unfinished messages count toward --max-memory: under pressure stop
-	 * reading whoever is sending one, not only those that published. */
-	if (c->rx_open && s->pressure)
-		pause_conn(c);
-	return 0;
-}
-
-/* --message-timeout: a connection that began a message and has not ended
- * it in time (a slow-loris at the frame level, or a client that died
- * mid-message) is closed with 1008 and its buffer freed at once. The clock
- * also runs while it is paused: otherwise paused partial messages could hold
- * the memory, and the pause, forever. */
-static void check_deadlines(struct wsb_server *s)
-{
-	uint64_t now = mono_ms(), lim = (uint64_t)(s->cfg->message_timeout * 1000);
-
-	for (struct wsb_conn *c = s->conns; c; c = c->next) {
-		if (!c->rx_open || c->close_code || now - c->rx_since < lim)
-			continue;
-		struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, WSB_CLOSE_POLICY, 0,
-					  "message not finished in time" };
-
-		wsb_logx(WSB_LOG_INFO, &lc, "closing %s: message not finished within %gs (%zu bytes so far)",
-			 conn_name(s, c, "?"), s->cfg->message_timeout, c->rx.len);
-		rx_drop(s, c);
-		wsb_server_close(c, WSB_CLOSE_POLICY, "message not finished in time");
-	}
+	free(c->grant);
+	free(c->close_reason);
+	free(c->peer_reason);
+	c->query = c->close_reason = c->peer_reason = NULL;
+	c->grant = NULL;
 }
 
 /* RFC 6455 §5.1: a client frame without the mask bit fails the connection.
@@ -553,9 +400,9 @@ static void close_unmasked(struct wsb_server *s, struct wsb_conn *c)
 
 	if (c->close_code)
 		return;
-	struct wsb_log_ctx lc = { conn_name(s, c, NULL), c->peer, LWS_CLOSE_STATUS_PROTOCOL_ERR, 0, why };
+	struct wsb_log_ctx lc = { wsb_srv_name(s, c, NULL), c->peer, LWS_CLOSE_STATUS_PROTOCOL_ERR, 0, why };
 
-	wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (1002)", conn_name(s, c, c->peer), why);
+	wsb_logx(WSB_LOG_INFO, &lc, "closing %s: %s (1002)", wsb_srv_name(s, c, c->peer), why);
 	wsb_server_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, why);
 }
 
@@ -629,17 +476,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 		c->browser = wsb_door_browser(wsi);
 		c->compress = pmd_ok(s, wsi);
-		c->rx.max = s->cfg->max_message;
 		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
 			c->unmasked = 1;	/* came with the upgrade request */
 		join(s, c);
+		if (!c->close_code && wsb_srv_rx_start(s, c))
+			wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
 		if (c->unmasked)
 			close_unmasked(s, c);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(c, wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
-		return receive(s, c, in, len);
+		return wsb_srv_receive(s, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
@@ -786,7 +634,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 	s->ops.tick(s->ud);
 	door_tick(s);
-	check_deadlines(s);
+	wsb_srv_deadlines(s);
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 }
 
@@ -827,7 +675,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 		.name = "wsbridge",
 		.callback = callback,
 		.per_session_data_size = sizeof(struct wsb_conn),
-		.rx_buffer_size = BATCH,
+		.rx_buffer_size = RX_LWS,
 		/* Without this lws splits every batch into 4 KiB sends. */
 		.tx_packet_size = BATCH,
 	};
@@ -948,9 +796,11 @@ void wsb_server_free(struct wsb_server *s)
 	if (s->ctx) {
 		lws_sul_cancel(&s->sul_tick);
 		lws_sul_cancel(&s->sul_timer);
+		lws_sul_cancel(&s->sul_more);
 		/* Closes every wsi: CLOSED hands each session to left(). */
 		lws_context_destroy(s->ctx);
 	}
+	wsb_srv_rx_free(s);
 	free(s->scratch);
 	free(s);
 }

@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "buf.h"
+#include "pmd.h"
 #include "wsserver.h"
 
 /* A batch is what one WRITEABLE callback sends in one lws_write(RAW): big
@@ -19,9 +20,10 @@
 #define BATCH 65536
 #define SHUTDOWN_GRACE_MS 2000
 #define CLOSE_GRACE_S 10
-/* Reassembly memory a connection keeps between messages: beyond it the
- * buffer is given back once a big message is delivered. */
-#define RX_KEEP 4096
+/* lws's own receive buffer per connection: lwsio reads into a shared one
+ * and hands lws only control frames (wssrx.h), whose payload is at most
+ * 125 bytes; permessage-deflate wants 128 at least. */
+#define RX_LWS 128
 
 struct wsb_conn {
 	struct lws *wsi;
@@ -30,24 +32,24 @@ struct wsb_conn {
 	struct wsb_buf rx;		/* reassembly of a fragmented message */
 	int rx_open;			/* a message has begun and not ended */
 	uint64_t rx_since;		/* when it began, monotonic ms */
-	size_t rx_counted;		/* rx.cap as counted in partial_bytes */
+	size_t rx_counted;		/* reassembly bytes as counted in partial_bytes */
+	int taking;			/* lwsio's receive path has its data frames */
+	struct wsb_inflate *inflate;	/* its compressed messages' context, from the first */
 	int close_code;			/* set: close at the next chance */
 	int close_sent;
-	char close_reason[124];
+	char *close_reason;		/* ours, for the log (malloc'd) */
 	int paused;
 	int throttled;			/* --rate-policy pause: unread until sul_throttle */
 	lws_sorted_usec_list_t sul_throttle;
-	struct wsb_grant grant;		/* what the door granted, if granted */
-	int granted;
+	struct wsb_grant *grant;	/* what the door granted (malloc'd), or NULL: none asked */
 	int is_ws;
 	int unmasked;			/* sent an unmasked frame: close 1002 when writable */
 	int counted;			/* in server.nconns */
 	int browser;			/* the upgrade had an Origin header */
 	char peer[48];			/* remote address, for --max-connections-per-ip */
-	char path[256];			/* as requested, for the program (GET /clients) */
 	char *query;			/* what the program set to show of its query; NULL: "" */
 	int peer_code;			/* the client's close code, 0: none yet */
-	char peer_reason[124];
+	char *peer_reason;		/* its reason (malloc'd), or NULL */
 	int compress;			/* negotiated permessage-deflate */
 	/* plain HTTP: a request body, and an answer given after it */
 	struct wsb_buf body;
@@ -76,6 +78,11 @@ struct wsb_server {
 	uint64_t stop_at;		/* wsb_mono_ns */
 	lws_retry_bo_t retry;
 	lws_sorted_usec_list_t sul_tick, sul_timer;
+	/* wsserver_rx.c: descriptors to read again (held bytes, wssrx.h),
+	 * and the inflated form of a compressed message (shared) */
+	lws_sorted_usec_list_t sul_more;
+	struct wsb_buf more;
+	struct wsb_buf inflated;
 	char iface[64];			/* --listen host as a numeric address */
 	/* the door: connection limits and the descriptor-limit episode */
 	uint64_t max_conns, nconns;
@@ -90,7 +97,18 @@ struct wsb_server {
 int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
 		 void *in, size_t len);
 
-/* wsserver.c: bytes held for unfinished inbound data went from old to now. */
+/* wsserver_rx.c: bytes held for unfinished inbound data went from old to now. */
 void wsb_srv_partial(struct wsb_server *s, size_t old, size_t now);
+/* wsserver_rx.c: c's data frames to lwsio's receive path (at ESTABLISHED). */
+int wsb_srv_rx_start(struct wsb_server *s, struct wsb_conn *c);
+/* wsserver_rx.c: a message lws parsed (RECEIVE), begun with the upgrade. */
+int wsb_srv_receive(struct wsb_server *s, struct wsb_conn *c, const char *in, size_t len);
+/* wsserver_rx.c: c's unfinished message is dropped (and uncounted). */
+void wsb_srv_rx_drop(struct wsb_server *s, struct wsb_conn *c);
+/* wsserver_rx.c: --message-timeout, from the tick. */
+void wsb_srv_deadlines(struct wsb_server *s);
+void wsb_srv_rx_free(struct wsb_server *s);
+/* wsserver.c: c's name in log lines, or none before it has a session. */
+const char *wsb_srv_name(struct wsb_server *s, struct wsb_conn *c, const char *none);
 
 #endif

@@ -77,7 +77,7 @@ boundaries() {
 			case " $allowed " in *" $f "*) ;; *) bad="$bad $f:<$hdr>" ;; esac
 		done
 	done <<-'EOF'
-		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsdoor.c lib/wsclient.c lib/wsclient_int.h lib/wsclient_in.c lib/lwsglue.c
+		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsserver_rx.c lib/wsdoor.c lib/wsclient.c lib/wsclient_int.h lib/wsclient_in.c lib/lwsglue.c
 		(jq|jv)\.h lib/jqfilter.c
 		curl/ cmd/wsbridge-health/probe.c lib/diag.c
 		zlib\.h cmd/wsbridge-replay/replay_run.c lib/pmd.c

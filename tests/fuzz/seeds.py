@@ -263,8 +263,47 @@ def wsext():
     ]
 
 
+def wssrx():
+    def mframe(b0, payload, key=b"\x01\x02\x03\x04"):
+        n = len(payload)
+        h = bytes([b0]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n))
+        return h + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+    def gen(cap, take, deflate, cuts, stops, ops):
+        return (struct.pack(">H", cap) + bytes([0]) + struct.pack(">H", take) + bytes([deflate, len(cuts), 7])
+                + bytes(cuts) + bytes(stops) + bytes(ops))
+
+    cap = 4000                     # the harness takes it modulo 4096, plus 1
+    stream = (mframe(0x81, b'{"type":"a"}') + mframe(0x01, b'{"t') + mframe(0x89, b"hi")
+              + mframe(0x80, b'ype":"b"}') + mframe(0x81, b"y" * 300) + mframe(0xC1, b"zz")
+              + mframe(0x88, b"\x03\xe8") + mframe(0x81, b"after close"))
+    return [
+        # text messages, fragmented with pings between, reads of 1..256, outs of 1..200
+        gen(cap, 0, 0, [0, 5, 17, 200, 3], [0, 0], [0x00, 40, 0x98, 90, 4, 10, 0x11, 200, 5, 3]),
+        # the owner stops after every message and buffer growth
+        gen(cap, 0, 0, [60, 7], [3, 3], [0x08, 30, 0x88, 120, 0x18, 9, 0x00, 0]),
+        # take() inside a message lws began (the upgrade's read), then ours
+        gen(cap, 30, 0, [2, 90], [0, 1], [0x18, 80, 0x00, 20, 0x08, 50]),
+        # ... and lws's continuation and our message in one read: ours waits for lws's
+        gen(cap, 30, 0, [120, 199], [0, 0], [0x18, 80, 0x00, 20]),
+        # a message over the cap (1009), binary (1003), RSV1 with and without deflate
+        gen(64, 0, 0, [9], [0, 0], [0x00, 10, 0x40, 60, 0x00, 5]),
+        gen(cap, 0, 0, [4], [0, 0], [0x00, 10, 0x06, 3, 0x00, 5]),
+        gen(cap, 0, 1, [4], [0, 0], [0x07, 10, 0x8f, 90, 0x00, 5]),
+        gen(cap, 0, 0, [4], [0, 0], [0x00, 10, 0x07, 10, 0x00, 5]),
+        # a ping flood: lws's 128-byte out fills, the rest is held
+        gen(cap, 0, 0, [255, 255, 1], [0, 0], [4, 29] * 20 + [0x00, 100] + [5, 29] * 5),
+        struct.pack(">H", cap) + bytes([1]) + stream,
+        struct.pack(">H", 100) + bytes([3]) + stream,
+        struct.pack(">H", cap) + bytes([1]) + mframe(0x82, b"\x00\x01") + mframe(0x81, b"x"),
+        struct.pack(">H", cap) + bytes([1]) + bytes([0x81, 0x05]) + b"abcde" + mframe(0x81, b"x"),
+        struct.pack(">H", cap) + bytes([1]) + bytes([0x81, 0xff]) + struct.pack(">Q", 1 << 40) + b"\0" * 44,
+        struct.pack(">H", cap) + bytes([1]) + mframe(0x00, b"abc") + mframe(0xB1, b"a") + mframe(0x83, b""),
+    ]
+
+
 if __name__ == "__main__":
     for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
                  ("health", health), ("journal", journal), ("broker", broker), ("frame", frame),
-                 ("wsrx", wsrx), ("wsext", wsext)]:
+                 ("wsrx", wsrx), ("wsext", wsext), ("wssrx", wssrx)]:
         write(n, f())

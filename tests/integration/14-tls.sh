@@ -78,7 +78,8 @@ timeout -k 2 20 "$SUB" --url "$WS_URL" --cafile "$T/missing-ca.pem" --count 1 >/
 check_eq "sub --cafile with a missing file: exit 78" "$?" 78
 check "... names the file" grep -q -- "--cafile $T/missing-ca.pem" "$T/sub3.err"
 timeout -k 2 20 "$SUB" --url "ws://127.0.0.1:$PORT/ws" --retries 0 --count 1 >/dev/null 2>"$T/sub4.err"
-check_eq "ws:// (no TLS) to the TLS port: exit 78 (the other scheme, test 141)" "$?" 78
+check_eq "ws:// (no TLS) to the TLS port: exit 78 at once (a wrong scheme is not transient)" "$?" 78
+check "... says to use wss://" grep -q 'wss://' "$T/sub4.err"
 
 "$SUB" --url "wss://localhost:$PORT/ws" --insecure --type tls2 --count 1 --timeout 20 >"$T/sub5.out" 2>"$T/sub5.err" &
 S5=$!

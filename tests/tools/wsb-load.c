@@ -4,7 +4,11 @@
  *   wsb-load fanout --url ws://127.0.0.1:PORT/ws --subs 100 --messages 20000
  *                   [--size 200] [--type bench] [--timeout 60] [--write raw|text]
  *                   [--rx raw|lws] [--rate MSGS/S] [--cpu-pid PID] [--pub-url ws://...]
+ *                   [--patterns N]
  *
+ * --patterns N: each subscriber also names N patterns no message matches
+ * (z0, z1.*, z2, ...: half exact, half globs), to see what fan-out costs
+ * per pattern.
  * --pub-url: the publisher connects there instead of --url (another
  * instance of a cluster: the latency then includes the way through Redis).
  * Opens --subs subscriber connections (?type=TYPE), waits for every
@@ -86,6 +90,7 @@ static struct {
 	double timeout;
 	int text;		/* --write text */
 	int lws_rx;		/* --rx lws */
+	int patterns;		/* --patterns: more per subscriber, never matching */
 	int idle;		/* mode idle: subscribers only, held open */
 	double rate;		/* --rate: messages/s, 0 = as fast as the socket takes */
 	long cpu_pid;		/* --cpu-pid: the server, whose CPU time is reported */
@@ -414,6 +419,19 @@ static int raw_send(struct conn *c, const char *buf, size_t len)
 	return lws_write(c->wsi, tmp + LWS_PRE, len, LWS_WRITE_RAW) < (int)len ? -1 : 0;
 }
 
+/* type=TYPE, and --patterns more that no message matches, half of them
+ * exact and half globs (what the broker's type index is measured by). */
+static void sub_query(char *q, size_t cap)
+{
+	size_t n = 0;
+
+	/* before TYPE: a set is matched in the order it was named */
+	for (int k = 0; k < L.patterns && n < cap; k++)
+		n += (size_t)snprintf(q + n, cap - n, k % 2 ? "type=z%d.*&" : "type=z%d&", k);
+	if (n < cap)
+		snprintf(q + n, cap - n, "type=%s", L.type);
+}
+
 static int raw_upgrade_request(struct conn *c, const char *query)
 {
 	char req[3000];
@@ -591,10 +609,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		conn_gone(c, "closed");
 		return 0;
 	case LWS_CALLBACK_RAW_CONNECTED: {
-		char query[300];
+		char query[2048];
 
 		c->wsi = wsi;
-		snprintf(query, sizeof query, "type=%s", L.type);
+		sub_query(query, sizeof query);
 		return raw_upgrade_request(c, query);
 	}
 	case LWS_CALLBACK_RAW_RX:
@@ -640,10 +658,10 @@ static int connect_one(struct conn *c, const char *query, int raw)
  * while fewer than CONNECT_BURST are waiting for their greeting. */
 static void connect_more(void)
 {
-	static char query[300];
+	static char query[2048];
 	long n = L.subs + !L.idle;
 
-	snprintf(query, sizeof query, "type=%s", L.type);
+	sub_query(query, sizeof query);
 	for (; L.next_conn < n && L.inflight < CONNECT_BURST && !L.setup_failed; L.next_conn++) {
 		long i = L.next_conn;
 
@@ -701,6 +719,7 @@ static int usage(const char *why)
 		fprintf(stderr, "wsb-load: %s\n", why);
 	fprintf(stderr, "usage: wsb-load fanout --url ws://HOST:PORT/PATH [--subs N] [--messages M] [--size BYTES]\n"
 			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n"
+	"                       [--patterns N]\n"
 			"                       [--cpu-pid PID] [--pub-url ws://HOST:PORT/PATH]\n"
 			"       wsb-load idle --url ws://HOST:PORT/PATH [--subs N] [--timeout SECS]\n");
 	return 64;
@@ -751,12 +770,14 @@ int main(int argc, char **argv)
 			L.rate = strtod(v, NULL);
 		else if (!strcmp(o, "--cpu-pid"))
 			L.cpu_pid = strtol(v, NULL, 10);
+		else if (!strcmp(o, "--patterns"))
+			L.patterns = atoi(v);
 		else if (!strcmp(o, "--rx") && (!strcmp(v, "raw") || !strcmp(v, "lws")))
 			L.lws_rx = !strcmp(v, "lws");
 		else
 			return usage("unknown option or bad value");
 	}
-	if (L.subs < 1 || L.subs > 100000 || !L.messages || L.size > 16 * 1024 * 1024 || L.timeout <= 0 || L.rate < 0 ||
+	if (L.subs < 1 || L.subs > 100000 || !L.messages || L.size > 16 * 1024 * 1024 || L.timeout <= 0 || L.rate < 0 || L.patterns < 0 || L.patterns > 60 ||
 	    strlen(L.type) > 64 || strspn(L.type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
 					   strlen(L.type))
 		return usage("bad value");

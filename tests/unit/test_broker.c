@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "broker.h"
+#include "broker_int.h"	/* the type index, to make it unusable */
 #include "frame.h"
 
 #define TS "2026-11-22T03:11:40.123Z"
@@ -356,6 +357,64 @@ static void test_large_frame_headers(void)
 	T_CHECK(split(tbuf, n) == 1 && paylen[0] == plen && tbuf[1] == 127);
 	T_CHECK(n > 10 && !memcmp(tbuf + 10 + plen - 8, "\"seq\":2}", 8));
 	wsb_broker_free(b);
+}
+
+/* Fan-out asks the type index (typeidx.h): what a session gets follows
+ * every change of its set, however it came (subscribe, unsubscribe, slow
+ * consumer, leave), also for a type whose glob answer is cached; and the
+ * same without the index (broken: what ENOMEM leaves). */
+static void fanout_changes(int broken)
+{
+	struct wsb_broker *b = mk(4096, 1u << 24, 0, 0, NULL);
+	struct wsb_sess *pub, *g;
+
+	b->ss.ix.broken = broken;	/* as after ENOMEM: every session is asked */
+	pub = join_quiet(b, NULL, 0);
+	g = join_quiet(b, NULL, 0);
+	struct wsb_sess *x = join_quiet(b, NULL, 0), *bot = join_quiet(b, NULL, 0);
+	static const char tick[] = "{\"type\":\"tick\"}";
+	char big[1200];
+	struct wsb_err err;
+
+	T_CHECK(wsb_broker_subscribe(b, g, "t*", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, x, "tick", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, x, "ti*", &err) == 0);
+	T_CHECK(wsb_broker_subscribe(b, bot, "t?ck", &err) == 0);
+	in(b, pub, tick);
+	T_CHECK(drain(b, g) == 1 && drain(b, x) == 1 && drain(b, bot) == 1);	/* x once */
+	in(b, g, "{\"type\":\"unsubscribe\",\"types\":[\"t*\"]}");
+	in(b, x, "{\"type\":\"unsubscribe\",\"types\":[\"tick\"]}");
+	T_CHECK(drain(b, g) == 1 && drain(b, x) == 1);	/* "subscribed" */
+	in(b, pub, tick);
+	T_CHECK(drain(b, g) == 0 && drain(b, x) == 1);	/* x by "ti*" still */
+	in(b, g, "{\"type\":\"subscribe\",\"types\":[\"?ick\"]}");
+	T_CHECK(drain(b, g) == 1);
+	/* bot publishes and does not read: past max_queue it is unsubscribed. */
+	in(b, bot, "{\"type\":\"other\"}");
+	snprintf(big, sizeof big, "{\"type\":\"tick\",\"data\":\"%01000d\"}", 0);
+	for (int i = 0; i < 6; i++) {
+		in(b, pub, big);
+		T_CHECK(drain(b, g) == 1 && drain(b, x) == 1);
+	}
+	T_CHECK(stats(b).slow_unsubscribed == 1);
+	T_CHECK(drain(b, bot) == 1 && strstr(pay[0], "SLOW_CONSUMER"));
+	in(b, pub, tick);
+	T_CHECK(drain(b, bot) == 0);
+	T_CHECK(drain(b, g) == 1 && drain(b, x) == 1);
+	wsb_broker_leave(b, x);
+	in(b, pub, tick);
+	T_CHECK(drain(b, g) == 1);
+	wsb_broker_free(b);
+}
+
+static void test_fanout_index_follows_changes(void)
+{
+	fanout_changes(0);
+}
+
+static void test_fanout_without_index(void)
+{
+	fanout_changes(1);
 }
 
 static void test_type_filtering(void)
@@ -1725,6 +1784,8 @@ int main(void)
 	T_RUN(test_duplicate_members);
 	T_RUN(test_large_frame_headers);
 	T_RUN(test_type_filtering);
+	T_RUN(test_fanout_index_follows_changes);
+	T_RUN(test_fanout_without_index);
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
