@@ -755,7 +755,9 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
-		p->down = 1;
+		p->down = 1;	/* --drop-oldest drops now: read what a full queue held back */
+		if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
+			wsb_client_input_resume(p->cl);
 		snprintf(p->trouble, sizeof p->trouble, "%.290s", what);
 		if (p->lingering && mono_s() + (double)retry_ms / 1000 >= p->linger_end)
 			wsb_log(WSB_LOG_WARN, "%s; giving up in %.1fs (--linger) with %zu line%s queued", what,
@@ -859,10 +861,9 @@ static const struct wsb_client_ops ops = {
 	.tick = tick,
 };
 
-/* --state-file: a saved run goes on as the same producer (id with its run
- * suffix, secret) from the pseq after the last acknowledged one, and its
- * inputs before the one that line came from are done. A new state file
- * takes the id just made and is written once the broker issues a secret. */
+/* --state-file: a saved run goes on as the same producer (id with run
+ * suffix, secret) after the last acked pseq; inputs before that line's are
+ * done. A new state file is written once the broker issues a secret. */
 static int load_state(struct pub *p, struct wsb_err *err)
 {
 	const struct wsb_cfg *cfg = p->cfg;
@@ -903,10 +904,9 @@ static int load_state(struct pub *p, struct wsb_err *err)
 static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->producer) {
-		/* Every run numbers its lines from 1, so the id on the wire gets
-		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped).
-		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		/* Every run numbers its lines from 1, so the id gets a run suffix: a
+		 * new run must not pass for a resend of the last one's (acked and
+		 * dropped). wsb_cfg_check keeps it within WSB_PRODUCER_NAME_MAX. */
 		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer,
 			 (unsigned)wsb_random64());
 	} else {
