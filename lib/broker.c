@@ -167,12 +167,12 @@ static void greet(struct wsb_broker *b, struct wsb_sess *s)
 		 * publisher drops what the greeting covers from its queue. */
 		uint64_t acc = b->cfg.durable_acks ? s->prod->durable : s->prod->last;
 
-		n += (size_t)sprintf(p + n, ",\"producer\":\"%s\",\"accepted\":%llu", s->producer,
+		n += (size_t)sprintf(p + n, ",\"producer\":\"%s\",\"accepted\":%llu", s->pub->producer,
 				     (unsigned long long)acc);
 		/* Only to the connection that claimed the id; kept nowhere. */
-		if (s->secret[0])
-			n += (size_t)sprintf(p + n, ",\"producer_secret\":\"%s\"", s->secret);
-		memset(s->secret, 0, sizeof s->secret);
+		if (s->pub->secret[0])
+			n += (size_t)sprintf(p + n, ",\"producer_secret\":\"%s\"", s->pub->secret);
+		memset(s->pub->secret, 0, sizeof s->pub->secret);
 	}
 	p[n++] = '}';
 	wsb_msg_seal(m, n);
@@ -416,7 +416,8 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
 	struct wsb_claim c;
 	struct wsb_sess *old;
 
-	if (wsb_prods_claim(b->prods, j->producer, j->producer_secret, s, &c, err) < 0)
+	if (wsb_sess_pub_alloc(s, err) < 0 ||
+	    wsb_prods_claim(b->prods, j->producer, j->producer_secret, s, &c, err) < 0)
 		return -1;
 	if (c.changed && b->hooks.producer &&
 	    b->hooks.producer(b->hooks.ud, c.prod->id, c.prod->hash, err) < 0) {
@@ -424,8 +425,8 @@ static int producer_bind(struct wsb_broker *b, struct wsb_sess *s, const struct 
 		return -1;
 	}
 	s->prod = c.prod;
-	snprintf(s->producer, sizeof s->producer, "%s", c.prod->id);
-	memcpy(s->secret, c.issued, sizeof s->secret);
+	snprintf(s->pub->producer, sizeof s->pub->producer, "%s", c.prod->id);
+	memcpy(s->pub->secret, c.issued, sizeof s->pub->secret);
 	old = c.replaced;
 	if (old && old != s) {
 		old->prod = NULL;	/* publishes nothing more (wsb_broker_input) */
@@ -540,7 +541,7 @@ void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
 {
 	*info = (struct wsb_sess_info){
 		.id = s->id,
-		.producer = s->producer,
+		.producer = s->pub ? s->pub->producer : "",
 		.since = s->joined,
 		.queued_bytes = s->qbytes,
 		.messages_in = s->n_in,
@@ -555,7 +556,7 @@ void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info)
 
 void wsb_brk_ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq)
 {
-	if (wsb_acks_ready(&s->acks, pseq) && !s->q.n && !s->closing && b->hooks.wake)
+	if (s->pub && wsb_acks_ready(&s->pub->acks, pseq) && !s->q.n && !s->closing && b->hooks.wake)
 		b->hooks.wake(b->hooks.ud, s->conn);
 }
 
@@ -565,8 +566,8 @@ static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, ui
 {
 	if (!b->cfg.durable_acks || seq <= b->st.durable_seq)
 		wsb_brk_ack_ready(b, s, pseq);
-	else
-		wsb_acks_wait(&s->acks, seq, pseq);
+	else if (s->pub)
+		wsb_acks_wait(&s->pub->acks, seq, pseq);
 }
 
 /* ---- fan-out, at once or once durable ---- */
@@ -642,7 +643,7 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 	wsb_brk_check_pressure(b);
 	for (size_t i = 0; i < b->ss.n; i++) {
 		struct wsb_sess *s = b->ss.v[i];
-		uint64_t top = wsb_acks_durable(&s->acks, seq);
+		uint64_t top = s->pub ? wsb_acks_durable(&s->pub->acks, seq) : 0;
 
 		if (top)
 			wsb_brk_ack_ready(b, s, top);
@@ -674,7 +675,7 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 		 * acknowledged (once what came before is stored; never after
 		 * a refusal, which the ack would cover). */
 		b->st.duplicates++;
-		if (!from->refused)
+		if (!from->pub->refused)	/* r is 0 for a producer only */
 			ack_later(b, from, b->st.seq, *pseq);
 	}
 	/* Wrapping would hand out seqs that subscribers and the journal
@@ -787,8 +788,7 @@ static void control_ping(struct wsb_broker *b, struct wsb_sess *s, const char *o
 	reply(b, s, wsb_reply_pong(ts, obj + env->data.off, env->data.len));
 }
 
-/* By length too: a decoded type may hold "\u0000", and "ping\u0000x" is
- * not a ping. */
+/* By length too: a decoded type may hold "\u0000" ("ping\u0000x" is not ping). */
 static int type_is(const struct wsb_env *env, const char *name)
 {
 	size_t n = strlen(name);
@@ -888,7 +888,7 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	s->n_in++;
 	/* Taken over by a newer connection of its producer: whatever it still
 	 * sends is not that producer's any more. */
-	if (s->producer[0] && !s->prod)
+	if (s->pub && !s->prod)
 		return;
 	if (cap < len || !(m = wsb_msg_alloc(cap)))
 		return;
@@ -933,8 +933,8 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */
-	if (s->acks.due > s->acks.sent && wsb_reply_ack(&o, s->acks.due))
-		s->acks.sent = s->acks.due;
+	if (wsb_sess_ack_due(s) && wsb_reply_ack(&o, s->pub->acks.due))
+		s->pub->acks.sent = s->pub->acks.due;
 	out_before = b->ss.messages_out;
 	fill(b, s, &o);
 	s->n_out += b->ss.messages_out - out_before;	/* GET /clients */
@@ -955,7 +955,7 @@ int wsb_broker_pending(const struct wsb_sess *s)
 {
 	if (s->closing)
 		return 0;
-	if (!s->q.n && (s->acks.due > s->acks.sent || s->replay || s->snap || s->close_after))
+	if (!s->q.n && (wsb_sess_ack_due(s) || s->replay || s->snap || s->close_after))
 		return 1;
 	return s->q.n > (size_t)INT32_MAX ? INT32_MAX : (int)s->q.n;
 }

@@ -14,7 +14,7 @@ static void refuse_unavailable(struct wsb_broker *b, struct wsb_sess *s)
 	 * cover it. So a producer's session publishes nothing more; its
 	 * publisher reconnects and resends from the greeting's "accepted". */
 	if (s->prod)
-		s->refused = 1;
+		s->pub->refused = 1;
 	wsb_brk_reply_error(b, s, "UNAVAILABLE", "the cluster backplane is unavailable: not published, "
 		    "send it again (after reconnecting, for a producer)");
 }
@@ -28,12 +28,13 @@ void wsb_brk_submit(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg 
 {
 	char ts[WSB_TS_LEN], *p = wsb_msg_payload(m);
 	struct wsb_submit sm = { p, n, from->num, pr ? pr->id : NULL, pseq, pr ? pr->hash : NULL };
+	int refused = from->pub && from->pub->refused;
 
-	if (!from->refused && !env->timestamp.len) {
+	if (!refused && !env->timestamp.len) {
 		wsb_brk_now_ts(b, ts);
 		sm.len = wsb_reply_stamp_ts(p, n, ts);
 	}
-	if (from->refused || b->seq.submit(b->seq.ud, &sm) < 0)
+	if (refused || b->seq.submit(b->seq.ud, &sm) < 0)
 		refuse_unavailable(b, from);
 	wsb_msg_unref(m);
 }
@@ -53,9 +54,10 @@ void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
 	if (r == WSB_SEQ_UNAVAILABLE) {
 		refuse_unavailable(b, s);
 	} else if (r == WSB_SEQ_NOPERM) {
-		s->refused = 1;
+		if (s->pub)
+			s->pub->refused = 1;
 		wsb_brk_reply_error(b, s, "PRODUCER_SECRET", "the cluster has another producer_secret for this id");
-	} else if (pseq && s->prod && !s->refused) {
+	} else if (pseq && s->prod && !s->pub->refused) {
 		if (r == WSB_SEQ_DUP)
 			b->st.duplicates++;
 		if (pseq > s->prod->last)

@@ -5,7 +5,7 @@
 
 #include "buf.h"
 
-#define QUEUE_MIN 16
+#define TRIM_TICKS 10	/* empty queues are freed every 10th tick (about 1 s) */
 #define PREFETCH 8	/* sessions ahead: fan-out's walk (see there) */
 
 static void filter_close(struct wsb_sessions *set, struct wsb_sess *s);
@@ -193,6 +193,12 @@ void wsb_sess_fill(struct wsb_sessions *set, struct wsb_sess *s, struct wsb_out 
 		if (o->total >= o->soft)
 			break;
 	}
+	/* The first take (n_out is counted after it) is the greeting's:
+	 * giving its slots back at once leaves no hole in the heap for a
+	 * connection that stays idle (trim() would free them later, when
+	 * newer connections have been allocated around them). */
+	if (!s->q.n && !s->n_out && s->q.cap)
+		wsb_ring_free(&s->q);
 }
 
 /* Fan-out's scratch grows with the set, so fan-out never allocates. */
@@ -217,20 +223,26 @@ struct wsb_sess *wsb_sessions_add(struct wsb_sessions *set, void *conn, int echo
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	wsb_ring_init(&s->q, sizeof(struct wsb_msg *));
-	if (wsb_ring_reserve(&s->q, QUEUE_MIN) < 0) {
-		free(s);
-		return NULL;
-	}
+	wsb_ring_init(&s->q, sizeof(struct wsb_msg *));	/* its slots come with the first message */
 	s->conn = conn;
 	s->set = set;
 	s->echo = echo;
 	wsb_subs_init(&s->subs);
-	wsb_acks_init(&s->acks);
 	s->idx = set->n;
 	set->v[set->n++] = s;
 	wsb_sess_subs_changed(set, s);
 	return s;
+}
+
+int wsb_sess_pub_alloc(struct wsb_sess *s, struct wsb_err *err)
+{
+	if (s->pub)
+		return 0;
+	s->pub = calloc(1, sizeof *s->pub);
+	if (!s->pub)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "cannot add session: out of memory");
+	wsb_acks_init(&s->pub->acks);
+	return 0;
 }
 
 /* A failure leaves the index unusable, and fan-out then asks every
@@ -246,7 +258,9 @@ static void sess_free(struct wsb_sessions *set, struct wsb_sess *s)
 	wsb_typeidx_forget(&set->ix, &s->ix);
 	q_release(set, s, 0);
 	wsb_ring_free(&s->q);
-	wsb_acks_free(&s->acks);
+	if (s->pub)
+		wsb_acks_free(&s->pub->acks);
+	free(s->pub);
 	wsb_subs_free(&s->subs);
 	free(s);
 }
@@ -472,10 +486,26 @@ void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 		fanout_filtered(set, m, nf);
 }
 
+/* An idle connection should not keep a queue's slots (264 B each with
+ * thousands of them): a queue found empty gives them back, and the next
+ * message allocates them again. Done here, not when fill() empties it,
+ * so a subscriber that keeps up does not pay a malloc per message. */
+static void trim(struct wsb_sessions *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct wsb_sess *s = set->v[i];
+
+		if (!s->q.n && s->q.cap)
+			wsb_ring_free(&s->q);
+	}
+}
+
 void wsb_sessions_tick(struct wsb_sessions *set)
 {
 	uint64_t now;
 
+	if (++set->ticks % TRIM_TICKS == 0)
+		trim(set);
 	if (!set->stalling && !set->stall_spent)
 		return;
 	now = set->mono_ms();

@@ -37,6 +37,17 @@
 #include "subs.h"
 #include "typeidx.h"
 
+/* What only a producer's session needs (about 200 B): most connections
+ * never bind a producer id, and at 10 000 idle ones every byte counts. */
+struct wsb_sess_pub {
+	char producer[WSB_PRODUCER_ID_MAX + 1];
+	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
+	/* cluster mode: a publish of this producer session was refused, so
+	 * nothing after it is published or acknowledged until it reconnects */
+	int refused;
+	struct wsb_acks acks;
+};
+
 struct wsb_sess {
 	/* What fan-out reads of every session the type reaches, together:
 	 * three cache lines instead of eight, which with thousands of
@@ -72,14 +83,10 @@ struct wsb_sess {
 	const char *close_reason;
 	char id[32];
 	uint64_t num;			/* unique per broker */
-	/* acknowledged publishing */
-	char producer[WSB_PRODUCER_ID_MAX + 1];
+	/* acknowledged publishing: pub is made when a ?producer= id is
+	 * bound (wsb_sess_pub_alloc) and stays when prod is taken over */
 	struct wsb_prod *prod;		/* held while the session lives (producers.h) */
-	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
-	struct wsb_acks acks;
-	/* cluster mode: a publish of this producer session was refused, so
-	 * nothing after it is published or acknowledged until it reconnects */
-	int refused;
+	struct wsb_sess_pub *pub;
 	/* resume: reading history from seq rseq (replay above) */
 	uint64_t rseq;
 	/* ?snapshot=1 bigger than max_queue (snap above): sent in pieces as
@@ -130,6 +137,7 @@ struct wsb_sessions {
 	struct wsb_sess *close_head, *close_tail;
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
+	unsigned ticks;		/* every tenth frees empty queues' slots */
 	uint64_t queued_bytes;	/* each message once however many queues hold it */
 	uint64_t dropped, slow_closed, slow_unsubscribed, messages_out;
 };
@@ -175,7 +183,17 @@ int wsb_sess_pass(void *ud, const struct wsb_msg *m);
 /* From take(): ends the sessions marked filter_over (FILTER_DROPPED), then
  * closes s if what explains its close is out. */
 void wsb_sess_close_after(struct wsb_sessions *set, struct wsb_sess *s);
-/* Ends spent stall windows; call every 100 ms or so. */
+/* An acknowledgement is waiting to be sent to s. */
+static inline int wsb_sess_ack_due(const struct wsb_sess *s)
+{
+	return s->pub && s->pub->acks.due > s->pub->acks.sent;
+}
+
+/* s's producer part (zeroed, acks ready), made once: 0, or -1 and err
+ * on ENOMEM. */
+int wsb_sess_pub_alloc(struct wsb_sess *s, struct wsb_err *err);
+/* Ends spent stall windows, and (every tenth call) frees the slots of
+ * empty queues; call every 100 ms or so. */
 void wsb_sessions_tick(struct wsb_sessions *set);
 
 #endif

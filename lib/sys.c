@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,35 @@ uint64_t wsb_random64(void)
 	v = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	v ^= wsb_mono_ns() * 0x9e3779b97f4a7c15u;
 	return v ^ (uint64_t)getpid() << 40;
+}
+
+/* A kernel without entropy to give: xorshift64*, seeded once, so the
+ * masks still change per frame. */
+static void fallback_block(struct wsb_random_pool *pool)
+{
+	if (!pool->rng)
+		pool->rng = wsb_random64() | 1;
+	for (size_t i = 0; i < sizeof pool->b; i += 8) {
+		uint64_t v;
+
+		pool->rng ^= pool->rng >> 12;
+		pool->rng ^= pool->rng << 25;
+		pool->rng ^= pool->rng >> 27;
+		v = pool->rng * 0x2545F4914F6CDD1DULL;
+		memcpy(pool->b + i, &v, 8);
+	}
+}
+
+void wsb_random_take(struct wsb_random_pool *pool, void *out, size_t n)
+{
+	if (!pool->refills || pool->used + n > sizeof pool->b) {
+		if (wsb_random_bytes(pool->b, sizeof pool->b))
+			fallback_block(pool);
+		pool->used = 0;
+		pool->refills++;
+	}
+	memcpy(out, pool->b + pool->used, n);
+	pool->used += n;
 }
 
 uint64_t wsb_mono_ns(void)

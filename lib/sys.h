@@ -10,6 +10,12 @@
  * secret (ids, jitter): the same source, or, without kernel entropy, a mix
  * of the wall clock, the monotonic clock and the pid instead of failing.
  *
+ * wsb_random_take hands out a pool's bytes, refilled from wsb_random_bytes
+ * a block at a time: kernel entropy for every small draw (a WebSocket
+ * client's mask key per frame, RFC 6455 §5.3) at one getrandom per 4 KiB.
+ * Without kernel entropy a block comes from wsb_random64's fallback
+ * instead: masks must be unpredictable to intermediaries, not secret.
+ *
  * wsb_mono_ns is CLOCK_MONOTONIC in nanoseconds: intervals and deadlines,
  * never wall time. The broker does not call these itself: its randomness
  * and clocks are injected (broker.h), these are the defaults.
@@ -21,6 +27,16 @@
 #include <stdint.h>
 
 int wsb_random_bytes(void *p, size_t n);
+
+#define WSB_RANDOM_POOL 4096
+struct wsb_random_pool {
+	unsigned char b[WSB_RANDOM_POOL];
+	size_t used;			/* bytes of b handed out */
+	uint64_t refills;		/* blocks drawn (tests) */
+	uint64_t rng;			/* the fallback's state */
+};
+/* n (at most WSB_RANDOM_POOL) bytes into out. Start with the pool zeroed. */
+void wsb_random_take(struct wsb_random_pool *pool, void *out, size_t n);
 uint64_t wsb_random64(void);
 uint64_t wsb_mono_ns(void);
 

@@ -263,6 +263,26 @@ static int watch(struct wsb_client *c, struct lws *wsi)
 	return 0;
 }
 
+/* Opening is not proof: a broker that accepts and then refuses (pub's
+ * UNAVAILABLE) or hangs up must meet the growing delay of a refused
+ * connect, not a reconnect every retry_min forever. Unless the tool
+ * judges (cfg.tool_proves), a message from the server is proof. */
+void wsb_client_proved(struct wsb_client *c)
+{
+	if (!c->open || c->proved)
+		return;
+	c->proved = 1;
+	c->failures = 0;
+	wsb_backoff_reset(&c->backoff);
+}
+
+static void deliver(struct wsb_client *c, const char *msg, size_t len)
+{
+	if (!c->cfg.tool_proves)
+		wsb_client_proved(c);
+	c->ops->message(c->ud, msg, len);
+}
+
 static int receive(struct wsb_client *c, const char *in, size_t len)
 {
 	size_t rest = lws_remaining_packet_payload(c->wsi);
@@ -286,7 +306,7 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 	if (first && last) {
 		if (!wsb_jsonchar_utf8_valid(in, len))
 			return fail_connection(c, 1007, "text message is not UTF-8");
-		c->ops->message(c->ud, in, len);
+		deliver(c, in, len);
 		return 0;
 	}
 	if (wsb_buf_append(&c->rx, in, len, &e)) {
@@ -299,7 +319,7 @@ static int receive(struct wsb_client *c, const char *in, size_t len)
 		if (!wsb_jsonchar_utf8_valid(c->rx.p, c->rx.len))
 			fail_connection(c, 1007, "text message is not UTF-8");
 		else
-			c->ops->message(c->ud, c->rx.p, c->rx.len);
+			deliver(c, c->rx.p, c->rx.len);
 		wsb_buf_shrink(&c->rx, RX_KEEP);
 	}
 	return 0;
@@ -311,7 +331,7 @@ static void rx_message(void *ud, const char *msg, size_t len)
 	struct wsb_client *c = ud;
 
 	if (!c->local_code)
-		c->ops->message(c->ud, msg, len);
+		deliver(c, msg, len);
 }
 
 static void rx_fail(void *ud, int code, const char *why)
@@ -349,21 +369,11 @@ static void rx_held(void *ud)
 
 static const struct wsb_wsrx_ops rx_ops = { rx_message, rx_fail, rx_held };
 
-static uint64_t next_rand(struct wsb_client *c)
-{
-	/* xorshift64*: masks must be unpredictable to intermediaries, not secret. */
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return c->rng * 0x2545F4914F6CDD1DULL;
-}
-
 int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 {
 	unsigned char key[4];
 	size_t plain = wsb_frame_header_len(len, 1) + len, have = c->batch.len - LWS_PRE;
 	size_t need = c->deflate ? wsb_deflate_bound(len) : plain;
-	uint32_t r = (uint32_t)next_rand(c);
 	struct wsb_err e;
 
 	if (have && have + plain > BATCH)
@@ -375,7 +385,8 @@ int wsb_client_send(struct wsb_client *c, const char *msg, size_t len)
 		c->done = 1;
 		return -1;
 	}
-	memcpy(key, &r, 4);
+	/* RFC 6455 §5.3: each frame's key from a strong source of entropy. */
+	wsb_random_take(&c->masks, key, sizeof key);
 	/* Compressed when that is smaller, else plain (RFC 7692 allows both;
 	 * so does a deflater that could not be made). */
 	c->batch.len += wsb_pmd_frame(c->deflate ? c->zd : NULL, msg, len, (unsigned char *)c->batch.p + c->batch.len,
@@ -506,9 +517,12 @@ static void connect_error(struct wsb_client *c, struct lws *wsi, const char *in)
 	char why[sizeof c->shown + 300];
 
 	if (c->tls && (c->tls_verify_failed || (in && strstr(in, "cert didn't look good")))) {
+		/* Like a wrong scheme, not transient: the same certificate
+		 * comes back on every attempt, so it ends at once (78). */
 		snprintf(why, sizeof why, "cannot connect to %s: TLS: certificate verify failed%s%s%s; "
-			 "use --cafile or --insecure", c->shown, *tls_why ? " (" : "", tls_why, *tls_why ? ")" : "");
-		schedule_retry(c, 0, why, 0);
+			 "use --cafile FILE (the CA that signed it) or --insecure", c->shown, *tls_why ? " (" : "",
+			 tls_why, *tls_why ? ")" : "");
+		schedule_retry(c, WSB_CLIENT_TLS_TRUST, why, 1);
 	} else if (status == 404) {
 		wrong_path(c);
 	} else if (status >= 300) {
@@ -550,7 +564,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		c->open = 1;
 		c->close_sent = 0;
 		c->connecting = 0;
-		c->failures = 0;
+		c->proved = 0;
 		c->last_pong_us = now_us();
 		c->outage_us = c->down_since_us ? c->last_pong_us - c->down_since_us : 0;
 		c->down_since_us = 0;
@@ -563,7 +577,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (c->local_code)	/* or a frame that came with the 101 failed it */
 			lws_callback_on_writable(wsi);
 		lws_sul_cancel(&c->sul_handshake);
-		wsb_backoff_reset(&c->backoff);
 		c->ops->opened(c->ud);
 		wsb_wsrx_take(&c->wsrx);
 		if (c->wsrx.hold.len)	/* came with the 101 (--compress): after opened() */
@@ -681,7 +694,6 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	if ((tls_any = parse_urls(c, err)) < 0 || wsb_auth_load(cfg->token, cfg->token_file, c->token, err) < 0)
 		goto fail;
 	seed = wsb_random64();
-	c->rng = seed | 1;
 	wsb_backoff_init(&c->backoff, (uint32_t)(cfg->retry_min * 1000), (uint32_t)(cfg->retry_max * 1000), seed);
 	if (wsb_buf_reserve(&c->batch, LWS_PRE + BATCH, err))
 		goto fail;
@@ -845,7 +857,7 @@ int wsb_client_open_text(const struct wsb_client *c, char *out, size_t cap)
 void wsb_client_fail_text(const struct wsb_client *c, int code, const char *reason, char *out, size_t cap)
 {
 	/* A failed attempt's reason already names the URL and the cause. */
-	if (!code || code == 404 || code == WSB_CLIENT_SCHEME)
+	if (!code || code == 404 || code == WSB_CLIENT_SCHEME || code == WSB_CLIENT_TLS_TRUST)
 		snprintf(out, cap, "%s", reason);
 	else if (code == 401 || code == 403)
 		snprintf(out, cap, "cannot connect to %s: refused (HTTP %d: %s)", c->shown, code, reason);

@@ -43,6 +43,9 @@ struct wsb_client;
 /* closed()'s code for a URL whose scheme the port does not speak; neither
  * an HTTP status nor a close code. */
 #define WSB_CLIENT_SCHEME 1
+/* closed()'s code for a server certificate that is not trusted (--cafile,
+ * --insecure): for good, as no retry brings another certificate. */
+#define WSB_CLIENT_TLS_TRUST 2
 
 struct wsb_client_ops {
 	/* The WebSocket is open (after every successful (re)connect). */
@@ -57,6 +60,7 @@ struct wsb_client_ops {
 	 * 1003, 1002, 1007, 1011), the HTTP status of a refused upgrade (401, 403, 404...),
 	 * WSB_CLIENT_SCHEME when the port speaks the other scheme (ws:// to
 	 * TLS, wss:// to plain: for good, reason says which to use),
+	 * WSB_CLIENT_TLS_TRUST for a refused certificate (for good too),
 	 * or 0 for a failed attempt (reason: "cannot connect to URL: <cause in
 	 * words>") or a timed-out handshake; retry_ms is when the next attempt starts, or -1
 	 * when the client gives up (retries exhausted, refused by auth, or
@@ -97,6 +101,9 @@ struct wsb_client_cfg {
 	const char *ca_file;		/* wss: trust only these CAs (PEM), or NULL: the system's */
 	int insecure;			/* wss: accept any certificate and host name */
 	int compress;			/* offer permessage-deflate (see below) */
+	/* The tool calls wsb_client_proved (pub: an acknowledgement); else the
+	 * first message from the server proves a connection. */
+	int tool_proves;
 };
 
 /* The connection settings every client tool takes from its options:
@@ -120,6 +127,11 @@ void wsb_client_close(struct wsb_client *c);
  * client must send again elsewhere or later. */
 void wsb_client_reconnect(struct wsb_client *c, const char *why);
 
+/* This connection did what it is for: the backoff and the count of failed
+ * attempts (retries) start over. Until then an open connection that ends
+ * counts as a failed attempt, its delay growing like a refused connect's. */
+void wsb_client_proved(struct wsb_client *c);
+
 /* Ask for a writable() callback when the connection is open. */
 void wsb_client_want_write(struct wsb_client *c);
 /* From writable(): frames msg into the current batch. Returns 1, 0 when
@@ -135,7 +147,7 @@ void wsb_client_input_resume(struct wsb_client *c);
  * closed()): WSB_EXIT_NOPERM for 401/403/1008, WSB_EXIT_CONFIG for 404 (no
  * WebSocket at that path: retrying cannot help, closed() gets it at once
  * with a reason that names the path the server's / advertises) and for
- * WSB_CLIENT_SCHEME,
+ * WSB_CLIENT_SCHEME or WSB_CLIENT_TLS_TRUST,
  * WSB_EXIT_DATAERR for 1009/1003/1002/1007, else WSB_EXIT_UNAVAILABLE. */
 int wsb_client_exit_code(int code);
 /* From opened(): "connected to URL", or after failed attempts "reconnected

@@ -35,8 +35,8 @@ int wsb_client_exit_code(int code)
 	 * same data would come again, so nothing to retry. */
 	if (code == 1009 || code == 1003 || code == 1002 || code == 1007)
 		return WSB_EXIT_DATAERR;
-	if (code == 404 || code == WSB_CLIENT_SCHEME)
-		return WSB_EXIT_CONFIG;		/* a wrong path or scheme: see wrong_path() */
+	if (code == 404 || code == WSB_CLIENT_SCHEME || code == WSB_CLIENT_TLS_TRUST)
+		return WSB_EXIT_CONFIG;		/* a wrong path, scheme or CA: see wrong_path() */
 	return code == 401 || code == 403 || code == 1008 ? WSB_EXIT_NOPERM : WSB_EXIT_UNAVAILABLE;
 }
 

@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "pmd.h"
+#include "sys.h"
 #include "wsclient.h"
 #include "wsext.h"
 #include "wsrx.h"
@@ -35,7 +36,8 @@ struct wsb_client {
 	int close_sent;			/* our close frame is on its way: wait for the peer's */
 	int retry_now;			/* set from closed(): skip the backoff once */
 	struct wsb_backoff backoff;
-	int64_t failures;		/* consecutive failed attempts */
+	int64_t failures;		/* consecutive attempts that proved nothing */
+	int proved;			/* this connection proved useful (wsb_client_proved) */
 	lws_sorted_usec_list_t sul_retry, sul_timer, sul_defer, sul_every;
 	lws_sorted_usec_list_t sul_handshake;	/* this attempt's connect_timeout */
 	lws_sorted_usec_list_t sul_rxflush;	/* messages wsrx held behind lws's */
@@ -72,7 +74,7 @@ struct wsb_client {
 	int deflate;			/* this connection agreed to permessage-deflate */
 	struct wsb_buf rx;		/* reassembly of what lws delivers (frames with the 101) */
 	struct wsb_buf batch;		/* LWS_PRE bytes of room, then the frames */
-	uint64_t rng;			/* mask keys */
+	struct wsb_random_pool masks;	/* mask keys: kernel entropy, drawn 4 KiB at a time */
 
 	int in_fd;			/* input, or -1 */
 	struct lws *in_wsi;

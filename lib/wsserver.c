@@ -493,6 +493,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLOSED:
 		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
 		lws_sul_cancel(&c->sul_throttle);
+		wsb_srv_http_free(s, c);	/* upgraded after a plain request */
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;

@@ -13,14 +13,16 @@
 
 static void body_account(struct wsb_server *s, struct wsb_conn *c)
 {
-	wsb_srv_partial(s, c->body_counted, c->body.cap);
-	c->body_counted = c->body.cap;
+	wsb_srv_partial(s, c->http->body_counted, c->http->body.cap);
+	c->http->body_counted = c->http->body.cap;
 }
 
 static void body_drop(struct wsb_server *s, struct wsb_conn *c)
 {
-	wsb_buf_free(&c->body);
-	c->body_on = 0;
+	if (!c->http)
+		return;
+	wsb_buf_free(&c->http->body);
+	c->http->body_on = 0;
 	body_account(s, c);
 }
 
@@ -70,11 +72,11 @@ static int to_program(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi,
 		return -1;
 	fill_req(s, c, wsi, &rq, accept, sizeof accept, ctype, sizeof ctype);
 	if (done) {
-		rq.body = c->body.p ? c->body.p : "";
-		rq.body_len = c->body.len;
+		rq.body = c->http->body.p ? c->http->body.p : "";
+		rq.body_len = c->http->body.len;
 		rq.has_body = 1;
-		c->body_on = 0;
-		c->waiting = 1;
+		c->http->body_on = 0;
+		c->http->waiting = 1;
 	}
 	return s->ops.http(s->ud, &rq);
 }
@@ -83,9 +85,9 @@ static int body_chunk(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi,
 {
 	struct wsb_err err;
 
-	if (!c->body_on)
+	if (!c->http || !c->http->body_on)
 		return -1;	/* a body nobody asked for */
-	if (wsb_buf_append(&c->body, in, len, &err)) {
+	if (wsb_buf_append(&c->http->body, in, len, &err)) {
 		body_drop(s, c);
 		return err.code == WSB_EXIT_DATAERR ? wsb_door_refuse(wsi, 413, "Content Too Large", err.msg, NULL)
 						    : wsb_door_refuse(wsi, 503, "Service Unavailable", "out of memory", NULL);
@@ -98,13 +100,13 @@ static int body_chunk(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi,
  * free it, so nothing of c is touched after. */
 static int answer_out(struct wsb_conn *c, struct lws *wsi)
 {
-	char *ans = c->ans;
+	char *ans = c->http ? c->http->ans : NULL;
 	int r;
 
 	if (!ans)
 		return 0;
-	c->ans = NULL;
-	r = wsb_door_reply(wsi, c->ans_status, "application/json", NULL, ans, c->ans_len);
+	c->http->ans = NULL;
+	r = wsb_door_reply(wsi, c->http->ans_status, "application/json", NULL, ans, c->http->ans_len);
 	free(ans);
 	return r;
 }
@@ -121,13 +123,15 @@ int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		body_drop(s, c);	/* keep-alive: a new request */
-		c->waiting = 0;
+		if (!c->http && !(c->http = calloc(1, sizeof *c->http)))
+			return wsb_door_refuse(wsi, 503, "Service Unavailable", "out of memory", NULL);
+		c->http->waiting = 0;
 		c->wsi = wsi;
 		return to_program(s, c, wsi, in, 0);
 	case LWS_CALLBACK_HTTP_BODY:
 		return body_chunk(s, c, wsi, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!c->body_on)
+		if (!c->http || !c->http->body_on)
 			return -1;
 		r = to_program(s, c, wsi, NULL, 1);
 		body_drop(s, c);
@@ -135,39 +139,50 @@ int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return answer_out(c, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (c->waiting && s->ops.gone)
-			s->ops.gone(s->ud, c);
-		c->waiting = 0;
-		free(c->ans);
-		c->ans = NULL;
-		body_drop(s, c);
+		wsb_srv_http_free(s, c);
 		return 0;
 	default:
 		return 0;
 	}
 }
 
+void wsb_srv_http_free(struct wsb_server *s, struct wsb_conn *c)
+{
+	if (!c->http)
+		return;
+	if (c->http->waiting && s->ops.gone)
+		s->ops.gone(s->ud, c);
+	body_drop(s, c);
+	free(c->http->ans);
+	free(c->http);
+	c->http = NULL;
+}
+
 int wsb_server_want_body(struct wsb_http_req *rq, size_t cap)
 {
 	struct wsb_conn *c = rq->conn;
 
-	c->body.max = cap;
-	c->body_on = 1;
+	if (!c->http)
+		return -1;
+	c->http->body.max = cap;
+	c->http->body_on = 1;
 	return 0;
 }
 
 int wsb_server_answer(struct wsb_conn *c, unsigned status, const char *json, size_t len)
 {
-	char *copy = malloc(len ? len : 1);
+	char *copy;
 
-	c->waiting = 0;
-	if (!copy)
+	if (!c->http)
+		return -1;
+	c->http->waiting = 0;
+	if (!(copy = malloc(len ? len : 1)))
 		return -1;
 	memcpy(copy, json, len);
-	free(c->ans);
-	c->ans = copy;
-	c->ans_len = len;
-	c->ans_status = status;
+	free(c->http->ans);
+	c->http->ans = copy;
+	c->http->ans_len = len;
+	c->http->ans_status = status;
 	lws_callback_on_writable(c->wsi);
 	return 0;
 }

@@ -51,7 +51,12 @@ struct wsb_conn {
 	int peer_code;			/* the client's close code, 0: none yet */
 	char *peer_reason;		/* its reason (malloc'd), or NULL */
 	int compress;			/* negotiated permessage-deflate */
-	/* plain HTTP: a request body, and an answer given after it */
+	struct wsb_conn_http *http;	/* plain HTTP only, made at its first request */
+};
+
+/* A plain HTTP request's body, and an answer given after it: apart, so a
+ * WebSocket connection (thousands idle) does not carry it. */
+struct wsb_conn_http {
 	struct wsb_buf body;
 	size_t body_counted;		/* body.cap as counted in partial_bytes */
 	int body_on;			/* the program asked for this request's body */
@@ -94,6 +99,8 @@ struct wsb_server {
 /* wsserver_http.c: the plain HTTP callbacks (HTTP, HTTP_BODY,
  * HTTP_BODY_COMPLETION, HTTP_WRITEABLE, CLOSED_HTTP) for c, lws's user
  * space of wsi. */
+/* Gives back c's HTTP part (telling the program if an answer was awaited). */
+void wsb_srv_http_free(struct wsb_server *s, struct wsb_conn *c);
 int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
 		 void *in, size_t len);
 

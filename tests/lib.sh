@@ -102,9 +102,10 @@ start_serve() {
 	poll 10 wcurl -sf -o /dev/null "$HTTP_URL/health" || { echo "/health never answered"; return 1; }
 }
 
-# health_field NAME: one numeric or string field of /health.
+# health_field NAME: one numeric or string field of /health (not -f: an
+# instance that refuses publishes answers 503 with the same document).
 health_field() {
-	wcurl -sf "$HTTP_URL/health" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+	wcurl -s "$HTTP_URL/health" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
 _field_ge() { [ "$(health_field "$1")" -ge "$2" ] 2>/dev/null; }

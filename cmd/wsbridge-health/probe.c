@@ -366,6 +366,8 @@ static void ws_closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		ws_end(w, WSB_PROBE_REFUSED, "%s (%d)", reason, code);
 	else if (code == 404 || code == WSB_CLIENT_SCHEME)
 		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);
+	else if (code == WSB_CLIENT_TLS_TRUST)	/* as its HTTP side: unreachable (69) */
+		ws_end(w, WSB_PROBE_UNREACHABLE, "%s", reason);
 	else if (w->p->ws_connect_ms >= 0)
 		ws_end(w, WSB_PROBE_UNREACHABLE, "closed by the server before the %s came back (%d %s)",
 		       w->cfg->roundtrip ? "canary" : "pong", code, reason);

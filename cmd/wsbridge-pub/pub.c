@@ -623,6 +623,8 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 		wsb_log(WSB_LOG_WARN, "the broker does not acknowledge messages (an older wsbridge-serve?): "
 			"lines count as published once sent");
 	}
+	if (!p->acks || !wsb_msgq_count(p->q))	/* UNAVAILABLE greets too: an ack */
+		wsb_client_proved(p->cl);	/* proves the connection, or nothing to wait for */
 	wsb_msgq_rewind(p->q);
 	p->ready = 1;
 	p->down = 0;
@@ -665,6 +667,7 @@ static void message(void *ud, const char *msg, size_t len)
 	if (!strcmp(env.type, "ack")) {
 		if (p->acks && wsb_env_lookup(obj, len, "pseq", &v) &&
 		    !wsb_env_uint(obj + v.off, v.len, &n)) {
+			wsb_client_proved(p->cl);
 			release_upto(p, n);
 			progress(p);
 		}
@@ -752,7 +755,9 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
-		p->down = 1;
+		p->down = 1;	/* --drop-oldest drops now: read what a full queue held back */
+		if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
+			wsb_client_input_resume(p->cl);
 		snprintf(p->trouble, sizeof p->trouble, "%.290s", what);
 		if (p->lingering && mono_s() + (double)retry_ms / 1000 >= p->linger_end)
 			wsb_log(WSB_LOG_WARN, "%s; giving up in %.1fs (--linger) with %zu line%s queued", what,
@@ -856,10 +861,9 @@ static const struct wsb_client_ops ops = {
 	.tick = tick,
 };
 
-/* --state-file: a saved run goes on as the same producer (id with its run
- * suffix, secret) from the pseq after the last acknowledged one, and its
- * inputs before the one that line came from are done. A new state file
- * takes the id just made and is written once the broker issues a secret. */
+/* --state-file: a saved run goes on as the same producer (id with run
+ * suffix, secret) after the last acked pseq; inputs before that line's are
+ * done. A new state file is written once the broker issues a secret. */
 static int load_state(struct pub *p, struct wsb_err *err)
 {
 	const struct wsb_cfg *cfg = p->cfg;
@@ -900,10 +904,9 @@ static int load_state(struct pub *p, struct wsb_err *err)
 static int producer_query(struct pub *p, const struct wsb_cfg *cfg, struct wsb_err *err)
 {
 	if (cfg->producer) {
-		/* Every run numbers its lines from 1, so the id on the wire gets
-		 * a run suffix: a new run must not be taken for a resend of the
-		 * last one's lines (they would be acknowledged and dropped).
-		 * wsb_cfg_check keeps the name within WSB_PRODUCER_NAME_MAX. */
+		/* Every run numbers its lines from 1, so the id gets a run suffix: a
+		 * new run must not pass for a resend of the last one's (acked and
+		 * dropped). wsb_cfg_check keeps it within WSB_PRODUCER_NAME_MAX. */
 		snprintf(p->producer, sizeof p->producer, "%s:%08x", cfg->producer,
 			 (unsigned)wsb_random64());
 	} else {
@@ -935,7 +938,7 @@ int wsb_pub_run(const struct wsb_cfg *cfg, struct wsb_err *err)
 	/* A publisher listens to nothing (subscribe=none in query), so other
 	 * publishers' traffic is not sent to it; with --echo it sees its own. */
 	wsb_client_cfg_from(&ccfg, cfg, p.query);
-
+	ccfg.tool_proves = 1;	/* an ack, not the greeting (see greeting()) */
 	if (!c2.n_operands) {
 		c2.operands = stdin_operand;
 		c2.n_operands = 1;

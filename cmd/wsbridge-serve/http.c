@@ -49,20 +49,37 @@ static const char *cluster_json(const struct serve *s, char *buf, size_t cap, ch
 	return why;
 }
 
-/* The status and its HTTP code: 503 only while publishes are refused for
- * good (--cluster down), so a load balancer stops sending publishers to
- * an instance that cannot take them; "degraded" still works, 200. */
+/* Why this instance cannot take publishes now, or NULL: --cluster down
+ * (UNAVAILABLE), a journal that cannot be written (nothing is acknowledged
+ * or delivered until it can: POST /publish is 503 too), or the seq space
+ * used up (SEQ_EXHAUSTED until a new epoch). Into buf. */
+static const char *refusing(const struct serve *s, const struct wsb_broker_stats *st, const char *cwhy, int down,
+			    char *buf, size_t cap)
+{
+	if (down)
+		return cwhy;
+	if (s->degraded)
+		snprintf(buf, cap, "publishes not acknowledged (journal): %s", s->degraded_reason);
+	else if (st->seq_exhausted)
+		snprintf(buf, cap, "publishes refused (SEQ_EXHAUSTED): seq space exhausted until the server "
+			 "starts a new epoch");
+	else
+		return NULL;
+	return buf;
+}
+
+/* The status and its HTTP code: "unavailable" with 503 while publishes are
+ * refused or never acknowledged (see refusing()), so a load balancer stops
+ * sending publishers to an instance that cannot take them; "degraded"
+ * (--cluster holding publishes a while) still works, 200. */
 static int health_json(struct serve *s, char *buf, size_t cap, int *code)
 {
 	struct wsb_broker_stats st;
 	struct wsb_server_stats ts_;
 	char ts[WSB_TS_LEN];
 
-	char reason[2 * WSB_ERR_LEN] = "";
-
-	static const char exhausted[] = "seq space exhausted: publishing is refused (SEQ_EXHAUSTED) "
-					"until the server starts a new epoch";
-	const char *why;
+	char reason[2 * WSB_ERR_LEN] = "", rbuf[WSB_ERR_LEN + 64];
+	const char *why, *refused;
 
 	char cluster[600], cbuf[WSB_ERR_LEN];
 	int down;
@@ -71,8 +88,9 @@ static int health_json(struct serve *s, char *buf, size_t cap, int *code)
 	wsb_broker_stats(s->broker, &st);
 	wsb_server_stats(s->srv, &ts_);
 	wsb_env_timestamp_now(ts);
-	why = down ? cwhy : s->degraded ? s->degraded_reason : st.seq_exhausted ? exhausted : cwhy;
-	*code = down && !ts_.stopping ? 503 : 200;
+	refused = refusing(s, &st, cwhy, down, rbuf, sizeof rbuf);
+	why = refused ? refused : cwhy;
+	*code = refused && !ts_.stopping ? 503 : 200;
 	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
 		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
@@ -86,7 +104,7 @@ static int health_json(struct serve *s, char *buf, size_t cap, int *code)
 			",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64 ",\"snapshot_bytes\":%" PRIu64
 			",\"snapshot_entries\":%" PRIu64 ",\"snapshot_evicted\":%" PRIu64 ",\"partial_bytes\":%zu"
 			",\"memory_bytes\":%" PRIu64 ",\"journal\":%s%s,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
-			ts_.stopping ? "stopping" : down ? "unavailable" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
+			ts_.stopping ? "stopping" : refused ? "unavailable" : why ? "degraded" : "healthy", reason, st.connections, st.subscribers,
 			uptime(s), st.messages_in, st.messages_out, st.dropped,
 			st.slow_consumers_closed, st.slow_unsubscribed, st.seq, st.queued_bytes,
 			ts_.publishers_paused ? "true" : "false",

@@ -5,7 +5,7 @@
 #     is served from history, and what follows is appended cleanly;
 # (b) a full disk (the failwrite LD_PRELOAD shim, plain and with a short
 #     write; and a real full tmpfs when this box lets us mount one) turns
-#     /health "degraded" with a reason, stops acknowledgements until there is
+#     /health "unavailable" (503) with a reason, stops acknowledgements until there is
 #     room, then pub finishes with 0 and, after kill -9 and a restart on the
 #     same journal, every acknowledged message is there exactly once;
 #     and a subscriber that saw messages the journal never got is not
@@ -79,7 +79,7 @@ unset PORT
 # ---------------------------------------------------------------- (b) full
 # full_disk NAME DIR MAKE_FULL MAKE_ROOM [SERVE ARGS...]: serve (with $SERVE_ENV
 # in its environment) on journal DIR; 100 lines acknowledged; MAKE_FULL;
-# 200 more (EOF at once) must not be acknowledged while /health is degraded;
+# 200 more (EOF at once) must not be acknowledged while /health is unavailable;
 # MAKE_ROOM: health recovers, pub exits 0; kill -9, restart on DIR without
 # $SERVE_ENV: all 300 are there once.
 full_disk() {
@@ -97,17 +97,17 @@ full_disk() {
 	"$WSB_BIN/wsbridge-pub" --url "$WS_URL" "${retry[@]}" --linger 60 <"$T/$name.in" 2>"$T/$name.pub.err" &
 	pub=$!; track $pub
 	wait_health seq 300 10 || fail "($name) serve gets the 200 lines" "$(curl -s "$HTTP_URL/health")"
-	check "($name) /health turns degraded" poll 10 sh -c "curl -sf '$HTTP_URL/health' | grep -q '\"status\":\"degraded\"'"
-	why=$(curl -sf "$HTTP_URL/health" | jq -r '.reason // empty')
+	check "($name) /health turns unavailable" poll 10 sh -c "curl -s '$HTTP_URL/health' | grep -q '\"status\":\"unavailable\"'"
+	why=$(curl -s "$HTTP_URL/health" | jq -r '.reason // empty')
 	check "($name) with a reason naming the journal ($why)" grep -q journal <<<"$why"
 	check "($name) serve logs the write error" grep -qi 'journal.*\(space\|error\|cannot\)' "$SERVE_ERR"
 	# Serve retries the journal every 0.5 s: give it a few chances to
 	# acknowledge what it must not.
 	check "($name) no acknowledgement while the disk is full: pub still waits after 2 s" \
 		eval '! poll 2 _gone $pub'
-	st=$(curl -sf "$HTTP_URL/health")
+	st=$(curl -s "$HTTP_URL/health")
 	check_eq "($name) durable_seq stays at 100" "$(jq -r .durable_seq <<<"$st")" 100
-	check_eq "($name) status still degraded" "$(jq -r .status <<<"$st")" degraded
+	check_eq "($name) status still unavailable" "$(jq -r .status <<<"$st")" unavailable
 	$mkroom
 	check "($name) /health healthy again once there is room" \
 		poll 10 sh -c "curl -sf '$HTTP_URL/health' | grep -q '\"status\":\"healthy\"'"
@@ -174,7 +174,7 @@ full_on
 seq 6 10 | sed 's/.*/{"type":"t","data":{"a":&}}/' >"$T/p1.in"
 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" "${retry[@]}" --producer P1 --linger 60 <"$T/p1.in" 2>"$T/p1.err" &
 P1=$!; track $P1
-check "(b) /health degraded" poll 10 sh -c "curl -sf '$HTTP_URL/health' | grep -q '\"status\":\"degraded\"'"
+check "(b) /health unavailable" poll 10 sh -c "curl -s '$HTTP_URL/health' | grep -q '\"status\":\"unavailable\"'"
 wait_health seq 10 || fail "(b) serve got P1's lines"
 # Let the sub take what this server process gives it (P0's 5; before the
 # fix of 686fd6a also P1's 5, which the journal never got).

@@ -612,6 +612,36 @@ static const char *secret_of(const char *greeting, char out[WSB_SECRET_HEX + 1])
 	return out;
 }
 
+/* Idle connections own no queue slots: the greeting's are given back
+ * once it is taken, an empty queue's on every tenth tick, one with a backlog keeps them, and the next
+ * message allocates them again. Only a producer's session has the
+ * producer part (sessions.h). */
+static void test_idle_memory(void)
+{
+	struct wsb_broker *b = mk(1u << 20, 1u << 24, 0, 0, NULL);
+	struct wsb_join pj = { .producer = "p", .subscribe_none = 1 };
+	struct wsb_sess *idle = join_quiet(b, NULL, 0), *busy = join_quiet(b, NULL, 0);
+	struct wsb_sess *pub = join_j(b, &pj);
+
+	T_CHECK(idle->pub == NULL && busy->pub == NULL && pub->pub != NULL);
+	T_CHECK(idle->q.cap == 0 && idle->q.b.p == NULL);	/* the greeting's, given back */
+	in(b, pub, "{\"type\":\"t\",\"data\":1,\"producer\":\"p\",\"pseq\":1}");
+	T_CHECK(drain(b, idle) == 1 && busy->q.n == 1);
+	T_CHECK(idle->q.cap > 0);		/* kept: it is receiving */
+	for (int i = 0; i < 9; i++)
+		wsb_broker_tick(b);
+	T_CHECK(idle->q.cap > 0);		/* not at every tick */
+	wsb_broker_tick(b);
+	T_CHECK(idle->q.cap == 0 && idle->q.b.p == NULL);
+	T_CHECK(busy->q.cap > 0 && busy->q.n == 1);	/* a backlog stays */
+	in(b, pub, "{\"type\":\"t\",\"data\":2,\"producer\":\"p\",\"pseq\":2}");
+	T_CHECK(drain(b, idle) == 1 && strstr(pay[0], "\"data\":2") != NULL);
+	T_CHECK(drain(b, busy) == 2 && strstr(pay[0], "\"data\":1") != NULL &&
+		strstr(pay[1], "\"data\":2") != NULL);
+	T_CHECK(drain(b, pub) == 2 && !strcmp(pay[0], "{\"type\":\"ack\",\"pseq\":2}"));	/* then the greeting */
+	wsb_broker_free(b);
+}
+
 /* Producer dedup and cumulative acks: a resend after a reconnect is
  * acknowledged but not delivered twice, and the greeting tells the
  * producer where to resume. */
@@ -1789,6 +1819,7 @@ int main(void)
 	T_RUN(test_echo);
 	T_RUN(test_probe_reaches_only_probers);
 	T_RUN(test_stall);
+	T_RUN(test_idle_memory);
 	T_RUN(test_stall_budget);
 	T_RUN(test_producer_acks);
 	T_RUN(test_durable_acks);
