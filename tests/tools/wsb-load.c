@@ -4,7 +4,7 @@
  *   wsb-load fanout --url ws://127.0.0.1:PORT/ws --subs 100 --messages 20000
  *                   [--size 200] [--type bench] [--timeout 60] [--write raw|text]
  *                   [--rx raw|lws] [--rate MSGS/S] [--cpu-pid PID] [--pub-url ws://...]
- *                   [--patterns N]
+ *                   [--patterns N] [--loop epoll|lws]
  *
  * --patterns N: each subscriber also names N patterns no message matches
  * (z0, z1.*, z2, ...: half exact, half globs), to see what fan-out costs
@@ -30,7 +30,7 @@
  * --timeout passes, one line of key=value pairs goes to stdout:
  *
  *   subs messages deliveries loss out_of_order closed seconds
- *   deliveries_per_s p50_ms p99_ms max_ms client_cpu_s
+ *   deliveries_per_s p50_ms p99_ms max_ms write rx loop client_cpu_s
  *   [sock_p50_ms sock_p99_ms sock_max_ms]
  *
  * seconds runs from the first frame built to the last message received.
@@ -43,6 +43,13 @@
  * the time this one process takes to read 100 sockets one after another,
  * which 100 real subscribers would not wait for; the difference is the
  * measuring client's own part of the latency.
+ * --loop epoll (the default with --rate, which needs --rx raw and --write
+ * raw): no lws at all; every connection is a plain socket in one epoll
+ * set, read once per readiness into one 64 KiB buffer and parsed in bulk,
+ * the publisher paced and batched as with lws (see ep_open). --loop lws
+ * (the default otherwise, and the only loop for idle) is the lws context
+ * and its poll() over every descriptor: the latency run's client then
+ * used more CPU than the broker. Both print the same line.
  * With --cpu-pid PID (the server's), the line also has server_cpu_s, the
  * utime+stime PID spent over that same interval (from /proc/PID/stat, so
  * connection setup is left out), and deliveries_per_cpu_s.
@@ -69,6 +76,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -91,6 +103,8 @@ struct conn {
 	int gone;		/* closed or failed */
 	int done;		/* got every message */
 	int upgraded;		/* raw subscriber: 101 seen */
+	int fd;			/* --loop epoll: the socket (-1: none) */
+	int connecting;		/* --loop epoll: connect() not yet done */
 	uint64_t got;
 	uint64_t next_i;	/* the i expected next */
 	char *rx;		/* reassembly of fragmented messages */
@@ -110,6 +124,7 @@ static struct {
 	int idle;		/* mode idle: subscribers only, held open */
 	double rate;		/* --rate: messages/s, 0 = as fast as the socket takes */
 	long cpu_pid;		/* --cpu-pid: the server, whose CPU time is reported */
+	int ep;			/* --loop epoll: the epoll descriptor, or -1 (lws) */
 
 	/* URL */
 	char host[256], path[2048];
@@ -129,6 +144,8 @@ static struct {
 	uint64_t sent;
 	unsigned char *batch;	/* LWS_PRE + BATCH (+ one message) */
 	size_t batch_cap;
+	size_t tail_off, tail_len;	/* --loop epoll: batch bytes the socket did not take yet */
+	uint64_t pub_check;	/* --loop epoll: when the pacing looks again (ns; 0: at once) */
 	uint64_t rng;
 	char *msg;		/* message template */
 	size_t prefix_len;	/* bytes before the padding */
@@ -146,6 +163,7 @@ static struct {
 	int64_t real_off;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t rx_kts;		/* the last read's, monotonic ns, or 0 */
 	uint64_t arrival;		/* the read being parsed */
+	uint64_t read_at;		/* --rx raw: when that read returned (ns), or 0 */
 	uint64_t sock_max, sock_n;
 	uint32_t shist[HBUCKETS];
 
@@ -153,6 +171,7 @@ static struct {
 } L;
 
 static void connect_more(void);
+static void on_timeout(lws_sorted_usec_list_t *sul);
 
 static uint64_t now_ns(void)
 {
@@ -274,7 +293,8 @@ static void finish_now(void)
 		L.self_last = self_cpu();
 	}
 	L.stop = 1;
-	lws_cancel_service(L.ctx);
+	if (L.ctx)
+		lws_cancel_service(L.ctx);
 }
 
 static void sub_finished(struct conn *c)
@@ -332,7 +352,10 @@ static int pub_write(struct conn *c)
 		if (due < limit)
 			limit = due;
 		if (L.sent >= limit) {
-			lws_sul_schedule(L.ctx, 0, &L.sul_pace, pace_cb, 1000);
+			if (L.ep >= 0)
+				L.pub_check = now_ns() + 1000000;
+			else
+				lws_sul_schedule(L.ctx, 0, &L.sul_pace, pace_cb, 1000);
 			return 0;
 		}
 	}
@@ -361,7 +384,13 @@ static int pub_write(struct conn *c)
 			L.sent++;
 		}
 		/* Whole frames only; lws keeps an unsent tail and sends it before
-		 * the next WRITEABLE. */
+		 * the next WRITEABLE (ep_flush, likewise). */
+		if (L.ep >= 0) {
+			L.tail_off = 0;
+			L.tail_len = n;
+			L.pub_check = 0;	/* as lws's WRITEABLE: the next pass */
+			return 0;
+		}
 		if (lws_write(c->wsi, L.batch + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
 	}
@@ -375,21 +404,28 @@ static void start_publishing(void)
 	if (L.started || L.greeted < L.subs || !L.pub->greeted)
 		return;
 	L.started = 1;
-	lws_callback_on_writable(L.pub->wsi);
+	if (L.ep < 0)
+		lws_callback_on_writable(L.pub->wsi);
 }
 
-static uint64_t num_after(const char *msg, size_t len, const char *key, int *ok)
+/* The number after the first "K": at or after *at, which moves past it
+ * (i comes before t, so t's search starts where i's ended). A jump from
+ * quote to quote: memmem per key was a tenth of the client's CPU. */
+static uint64_t num_after(const char **at, const char *end, char k, int *ok)
 {
-	const char *p = memmem(msg, len, key, strlen(key)), *end = msg + len;
+	const char *p = *at;
 	uint64_t v = 0;
 
 	*ok = 0;
-	if (!p)
+	while ((p = memchr(p, '"', (size_t)(end - p))) && end - p >= 4 && !(p[1] == k && p[2] == '"' && p[3] == ':'))
+		p++;
+	if (!p || end - p < 4)
 		return 0;
-	for (p += strlen(key); p < end && *p >= '0' && *p <= '9'; p++) {
+	for (p += 4; p < end && *p >= '0' && *p <= '9'; p++) {
 		v = v * 10 + (uint64_t)(*p - '0');
 		*ok = 1;
 	}
+	*at = p;
 	return v;
 }
 
@@ -397,6 +433,7 @@ static void on_message(struct conn *c, const char *msg, size_t len)
 {
 	uint64_t i, t, now, lat;
 	int ok_i, ok_t;
+	const char *at = msg;
 
 	if (!c->greeted) {
 		if (memmem(msg, len, "\"connection_established\"", 24)) {
@@ -416,11 +453,11 @@ static void on_message(struct conn *c, const char *msg, size_t len)
 	}
 	if (c->is_pub || c->done)
 		return;
-	i = num_after(msg, len, "\"i\":", &ok_i);
-	t = num_after(msg, len, "\"t\":", &ok_t);
+	i = num_after(&at, msg + len, 'i', &ok_i);
+	t = num_after(&at, msg + len, 't', &ok_t);
 	if (!ok_i || !ok_t)
 		return;		/* not ours (a control message) */
-	now = now_ns();
+	now = L.read_at ? L.read_at : now_ns();
 	if (i != c->next_i)
 		L.out_of_order++;
 	c->next_i = i + 1;
@@ -482,8 +519,10 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
  * limits the fan-out figure. */
 static int raw_send(struct conn *c, const char *buf, size_t len)
 {
-	unsigned char tmp[LWS_PRE + 512];
+	unsigned char tmp[LWS_PRE + 3000];
 
+	if (L.ep >= 0)	/* small, on a socket that is not behind: all or fail */
+		return send(c->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 	if (len > sizeof tmp - LWS_PRE)
 		return -1;
 	memcpy(tmp + LWS_PRE, buf, len);
@@ -506,21 +545,17 @@ static void sub_query(char *q, size_t cap)
 static int raw_upgrade_request(struct conn *c, const char *query)
 {
 	char req[3000];
+	int other = c->is_pub && L.pub_url;
+	const char *path = other ? L.pub_path : L.path;
 	int n = snprintf(req, sizeof req,
 			 "GET %s%s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: d3NiLWxvYWQtMDEyMzQ1Ng==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-			 L.path, strchr(L.path, '?') ? "&" : "?", query, L.host, L.port);
-	unsigned char *b = malloc(LWS_PRE + (size_t)n);
-	int r;
+			 path, !*query ? "" : strchr(path, '?') ? "&" : "?", query, other ? L.pub_host : L.host,
+			 other ? L.pub_port : L.port);
 
-	if (n <= 0 || (size_t)n >= sizeof req || !b) {
-		free(b);
+	if (n <= 0 || (size_t)n >= sizeof req)
 		return -1;
-	}
-	memcpy(b + LWS_PRE, req, (size_t)n);
-	r = lws_write(c->wsi, b + LWS_PRE, (size_t)n, LWS_WRITE_RAW) < n ? -1 : 0;
-	free(b);
-	return r;
+	return raw_send(c, req, (size_t)n);
 }
 
 /* Parses whole frames out of p[0..len); returns the bytes consumed, or -1
@@ -577,8 +612,12 @@ static int raw_rx(struct conn *c, const unsigned char *in, size_t len)
 	size_t n = len;
 	long used;
 
-	/* lws hands RAW reads over at once: this is the read recv() timed. */
+	/* lws hands RAW reads over at once: this is the read recv() timed.
+	 * Its messages were the client's from the moment it returned: one
+	 * clock read for all of them (a clock read per message was 4 % of
+	 * the client's CPU, for the sub-µs it takes to parse the ones before). */
 	L.arrival = L.rx_kts;
+	L.read_at = now_ns();
 	if (c->rx_len || !c->upgraded) {
 		/* Something is pending: parse from the reassembly buffer. */
 		if (c->rx_len + len > c->rx_cap) {
@@ -613,6 +652,7 @@ static int raw_rx(struct conn *c, const unsigned char *in, size_t len)
 	}
 	used = raw_frames(c, p, n);
 	L.arrival = 0;
+	L.read_at = 0;
 	if (used < 0)
 		return -1;
 	p += used;
@@ -643,6 +683,10 @@ static void conn_gone(struct conn *c, const char *why)
 		return;
 	c->gone = 1;
 	c->wsi = NULL;
+	if (c->fd >= 0) {
+		close(c->fd);	/* leaves the epoll set with it */
+		c->fd = -1;
+	}
 	if (L.stop)
 		return;
 	if (!L.started && !c->greeted) {
@@ -732,6 +776,139 @@ static int connect_one(struct conn *c, const char *query, int raw)
 	return lws_client_connect_via_info(&i) ? 0 : -1;
 }
 
+/* --loop epoll (the default with --rate): the connections are plain
+ * sockets in one level-triggered epoll set, no lws. lws's service pass
+ * polls every descriptor and runs its per-connection machinery for each
+ * read, which made this one process the largest CPU user of the latency
+ * run (more than the broker it measures). Here a pass costs one
+ * epoll_wait and one recv() per socket with bytes, parsed in bulk by
+ * raw_rx as before; the publisher is paced and batched exactly as with
+ * lws (pub_write), so the broker sees the same writes. */
+static int ep_open(struct conn *c)
+{
+	int other = c->is_pub && L.pub_url, one = 1;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+
+	if (getaddrinfo(other ? L.pub_host : L.host, NULL, &hints, &ai))
+		return -1;
+	sa.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	sa.sin_port = htons((uint16_t)(other ? L.pub_port : L.port));
+	freeaddrinfo(ai);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	/* as lws does on its client sockets */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!c->is_pub && L.kstamp && setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one))
+		L.kstamp = 0;	/* not timed rather than timed in part */
+	if ((connect(c->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) ||
+	    epoll_ctl(L.ep, EPOLL_CTL_ADD, c->fd, &ev)) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	c->connecting = 1;
+	return 0;
+}
+
+/* connect() is done: the upgrade request, then only reads. */
+static void ep_connected(struct conn *c)
+{
+	static char query[2048];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	int err = 0;
+	socklen_t el = sizeof err;
+
+	c->connecting = 0;
+	if (!c->is_pub)
+		sub_query(query, sizeof query);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
+		conn_gone(c, err ? strerror(err) : "connect failed");
+		return;
+	}
+	if (raw_upgrade_request(c, c->is_pub ? "" : query) || epoll_ctl(L.ep, EPOLL_CTL_MOD, c->fd, &ev))
+		conn_gone(c, "cannot send the upgrade request");
+}
+
+/* One read of whatever the socket has (our recv(): with --rate it takes
+ * the kernel's receive timestamp too), parsed at once. */
+static void ep_read(struct conn *c)
+{
+	static unsigned char buf[BATCH];
+	ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || raw_rx(c, buf, (size_t)n))
+		conn_gone(c, n < 0 ? strerror(errno) : "closed");
+}
+
+/* The publisher's unsent batch; EPOLLOUT only while some is left. */
+static void ep_flush(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	ssize_t n = L.tail_len ? send(c->fd, L.batch + LWS_PRE + L.tail_off, L.tail_len, MSG_NOSIGNAL) : 0;
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		conn_gone(c, strerror(errno));
+		return;
+	}
+	if (n > 0) {
+		L.tail_off += (size_t)n;
+		L.tail_len -= (size_t)n;
+	}
+	ev.events |= L.tail_len ? EPOLLOUT : 0;
+	epoll_ctl(L.ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Milliseconds epoll_wait may sleep: until the pacing looks again or the
+ * timeout, whichever is first (rounded up, as lws's timers are). */
+static int ep_wait_ms(uint64_t now, uint64_t deadline)
+{
+	uint64_t until = deadline;
+
+	if (L.started && L.sent < L.messages && !L.tail_len && !L.pub->gone && L.pub_check < until)
+		until = L.pub_check;
+	return until <= now ? 0 : (int)((until - now + 999999) / 1000000);
+}
+
+static void ep_loop(void)
+{
+	struct epoll_event evs[256];
+	uint64_t deadline = now_ns() + (uint64_t)(L.timeout * 1e9);
+
+	while (!L.stop && !L.setup_failed) {
+		uint64_t now = now_ns();
+		int n = epoll_wait(L.ep, evs, 256, ep_wait_ms(now, deadline));
+
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int k = 0; k < n; k++) {
+			struct conn *c = evs[k].data.ptr;
+
+			if (c->gone)
+				continue;	/* closed earlier in this batch */
+			if (c->connecting)
+				ep_connected(c);
+			else if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				ep_read(c);
+			if (c->is_pub && !c->gone && L.tail_len && (evs[k].events & EPOLLOUT))
+				ep_flush(c);
+		}
+		now = now_ns();
+		if (now >= deadline)
+			on_timeout(NULL);
+		if (L.started && !L.tail_len && !L.pub->gone && now >= L.pub_check && !L.stop) {
+			if (pub_write(L.pub))
+				conn_gone(L.pub, "write failed");
+			else if (L.tail_len)
+				ep_flush(L.pub);
+		}
+	}
+}
+
 /* Opens connections, subscribers then the publisher (none in idle mode),
  * while fewer than CONNECT_BURST are waiting for their greeting. */
 static void connect_more(void)
@@ -743,7 +920,7 @@ static void connect_more(void)
 	for (; L.next_conn < n && L.inflight < CONNECT_BURST && !L.setup_failed; L.next_conn++) {
 		long i = L.next_conn;
 
-		if (connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
+		if (L.ep >= 0 ? ep_open(&L.conns[i]) : connect_one(&L.conns[i], i < L.subs ? query : "", i < L.subs && !L.lws_rx)) {
 			fprintf(stderr, "wsb-load: cannot start connection %ld\n", i);
 			L.conns[i].gone = 1;
 			L.setup_failed = 1;
@@ -791,6 +968,31 @@ static int parse_url(void)
 	return L.pub_url ? parse_one(L.pub_url, L.pub_host, L.pub_path, &L.pub_port) : 0;
 }
 
+/* The lws context and its service loop (--loop lws). */
+static int run_lws(void)
+{
+	struct lws_context_creation_info info;
+
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.pt_serv_buf_size = BATCH;
+	info.timeout_secs = 10;
+	info.connect_timeout_secs = 10;
+	L.ctx = lws_create_context(&info);
+	if (!L.ctx) {
+		fprintf(stderr, "wsb-load: cannot create the lws context\n");
+		return -1;
+	}
+	connect_more();
+	lws_sul_schedule(L.ctx, 0, &L.sul_timeout, on_timeout, (lws_usec_t)(L.timeout * LWS_US_PER_SEC));
+	while (!L.stop && !L.setup_failed)
+		if (lws_service(L.ctx, 0) < 0)
+			break;
+	return 0;
+}
+
 static int usage(const char *why)
 {
 	if (why)
@@ -798,16 +1000,15 @@ static int usage(const char *why)
 	fprintf(stderr, "usage: wsb-load fanout --url ws://HOST:PORT/PATH [--subs N] [--messages M] [--size BYTES]\n"
 			"                       [--type T] [--timeout SECS] [--write raw|text] [--rx raw|lws] [--rate MSGS/S]\n"
 	"                       [--patterns N]\n"
-			"                       [--cpu-pid PID] [--pub-url ws://HOST:PORT/PATH]\n"
+			"                       [--cpu-pid PID] [--pub-url ws://HOST:PORT/PATH] [--loop epoll|lws]\n"
 			"       wsb-load idle --url ws://HOST:PORT/PATH [--subs N] [--timeout SECS]\n");
 	return 64;
 }
 
 int main(int argc, char **argv)
 {
-	struct lws_context_creation_info info;
 	long i;
-	int rc;
+	int rc, loop = -1;	/* --loop: 1 epoll, 0 lws, -1 epoll with --rate */
 
 	L.url = "ws://127.0.0.1:8765/ws";
 	L.type = "bench";
@@ -852,6 +1053,8 @@ int main(int argc, char **argv)
 			L.patterns = atoi(v);
 		else if (!strcmp(o, "--rx") && (!strcmp(v, "raw") || !strcmp(v, "lws")))
 			L.lws_rx = !strcmp(v, "lws");
+		else if (!strcmp(o, "--loop") && (!strcmp(v, "epoll") || !strcmp(v, "lws")))
+			loop = !strcmp(v, "epoll");
 		else
 			return usage("unknown option or bad value");
 	}
@@ -861,6 +1064,10 @@ int main(int argc, char **argv)
 		return usage("bad value");
 	if (parse_url())
 		return usage("--url and --pub-url must be ws://HOST[:PORT]/PATH");
+	if (loop < 0)
+		loop = L.rate > 0 && !L.lws_rx && !L.text && !L.idle;
+	if (loop && (L.lws_rx || L.text || L.idle))
+		return usage("--loop epoll is for fanout with --rx raw and --write raw");
 
 	L.msg = malloc(L.size + 128);
 	L.batch_cap = BATCH + WSB_FRAME_HDR_MAX + L.size + 128;
@@ -870,8 +1077,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wsb-load: out of memory\n");
 		return 2;
 	}
+	for (i = 0; i <= L.subs; i++)
+		L.conns[i].fd = -1;
 	L.pub = &L.conns[L.subs];
 	L.pub->is_pub = 1;
+	L.ep = -1;
+	if (loop && (L.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		fprintf(stderr, "wsb-load: epoll_create1: %s\n", strerror(errno));
+		return 2;
+	}
 	L.rng = now_ns() | 1;
 	if (L.rate > 0 && !L.lws_rx && !L.idle) {
 		struct timespec r, m;
@@ -884,24 +1098,12 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	lws_set_log_level(LLL_ERR, NULL);
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.pt_serv_buf_size = BATCH;
-	info.timeout_secs = 10;
-	info.connect_timeout_secs = 10;
-	L.ctx = lws_create_context(&info);
-	if (!L.ctx) {
-		fprintf(stderr, "wsb-load: cannot create the lws context\n");
+	if (L.ep >= 0) {
+		connect_more();
+		ep_loop();
+	} else if (run_lws()) {
 		return 2;
 	}
-
-	connect_more();
-	lws_sul_schedule(L.ctx, 0, &L.sul_timeout, on_timeout, (lws_usec_t)(L.timeout * LWS_US_PER_SEC));
-	while (!L.stop && !L.setup_failed)
-		if (lws_service(L.ctx, 0) < 0)
-			break;
 
 	if (L.idle) {
 		printf("conns=%ld greeted=%ld closed=%" PRIu64 "\n", L.subs, L.greeted, L.closed);
@@ -920,10 +1122,11 @@ int main(int argc, char **argv)
 
 		printf("subs=%ld messages=%" PRIu64 " deliveries=%" PRIu64 " loss=%" PRIu64 " out_of_order=%" PRIu64
 		       " closed=%" PRIu64 " seconds=%.3f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f"
-		       " write=%s rx=%s client_cpu_s=%.2f",
+		       " write=%s rx=%s loop=%s client_cpu_s=%.2f",
 		       L.subs, L.messages, L.deliveries, loss, L.out_of_order, L.closed, secs,
 		       secs > 0 ? (double)L.deliveries / secs : 0, hist_pct(L.hist, 0.50) / 1000, hist_pct(L.hist, 0.99) / 1000,
-		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw", L.self_last - L.self_first);
+		       (double)L.lat_max / 1e6, L.text ? "text" : "raw", L.lws_rx ? "lws" : "raw",
+		       L.ep >= 0 ? "epoll" : "lws", L.self_last - L.self_first);
 		/* Only when every delivery was timed in its socket. */
 		if (timed && timed == L.deliveries)
 			printf(" sock_p50_ms=%.3f sock_p99_ms=%.3f sock_max_ms=%.3f", hist_pct(L.shist, 0.50) / 1000,
@@ -935,11 +1138,18 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		rc = loss || L.out_of_order ? 1 : 0;
 	}
-	lws_sul_cancel(&L.sul_timeout);
-	lws_sul_cancel(&L.sul_pace);
-	lws_context_destroy(L.ctx);
-	for (i = 0; i <= L.subs; i++)
+	if (L.ctx) {
+		lws_sul_cancel(&L.sul_timeout);
+		lws_sul_cancel(&L.sul_pace);
+		lws_context_destroy(L.ctx);
+	}
+	for (i = 0; i <= L.subs; i++) {
 		free(L.conns[i].rx);
+		if (L.conns[i].fd >= 0)
+			close(L.conns[i].fd);
+	}
+	if (L.ep >= 0)
+		close(L.ep);
 	free(L.conns);
 	free(L.batch);
 	free(L.msg);
