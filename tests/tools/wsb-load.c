@@ -781,7 +781,7 @@ static int connect_one(struct conn *c, const char *query, int raw)
  * polls every descriptor and runs its per-connection machinery for each
  * read, which made this one process the largest CPU user of the latency
  * run (more than the broker it measures). Here a pass costs one
- * epoll_wait and one recv() per socket with bytes, parsed in bulk by
+ * epoll_pwait2 and one recv() per socket with bytes, parsed in bulk by
  * raw_rx as before; the publisher is paced and batched exactly as with
  * lws (pub_write), so the broker sees the same writes. */
 static int ep_open(struct conn *c)
@@ -863,15 +863,18 @@ static void ep_flush(struct conn *c)
 	epoll_ctl(L.ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-/* Milliseconds epoll_wait may sleep: until the pacing looks again or the
- * timeout, whichever is first (rounded up, as lws's timers are). */
-static int ep_wait_ms(uint64_t now, uint64_t deadline)
+/* How long epoll may sleep: until the pacing looks again or the timeout,
+ * whichever is first, to the nanosecond (epoll_pwait2): whole
+ * milliseconds would let the publisher's checks drift late by up to one,
+ * and its writes carry more messages each than with lws. */
+static struct timespec ep_wait_for(uint64_t now, uint64_t deadline)
 {
-	uint64_t until = deadline;
+	uint64_t until = deadline, d;
 
 	if (L.started && L.sent < L.messages && !L.tail_len && !L.pub->gone && L.pub_check < until)
 		until = L.pub_check;
-	return until <= now ? 0 : (int)((until - now + 999999) / 1000000);
+	d = until <= now ? 0 : until - now;
+	return (struct timespec){ (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 }
 
 static void ep_loop(void)
@@ -881,7 +884,8 @@ static void ep_loop(void)
 
 	while (!L.stop && !L.setup_failed) {
 		uint64_t now = now_ns();
-		int n = epoll_wait(L.ep, evs, 256, ep_wait_ms(now, deadline));
+		struct timespec w = ep_wait_for(now, deadline);
+		int n = epoll_pwait2(L.ep, evs, 256, &w, NULL);
 
 		if (n < 0 && errno != EINTR)
 			break;
