@@ -18,6 +18,8 @@
 #   latency   100 subscribers, publisher paced at 10 000 msg/s: p50, p99
 #             (to the load client's reading), and the same to the bytes'
 #             arrival in each subscriber's socket (the kernel's timestamp).
+#             wsb-load reads them with its own epoll loop (--rate's default
+#             --loop epoll), not lws's: docs/performance.md says why.
 #   durable   the pipeline acknowledged and journalled (serve --journal
 #             --fsync batch) against mosquitto QoS 1 with persistence.
 # Each scenario runs RUNS times with fresh servers (idle: once); the table
