@@ -42,6 +42,11 @@ line=$(timeout 70 "$WSB_TESTBIN/tools/wsb-load" fanout --url "$WS_URL" --subs 5 
 	--loop epoll --timeout 60 2>"$T/load4.err")
 check "unpaced run, --loop epoll: no loss ($line)" test "$(get loss)" = 0 -a "$(get out_of_order)" = 0 \
 	-a "$(get deliveries)" = 10000 -a "$(get loop)" = epoll -a -z "$(get sock_p99_ms)"
+# the publisher elsewhere (cluster.sh's --pub-url): here the same broker by another name
+line=$(timeout 70 "$WSB_TESTBIN/tools/wsb-load" fanout --url "$WS_URL" --pub-url "ws://localhost:${WS_URL#ws://127.0.0.1:}" \
+	--subs 5 --messages 2000 --size 200 --rate 5000 --timeout 60 2>"$T/load5.err")
+check "paced run, --pub-url: no loss, own loop ($line $(head -c 300 "$T/load5.err"))" test "$(get loss)" = 0 \
+	-a "$(get out_of_order)" = 0 -a "$(get deliveries)" = 10000 -a "$(get loop)" = epoll
 timeout 10 "$WSB_TESTBIN/tools/wsb-load" idle --url "$WS_URL" --subs 1 --loop epoll --timeout 5 >/dev/null 2>&1
 check "--loop epoll is not for idle: usage (64)" test $? = 64
 stop $SERVE_PID
