@@ -25,7 +25,7 @@ static const struct wsb_exit_info exit_table[] = {
 	{ WSB_EXIT_IOERR, "ioerr", "read or write error on stdin, stdout or a file", WSB_TOOL_ALL },
 	{ WSB_EXIT_TEMPFAIL, "tempfail", "timeout; lines not acknowledged (--linger) or dropped (--drop-oldest); a gap with --gap=fail", P | U | H },
 	{ WSB_EXIT_NOPERM, "noperm", "refused by the broker: authentication (HTTP 401/403, close 1008) or a publish outside the token's scope", P | U | H },
-	{ WSB_EXIT_CONFIG, "config", "bad configuration: a --config file, an unreadable TLS, CA or token file; a wrong URL (no WebSocket or /health at its path, the other scheme); an untrusted server certificate (pub, sub)", S | P | U | H | R },
+	{ WSB_EXIT_CONFIG, "config", "bad configuration: a --config file, an unreadable TLS, CA or token file; a wrong URL (no WebSocket or /health at its path, the other scheme); an untrusted server certificate", S | P | U | H | R },
 };
 
 /* Where a tool's own words differ from the general meaning. */
@@ -49,7 +49,7 @@ static const struct wsb_exit_info own_words[] = {
 	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file, an unreadable TLS, token or other file", S },
 	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file", R },
 	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file, an unreadable CA or token file; a wrong URL: no WebSocket at its path (HTTP 404), or the other scheme (ws:// to TLS, wss:// to plain); a server certificate not trusted (--cafile, --insecure)", P | U },
-	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file, an unreadable CA or token file; a wrong URL: no /health or no WebSocket at its path (HTTP 404), the WebSocket path asked for /health (426), or the other scheme", H },
+	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file, an unreadable CA or token file; a wrong URL: no /health or no WebSocket at its path (HTTP 404), the WebSocket path asked for /health (426), or the other scheme; a server certificate not trusted (--cafile, --insecure)", H },
 };
 
 const char *wsb_exit_meaning(const struct wsb_exit_info *e, unsigned tool)

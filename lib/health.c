@@ -259,7 +259,7 @@ void wsb_health_evaluate(const struct wsb_health *h, const struct wsb_health_pro
 		add(v, WSB_HEALTH_UNKNOWN, WSB_EXIT_FAIL, "%s", p->http_error);
 		break;
 	case WSB_PROBE_MISCONFIGURED:
-		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "wrong URL: %s", p->http_error);
+		add(v, WSB_HEALTH_CRITICAL, WSB_EXIT_CONFIG, "%s", p->http_error);	/* it says what is wrong */
 		break;
 	case WSB_PROBE_DONE:
 		/* A wsbridge /health that is not 200 (503: unavailable) says

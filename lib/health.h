@@ -58,14 +58,16 @@ struct wsb_health {
 enum wsb_health_state {
 	WSB_PROBE_NOT_RUN = 0,
 	WSB_PROBE_DONE,			/* got an answer (HTTP: any status code) */
-	WSB_PROBE_UNREACHABLE,		/* no connection, refused, TLS not trusted */
+	WSB_PROBE_UNREACHABLE,		/* no connection, refused, a TLS handshake failed */
 	WSB_PROBE_TIMEOUT,		/* no answer in time */
 	WSB_PROBE_BAD_ANSWER,		/* an answer, but not one we can use */
 	WSB_PROBE_REFUSED,		/* authentication refused (401/403/1008) */
 	WSB_PROBE_INTERRUPTED,		/* SIGINT/SIGTERM during the probe */
 	WSB_PROBE_MISCONFIGURED,	/* the URL is wrong: no WebSocket at --ws-path or no /health
 					 * at the path (404), the WebSocket path asked for /health
-					 * (426), or the other scheme (http/https, ws/wss) */
+					 * (426), the other scheme (http/https, ws/wss), or a
+					 * server certificate not trusted (--cafile, --insecure);
+					 * the error says which */
 };
 
 struct wsb_health_probe {

@@ -66,11 +66,14 @@ static void http_error(struct wsb_health_probe *p, CURLcode rc, const char *errb
 		p->http_state = WSB_PROBE_UNREACHABLE;
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
-		/* Not reachable in the sense that matters: we cannot trust who answers. */
-		p->http_state = WSB_PROBE_UNREACHABLE;
+	case CURLE_SSL_CONNECT_ERROR:
+		/* A certificate (or CA file) not trusted is met on every attempt:
+		 * the setup to mend, 78, as pub and sub say (WSB_CLIENT_TLS_TRUST).
+		 * A failed handshake is also https:// to a plain port, which
+		 * url_mistake() tells apart, so it stays unreachable here. */
+		p->http_state = rc == CURLE_SSL_CONNECT_ERROR ? WSB_PROBE_UNREACHABLE : WSB_PROBE_MISCONFIGURED;
 		snprintf(p->http_error, sizeof p->http_error,
 			 "TLS: %.160s (curl %d; trust the server with --cafile FILE, or skip with --insecure)",
 			 msg, (int)rc);
@@ -125,16 +128,16 @@ static void url_mistake(const struct wsb_cfg *cfg, const char *url, struct wsb_h
 			     sizeof why) == WSB_DIAG_SCHEME) {
 		/* The scheme to use is said in the kind the user wrote. */
 		p->http_state = WSB_PROBE_MISCONFIGURED;
-		snprintf(p->http_error, sizeof p->http_error, "%.100s: %.140s", cfg->url, why);
+		snprintf(p->http_error, sizeof p->http_error, "wrong URL: %.100s: %.140s", cfg->url, why);
 	} else if (p->http_state == WSB_PROBE_DONE && p->http_code == 404) {
 		p->http_state = WSB_PROBE_MISCONFIGURED;
 		snprintf(p->http_error, sizeof p->http_error,
-			 "no /health at \"%.60s\" (HTTP 404): give the broker's address, %.5s://%.60s:%.5s", u.path,
+			 "wrong URL: no /health at \"%.60s\" (HTTP 404): give the broker's address, %.5s://%.60s:%.5s", u.path,
 			 u.scheme, u.host, u.port);
 	} else if (p->http_state == WSB_PROBE_DONE && p->http_code == 426) {
 		p->http_state = WSB_PROBE_MISCONFIGURED;
 		snprintf(p->http_error, sizeof p->http_error,
-			 "\"%.40s\" is the broker's WebSocket path (HTTP 426), not its /health: "
+			 "wrong URL: \"%.40s\" is the broker's WebSocket path (HTTP 426), not its /health: "
 			 "give the broker's address, %.5s://%.40s:%.5s, or add --ws", u.path, u.scheme, u.host, u.port);
 	}
 out:
@@ -364,10 +367,8 @@ static void ws_closed(void *ud, int code, const char *reason, int64_t retry_ms)
 		return;
 	if (wsb_client_exit_code(code) == WSB_EXIT_NOPERM)
 		ws_end(w, WSB_PROBE_REFUSED, "%s (%d)", reason, code);
-	else if (code == 404 || code == WSB_CLIENT_SCHEME)
-		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);
-	else if (code == WSB_CLIENT_TLS_TRUST)	/* as its HTTP side: unreachable (69) */
-		ws_end(w, WSB_PROBE_UNREACHABLE, "%s", reason);
+	else if (code == 404 || code == WSB_CLIENT_SCHEME || code == WSB_CLIENT_TLS_TRUST)
+		ws_end(w, WSB_PROBE_MISCONFIGURED, "%s", reason);	/* 78, as pub and sub */
 	else if (w->p->ws_connect_ms >= 0)
 		ws_end(w, WSB_PROBE_UNREACHABLE, "closed by the server before the %s came back (%d %s)",
 		       w->cfg->roundtrip ? "canary" : "pong", code, reason);

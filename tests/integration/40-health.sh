@@ -209,7 +209,7 @@ if command -v openssl >/dev/null; then
 	run_health --url "https://127.0.0.1:$DPORT" --cafile "$T/cert.pem"
 	check_eq "https with --cafile: exit 0" "$HRC" 0
 	run_health --url "https://127.0.0.1:$DPORT"
-	check_eq "https, untrusted certificate: exit 69" "$HRC" 69
+	check_eq "https, untrusted certificate: exit 78 (as pub and sub)" "$HRC" 78
 	check "... says TLS and how to fix it" grep -q 'TLS: .*--cafile FILE' "$HOUT"
 	run_health --url "https://127.0.0.1:$DPORT" --insecure
 	check_eq "https with --insecure: exit 0" "$HRC" 0

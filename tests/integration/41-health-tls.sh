@@ -27,8 +27,8 @@ run_health --url "$HTTP_URL" --cafile "$CERT"
 check_eq "https with --cafile: exit 0" "$HRC" 0
 check "... status ok from the https URL" grep -q "^{\"status\":\"ok\",\"http_code\":200,.*\"url\":\"https://127.0.0.1:$PORT/health\"" "$HOUT"
 run_health --url "$HTTP_URL"
-check_eq "https, no CA: exit 69" "$HRC" 69
-check "... says TLS and how to fix it" grep -q '"unreachable: TLS: .*--cafile FILE' "$HOUT"
+check_eq "https, no CA: exit 78 (as pub and sub)" "$HRC" 78
+check "... says TLS and how to fix it" grep -q '"TLS: .*--cafile FILE' "$HOUT"
 run_health --url "$HTTP_URL" --insecure
 check_eq "https with --insecure: exit 0" "$HRC" 0
 
@@ -46,8 +46,8 @@ check_eq "--roundtrip over wss with -k: exit 0" "$HRC" 0
 mkdir -p "$T/other"
 make_test_cert "$T/other" || fail "a second test certificate"
 run_health --url "$HTTP_URL" --cafile "$T/other/cert.pem" --ws
-check_eq "a CA that did not sign the server certificate: exit 69" "$HRC" 69
-check "... TLS reason" grep -q '"unreachable: TLS: ' "$HOUT"
+check_eq "a CA that did not sign the server certificate: exit 78" "$HRC" 78
+check "... TLS reason" grep -q '"TLS: ' "$HOUT"
 
 stop $SERVE_PID
 finish
