@@ -210,10 +210,11 @@ int wsb_server_authorize(struct wsb_http_req *rq);
 /* From http() for a POST: collect its body, at most cap bytes (more: 413
  * and the connection closes). What is held counts in partial(). 0. */
 int wsb_server_want_body(struct wsb_http_req *rq, size_t cap);
-/* The answer to a request whose body was handed over: status and a JSON
+/* The answer to a request whose body was handed over: status, a
+ * retry-after header when retry_after (seconds) is not 0, and a JSON
  * body (copied), written when the socket can take it; the connection then
  * serves its next request. Not after gone(). 0, or -1 out of memory (the
  * request then stays unanswered until the client gives up). */
-int wsb_server_answer(struct wsb_conn *conn, unsigned status, const char *json, size_t len);
+int wsb_server_answer(struct wsb_conn *conn, unsigned status, unsigned retry_after, const char *json, size_t len);
 
 #endif

@@ -100,13 +100,16 @@ static int body_chunk(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi,
  * free it, so nothing of c is touched after. */
 static int answer_out(struct wsb_conn *c, struct lws *wsi)
 {
-	char *ans = c->http ? c->http->ans : NULL;
+	char *ans = c->http ? c->http->ans : NULL, secs[12];
+	const char *const retry[] = { "retry-after:", secs, NULL };
 	int r;
 
 	if (!ans)
 		return 0;
 	c->http->ans = NULL;
-	r = wsb_door_reply(wsi, c->http->ans_status, "application/json", NULL, ans, c->http->ans_len);
+	snprintf(secs, sizeof secs, "%u", c->http->ans_retry);
+	r = wsb_door_reply(wsi, c->http->ans_status, "application/json", c->http->ans_retry ? retry : NULL, ans,
+			   c->http->ans_len);
 	free(ans);
 	return r;
 }
@@ -169,7 +172,7 @@ int wsb_server_want_body(struct wsb_http_req *rq, size_t cap)
 	return 0;
 }
 
-int wsb_server_answer(struct wsb_conn *c, unsigned status, const char *json, size_t len)
+int wsb_server_answer(struct wsb_conn *c, unsigned status, unsigned retry_after, const char *json, size_t len)
 {
 	char *copy;
 
@@ -183,6 +186,7 @@ int wsb_server_answer(struct wsb_conn *c, unsigned status, const char *json, siz
 	c->http->ans = copy;
 	c->http->ans_len = len;
 	c->http->ans_status = status;
+	c->http->ans_retry = retry_after;
 	lws_callback_on_writable(c->wsi);
 	return 0;
 }

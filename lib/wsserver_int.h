@@ -64,6 +64,7 @@ struct wsb_conn_http {
 	char *ans;			/* the answer, written at HTTP_WRITEABLE */
 	size_t ans_len;
 	unsigned ans_status;
+	unsigned ans_retry;		/* retry-after seconds; 0: none */
 };
 
 struct wsb_server {

@@ -70,9 +70,11 @@ static const char *refusing(const struct serve *s, const struct wsb_broker_stats
 
 /* The status and its HTTP code: "unavailable" with 503 while publishes are
  * refused or never acknowledged (see refusing()), so a load balancer stops
- * sending publishers to an instance that cannot take them; "degraded"
- * (--cluster holding publishes a while) still works, 200. */
-static int health_json(struct serve *s, char *buf, size_t cap, int *code)
+ * sending publishers to an instance that cannot take them, with *retry
+ * (seconds) since it may mend; "stopping" is 503 too, as the instance is
+ * leaving, but with no *retry: a client should go elsewhere, not wait for
+ * it. "degraded" (--cluster holding publishes a while) still works, 200. */
+static int health_json(struct serve *s, char *buf, size_t cap, int *code, int *retry)
 {
 	struct wsb_broker_stats st;
 	struct wsb_server_stats ts_;
@@ -90,7 +92,8 @@ static int health_json(struct serve *s, char *buf, size_t cap, int *code)
 	wsb_env_timestamp_now(ts);
 	refused = refusing(s, &st, cwhy, down, rbuf, sizeof rbuf);
 	why = refused ? refused : cwhy;
-	*code = refused && !ts_.stopping ? 503 : 200;
+	*code = refused || ts_.stopping ? 503 : 200;
+	*retry = refused && !ts_.stopping;
 	if (why) {
 		memcpy(reason, ",\"reason\":", 10);
 		wsb_json_escape(reason + 10, sizeof reason - 10, why, strlen(why));
@@ -291,10 +294,11 @@ int serve_http(void *ud, struct wsb_http_req *rq)
 	if (is_console_path(s, rq, path))
 		return serve_console(rq, path);
 	if (!strcmp(path, "/health")) {
-		int code;
+		static const char *const retry_hdrs[] = { "retry-after:", SERVE_STR(SERVE_RETRY_AFTER_S), NULL };
+		int code, retry;
 
-		n = health_json(s, body, sizeof body, &code);
-		return wsb_server_reply(rq, code, "application/json", NULL, body, (size_t)n);
+		n = health_json(s, body, sizeof body, &code, &retry);
+		return wsb_server_reply(rq, code, "application/json", retry ? retry_hdrs : NULL, body, (size_t)n);
 	}
 	if (!strcmp(path, "/clients"))
 		return serve_clients(s, rq);

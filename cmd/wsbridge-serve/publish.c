@@ -94,7 +94,7 @@ static int publish_head(struct serve *s, struct wsb_http_req *rq)
 	if (st.publishers_paused || s->degraded)
 		return wsb_server_refuse(rq, 503, "Service Unavailable",
 					 s->degraded ? "the journal cannot be written" : "publishers are paused: retry",
-					 "retry-after: 1\r\n");
+					 "retry-after: " SERVE_STR(SERVE_RETRY_AFTER_S) "\r\n");
 	return wsb_server_want_body(rq, cap);
 }
 
@@ -207,7 +207,7 @@ static int out_of_memory(struct wsb_conn *conn)
 {
 	static const char oom[] = "{\"error\":\"out of memory\"}\n";
 
-	return wsb_server_answer(conn, 503, oom, sizeof oom - 1);
+	return wsb_server_answer(conn, 503, SERVE_RETRY_AFTER_S, oom, sizeof oom - 1);
 }
 
 static int answer(struct serve *s, struct wsb_conn *conn, unsigned status, long published, const char *key,
@@ -215,7 +215,9 @@ static int answer(struct serve *s, struct wsb_conn *conn, unsigned status, long 
 {
 	struct wsb_buf json = { 0 };
 	int r = build(s, published, key, items, &json) ? out_of_memory(conn)
-						       : wsb_server_answer(conn, status, json.p, json.len);
+						       : wsb_server_answer(conn, status,
+									   status == 503 ? SERVE_RETRY_AFTER_S : 0,
+									   json.p, json.len);
 
 	wsb_buf_free(&json);
 	return r;
@@ -285,9 +287,9 @@ void serve_publish_durable(struct serve *s)
 		struct serve_wait *w = *pp;
 
 		if (w->last <= st.durable_seq)
-			wsb_server_answer(w->conn, 200, w->json.p, w->json.len);
+			wsb_server_answer(w->conn, 200, 0, w->json.p, w->json.len);
 		else if (s->lost_seq && w->last >= s->lost_seq)
-			wsb_server_answer(w->conn, 503, lost, sizeof lost - 1);
+			wsb_server_answer(w->conn, 503, SERVE_RETRY_AFTER_S, lost, sizeof lost - 1);
 		else {
 			pp = &w->next;
 			continue;

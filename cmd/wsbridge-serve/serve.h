@@ -32,6 +32,13 @@
  * timer, or at the end of this loop turn (group commit). */
 enum serve_commit { COMMIT_IDLE, COMMIT_TIMER, COMMIT_NOW };
 
+/* Retry-After, in seconds, of a 503 that a later try may not meet (/health
+ * "unavailable", POST /publish): short, as the clients' own --retry-min,
+ * since the instance may mend at any moment (Redis back, a disk freed). */
+#define SERVE_RETRY_AFTER_S 1
+#define SERVE_STR_(x) #x
+#define SERVE_STR(x) SERVE_STR_(x)
+
 struct serve {
 	const struct wsb_cfg *cfg;
 	struct wsb_err *err;		/* wsb_serve_run's, for errors from the ops */
