@@ -66,6 +66,7 @@ static int body_kind(const char *ctype)
  * without reading it. */
 static int publish_head(struct serve *s, struct wsb_http_req *rq)
 {
+	struct wsb_broker_stats bst;
 	struct wsb_server_stats st;
 	size_t cap = body_cap(s->cfg);
 
@@ -90,6 +91,10 @@ static int publish_head(struct serve *s, struct wsb_http_req *rq)
 	if (s->cluster)		/* the seq would come back later, to a session */
 		return wsb_server_refuse(rq, 503, "Service Unavailable",
 					 "not in cluster mode: publish over the WebSocket", NULL);
+	wsb_broker_stats(s->broker, &bst);
+	if (bst.seq_exhausted)	/* the server's state, not the body's fault; no retry mends it */
+		return wsb_server_refuse(rq, 503, "Service Unavailable",
+					 "seq space exhausted (SEQ_EXHAUSTED) until the server starts a new epoch", NULL);
 	wsb_server_stats(s->srv, &st);
 	if (st.publishers_paused || s->degraded)
 		return wsb_server_refuse(rq, 503, "Service Unavailable",

@@ -21,6 +21,10 @@ check_eq "/health is unavailable (503) once the last seq is taken" "$(jq -r .sta
 echo '{"type":"t","data":2}' | "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --linger 2 2>"$T/pub2.err"
 check_eq "past the end: pub is not acknowledged (exit 75)" "$?" 75
 check "pub says why" grep -q "seq space is exhausted" "$T/pub2.err"
+code=$(curl -s -o "$T/post.out" -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data '{"type":"t","data":3}' "$HTTP_URL/publish")
+check_eq "POST /publish past the end: 503 (the server's state, not a bad line)" "$code" 503
+check "... naming SEQ_EXHAUSTED" grep -q SEQ_EXHAUSTED "$T/post.out"
 check "/health gives the reason" sh -c "curl -s '$HTTP_URL/health' | grep -q 'publishes refused (SEQ_EXHAUSTED): seq space exhausted'"
 wait_pid $SUB 20
 check_eq "sub got the message with seq 2^64-1" "$RC/$(grep -c '"seq":18446744073709551615}' "$T/sub.out")" 0/1
