@@ -631,16 +631,6 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	progress(p);
 }
 
-/* An error's data with "code":"UNAVAILABLE" (cluster mode, Redis away). */
-static int unavailable(const char *data, size_t len)
-{
-	struct wsb_span c;
-	char code[32];
-
-	return wsb_env_lookup(data, len, "code", &c) &&
-	       wsb_env_string(data + c.off, c.len, code, sizeof code) > 0 && !strcmp(code, "UNAVAILABLE");
-}
-
 static void message(void *ud, const char *msg, size_t len)
 {
 	struct pub *p = ud;
@@ -685,14 +675,15 @@ static void message(void *ud, const char *msg, size_t len)
 			if (wsb_env_lookup(obj + v.off, v.len, "code", &m))
 				wsb_env_string(obj + v.off + m.off, m.len, code, sizeof code);
 		}
-		if (has_data && unavailable(obj + v.off, v.len)) {
-			/* Retryable: the broker acks nothing after it on this
-			 * connection, so resend from a new one (maybe to the
-			 * next --url), from what the greeting says it has. */
-			snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (UNAVAILABLE: %.200s)", text);
-			wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (UNAVAILABLE: %s); "
-				"reconnecting to send the unacknowledged lines again", text[0] ? text : "no reason given");
-			wsb_client_reconnect(p->cl, "resending after UNAVAILABLE");
+		if (!strcmp(code, "UNAVAILABLE") || !strcmp(code, "RATE_LIMITED")) {
+			/* Retryable: acks are cumulative, so the broker acks
+			 * nothing after it on this connection; resend from a new
+			 * one (maybe the next --url), from the greeting's count. */
+			snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (%s: %.200s)", code, text);
+			wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (%s: %s); "
+				"reconnecting to send the unacknowledged lines again", code, text[0] ? text : "no reason given");
+			snprintf(text, sizeof text, "resending after %s", code);
+			wsb_client_reconnect(p->cl, text);
 			return;
 		}
 		if (!strcmp(code, "FORBIDDEN")) {
@@ -704,8 +695,7 @@ static void message(void *ud, const char *msg, size_t len)
 			finish(p, WSB_EXIT_NOPERM);
 			return;
 		}
-		/* The code too: RATE_LIMITED is the operator's policy, not a
-		 * bad line, and says where to look. */
+		/* The code too: it says where to look. */
 		snprintf(p->trouble, sizeof p->trouble, "the broker refused a message%s%.40s%s: %.200s",
 			 code[0] ? " (" : "", code, code[0] ? ")" : "", text[0] ? text : "(no reason)");
 		wsb_log(WSB_LOG_WARN, "%s", p->trouble);

@@ -69,6 +69,22 @@ check "nothing was refused" sh -c "! grep -q RATE_LIMITED '$T/pub.err' '$SERVE_E
 stop $SERVE_PID
 check_eq "serve exits 0" "$RC" 0
 
+# --rate-policy reject and a producer: acks are cumulative, so a line accepted
+# after a refused one must not acknowledge it. The broker publishes nothing
+# more on that connection; wsbridge-pub reconnects and resends. Whatever
+# pub's status, 0 must mean every line arrived (it was 0 with lines lost).
+start_serve --rate 50/s --burst 3 --rate-policy reject || { fail "serve --rate-policy reject starts"; finish; }
+"$WSB_BIN/wsbridge-sub" --url "$WS_URL" --type q --count 30 --timeout 60 >"$T/q.out" 2>"$T/q.err" &
+SUB=$!; track $SUB
+wait_subscribers 1 || fail "sub subscribes"
+for i in $(seq 1 30); do echo "{\"type\":\"q\",\"data\":$i}"; sleep 0.01; done |
+	timeout 60 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --linger 40 2>"$T/q.pub.err"
+check_eq "pub under --rate-policy reject: exit 0 once every line is in" "$?" 0
+check "... it was refused on the way and resent" grep -q 'cannot publish now (RATE_LIMITED' "$T/q.pub.err"
+wait_pid $SUB 30
+check_eq "sub got all 30, in order, none twice" "$RC/$(jq -r .data "$T/q.out" | paste -sd, -)" "0/$(seq -s, 1 30)"
+stop $SERVE_PID
+
 check_eq "--rate 0 is a usage error" "$("$WSB_BIN/wsbridge-serve" --rate 0 2>&1 >/dev/null; echo $?)" \
 	"wsbridge-serve: --rate takes N/s (or N/m), N > 0, e.g. --rate 100/s (try 'wsbridge-serve --help')
 64"
