@@ -100,6 +100,13 @@ static int queue_room(const struct pub *p)
 	return wsb_msgq_count(p->q) < p->cfg->queue || (p->cfg->drop_oldest && p->down);
 }
 
+/* Read on while there is input and the queue has room (or may drop). */
+static void wake_input(struct pub *p)
+{
+	if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
+		wsb_client_input_resume(p->cl);
+}
+
 static void maybe_close(struct pub *p)
 {
 	if ((p->input_done || p->stopping) && !wsb_msgq_count(p->q))
@@ -516,8 +523,7 @@ static void opened(void *ud)
 static void progress(struct pub *p)
 {
 	take_lines(p);
-	if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
-		wsb_client_input_resume(p->cl);
+	wake_input(p);
 	if (wsb_msgq_unsent(p->q) && inflight(p) < p->cfg->max_inflight)
 		wsb_client_want_write(p->cl);
 	maybe_close(p);
@@ -746,8 +752,7 @@ static void closed(void *ud, int code, const char *reason, int64_t retry_ms)
 	wsb_client_fail_text(p->cl, code, reason, what, sizeof what);
 	if (retry_ms >= 0) {
 		p->down = 1;	/* --drop-oldest drops now: read what a full queue held back */
-		if (!p->input_done && !p->stopping && !p->eof_pending && queue_room(p))
-			wsb_client_input_resume(p->cl);
+		wake_input(p);
 		snprintf(p->trouble, sizeof p->trouble, "%.290s", what);
 		if (p->lingering && mono_s() + (double)retry_ms / 1000 >= p->linger_end)
 			wsb_log(WSB_LOG_WARN, "%s; giving up in %.1fs (--linger) with %zu line%s queued", what,
