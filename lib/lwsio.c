@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -23,6 +25,8 @@ struct watch {
 	unsigned char on, told;
 	unsigned char server;
 	unsigned char asked;		/* a server's: more() ran and no read came since */
+	unsigned char own;		/* a server's read by its owner, not by lws (wsb_lwsio_move) */
+	unsigned char keep;		/* moved away: lws's shutdown() of this number is skipped */
 	uint32_t plen;			/* a server's: see pend */
 	union {
 		struct {
@@ -47,29 +51,39 @@ struct watch {
 #define SHARED_CAP 65536
 static unsigned char *shared;
 
-/* Indexed by fd, grown on demand up to RLIMIT_NOFILE entries. */
-static struct wsb_buf table;
+/* Indexed by fd, grown on demand up to RLIMIT_NOFILE entries. Mapped,
+ * not malloc'd: the kernel's pages come zeroed and cost nothing until a
+ * slot on them is used, so doubling it for the 10 001st connection does
+ * not make every new slot resident (about 140 B per connection at 10 000
+ * before), and growing it moves pages instead of copying them. */
+static struct watch *table;
+static size_t nslots, mapped;
 
 static struct watch *slot(int fd)
 {
-	if (fd < 0 || (size_t)fd >= table.len / sizeof(struct watch))
+	if (fd < 0 || (size_t)fd >= nslots)
 		return NULL;
-	return (struct watch *)(void *)table.p + fd;
+	return table + fd;
 }
 
 static int grow(int fd, struct wsb_err *err)
 {
 	struct rlimit rl;
-	size_t have = table.len / sizeof(struct watch), want = have ? have * 2 : 64;
+	size_t want = nslots ? nslots * 2 : 64, page = (size_t)sysconf(_SC_PAGESIZE), bytes;
+	void *p;
 
 	if (want <= (size_t)fd)
 		want = (size_t)fd + 1;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY && want > rl.rlim_cur)
 		want = rl.rlim_cur > (rlim_t)fd ? (size_t)rl.rlim_cur : (size_t)fd + 1;
-	if (wsb_buf_reserve(&table, (want - have) * sizeof(struct watch), err))
-		return -1;
-	memset(table.p + table.len, 0, (want - have) * sizeof(struct watch));
-	table.len = want * sizeof(struct watch);
+	bytes = (want * sizeof(struct watch) + page - 1) / page * page;
+	p = table ? mremap(table, mapped, bytes, MREMAP_MAYMOVE)
+		  : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return wsb_err_set(err, WSB_EXIT_OSERR, "descriptor table for %zu: %s", want, strerror(errno));
+	table = p;
+	mapped = bytes;
+	nslots = bytes / sizeof(struct watch);
 	return 0;
 }
 
@@ -231,6 +245,39 @@ static size_t check(struct watch *w, void *buf, size_t n)
 
 /* ---- a serving connection that takes its data frames (wssrx.h) ---- */
 
+int wsb_lwsio_fresh(int fd)
+{
+	struct watch *w = slot(fd);
+
+	return w && w->on && w->server && !w->told && w->plen == 0 && w->g.frames_at != UINT64_MAX &&
+	       w->g.pos == w->g.frames_at && !w->srx.lws_open && !w->srx.hlen && !w->srx.in_payload;
+}
+
+int wsb_lwsio_move(int from, int to, struct wsb_err *err)
+{
+	struct watch *w = slot(from), *t;
+
+	if (!w || !w->on || !w->server || from == to)
+		return wsb_err_set(err, WSB_EXIT_SOFTWARE, "descriptor %d is not a watched server socket", from);
+	if (!slot(to) && grow(to, err))
+		return -1;
+	wsb_lwsio_unwatch(to);
+	w = slot(from);			/* the table may have moved */
+	t = slot(to);
+	*t = *w;
+	t->own = 1;
+	memset(w, 0, sizeof *w);
+	w->keep = 1;
+	return 0;
+}
+
+void *wsb_lwsio_own(int fd)
+{
+	struct watch *w = slot(fd);
+
+	return w && w->on && w->own ? w->owner : NULL;
+}
+
 /* Parses p[0..n) into buf[*out..len); what is left is held (copied unless
  * it already is the held buffer). 0, or -1 when it cannot be held (out of
  * memory: the connection fails like a read error). */
@@ -318,6 +365,37 @@ static ssize_t serve_recv(struct watch *w, int fd, unsigned char *buf, size_t le
 		return (ssize_t)out;
 	errno = EAGAIN;			/* all of it was ours: poll() wakes for new bytes only */
 	return -1;
+}
+
+ssize_t wsb_lwsio_read(int fd, void *buf, size_t len)
+{
+	struct watch *w = slot(fd);
+
+	if (!w || !w->on || !w->own || !w->srx.taking) {
+		errno = EBADF;
+		return -1;
+	}
+	return serve_recv(w, fd, buf, len);
+}
+
+/* lws shuts a socket down as it closes it; one moved to its owner
+ * (wsb_lwsio_move) lives on under another number, so not that one. */
+int shutdown(int fd, int how)
+{
+	static int (*real)(int, int);
+	struct watch *w = slot(fd);
+
+	if (w && w->keep) {
+		w->keep = 0;
+		return 0;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "shutdown");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(fd, how);
 }
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
@@ -411,7 +489,7 @@ int SSL_read(struct ssl_st *ssl, void *buf, int num)
 			return -1;
 		}
 	}
-	if (!table.len || !ssl_get_fd || !ssl_pending || !(w = slot(ssl_get_fd(ssl))) || !w->on)
+	if (!nslots || !ssl_get_fd || !ssl_pending || !(w = slot(ssl_get_fd(ssl))) || !w->on)
 		return ssl_real(ssl, buf, num);
 	if (w->server && w->srx.taking)
 		return serve_ssl_read(w, ssl, buf, num);

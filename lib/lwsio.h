@@ -78,6 +78,23 @@ void wsb_lwsio_drop(int fd);
  * (wsb_wsrx_deflate) before it sees a frame. Call after wsb_lwsio_rx. -1
  * if fd is not watched. x must outlive the watch. */
 int wsb_lwsio_ext(int fd, struct wsb_wsext *x);
+/* A server connection the program reads itself from now on (instead of
+ * lws, which is about to close its descriptor): 1 if nothing of fd's but
+ * the HTTP head has been read, so lws holds no frame byte. */
+int wsb_lwsio_fresh(int fd);
+/* Moves fd's watch (guard, receive path, owner) to to, a dup of fd; lws's
+ * shutdown() of fd, as it closes it, is then skipped, so the socket lives
+ * on under to. -1 + err if fd is not a watched server socket or the table
+ * cannot grow. */
+int wsb_lwsio_move(int from, int to, struct wsb_err *err);
+/* The owner of a moved descriptor (wsb_lwsio_attach's), or NULL. */
+void *wsb_lwsio_own(int fd);
+/* Reads a moved descriptor once (or what it holds) into its receive path:
+ * data messages go to its ops; the control frames' bytes, as the client
+ * sent them, to buf[0..len). Returns their number, or 0 at EOF (also once
+ * the client's close frame came after a guard violation), or -1 (errno:
+ * EAGAIN when nothing is for buf). */
+ssize_t wsb_lwsio_read(int fd, void *buf, size_t len);
 /* Stops watching fd (no-op if it was not). Call it before the descriptor
  * can be reused: a stale watch would apply to whatever gets the number. */
 void wsb_lwsio_unwatch(int fd);

@@ -55,7 +55,10 @@ int wsb_server_browser(const struct wsb_conn *c)
 
 void wsb_server_wake(struct wsb_conn *c)
 {
-	lws_callback_on_writable(c->wsi);
+	if (c->own)
+		wsb_own_wake(c);
+	else
+		lws_callback_on_writable(c->wsi);
 }
 
 void wsb_server_close(struct wsb_conn *c, int code, const char *reason)
@@ -63,8 +66,11 @@ void wsb_server_close(struct wsb_conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	/* lws keeps its own copy for the close frame; ours is for the log. */
+	/* lws keeps its own copy for the close frame; ours is for the log
+	 * (and for the frame, on our own connections). */
 	c->close_reason = strdup(reason);
+	if (c->own)
+		return wsb_own_closing(c);
 	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
 			 strnlen(reason, 123));
 	/* A slow consumer's socket may never become writable again. The close
@@ -121,9 +127,7 @@ const char *wsb_server_peer(const struct wsb_conn *c)
 /* The door lets in only the configured path. */
 const char *wsb_server_path(const struct wsb_conn *c)
 {
-	const struct wsb_server *s = lws_context_user(lws_get_context(c->wsi));
-
-	return s->cfg->path;
+	return c->srv->cfg->path;
 }
 
 const char *wsb_server_query(const struct wsb_conn *c)
@@ -150,6 +154,8 @@ int wsb_server_arg(struct wsb_conn *c, int i, char *buf, size_t cap)
 {
 	int n;
 
+	if (!c->wsi)		/* own: the upgrade's head is gone (joined() is over) */
+		return -1;
 	if (lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
 		return -1;
 	n = lws_hdr_copy_fragment(c->wsi, buf, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i);
@@ -355,7 +361,7 @@ static void log_gone(struct wsb_server *s, struct wsb_conn *c)
 		 lc.code, *lc.reason ? " (" : "", lc.reason, *lc.reason ? ")" : "");
 }
 
-static void unlink_conn(struct wsb_server *s, struct wsb_conn *c)
+void wsb_srv_unlink(struct wsb_server *s, struct wsb_conn *c)
 {
 	if (!c->is_ws)
 		return;
@@ -391,10 +397,10 @@ static void guard_hook(void *owner)
 	struct wsb_conn *c = owner;
 
 	c->unmasked = 1;
-	lws_callback_on_writable(c->wsi);
+	wsb_server_wake(c);
 }
 
-static void close_unmasked(struct wsb_server *s, struct wsb_conn *c)
+void wsb_srv_close_unmasked(struct wsb_server *s, struct wsb_conn *c)
 {
 	static const char why[] = "unmasked frame from the client";
 
@@ -411,12 +417,12 @@ static int writable(struct wsb_server *s, struct wsb_conn *c)
 	size_t n;
 
 	if (c->unmasked)
-		close_unmasked(s, c);
+		wsb_srv_close_unmasked(s, c);
 
 	/* Return -1 once: lws then sends the close frame and waits for the
 	 * client's; a second -1 while it waits would drop the socket at once. */
 	if (c->close_code)
-		return c->close_sent++ ? 0 : -1;
+		return c->close_sent ? 0 : (c->close_sent = 1, -1);
 	if (lws_partial_buffered(c->wsi)) {	/* the last batch is still going out */
 		lws_callback_on_writable(c->wsi);
 		return 0;
@@ -440,6 +446,45 @@ static int watch_new(int fd)
 	/* Unchecked, it could send unmasked frames: not taken. */
 	wsb_log(WSB_LOG_ERROR, "refusing a connection: %s", err.msg);
 	return -1;
+}
+
+/* A plain connection lws holds no frame of becomes our own
+ * (wsserver_own.c): c is then ours, not lws's user space, which is given
+ * back; and the non-zero return has lws close its part without a close
+ * frame or a shutdown (lwsio skips it), the socket living on in a dup. */
+static int established(struct wsb_server *s, struct lws *wsi, struct wsb_conn *c)
+{
+	struct wsb_conn *own = lws_is_ssl(wsi) || lws_partial_buffered(wsi) ? NULL : calloc(1, sizeof *own);
+
+	if (own && wsb_own_take(s, own, lws_get_socket_fd(wsi))) {
+		free(own);
+		own = NULL;
+	}
+	if (own) {
+		wsb_srv_http_free(s, c);	/* upgraded after a plain request */
+		lws_set_wsi_user(wsi, NULL);	/* frees c */
+		c = own;
+	} else {
+		memset(c, 0, sizeof *c);
+		c->fd = -1;
+	}
+	c->wsi = wsi;
+	c->srv = s;
+	c->counted = 1;
+	s->nconns++;
+	lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+	c->browser = wsb_door_browser(wsi);
+	c->compress = pmd_ok(s, wsi);
+	if (wsb_lwsio_attach(wsb_srv_fd(c), guard_hook, c) == 1)
+		c->unmasked = 1;	/* came with the upgrade request */
+	join(s, c);
+	if (!c->close_code && wsb_srv_rx_start(s, c))
+		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
+	if (c->unmasked)
+		wsb_srv_close_unmasked(s, c);
+	if (own)
+		wsb_own_start(s, c);
+	return own != NULL;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -469,21 +514,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return 0;		/* decided at HTTP_CONFIRM_UPGRADE */
 	case LWS_CALLBACK_ESTABLISHED:
-		memset(c, 0, sizeof *c);
-		c->wsi = wsi;
-		c->counted = 1;
-		s->nconns++;
-		lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-		c->browser = wsb_door_browser(wsi);
-		c->compress = pmd_ok(s, wsi);
-		if (wsb_lwsio_attach(lws_get_socket_fd(wsi), guard_hook, c) == 1)
-			c->unmasked = 1;	/* came with the upgrade request */
-		join(s, c);
-		if (!c->close_code && wsb_srv_rx_start(s, c))
-			wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
-		if (c->unmasked)
-			close_unmasked(s, c);
-		return 0;
+		return established(s, wsi, c);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return peer_close(c, wsi, in, len);
 	case LWS_CALLBACK_RECEIVE:
@@ -491,13 +522,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writable(s, c);
 	case LWS_CALLBACK_CLOSED:
+		if (!c)
+			return 0;	/* taken over: the connection lives on as our own */
 		wsb_lwsio_unwatch(lws_get_socket_fd(wsi));	/* c is going: no hook into it */
-		lws_sul_cancel(&c->sul_throttle);
+		wsb_srv_throttle_free(c);
 		wsb_srv_http_free(s, c);	/* upgraded after a plain request */
 		if (c->counted)
 			s->nconns--;
 		c->counted = 0;
-		unlink_conn(s, c);
+		wsb_srv_unlink(s, c);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (wsb_lwsglue_hupped() && s->ops.reload)
@@ -636,6 +669,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 	s->ops.tick(s->ud);
 	door_tick(s);
 	wsb_srv_deadlines(s);
+	wsb_own_tick(s);
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
 }
 
@@ -720,6 +754,8 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 				   s->cfg->listen);
 	s->vh = lws_get_vhost_by_name(s->ctx, "wsbridge");
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick, TICK_US);
+	if (wsb_own_init(s))	/* without it, lws keeps every connection */
+		wsb_log(WSB_LOG_WARN, "epoll: %s: every connection stays with libwebsockets", strerror(errno));
 	return 0;
 }
 
@@ -746,6 +782,7 @@ struct wsb_server *wsb_server_new(const struct wsb_server_cfg *cfg, const struct
 	s->cfg = cfg->opts;
 	s->ops = *ops;
 	s->ud = ud;
+	s->efd = -1;
 	s->access = cfg->access;
 	s->origins = cfg->origins;
 	snprintf(s->iface, sizeof s->iface, "%s", cfg->iface);
@@ -798,6 +835,7 @@ void wsb_server_free(struct wsb_server *s)
 		lws_sul_cancel(&s->sul_tick);
 		lws_sul_cancel(&s->sul_timer);
 		lws_sul_cancel(&s->sul_more);
+		wsb_own_free(s);	/* left() for each of our own */
 		/* Closes every wsi: CLOSED hands each session to left(). */
 		lws_context_destroy(s->ctx);
 	}

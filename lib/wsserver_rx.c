@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libwebsockets.h>
@@ -24,14 +25,24 @@ static uint64_t mono_ms(void)
 
 static struct wsb_server *server_of(struct wsb_conn *c)
 {
-	return lws_context_user(lws_get_context(c->wsi));
+	return c->srv;
+}
+
+/* Reading c (lws's flow control, or what our epoll watches) follows its
+ * paused and throttled flags. */
+static void flow(struct wsb_conn *c)
+{
+	if (c->own)
+		wsb_own_arm(c);
+	else
+		lws_rx_flow_control(c->wsi, !c->paused && !c->throttled);
 }
 
 static void pause_conn(struct wsb_conn *c)
 {
 	if (!c->paused) {
 		c->paused = 1;
-		lws_rx_flow_control(c->wsi, 0);
+		flow(c);
 	}
 }
 
@@ -57,15 +68,19 @@ static void more_cb(lws_sorted_usec_list_t *sul)
 		lws_sul_schedule(s->ctx, 0, &s->sul_more, more_cb, 1);
 	for (size_t i = 0; i < n; i++) {
 		struct lws_pollfd pfd = { .fd = fds[i], .events = POLLIN, .revents = POLLIN };
+		struct wsb_conn *own = wsb_lwsio_own(fds[i]);
 
-		lws_service_fd(s->ctx, &pfd);
+		if (own && !own->paused && !own->throttled)
+			wsb_own_read(s, own);
+		else if (!own)
+			lws_service_fd(s->ctx, &pfd);
 	}
 }
 
 static void want_more(struct wsb_server *s, struct wsb_conn *c)
 {
 	struct wsb_err err;
-	int fd = lws_get_socket_fd(c->wsi);
+	int fd = wsb_srv_fd(c);
 
 	if (wsb_buf_append(&s->more, &fd, sizeof fd, &err)) {
 		/* Out of memory: the next bytes the client sends read it all. */
@@ -86,8 +101,8 @@ static void more_hook(void *owner)
 /* Reading c again after a pause: what lwsio held goes first. */
 static void resume_conn(struct wsb_server *s, struct wsb_conn *c)
 {
-	lws_rx_flow_control(c->wsi, 1);
-	if (wsb_lwsio_held(lws_get_socket_fd(c->wsi)))
+	flow(c);
+	if (wsb_lwsio_held(wsb_srv_fd(c)))
 		want_more(s, c);
 }
 
@@ -108,7 +123,7 @@ void wsb_server_pause_publishers(struct wsb_server *s, int on)
 
 static void throttle_end(lws_sorted_usec_list_t *sul)
 {
-	struct wsb_conn *c = lws_container_of(sul, struct wsb_conn, sul_throttle);
+	struct wsb_conn *c = lws_container_of(sul, struct wsb_throttle, sul)->c;
 
 	c->throttled = 0;
 	if (!c->paused)
@@ -119,11 +134,25 @@ void wsb_server_throttle(struct wsb_conn *c, int64_t us)
 {
 	if (us < 1)
 		us = 1;
+	if (!c->throttle && !(c->throttle = calloc(1, sizeof *c->throttle))) {
+		wsb_log(WSB_LOG_WARN, "%s: out of memory for --rate-policy pause: not paused",
+			wsb_srv_name(c->srv, c, c->peer));
+		return;
+	}
+	c->throttle->c = c;
 	if (!c->throttled) {
 		c->throttled = 1;
-		lws_rx_flow_control(c->wsi, 0);
+		flow(c);
 	}
-	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul_throttle, throttle_end, us);
+	lws_sul_schedule(c->srv->ctx, 0, &c->throttle->sul, throttle_end, us);
+}
+
+void wsb_srv_throttle_free(struct wsb_conn *c)
+{
+	if (c->throttle)
+		lws_sul_cancel(&c->throttle->sul);
+	free(c->throttle);
+	c->throttle = NULL;
 }
 
 /* ---- messages ---- */
@@ -160,13 +189,13 @@ void wsb_srv_rx_drop(struct wsb_server *s, struct wsb_conn *c)
 	c->inflate = NULL;
 	c->rx_open = 0;
 	wsb_buf_free(&c->rx);
-	if (c->wsi && c->taking)
-		wsb_lwsio_drop(lws_get_socket_fd(c->wsi));
+	if ((c->wsi || c->own) && c->taking)
+		wsb_lwsio_drop(wsb_srv_fd(c));
 	rx_count(s, c, 0);
 }
 
 /* A close the client caused by what it sent, said once in the log. */
-static void close_logged(struct wsb_server *s, struct wsb_conn *c, int code, const char *why)
+void wsb_srv_close_logged(struct wsb_server *s, struct wsb_conn *c, int code, const char *why)
 {
 	struct wsb_log_ctx lc = { wsb_srv_name(s, c, NULL), c->peer, code, 0, why };
 
@@ -181,7 +210,7 @@ static void too_big(struct wsb_server *s, struct wsb_conn *c)
 
 	snprintf(why, sizeof why, "message larger than %" PRIu64 " bytes", s->cfg->max_message);
 	wsb_srv_rx_drop(s, c);
-	close_logged(s, c, WSB_CLOSE_TOO_BIG, why);
+	wsb_srv_close_logged(s, c, WSB_CLOSE_TOO_BIG, why);
 }
 
 /* wssrx's: one whole message, inflated here if it came compressed. */
@@ -205,7 +234,7 @@ static int srx_message(void *ud, const char *msg, size_t len, int comp)
 			if (rc == WSB_INFLATE_BIG)
 				too_big(s, c);
 			else
-				close_logged(s, c, rc == WSB_INFLATE_BAD ? 1002 : WSB_CLOSE_INTERNAL,
+				wsb_srv_close_logged(s, c, rc == WSB_INFLATE_BAD ? 1002 : WSB_CLOSE_INTERNAL,
 					     rc == WSB_INFLATE_BAD ? "invalid compressed data" : "out of memory");
 			return 0;
 		}
@@ -213,7 +242,7 @@ static int srx_message(void *ud, const char *msg, size_t len, int comp)
 		len = s->inflated.len;
 	}
 	if (!wsb_jsonchar_utf8_valid(msg, len)) {
-		close_logged(s, c, 1007, "text message is not UTF-8");
+		wsb_srv_close_logged(s, c, 1007, "text message is not UTF-8");
 		return 1;
 	}
 	rc = deliver(s, c, msg, len);
@@ -230,7 +259,7 @@ static void srx_fail(void *ud, int code, const char *why)
 	if (code == WSB_CLOSE_TOO_BIG)
 		too_big(s, c);
 	else
-		close_logged(s, c, code, why);
+		wsb_srv_close_logged(s, c, code, why);
 }
 
 static int srx_partial(void *ud, size_t bytes, int began)
@@ -258,7 +287,7 @@ static const struct wsb_wssrx_ops srx_ops = {
 int wsb_srv_rx_start(struct wsb_server *s, struct wsb_conn *c)
 {
 	s->inflated.max = s->cfg->max_message;
-	if (wsb_lwsio_serve(lws_get_socket_fd(c->wsi), s->cfg->max_message, c->compress, &srx_ops, c, more_hook))
+	if (wsb_lwsio_serve(wsb_srv_fd(c), s->cfg->max_message, c->compress, &srx_ops, c, more_hook))
 		return -1;
 	c->taking = 1;
 	return 0;
@@ -286,7 +315,7 @@ int wsb_srv_receive(struct wsb_server *s, struct wsb_conn *c, const char *in, si
 	if (c->close_code)
 		return 0;
 	if (lws_frame_is_binary(c->wsi)) {
-		close_logged(s, c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
+		wsb_srv_close_logged(s, c, WSB_CLOSE_UNSUPPORTED, "binary frames are not supported: send JSON text");
 		return 0;
 	}
 	if (first)

@@ -77,7 +77,7 @@ boundaries() {
 			case " $allowed " in *" $f "*) ;; *) bad="$bad $f:<$hdr>" ;; esac
 		done
 	done <<-'EOF'
-		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsserver_rx.c lib/wsdoor.c lib/wsclient.c lib/wsclient_int.h lib/wsclient_in.c lib/lwsglue.c
+		libwebsockets\.h lib/wsserver.c lib/wsserver_int.h lib/wsserver_http.c lib/wsserver_rx.c lib/wsserver_own.c lib/wsdoor.c lib/wsclient.c lib/wsclient_int.h lib/wsclient_in.c lib/lwsglue.c
 		(jq|jv)\.h lib/jqfilter.c
 		curl/ cmd/wsbridge-health/probe.c lib/diag.c
 		zlib\.h cmd/wsbridge-replay/replay_run.c lib/pmd.c
@@ -88,7 +88,7 @@ boundaries() {
 
 # A symbol lib/ or cmd/ defines that no other object (tests included: what
 # they need counts) refers to is dead, or should be static. main and the
-# recv/SSL_read/bind interposers of lwsio.c are referenced by the C runtime
+# recv/SSL_read/bind/shutdown interposers of lwsio.c are referenced by the C runtime
 # and libwebsockets.so, which nm does not see.
 unused() {
 	local defs refs keys=()
@@ -98,7 +98,7 @@ unused() {
 		nm -g --defined-only "$o" | awk -v o="$o" '$2 ~ /^[TDBR]$/ { print $3, o }'
 	done)
 	while read -r sym o; do
-		case $sym in main | recv | SSL_read | bind) continue ;; esac
+		case $sym in main | recv | SSL_read | bind | shutdown) continue ;; esac
 		grep -qxF "$sym" <<<"$refs" || keys+=("unused $sym"$'\t'"$sym(${o#"$obj"/})")
 	done <<<"$defs"
 	judge "no unused public functions" "${keys[@]}"
