@@ -107,6 +107,10 @@ static void emit(int level, const char *line)
 		accept_errno = atoi(a + 14);
 		return;
 	}
+	/* How the server takes a plain connection over (wsserver_own.c):
+	 * not a failure, and one line per connection. */
+	if (strstr(line, "user ESTABLISHED failed connection"))
+		return;
 	note_tls_why(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
