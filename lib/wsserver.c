@@ -69,8 +69,10 @@ void wsb_server_close(struct wsb_conn *c, int code, const char *reason)
 	/* lws keeps its own copy for the close frame; ours is for the log
 	 * (and for the frame, on our own connections). */
 	c->close_reason = strdup(reason);
-	if (c->own)
-		return wsb_own_closing(c);
+	if (c->own) {
+		wsb_own_closing(c);
+		return;
+	}
 	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
 			 strnlen(reason, 123));
 	/* A slow consumer's socket may never become writable again. The close
@@ -465,6 +467,7 @@ static int established(struct wsb_server *s, struct lws *wsi, struct wsb_conn *c
 		lws_set_wsi_user(wsi, NULL);	/* frees c */
 		c = own;
 	} else {
+		wsb_srv_http_free(s, c);	/* likewise (the memset would lose it) */
 		memset(c, 0, sizeof *c);
 		c->fd = -1;
 	}
@@ -478,7 +481,9 @@ static int established(struct wsb_server *s, struct lws *wsi, struct wsb_conn *c
 	if (wsb_lwsio_attach(wsb_srv_fd(c), guard_hook, c) == 1)
 		c->unmasked = 1;	/* came with the upgrade request */
 	join(s, c);
-	if (!c->close_code && wsb_srv_rx_start(s, c))
+	/* Our own connection reads on even when the join closed it: its
+	 * close handshake needs the client's answer (data is ignored). */
+	if ((own || !c->close_code) && wsb_srv_rx_start(s, c))
 		wsb_server_close(c, WSB_CLOSE_INTERNAL, "internal error");
 	if (c->unmasked)
 		wsb_srv_close_unmasked(s, c);

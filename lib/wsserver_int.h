@@ -170,7 +170,7 @@ static inline int wsb_srv_fd(const struct wsb_conn *c)
 int wsb_own_init(struct wsb_server *s);
 void wsb_own_free(struct wsb_server *s);
 int wsb_own_take(struct wsb_server *s, struct wsb_conn *c, int fd);
-int wsb_own_start(struct wsb_server *s, struct wsb_conn *c);
+void wsb_own_start(struct wsb_server *s, struct wsb_conn *c);
 void wsb_own_wake(struct wsb_conn *c);
 void wsb_own_closing(struct wsb_conn *c);
 /* What epoll watches for follows c's pause, throttle and kept bytes. */

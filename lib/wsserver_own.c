@@ -28,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "jsonchar.h"
 #include "log.h"
 #include "lwsio.h"
 #include "proto.h"
@@ -90,6 +92,9 @@ static void unqueue(struct wsb_server *s, struct wsb_conn *c)
  * closed, the memory given back. Never from inside the program's calls. */
 static void drop(struct wsb_server *s, struct wsb_conn *c)
 {
+	/* The program first: whatever left() does to c (a wake, a throttle)
+	 * is undone below, before c is freed. */
+	wsb_srv_unlink(s, c);
 	epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
 	wsb_lwsio_unwatch(c->fd);
 	close(c->fd);
@@ -97,7 +102,10 @@ static void drop(struct wsb_server *s, struct wsb_conn *c)
 	wsb_srv_throttle_free(c);
 	if (c->counted)
 		s->nconns--;
-	wsb_srv_unlink(s, c);
+	/* lws polls its listener again when one of its sockets closes; ours
+	 * close behind its back, so in a descriptor-limit episode say it. */
+	if (s->emfile && s->listen_wsi)
+		lws_rx_flow_control(s->listen_wsi, 1);
 	wsb_wsctl_free(&c->ctl);
 	free(c->out);
 	free(c);
@@ -152,7 +160,7 @@ static int send_bytes(struct wsb_conn *c, const unsigned char *p, size_t n)
 	ssize_t w = 0;
 
 	if (!c->out && n) {
-		w = write(c->fd, p, n);
+		w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
 		if (w < 0)
@@ -186,7 +194,7 @@ static int send_kept(struct wsb_conn *c)
 
 	if (!c->out)
 		return 0;
-	w = write(c->fd, c->out->p + c->out->off, c->out->len - c->out->off);
+	w = send(c->fd, c->out->p + c->out->off, c->out->len - c->out->off, MSG_NOSIGNAL);
 	if (w < 0 && errno != EAGAIN && errno != EINTR)
 		return -1;
 	if (w > 0)
@@ -293,6 +301,10 @@ static int on_close(struct wsb_server *s, struct wsb_conn *c, const unsigned cha
 		wsb_srv_close_logged(s, c, 1002, "invalid close payload");
 		return 1;
 	}
+	if (len > 2 && !wsb_jsonchar_utf8_valid((const char *)p + 2, len - 2)) {
+		wsb_srv_close_logged(s, c, 1007, "close reason is not UTF-8");
+		return 1;
+	}
 	c->peer_code = len >= 2 ? code : 1005;
 	free(c->peer_reason);
 	c->peer_reason = strndup(len > 2 ? (const char *)p + 2 : "", len > 2 ? len - 2 : 0);
@@ -304,24 +316,42 @@ static int on_close(struct wsb_server *s, struct wsb_conn *c, const unsigned cha
 	return 1;
 }
 
+/* One read's control frames: the pong for its latest ping goes once the
+ * read is parsed (RFC 6455 §5.5.3 lets a pong answer only the most recent
+ * ping), so a read full of pings costs one write, not one per ping. */
+struct ctl_read {
+	struct wsb_conn *c;
+	size_t pong_len;
+	unsigned char pong[WSB_WSCTL_FRAME_MAX];
+};
+
 static int on_ctl(void *ud, int op, const unsigned char *p, size_t len)
 {
-	struct wsb_conn *c = ud;
-	struct wsb_server *s = c->srv;
-	unsigned char f[WSB_WSCTL_FRAME_MAX];
+	struct ctl_read *r = ud;
+	struct wsb_conn *c = r->c;
 
 	if (op == WSB_OP_CLOSE)
-		return on_close(s, c, p, len);
+		return on_close(c->srv, c, p, len);
 	if (op == WSB_WSCTL_PONG) {
 		c->valid_s = now_s();
 		c->pinged = 0;
-	} else if (c->close_code || c->close_echo) {
-		return 0;
-	} else if (c->out) {		/* the socket is full: answer only the latest */
-		c->out->pong_len = (uint8_t)wsb_wsctl_frame(c->out->pong, WSB_WSCTL_PONG, p, len);
-	} else if (send_ctl(c, f, wsb_wsctl_frame(f, WSB_WSCTL_PONG, p, len))) {
-		c->broken = 1;
+	} else {
+		r->pong_len = wsb_wsctl_frame(r->pong, WSB_WSCTL_PONG, p, len);
 	}
+	return 0;
+}
+
+/* The pong of a read: after what is kept (held there, replacing an older
+ * one, while the socket is full); none once a close is under way. 0, or
+ * -1: broken. */
+static int answer_ping(struct wsb_conn *c, const struct ctl_read *r)
+{
+	if (!r->pong_len || c->close_code || c->close_echo)
+		return 0;
+	if (!c->out)
+		return send_ctl(c, r->pong, r->pong_len);
+	memcpy(c->out->pong, r->pong, r->pong_len);
+	c->out->pong_len = (uint8_t)r->pong_len;
 	return 0;
 }
 
@@ -329,15 +359,18 @@ static int on_ctl(void *ud, int op, const unsigned char *p, size_t len)
 void wsb_own_read(struct wsb_server *s, struct wsb_conn *c)
 {
 	unsigned char buf[4096];
+	struct ctl_read r = { .c = c };
 	const char *why = NULL;
 	ssize_t n = wsb_lwsio_read(c->fd, buf, sizeof buf);
 	int code;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		return drop(s, c);
-	if (n > 0 && (code = wsb_wsctl_feed(&c->ctl, buf, (size_t)n, on_ctl, c, &why)))
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		drop(s, c);
+		return;
+	}
+	if (n > 0 && (code = wsb_wsctl_feed(&c->ctl, buf, (size_t)n, on_ctl, &r, &why)))
 		wsb_srv_close_logged(s, c, code, why);
-	if (c->broken)
+	if (answer_ping(c, &r))
 		drop(s, c);
 }
 
@@ -357,7 +390,11 @@ static void on_event(void *ud, void *h, int writable)
 
 		if ((ev[i].events & EPOLLOUT) && write_turn(s, c))
 			continue;
-		if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		/* A paused connection is not read; if it hangs up meanwhile
+		 * (epoll reports that whatever it watches) it is gone. */
+		if ((c->paused || c->throttled) && (ev[i].events & (EPOLLERR | EPOLLHUP)))
+			drop(s, c);
+		else if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			wsb_own_read(s, c);
 	}
 	if (s->wakes.len) {
@@ -384,8 +421,10 @@ static void keepalive(struct wsb_server *s, struct wsb_conn *c, uint32_t now, ui
 			drop(s, c);
 		return;
 	}
-	if (now - c->valid_s >= 3 * ping)
-		return drop(s, c);	/* as lws: hung up, no close frame */
+	if (now - c->valid_s >= 3 * ping) {
+		drop(s, c);		/* as lws: hung up, no close frame */
+		return;
+	}
 	if (c->pinged || now - c->valid_s < ping)
 		return;
 	c->pinged = 1;
@@ -413,33 +452,35 @@ void wsb_own_tick(struct wsb_server *s)
  * -1: not taken (lws keeps the connection). */
 int wsb_own_take(struct wsb_server *s, struct wsb_conn *c, int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	struct wsb_err err;
 	int nfd;
 
 	if (s->efd < 0 || !wsb_lwsio_fresh(fd) || (nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return -1;
-	if (wsb_lwsio_move(fd, nfd, &err)) {
+	/* Everything that can fail, before lws is told to let go: until the
+	 * program's joined() nothing reads the events. */
+	if (epoll_ctl(s->efd, EPOLL_CTL_ADD, nfd, &ev)) {
 		close(nfd);
 		return -1;
 	}
+	if (wsb_lwsio_move(fd, nfd, &err)) {
+		epoll_ctl(s->efd, EPOLL_CTL_DEL, nfd, NULL);
+		close(nfd);
+		return -1;
+	}
+	c->ev_in = 1;
 	c->fd = nfd;
 	c->own = 1;
 	c->valid_s = now_s();
 	return 0;
 }
 
-/* After the program's joined(): into the epoll set. -1 when it could not
- * be (c is dropped). */
-int wsb_own_start(struct wsb_server *s, struct wsb_conn *c)
+/* After the program's joined(): lws's part is about to go. */
+void wsb_own_start(struct wsb_server *s, struct wsb_conn *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-
 	c->wsi = NULL;
-	c->ev_in = 1;
-	if (epoll_ctl(s->efd, EPOLL_CTL_ADD, c->fd, &ev))
-		return dropped(s, c);
 	arm(s, c);
-	return 0;
 }
 
 int wsb_own_init(struct wsb_server *s)

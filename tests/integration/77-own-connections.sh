@@ -4,7 +4,7 @@
 # lws used to stand:
 # (a) control frames one byte per packet: a 125-byte ping gets its pong, a
 #     close split the same way is echoed (code and reason) and the server
-#     then closes the socket;
+#     then closes the socket; a close reason that is not UTF-8 gets 1007;
 # (b) a ping whose header claims 2^40 bytes closes 1002 at once, and the
 #     server does not wait for (or keep) what it claimed;
 # (c) a client that sends 20 000 pings and reads nothing while a publisher
@@ -19,7 +19,11 @@
 #     stays lws's): the message is delivered and the ping answered;
 # (g) 300 connections opened and ended every way (close, RST, half-close,
 #     mid-frame) while a subscriber receives 3 000 messages: it gets all of
-#     them in order, and the connection count returns to what it was.
+#     them in order, and the connection count returns to what it was;
+# (h) a browser whose token is refused (closed 1008 at once) and which
+#     answers the close, having sent a message first: the server reads its
+#     answer and ends the connection cleanly (EOF, not a reset, which would
+#     make a browser report 1006 instead of 1008).
 . "$(dirname "$0")/../lib.sh"
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 
@@ -84,6 +88,11 @@ try:
 except OSError:
     end = b""
 check("(a) …and the server then closes the socket", end == b"", end)
+s.close()
+s, rd = open_ws(port); greeted(s, rd)
+s.sendall(frame(OP_CLOSE, close_payload(1000, b"caf\xc3")))
+code = rd.close_code()
+check("(a) a close whose reason is not UTF-8 gets 1007", code == 1007, code)
 s.close()
 
 # (b)
@@ -226,6 +235,34 @@ took = time.monotonic() - t0
 check("(e) a slow consumer that never reads its close is dropped (%.1fs, %s connections)" % (took, n), n == base)
 check("(e) …within the 10 s grace", took < 13)
 pub.close(); s.close()
+done()
+PY
+
+# (h)
+stop $SERVE_PID
+start_serve --token s3cret || { fail "serve starts with a token"; finish; }
+pyrun 20 - "$PORT" <<'PY'
+import socket, sys, time
+from wsclient import check
+from rawws import *
+port = int(sys.argv[1])
+for q, why in (("?token=wrong", b"Invalid token"), ("", b"Authentication required")):
+    s, st, _, rest = handshake(port, path="/ws" + q, origin="http://127.0.0.1:%d" % port)
+    rd = Reader(s, rest)
+    s.sendall(frame(OP_TEXT, b'{"type":"hello"}'))     # as a page's onopen might
+    p = rd.until(OP_CLOSE)
+    check("(h) a browser with %s: 101, then close 1008 %r" % (q or "no token", why),
+          st == 101 and p == close_payload(1008, why), (st, p))
+    s.sendall(frame(OP_CLOSE, close_payload(1000)))
+    s.settimeout(5)
+    try:
+        end = s.recv(100)
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "timeout"
+    check("(h) …its close answered, the server ends cleanly (EOF, not a reset)", end == b"", end)
+    s.close()
 done()
 PY
 
