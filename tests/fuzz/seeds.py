@@ -302,8 +302,29 @@ def wssrx():
     ]
 
 
+def wsctl():
+    def mframe(b0, payload, key=b"\x01\x02\x03\x04", b1=None):
+        n = len(payload)
+        return bytes([b0, 0x80 | n if b1 is None else b1]) + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+    pings = mframe(0x89, b"") + mframe(0x8a, b"pong") + mframe(0x89, b"x" * 125)
+    close = mframe(0x88, b"\x03\xe8bye") + mframe(0x89, b"after")
+    return [
+        bytes([0]) + pings + close,
+        bytes([3, 0, 1, 2]) + pings + close,
+        bytes([1, 5]) + pings * 10,
+        bytes([0]) + mframe(0x09, b"x"),                      # not FIN
+        bytes([2, 1, 3]) + mframe(0xc9, b"x"),                # RSV1
+        bytes([0]) + mframe(0x8b, b"x"),                      # reserved opcode
+        bytes([1, 0]) + mframe(0x89, b"x", b1=0x01),          # unmasked
+        bytes([0]) + bytes([0x89, 0xfe, 0x01, 0x00]) + b"\0" * 300,
+        bytes([0]) + bytes([0x89, 0xff]) + struct.pack(">Q", 1 << 40) + b"\0" * 40,
+    ]
+
+
 if __name__ == "__main__":
     for n, f in [("envelope", envelope), ("envelope_diff", envelope_diff), ("match", match), ("lineio", lineio), ("options", options),
                  ("health", health), ("journal", journal), ("broker", broker), ("frame", frame),
-                 ("wsrx", wsrx), ("wsext", wsext), ("wssrx", wssrx)]:
+                 ("wsrx", wsrx), ("wsext", wsext), ("wssrx", wssrx),
+                 ("wsctl", wsctl)]:
         write(n, f())
