@@ -147,3 +147,19 @@ const char *wsb_lwsglue_tls_why(void)
 {
 	return tls_why;
 }
+
+/* Weak: defined only when the sanitizer runtime is linked in. */
+void __lsan_disable(void) __attribute__((weak));
+void __lsan_enable(void) __attribute__((weak));
+
+struct lws_context *wsb_lwsglue_context(const struct lws_context_creation_info *info)
+{
+	struct lws_context *ctx;
+
+	if (__lsan_disable)
+		__lsan_disable();
+	ctx = lws_create_context(info);
+	if (__lsan_enable)
+		__lsan_enable();
+	return ctx;
+}

@@ -725,7 +725,7 @@ struct wsb_client *wsb_client_new(const struct wsb_client_cfg *cfg, const struct
 	info.timeout_secs = (unsigned)(c->cfg.connect_timeout < 10 ? 10 : ceil(c->cfg.connect_timeout) + 1);
 	info.connect_timeout_secs = info.timeout_secs;
 	info.pt_serv_buf_size = BATCH;
-	c->ctx = lws_create_context(&info);
+	c->ctx = wsb_lwsglue_context(&info);
 	if (!c->ctx) {
 		wsb_err_set(err, WSB_EXIT_OSERR, "cannot create the WebSocket context");
 		goto fail;

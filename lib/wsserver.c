@@ -504,6 +504,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		return wsb_srv_http(s, c, wsi, reason, in, len);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* wsi is the listener here (user is lws's accept args): the
@@ -749,7 +750,7 @@ static int create_context(struct wsb_server *s, struct wsb_err *err)
 	wsb_lwsglue_clear();
 	/* --reuse-port: several instances on one port (lwsio.h says why there) */
 	wsb_lwsio_reuse_port(s->cfg->reuse_port);
-	s->ctx = lws_create_context(&info);
+	s->ctx = wsb_lwsglue_context(&info);
 	wsb_lwsio_reuse_port(0);
 	if (!s->ctx && wsb_lwsglue_tls_init_failed())
 		return wsb_err_set(err, WSB_EXIT_CONFIG, "--tls-cert %s / --tls-key %s: not a PEM certificate and its private key",

@@ -142,6 +142,9 @@ int wsb_srv_http(struct wsb_server *s, struct wsb_conn *c, struct lws *wsi, enum
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return answer_out(c, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* The second: lws frees the user space (c) right after it when
+		 * a transaction ends (lws_bind_protocol), without CLOSED_HTTP. */
 		wsb_srv_http_free(s, c);
 		return 0;
 	default:
