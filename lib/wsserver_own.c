@@ -117,6 +117,8 @@ static void queue(struct wsb_server *s, struct wsb_conn *c)
 {
 	struct wsb_err err;
 
+	size_t was = s->wakes.len;
+
 	if (c->queued)
 		return;
 	if (wsb_buf_append(&s->wakes, &c, sizeof c, &err)) {
@@ -124,7 +126,10 @@ static void queue(struct wsb_server *s, struct wsb_conn *c)
 		return;		/* out of memory: the next wake tries again */
 	}
 	c->queued = 1;
-	lws_sul_schedule(s->ctx, 0, &s->sul_flush, flush, 1);
+	/* Once per turn: a publish that wakes 5 000 subscribers would
+	 * otherwise re-sort the timer 5 000 times. */
+	if (!was)
+		lws_sul_schedule(s->ctx, 0, &s->sul_flush, flush, 1);
 }
 
 void wsb_own_wake(struct wsb_conn *c)
