@@ -105,6 +105,17 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	run_integration
 fi
 if [ "${WSB_SAN:-}" = 1 ]; then
+	# LeakSanitizer's own trouble, not a finding: a process that a test's
+	# cleanup killed (SIGKILL) while LSan was checking it at exit leaves
+	# only "Unable to get registers from thread N". Said, not counted;
+	# any other line in the file is a report and fails the run.
+	for f in "$logdir"/san.*; do
+		[ -e "$f" ] || continue
+		if ! grep -qv 'Unable to get registers from thread' "$f"; then
+			echo "note: LeakSanitizer could not check a process killed during its exit check: $(head -c 200 "$f")"
+			rm -f "$f"
+		fi
+	done
 	if ls "$logdir"/san.* >/dev/null 2>&1; then
 		echo "FAIL sanitizers: reports in $logdir:"
 		head -n 30 "$logdir"/san.*
