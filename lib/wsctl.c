@@ -117,13 +117,14 @@ void wsb_wsctl_free(struct wsb_wsctl *c)
 
 size_t wsb_wsctl_frame(unsigned char *out, int op, const void *p, size_t len)
 {
+	size_t h;
+
 	if (len > 125)
 		len = 125;
-	out[0] = (unsigned char)(0x80 | op);
-	out[1] = (unsigned char)len;
+	h = wsb_frame_header(out, len, op, NULL);	/* 2 bytes: FIN, op, length */
 	if (len)
-		memcpy(out + 2, p, len);
-	return 2 + len;
+		memcpy(out + h, p, len);
+	return h + len;
 }
 
 size_t wsb_wsctl_close(unsigned char *out, int code, const char *reason)

@@ -116,7 +116,6 @@ static void drop(struct wsb_server *s, struct wsb_conn *c)
 static void queue(struct wsb_server *s, struct wsb_conn *c)
 {
 	struct wsb_err err;
-
 	size_t was = s->wakes.len;
 
 	if (c->queued)
