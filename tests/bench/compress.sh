@@ -120,8 +120,9 @@ run() {
 }
 
 echo "(d) permessage-deflate: $MSGS messages of ~$(($(wc -c <"$T/msgs.ndjson") / MSGS)) B JSON to $SUBS subscribers"
-plain=$(run plain) || exit 1
-comp=$(run compress) || exit 1
+# Not in $(...): a subshell's pids+= would not reach cleanup().
+run plain >"$T/run.plain" && run compress >"$T/run.compress" || exit 1
+plain=$(cat "$T/run.plain") comp=$(cat "$T/run.compress")
 D=$((MSGS * SUBS))
 awk -v d="$D" -v p="$plain" -v c="$comp" 'BEGIN {
 	split(p, P, " "); split(c, C, " ")
@@ -139,10 +140,11 @@ u = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[1], "w").write("%.3f" % (u.ru_utime + u.ru_stime))
 sys.exit(rc)' "$@"
 }
-proxy() {	# proxy NAME PORT: a wireproxy in front of PORT; its port on stdout
+proxy() {	# proxy NAME PORT: a wireproxy in front of PORT; its port in $PROXY_PORT, its PID in $PROXY_PID
 	"$PY" "$(dirname "$0")/../tools/wireproxy.py" --target "127.0.0.1:$2" --stats "$T/$1.json" >"$T/$1.port" 2>/dev/null &
-	pids+=("$!")
-	poll 10 test -s "$T/$1.port" && head -1 "$T/$1.port"
+	PROXY_PID=$!
+	pids+=("$PROXY_PID")
+	poll 10 test -s "$T/$1.port" && PROXY_PORT=$(head -1 "$T/$1.port")
 }
 wire() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["bytes"])' "$T/$1.json" "$2"; }
 settled() { grep -q '"open": 0' "$T/$1.json"; }	# final totals: its client has gone
@@ -150,14 +152,15 @@ subscribed() { curl -sf "http://127.0.0.1:$1/health" | grep -q '"subscribers":[1
 
 # clients MODE(plain|compress): prints "sub_bytes sub_cpu pub_bytes pub_cpu"
 clients() {
-	local mode=$1 args=() serve port sp pp sub
+	local mode=$1 args=() serve port sp pp sub spid ppid
 	[ "$mode" = compress ] && args=(--compress)
 	"$WSB_BIN/wsbridge-serve" --listen 127.0.0.1:0 --max-queue 64M --max-memory 1G --compress 2>"$T/cserve.$mode.err" &
 	serve=$!
 	pids+=("$serve")
 	poll 10 grep -q 'listening on' "$T/cserve.$mode.err" || { echo "serve did not start" >&2; return 1; }
 	port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/cserve.$mode.err" | head -1)
-	sp=$(proxy "s.$mode" "$port") && pp=$(proxy "p.$mode" "$port") || { echo "proxy did not start" >&2; return 1; }
+	proxy "s.$mode" "$port" && sp=$PROXY_PORT spid=$PROXY_PID && proxy "p.$mode" "$port" && pp=$PROXY_PORT ppid=$PROXY_PID ||
+		{ echo "proxy did not start" >&2; return 1; }
 	cpu "$T/subcpu.$mode" timeout "$TIMEOUT" "$WSB_BIN/wsbridge-sub" "${args[@]}" --url "ws://127.0.0.1:$sp/ws" \
 		--count "$MSGS" >/dev/null 2>"$T/csub.$mode.err" &
 	sub=$!
@@ -168,12 +171,13 @@ clients() {
 	wait "$sub" || { echo "sub did not get every message: $(tail -c 300 "$T/csub.$mode.err")" >&2; return 1; }
 	kill "$serve"; wait "$serve" 2>/dev/null
 	poll 10 settled "s.$mode" && poll 10 settled "p.$mode" || { echo "proxies did not settle" >&2; return 1; }
+	kill "$spid" "$ppid"; wait "$spid" "$ppid" 2>/dev/null
 	echo "$(wire "s.$mode" down) $(cat "$T/subcpu.$mode") $(wire "p.$mode" up) $(cat "$T/pubcpu.$mode")"
 }
 
 echo "    the clients, $MSGS messages each, against serve --compress:"
-plain=$(clients plain) || exit 1
-comp=$(clients compress) || exit 1
+clients plain >"$T/clients.plain" && clients compress >"$T/clients.compress" || exit 1
+plain=$(cat "$T/clients.plain") comp=$(cat "$T/clients.compress")
 awk -v m="$MSGS" -v p="$plain" -v c="$comp" 'BEGIN {
 	split(p, P, " "); split(c, C, " ")
 	printf "    %-18s %12s %16s\n", "", "bytes/message", "CPU us/message"
