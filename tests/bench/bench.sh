@@ -19,7 +19,10 @@
 #             (to the load client's reading), and the same to the bytes'
 #             arrival in each subscriber's socket (the kernel's timestamp).
 #             wsb-load reads them with its own epoll loop (--rate's default
-#             --loop epoll), not lws's: docs/performance.md says why.
+#             --loop epoll), not lws's: docs/performance.md says why. Each
+#             run is followed by one against tests/bench/relay, a bare
+#             fan-out relay (the floor: what any server would have had in
+#             that minute), and each says the host's steal and idle share.
 #   durable   the pipeline acknowledged and journalled (serve --journal
 #             --fsync batch) against mosquitto QoS 1 with persistence.
 # Each scenario runs RUNS times with fresh servers (idle: once); the table
@@ -408,58 +411,114 @@ if want idle; then
 fi
 
 # ---------------------------------------------------------------- fan-out, latency
-# fanout_runs PREFIX SUBS MSGS SIZE [WSB-LOAD ARGS...]: RUNS runs with a
-# fresh broker each; records deliveries/s, deliveries per server CPU-second
-# and the latency percentiles under PREFIX.
-fanout_runs() {
-	local prefix=$1 subs=$2 msgs=$3 size=$4 i line rc dps=() dpc=() p50=() p99=() s50=() s99=() ccpu=()
-	shift 4
-	for ((i = 1; i <= RUNS; i++)); do
+# The share of the machine the hypervisor gave to others (steal), and the
+# idle share, over a run: /proc/stat's cpu line, before and after. A run
+# in which the host took the CPUs away says so beside its figures.
+cpu_line() { awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9, $5}' /proc/stat; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", (b > 0 ? 100 * a / b : 0)}'; }
+
+# start_relay: tests/bench/relay (the latency floor) on a free port; SPID, SPORT.
+start_relay() {
+	rm -f "$T/relay.err"
+	"$WSB_TESTBIN/bench/relay" 2>"$T/relay.err" &
+	SPID=$!
+	track $SPID
+	poll 10 grep -q 'listening on' "$T/relay.err" || { R_NOTE="relay did not start: $(head -c 300 "$T/relay.err")"; stop $SPID; return 1; }
+	SPORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/relay.err" | head -1)
+}
+
+# load_run PREFIX SYSTEM SUBS MSGS SIZE [WSB-LOAD ARGS...]: one wsb-load
+# fanout run against a fresh server (SYSTEM wsbridge: wsbridge-serve; relay:
+# tests/bench/relay); prints the run's line and adds its figures to ACC.
+declare -A ACC
+load_run() {
+	local prefix=$1 sys=$2 subs=$3 msgs=$4 size=$5 line rc c0 c1 st idle
+	shift 5
+	if [ "$sys" = relay ]; then
+		start_relay || { echo "  $R_NOTE"; problems=$((problems + 1)); return; }
+	else
 		# shellcheck disable=SC2086
-		start_serve fan $FAN_SERVE_ARGS || { echo "  run $i  $R_NOTE"; problems=$((problems + 1)); continue; }
-		line=$(timeout -k 2 $((TMO + 10)) "$LOAD" fanout --url "ws://127.0.0.1:$SPORT/ws" --subs "$subs" \
-			--messages "$msgs" --size "$size" --timeout "$TMO" --cpu-pid "$SPID" "$@" 2>"$T/load.err")
-		rc=$?
-		stop $SPID
-		if [ -z "$line" ]; then
-			echo "  run $i  wsb-load failed (exit $rc): $(head -c 300 "$T/load.err")"
-			problems=$((problems + 1))
-			continue
-		fi
-		get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-		printf '  run %d  %9s deliveries/s  %9s per server CPU-s (%ss)  p50 %8s ms  p99 %8s ms  loss %s  out_of_order %s\n' \
-			"$i" "$(get deliveries_per_s)" "$(get deliveries_per_cpu_s)" "$(get server_cpu_s)" \
-			"$(get p50_ms)" "$(get p99_ms)" "$(get loss)" "$(get out_of_order)"
-		# paced runs: the time to the subscriber's socket, and the load client's own CPU
-		[ -z "$(get sock_p99_ms)" ] || printf '         in the socket: p50 %s ms  p99 %s ms;  load client CPU %ss, server %ss;  load average %s\n' \
-			"$(get sock_p50_ms)" "$(get sock_p99_ms)" "$(get client_cpu_s)" "$(get server_cpu_s)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		if [ "$rc" -ne 0 ]; then
-			echo "         LOSS or disorder: $line"
-			problems=$((problems + 1))
-			continue
-		fi
-		dps+=("$(get deliveries_per_s)") dpc+=("$(get deliveries_per_cpu_s)") p50+=("$(get p50_ms)") p99+=("$(get p99_ms)")
-		[ -z "$(get sock_p99_ms)" ] || s50+=("$(get sock_p50_ms)") s99+=("$(get sock_p99_ms)") ccpu+=("$(get client_cpu_s)")
+		start_serve fan $FAN_SERVE_ARGS || { echo "  run  $R_NOTE"; problems=$((problems + 1)); return; }
+	fi
+	c0=$(cpu_line)
+	line=$(timeout -k 2 $((TMO + 10)) "$LOAD" fanout --url "ws://127.0.0.1:$SPORT/ws" --subs "$subs" \
+		--messages "$msgs" --size "$size" --timeout "$TMO" --cpu-pid "$SPID" "$@" 2>"$T/load.err")
+	rc=$?
+	c1=$(cpu_line)
+	stop $SPID
+	if [ -z "$line" ]; then
+		echo "  $sys  wsb-load failed (exit $rc): $(head -c 300 "$T/load.err")"
+		problems=$((problems + 1))
+		return
+	fi
+	get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	# shellcheck disable=SC2086
+	set -- $c0 $c1
+	st=$(pct $(($5 - $2)) $(($4 - $1))) idle=$(pct $(($6 - $3)) $(($4 - $1)))
+	printf '  %-8s %9s deliveries/s  %9s per server CPU-s (%ss)  p50 %8s ms  p99 %8s ms  loss %s  out_of_order %s\n' \
+		"$sys" "$(get deliveries_per_s)" "$(get deliveries_per_cpu_s)" "$(get server_cpu_s)" \
+		"$(get p50_ms)" "$(get p99_ms)" "$(get loss)" "$(get out_of_order)"
+	# paced runs: the time to the subscriber's socket and the load client's
+	# own CPU; every run: what the host left us
+	if [ -n "$(get sock_p99_ms)" ]; then
+		printf '           in the socket: p50 %s ms  p99 %s ms;  load client CPU %ss, server %ss;  host steal %s %%, idle %s %%;  load average %s\n' \
+			"$(get sock_p50_ms)" "$(get sock_p99_ms)" "$(get client_cpu_s)" "$(get server_cpu_s)" \
+			"$st" "$idle" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	else
+		printf '           host steal %s %%, idle %s %%;  load average %s\n' "$st" "$idle" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		echo "           LOSS or disorder: $line"
+		problems=$((problems + 1))
+		return
+	fi
+	local k
+	for k in deliveries_per_s deliveries_per_cpu_s p50_ms p99_ms sock_p50_ms sock_p99_ms client_cpu_s server_cpu_s; do
+		[ -z "$(get $k)" ] || ACC[$prefix.$k/$sys]+=" $(get $k)"
 	done
-	rec "$prefix.deliveries_per_s" wsbridge deliveries/s "${dps[@]}"
-	rec "$prefix.deliveries_per_cpu_s" wsbridge deliveries/cpu-s "${dpc[@]}"
-	rec "$prefix.p50_ms" wsbridge ms "${p50[@]}"
-	rec "$prefix.p99_ms" wsbridge ms "${p99[@]}"
-	rec "$prefix.sock_p50_ms" wsbridge ms "${s50[@]}"
-	rec "$prefix.sock_p99_ms" wsbridge ms "${s99[@]}"
-	rec "$prefix.client_cpu_s" wsbridge s "${ccpu[@]}"
+	ACC[$prefix.steal_pct/$sys]+=" $st"
+}
+
+# rec_runs PREFIX SYSTEM: the medians of what load_run gathered.
+rec_runs() {
+	local k u
+	for k in deliveries_per_s:deliveries/s deliveries_per_cpu_s:deliveries/cpu-s p50_ms:ms p99_ms:ms \
+		sock_p50_ms:ms sock_p99_ms:ms client_cpu_s:s server_cpu_s:s steal_pct:%; do
+		u=${k#*:} k=${k%%:*}
+		# shellcheck disable=SC2086
+		rec "$1.$k" "$2" "$u" ${ACC[$1.$k/$2]:-}
+	done
+}
+
+# fanout_runs PREFIX SYSTEM SUBS MSGS SIZE [WSB-LOAD ARGS...]: RUNS runs of
+# load_run, a fresh server each; rec_runs then records their medians
+# (deliveries/s, per server CPU-second, latency percentiles) under PREFIX.
+fanout_runs() {
+	local i
+	for ((i = 1; i <= RUNS; i++)); do
+		load_run "$@"
+	done
 }
 
 if want fanout; then
 	echo "fan-out: 1 publisher → 5000 subscribers × $FAN_MSGS messages of 200 B (wsb-load; server-bound)"
-	fanout_runs fanout5000 5000 "$FAN_MSGS" 200
+	fanout_runs fanout5000 wsbridge 5000 "$FAN_MSGS" 200
+	rec_runs fanout5000 wsbridge
 	echo "fan-out: 1 publisher → 100 subscribers × $FAN1K_MSGS messages of 1 KiB"
-	fanout_runs fanout100_1k 100 "$FAN1K_MSGS" 1024
+	fanout_runs fanout100_1k wsbridge 100 "$FAN1K_MSGS" 1024
+	rec_runs fanout100_1k wsbridge
 	echo
 fi
 if want latency; then
-	echo "latency: 100 subscribers, publisher paced at $RATE msg/s, $LAT_MSGS messages of 200 B"
-	fanout_runs latency 100 "$LAT_MSGS" 200 --rate "$RATE"
+	echo "latency: 100 subscribers, publisher paced at $RATE msg/s, $LAT_MSGS messages of 200 B;"
+	echo "  each run of wsbridge-serve is followed by one of a bare relay (tests/bench/relay: no"
+	echo "  parsing, no lws, one send per subscriber per read), the floor of this machine in that minute"
+	for ((i = 1; i <= RUNS; i++)); do
+		load_run latency wsbridge 100 "$LAT_MSGS" 200 --rate "$RATE"
+		load_run latency relay 100 "$LAT_MSGS" 200 --rate "$RATE"
+	done
+	rec_runs latency wsbridge
+	rec_runs latency relay
 	echo
 fi
 
@@ -534,19 +593,20 @@ verdict() {
 	awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {ok = op == ">=" ? v >= l : v <= l; print ok ? "met" : "MISSED"}'
 }
 row() {
-	local label=$1 fig=$2 goal=${3:-} w m n r v=
-	w=${FIG[$fig/wsbridge]:-} m=${FIG[$fig/mosquitto]:-} n=${FIG[$fig/node_ws]:-}
-	r=$(ratio "$w" "${m:-$n}")
+	local label=$1 fig=$2 goal=${3:-} w m n f r v=
+	w=${FIG[$fig/wsbridge]:-} m=${FIG[$fig/mosquitto]:-} n=${FIG[$fig/node_ws]:-} f=${FIG[$fig/relay]:-}
+	r=$(ratio "$w" "${m:-${n:-$f}}")
 	# goal "ratio >= 3", "ratio <= 0.4" or "value <= 1500"
 	case $goal in
 	ratio*) v=$(verdict "$r" "$(echo "$goal" | cut -d' ' -f2)" "$(echo "$goal" | cut -d' ' -f3)") ;;
 	value*) v=$(verdict "$w" "$(echo "$goal" | cut -d' ' -f2)" "$(echo "$goal" | cut -d' ' -f3)") ;;
 	esac
-	printf '%-44s %12s %12s %10s %7s  %-16s %s\n' "$label" "${w:--}" "${m:--}" "${n:--}" "$r" "$goal" "$v"
+	printf '%-44s %12s %12s %10s %9s %7s  %-16s %s\n' "$label" "${w:--}" "${m:--}" "${n:--}" "${f:--}" "$r" "$goal" "$v"
 }
 
-echo "figures (medians of $RUNS runs; ratio = wsbridge / mosquitto, or / Node ws)"
-printf '%-44s %12s %12s %10s %7s  %-16s %s\n' figure wsbridge mosquitto "node ws" ratio "goal (issue 12)" ""
+echo "figures (medians of $RUNS runs; ratio = wsbridge / mosquitto, or / Node ws, or / relay: the"
+echo "latency floor, a bare relay run in the same minutes with the same load client)"
+printf '%-44s %12s %12s %10s %9s %7s  %-16s %s\n' figure wsbridge mosquitto "node ws" relay ratio "goal (issue 12)" ""
 row "pipeline msg/s (QoS 0, $LINES × 200 B)" pipeline.msg_per_s "ratio >= 3"
 row "  CPU µs/msg publisher" pipeline.cpu_us_per_msg.pub "ratio <= 0.6"
 row "  CPU µs/msg broker" pipeline.cpu_us_per_msg.broker "ratio <= 0.4"
@@ -554,12 +614,15 @@ row "  CPU µs/msg subscriber" pipeline.cpu_us_per_msg.sub "ratio <= 0.4"
 row "idle connection: server B/conn ($IDLE_CONNS)" idle.rss_bytes_per_conn "value <= 1500"
 row "fan-out S=5000 × 200 B deliveries/s" fanout5000.deliveries_per_s "value >= 4000000"
 row "  deliveries per server CPU-s" fanout5000.deliveries_per_cpu_s
+row "  host steal % during the runs" fanout5000.steal_pct
 row "fan-out S=100 × 1 KiB deliveries/s" fanout100_1k.deliveries_per_s
 row "  deliveries per server CPU-s" fanout100_1k.deliveries_per_cpu_s
 row "latency p50 ms ($RATE msg/s × 100 subs)" latency.p50_ms
 row "latency p99 ms" latency.p99_ms "value <= 2"
 row "  p50 ms to the subscriber's socket" latency.sock_p50_ms
 row "  p99 ms to the subscriber's socket" latency.sock_p99_ms
+row "  server CPU-s per run" latency.server_cpu_s
+row "  host steal % during the runs" latency.steal_pct
 row "durable msg/s (journal vs QoS 1)" durable.msg_per_s "ratio >= 1"
 row "  durable: CPU µs/msg broker" durable.cpu_us_per_msg.broker
 echo "results: $JSONL (compare two runs: make bench-compare A=... B=...)"
