@@ -66,14 +66,6 @@ int wsb_allow_rate(struct wsb_sess *s, const struct wsb_rate *r, int pause, uint
 		*wait_ms = w > pw ? w : pw;
 		return WSB_ALLOW_OK;
 	}
-	/* A producer's acks are cumulative: one after a refused message would
-	 * cover it. So its connection publishes nothing more; the publisher
-	 * reconnects and resends from the greeting's count (wsbridge-pub does). */
-	if (s->prod && s->limited) {
-		snprintf(text, cap, "an earlier message was over the rate limit (%g/s, burst %g): nothing more is "
-			 "published on this connection; reconnect and resend", r->per_s, r->burst);
-		return WSB_ALLOW_QUIET;
-	}
 	own = wsb_bucket_ready(&s->bucket, r, now);
 	if (own && (!pb || wsb_bucket_ready(pb, r, now))) {
 		wsb_bucket_take(&s->bucket, r, now);

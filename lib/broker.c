@@ -668,7 +668,7 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 
 		r = wsb_prods_check(from->prod, p, n, pseq, &code, &err);
 		if (r < 0)
-			wsb_brk_reply_error(b, from, code, err.msg);
+			wsb_brk_refuse(b, from, code, err.msg, 0);
 	}
 	if (r == 0) {
 		/* A resend after a reconnect: delivered before, so only
@@ -682,8 +682,8 @@ static int admit(struct wsb_broker *b, struct wsb_sess *from, const char *p, siz
 	 * already hold: refuse instead, and /health says so. */
 	if (r > 0 && !probe && b->st.seq == UINT64_MAX) {
 		if (from)
-			wsb_brk_reply_error(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
-					    "nothing more can be published in this epoch");
+			wsb_brk_refuse(b, from, "SEQ_EXHAUSTED", "the server's seq space is exhausted: "
+				       "nothing more can be published in this epoch", 0);
 		return 0;
 	}
 	if (r == 1)
@@ -747,15 +747,6 @@ void wsb_brk_publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg
 	wsb_msg_unref(m);
 }
 
-/* Refusals the operator should see too (hooks.refused), without the
- * message: its content is the sender's business. */
-static void refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, const char *text)
-{
-	wsb_brk_reply_error(b, s, code, text);
-	if (b->hooks.refused)
-		b->hooks.refused(b->hooks.ud, s->id, code, text);
-}
-
 /* All or nothing, and one answer: the whole new set ("subscribed") or one
  * error with the set unchanged (subs.h). */
 static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *obj,
@@ -766,10 +757,12 @@ static void control_subscribe(struct wsb_broker *b, struct wsb_sess *s, const ch
 	unsigned what;
 
 	if (wsb_subs_request(&s->subs, obj, len, unsub, &what, &code, &err) < 0) {
-		if (!strcmp(code, "FORBIDDEN"))
-			refuse(b, s, code, err.msg);
-		else
-			wsb_brk_reply_error(b, s, code, err.msg);
+		/* The operator sees a scope refusal too (hooks.refused), without
+		 * the request: its content is the client's business. Not a
+		 * publish: the connection publishes on (broker_refuse.c). */
+		wsb_brk_reply_error(b, s, code, err.msg);
+		if (!strcmp(code, "FORBIDDEN") && b->hooks.refused)
+			b->hooks.refused(b->hooks.ud, s->id, code, err.msg);
 		return;
 	}
 	sess_recount(b, s);
@@ -821,26 +814,6 @@ static void control_request(struct wsb_broker *b, struct wsb_sess *s)
 		wsb_brk_reply_error(b, s, "BUSY", "still catching up on history: ask again once caught up");
 }
 
-/* The one place that says whether s may publish type now (allow.h: read-only,
- * scope, --rate); other reasons to refuse extend it, not its callers. */
-static int may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type)
-{
-	char text[300];
-	uint64_t wait = 0;
-	const char *code = wsb_allow_publish(s, type, text, sizeof text);
-	/* FORBIDDEN is logged once per connection: retries must not flood the log. */
-	int r = code ? (s->forbidden_said++ ? WSB_ALLOW_QUIET : WSB_ALLOW_SAY)
-		     : wsb_allow_rate(s, &b->cfg.rate, b->cfg.rate_pause, b->cfg.mono_ms(), &wait, text, sizeof text);
-
-	if (wait && b->hooks.throttle)
-		b->hooks.throttle(b->hooks.ud, s->conn, wait);
-	if (r == WSB_ALLOW_SAY)
-		refuse(b, s, code ? code : "RATE_LIMITED", text);
-	else if (r == WSB_ALLOW_QUIET)
-		wsb_brk_reply_error(b, s, code ? code : "RATE_LIMITED", text);
-	return r == WSB_ALLOW_OK;
-}
-
 /* 1 if m went on to publish (which owns it now), 0 if it was a control
  * message or refused with an error reply. */
 static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m, ssize_t r,
@@ -848,24 +821,27 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 {
 	const char *p = wsb_msg_payload(m);
 
+	/* What cannot be read might have been a publish: refused as one. */
 	if (r == -WSB_ENV_INVALID_JSON)
-		wsb_brk_reply_error(b, s, "INVALID_JSON", err->msg);
+		wsb_brk_refuse(b, s, "INVALID_JSON", err->msg, 0);
 	else if (r < 0)
-		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);	/* not an object, repeated "type"... */
+		wsb_brk_refuse(b, s, "INVALID_MESSAGE", err->msg, 0);	/* not an object, repeated "type"... */
 	else if (!env->has_type)
-		wsb_brk_reply_error(b, s, "INVALID_MESSAGE",
-			    env->type_v.len && p[env->type_v.off] == '"'
-				    ? "message \"type\" must be 1 to 128 bytes"
-				    : "message has no string \"type\"");
+		wsb_brk_refuse(b, s, "INVALID_MESSAGE",
+			       env->type_v.len && p[env->type_v.off] == '"'
+				       ? "message \"type\" must be 1 to 128 bytes"
+				       : "message has no string \"type\"", 0);
 	else if (type_is(env, "ping") || type_is(env, "heartbeat"))
 		control_ping(b, s, p, env);
 	else if (is_request(b, env))
 		control_request(b, s);
 	else if (type_is(env, "subscribe") || type_is(env, "unsubscribe"))
 		control_subscribe(b, s, p, (size_t)r, env->type[0] == 'u');
+	else if (wsb_brk_refused_before(b, s))
+		;
 	else if (!is_probe(env) && !wsb_env_type_ok(env->type, env->type_len, err))
-		wsb_brk_reply_error(b, s, "INVALID_MESSAGE", err->msg);
-	else if (!may_publish(b, s, env->type))
+		wsb_brk_refuse(b, s, "INVALID_MESSAGE", err->msg, 0);
+	else if (!wsb_brk_may_publish(b, s, env->type))
 		;
 	else
 		return wsb_brk_publish(b, s, m, env, (size_t)r, cap), 1;

@@ -26,7 +26,10 @@
  * by one live connection and opened only with its secret (producers.h); a
  * producer's pseq must name its own id and not jump past WSB_PSEQ_JUMP_MAX;
  * at the end of the seq space publishing is refused (SEQ_EXHAUSTED), never
- * wrapped.
+ * wrapped. A producer's acks are cumulative, so its connection's first
+ * refused publish (any error code) is its last: later ones get the same
+ * code, are neither delivered nor acked, until it reconnects
+ * (broker_refuse.c).
  *
  * Who may do what: a session joins with a scope (scope.h; the transport's
  * door decided it from the credential), and the broker holds it to it: a

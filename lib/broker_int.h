@@ -1,7 +1,8 @@
-/* broker_int — what broker.c (the core) and broker_seq.c (cluster mode:
- * the sequencer's calls) share. Private: included by those two files only,
- * never by a caller of broker.h; the pieces (sessions, history...) stay
- * ignorant of it.
+/* broker_int — what the broker's own files share: broker.c (the core),
+ * broker_seq.c (cluster mode: the sequencer's calls), broker_pub.c
+ * (publishing without a session) and broker_refuse.c (a refused publish).
+ * Private: included by those files only, never by a caller of broker.h;
+ * the pieces (sessions, history...) stay ignorant of it.
  */
 #ifndef WSB_BROKER_INT_H
 #define WSB_BROKER_INT_H
@@ -66,6 +67,14 @@ void wsb_brk_ack_ready(struct wsb_broker *b, struct wsb_sess *s, uint64_t pseq);
 /* The live session with number num, or NULL (it left). */
 struct wsb_sess *wsb_brk_sess_by_num(struct wsb_broker *b, uint64_t num);
 /* broker_seq.c: a checked publish handed to the sequencer (owns m). */
+/* broker_refuse.c: a publish refused with code (said to the operator too
+ * if say); a producer's connection then publishes nothing more. */
+void wsb_brk_refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, const char *text,
+		    int say);
+/* 1 (and the error said again) if s is a producer whose publish was refused. */
+int wsb_brk_refused_before(struct wsb_broker *b, struct wsb_sess *s);
+/* Whether s may publish type now (allow.h); if not, refused. */
+int wsb_brk_may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type);
 void wsb_brk_submit(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
 		    const struct wsb_env *env, size_t n, uint64_t pseq, const struct wsb_prod *pr);
 

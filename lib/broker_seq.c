@@ -8,15 +8,11 @@
 #include "reply.h"
 #include "sessions.h"
 
+/* A producer's session then publishes nothing more (broker_refuse.c). */
 static void refuse_unavailable(struct wsb_broker *b, struct wsb_sess *s)
 {
-	/* Acks are cumulative: once one pseq is refused, a later ack would
-	 * cover it. So a producer's session publishes nothing more; its
-	 * publisher reconnects and resends from the greeting's "accepted". */
-	if (s->prod)
-		s->pub->refused = 1;
-	wsb_brk_reply_error(b, s, "UNAVAILABLE", "the cluster backplane is unavailable: not published, "
-		    "send it again (after reconnecting, for a producer)");
+	wsb_brk_refuse(b, s, "UNAVAILABLE", "the cluster backplane is unavailable: not published, "
+		       "send it again (after reconnecting, for a producer)", 0);
 }
 
 /* Timestamped here, numbered by the stream: wsb_broker_sequenced fans it
@@ -54,9 +50,7 @@ void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
 	if (r == WSB_SEQ_UNAVAILABLE) {
 		refuse_unavailable(b, s);
 	} else if (r == WSB_SEQ_NOPERM) {
-		if (s->pub)
-			s->pub->refused = 1;
-		wsb_brk_reply_error(b, s, "PRODUCER_SECRET", "the cluster has another producer_secret for this id");
+		wsb_brk_refuse(b, s, "PRODUCER_SECRET", "the cluster has another producer_secret for this id", 0);
 	} else if (pseq && s->prod && !s->pub->refused) {
 		if (r == WSB_SEQ_DUP)
 			b->st.duplicates++;

@@ -42,9 +42,10 @@
 struct wsb_sess_pub {
 	char producer[WSB_PRODUCER_ID_MAX + 1];
 	char secret[WSB_SECRET_HEX + 1];	/* issued at join, for the greeting only */
-	/* cluster mode: a publish of this producer session was refused, so
-	 * nothing after it is published or acknowledged until it reconnects */
-	int refused;
+	/* the code its first refused publish got (a string constant): acks
+	 * are cumulative, so nothing after it is published or acknowledged
+	 * until it reconnects (broker_refuse.c); NULL: none */
+	const char *refused;
 	struct wsb_acks acks;
 };
 

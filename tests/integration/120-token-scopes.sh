@@ -4,7 +4,8 @@
 # (publish outside: FORBIDDEN; ?type= outside: 403 on the upgrade; a
 # subscribe outside: FORBIDDEN; no ?type=: the scope's types); a pub-only
 # token hears nothing; /metrics needs a token, /health does not; every
-# refusal is logged and no log holds a token.
+# refusal is logged and no log holds a token. A producer's refused publish
+# is its connection's last (acks are cumulative: no ack may cover it).
 . "$(dirname "$0")/../lib.sh"
 R=RdrTok9f3a W=WrtTok7c1e A=AllTok2b8d P=PubTok5e6f
 cat >"$T/tokens" <<EOF
@@ -84,7 +85,30 @@ async def main(port):
     e = await recv_json(p)
     check("a pub-only token's subscribe gets FORBIDDEN", code(e) == "FORBIDDEN", e)
     check("?type= with a pub-only token is 403", await status(u("token=PubTok5e6f&type=x")) == 403)
-    for ws in (watcher, reader, w, w2, p):
+    # A producer we did not write, reading acks only: its pseq 2 is
+    # outside the scope. Acks are cumulative, so no ack may come after it
+    # (an ack of 3 would say 2 was accepted): pseq 3 is refused too, and
+    # reaches nobody; a new connection goes on from "accepted": 1.
+    q = "token=WrtTok7c1e&producer=custom-1&subscribe=none"
+    pr = await connect(u(q)); g = await hello(pr)
+    check("producer greeted with accepted 0", g.get("accepted") == 0, g)
+    for i, t in ((1, "order"), (2, "trade"), (3, "order")):
+        await pr.send(json.dumps({"type": t, "producer": "custom-1", "pseq": i, "data": 10 + i}))
+    await pr.send(json.dumps({"type": "ping"}))
+    got, before = await recv_until(pr, lambda m: m.get("type") == "pong")
+    acks = [m["pseq"] for m in before if m.get("type") == "ack"]
+    errs = [code(m) for m in before if m.get("type") == "error"]
+    check("acks stop before the refused pseq 2 (acks %s)" % acks, acks and max(acks) == 1, before)
+    check("pseq 2 FORBIDDEN, pseq 3 refused with it (%s)" % errs, errs == ["FORBIDDEN", "FORBIDDEN"], before)
+    check("... saying to reconnect", "reconnect" in before[-1]["data"]["message"], before)
+    seen = [m.get("data") for m in await quiet(watcher, 0.5) if m.get("type") in ("order", "trade")]
+    check("only pseq 1 reached anyone (%s)" % seen, seen == [11], seen)
+    pr2 = await connect(u(q + "&producer_secret=" + g["producer_secret"])); g2 = await hello(pr2)
+    check("the new connection's greeting says accepted 1", g2.get("accepted") == 1, g2)
+    await pr2.send(json.dumps({"type": "order", "producer": "custom-1", "pseq": 3, "data": 13}))
+    a = await recv_json(pr2)
+    check("pseq 3 on the new connection: delivered and acked", a == {"type": "ack", "pseq": 3}, a)
+    for ws in (watcher, reader, w, w2, p, pr, pr2):
         await ws.close()
 
 run(main)

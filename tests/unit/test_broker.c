@@ -1544,26 +1544,28 @@ static void test_producer_fields_stripped(void)
 	T_STREQ(pay[0], "{\"type\":\"t\",\"d\":1,\"timestamp\":\"" TS "\",\"seq\":1}");
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":1}");
 	T_CHECK(drain(b, sub) == 1 && drain(b, pub) == 1 && strstr(pay[0], "\"ack\""));
+	in(b, pub, "{\"type\":\"t\",\"n\":1}");	/* no producer members: unacknowledged */
+	T_CHECK(drain(b, sub) == 1 && drain(b, pub) == 0);
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"else\",\"pseq\":2}");
 	in(b, pub, "{\"type\":\"t\",\"pseq\":2}");
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\"}");
 	T_CHECK(drain(b, pub) == 3 && strstr(pay[0], "PRODUCER_MISMATCH") && strstr(pay[2], "PRODUCER_MISMATCH"));
-	T_CHECK(drain(b, sub) == 0 && stats(b).seq == 2);
-	in(b, pub, "{\"type\":\"t\",\"n\":1}");	/* no producer members: unacknowledged */
-	T_CHECK(drain(b, sub) == 1 && drain(b, pub) == 0);
+	T_CHECK(drain(b, sub) == 0 && stats(b).seq == 3);
 	wsb_broker_free(b);
 }
 
 /* A pseq jump past WSB_PSEQ_JUMP_MAX is refused and does not move the
- * producer's position. */
+ * producer's position; like every refusal on a producer's connection it is
+ * that connection's last publish (acks are cumulative: broker_refuse.c),
+ * and a new connection goes on from the position. */
 static void test_pseq_jump(void)
 {
 	struct wsb_broker *b = mk_default();
 	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
 	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
-	char m[128];
+	char m[128], secret[WSB_SECRET_HEX + 1];
 
-	T_CHECK(drain(b, pub) == 1);
+	T_CHECK(drain(b, pub) == 1 && strlen(secret_of(pay[0], secret)) == WSB_SECRET_HEX);
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":5}");
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":18446744073709551615}");
 	snprintf(m, sizeof m, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":%llu}",
@@ -1574,8 +1576,48 @@ static void test_pseq_jump(void)
 	snprintf(m, sizeof m, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":%llu}",
 		 (unsigned long long)(5 + WSB_PSEQ_JUMP_MAX));
 	in(b, pub, m);
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "PSEQ_JUMP") && strstr(pay[0], "reconnect"));
+	T_CHECK(drain(b, sub) == 1);
+	pj.producer_secret = secret;
+	pub = join_j(b, &pj);	/* the producer again: the position is 5 */
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"accepted\":5"));
+	in(b, pub, m);
 	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":6}");	/* now a duplicate */
-	T_CHECK(drain(b, sub) == 2 && stats(b).duplicates == 1);
+	T_CHECK(drain(b, sub) == 1 && stats(b).duplicates == 1);
+	wsb_broker_free(b);
+}
+
+/* Acks are cumulative, so a producer's refused message (here a line that
+ * is not JSON) is the last thing its connection publishes: a later valid
+ * pseq is answered with the same code, neither delivered nor acked (an
+ * ack of 3 would say 2 was accepted). Control messages still work, a
+ * plain connection's refusal refuses that message alone, and the
+ * producer's new connection goes on from the greeting's "accepted". */
+static void test_refusal_is_last_publish(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 }, none = { .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj), *plain = join_j(b, &none);
+	char secret[WSB_SECRET_HEX + 1];
+
+	T_CHECK(drain(b, plain) == 1);
+	T_CHECK(drain(b, pub) == 1 && strlen(secret_of(pay[0], secret)) == WSB_SECRET_HEX);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":1}");
+	T_CHECK(drain(b, pub) == 1 && !strcmp(pay[0], "{\"type\":\"ack\",\"pseq\":1}"));
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":2");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":3}");
+	in(b, pub, "{\"type\":\"ping\"}");
+	T_CHECK(drain(b, pub) == 3 && strstr(pay[0], "INVALID_JSON") && strstr(pay[1], "\"code\":\"INVALID_JSON\"") &&
+		strstr(pay[1], "reconnect") && strstr(pay[2], "pong"));
+	T_CHECK(drain(b, sub) == 1 && stats(b).seq == 1);
+	in(b, plain, "{\"type\":\"t\"");
+	in(b, plain, "{\"type\":\"t\",\"n\":2}");
+	T_CHECK(drain(b, plain) == 1 && strstr(pay[0], "INVALID_JSON") && drain(b, sub) == 1);
+	pj.producer_secret = secret;
+	pub = join_j(b, &pj);
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"accepted\":1"));
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":2}");
+	T_CHECK(drain(b, pub) == 1 && !strcmp(pay[0], "{\"type\":\"ack\",\"pseq\":2}") && drain(b, sub) == 1);
 	wsb_broker_free(b);
 }
 
@@ -1853,6 +1895,7 @@ int main(void)
 	T_RUN(test_producer_unconfirmed);
 	T_RUN(test_producer_fields_stripped);
 	T_RUN(test_pseq_jump);
+	T_RUN(test_refusal_is_last_publish);
 	T_RUN(test_restore_only_registered);
 	T_RUN(test_producer_table_keeps_held);
 	T_RUN(test_producer_persist_fails);
