@@ -802,6 +802,13 @@ static int is_request(const struct wsb_broker *b, const struct wsb_env *env)
 	return 0;
 }
 
+/* Answered by the broker, never published. */
+static int is_control(const struct wsb_broker *b, const struct wsb_env *env)
+{
+	return type_is(env, "ping") || type_is(env, "heartbeat") || type_is(env, "subscribe") ||
+	       type_is(env, "unsubscribe") || is_request(b, env);
+}
+
 /* The answer is what ?snapshot=1 gives at join: the latest message of each
  * type (and key) the session subscribes to, in its own queue. */
 static void control_request(struct wsb_broker *b, struct wsb_sess *s)
@@ -820,8 +827,11 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 		    const struct wsb_env *env, struct wsb_err *err, size_t cap)
 {
 	const char *p = wsb_msg_payload(m);
+	struct wsb_span v;
 
-	/* What cannot be read might have been a publish: refused as one. */
+	/* What cannot be read might have been a publish: refused as one; so
+	 * is a producer's control message that carries a pseq, which its
+	 * next ack would otherwise cover (broker_refuse.c). */
 	if (r == -WSB_ENV_INVALID_JSON)
 		wsb_brk_refuse(b, s, "INVALID_JSON", err->msg, 0);
 	else if (r < 0)
@@ -831,6 +841,9 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 			       env->type_v.len && p[env->type_v.off] == '"'
 				       ? "message \"type\" must be 1 to 128 bytes"
 				       : "message has no string \"type\"", 0);
+	else if (s->prod && is_control(b, env) && wsb_env_lookup(p, (size_t)r, "pseq", &v))
+		wsb_brk_refuse(b, s, "INVALID_MESSAGE", "a control message (ping, subscribe, a request) is "
+			       "answered, never published: with a pseq no ack could say what became of it", 0);
 	else if (type_is(env, "ping") || type_is(env, "heartbeat"))
 		control_ping(b, s, p, env);
 	else if (is_request(b, env))
@@ -866,8 +879,11 @@ void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg,
 	 * sends is not that producer's any more. */
 	if (s->pub && !s->prod)
 		return;
-	if (cap < len || !(m = wsb_msg_alloc(cap)))
+	if (cap < len || !(m = wsb_msg_alloc(cap))) {
+		/* Lost here, so no later ack of a producer's may cover it. */
+		wsb_brk_refuse(b, s, "INTERNAL_ERROR", "out of memory: not published, send it again", 0);
 		return;
+	}
 	wsb_err_clear(&err);
 	r = wsb_env_parse(msg, len, wsb_msg_payload(m), s->prod ? drop_prod : drop_plain, &env, &err);
 	if (!dispatch(b, s, m, r, &env, &err, cap))

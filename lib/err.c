@@ -43,7 +43,7 @@ static const struct wsb_exit_info own_words[] = {
 	{ WSB_EXIT_UNAVAILABLE, NULL, "cannot listen (the address is in use or not local), or --cluster cannot reach Redis at start", S },
 	{ WSB_EXIT_UNAVAILABLE, NULL, "cannot connect and --retries is exhausted", P | U },
 	{ WSB_EXIT_UNAVAILABLE, NULL, "the broker cannot be reached", H },
-	{ WSB_EXIT_TEMPFAIL, NULL, "lines not acknowledged at the --linger deadline, or dropped (--drop-oldest)", P },
+	{ WSB_EXIT_TEMPFAIL, NULL, "lines not acknowledged at the --linger deadline, refused by the broker, or dropped (--drop-oldest)", P },
 	{ WSB_EXIT_TEMPFAIL, NULL, "--timeout before --count was reached; a gap with --gap=fail", U },
 	{ WSB_EXIT_TEMPFAIL, NULL, "no answer within --timeout, interrupted, or not healthy when --wait ran out", H },
 	{ WSB_EXIT_CONFIG, NULL, "bad configuration: a --config file, an unreadable TLS, token or other file", S },

@@ -637,12 +637,51 @@ static void greeting(struct pub *p, const char *obj, size_t len)
 	progress(p);
 }
 
+/* An error without a seq: a line was refused, and the broker publishes and
+ * acks nothing more on this connection (acks are cumulative: protocol.md). */
+static void broker_error(struct pub *p, const char *obj, size_t len)
+{
+	char code[40] = "", text[512] = "", what[WSB_ERR_LEN];
+	struct wsb_span v, m;
+
+	if (wsb_env_lookup(obj, len, "data", &v)) {
+		if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
+			wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
+		if (wsb_env_lookup(obj + v.off, v.len, "code", &m))
+			wsb_env_string(obj + v.off + m.off, m.len, code, sizeof code);
+	}
+	if (p->finished)
+		return;	/* the errors for the lines after the first say less */
+	if (!strcmp(code, "UNAVAILABLE") || !strcmp(code, "RATE_LIMITED") || !strcmp(code, "INTERNAL_ERROR")) {
+		/* Passing: resend from a new connection (maybe the next
+		 * --url), from the greeting's count. */
+		snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (%s: %.200s)", code, text);
+		wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (%s: %s); "
+			"reconnecting to send the unacknowledged lines again", code, text[0] ? text : "no reason given");
+		snprintf(what, sizeof what, "resending after %s", code);
+		wsb_client_reconnect(p->cl, what);
+	} else if (!strcmp(code, "FORBIDDEN")) {
+		/* Permission: no resend or linger can change it, so 77 now. */
+		wsb_log(WSB_LOG_ERROR, "refused by the broker (FORBIDDEN): %s", text[0] ? text : "(no reason)");
+		wsb_err_set(p->err, WSB_EXIT_NOPERM, "%s", "");
+		finish(p, WSB_EXIT_NOPERM);
+	} else {
+		/* For good (SEQ_EXHAUSTED, a line the broker reads otherwise than
+		 * pub, a code pub does not know): resending or --linger changes
+		 * nothing, so 75 now, naming the code and the lines. */
+		snprintf(p->trouble, sizeof p->trouble, "the broker refused a message%s%.40s%s: %.200s",
+			 code[0] ? " (" : "", code, code[0] ? ")" : "", text[0] ? text : "(no reason)");
+		unacked_text(p, what, sizeof what);
+		wsb_err_set(p->err, WSB_EXIT_TEMPFAIL, "%s; %s", p->trouble, what);
+		finish(p, WSB_EXIT_TEMPFAIL);
+	}
+}
+
 static void message(void *ud, const char *msg, size_t len)
 {
 	struct pub *p = ud;
 	struct wsb_env env;
 	struct wsb_span v;
-	char text[512] = "";
 	const char *obj;
 	struct wsb_err e;
 	ssize_t olen;
@@ -670,41 +709,7 @@ static void message(void *ud, const char *msg, size_t len)
 	} else if (!strcmp(env.type, "connection_established")) {
 		greeting(p, obj, len);
 	} else if (!strcmp(env.type, "error") && !env.has_seq) {	/* with a seq: published */
-		char code[40] = "";
-		int has_data = wsb_env_lookup(obj, len, "data", &v);
-
-		if (has_data) {
-			struct wsb_span m;
-
-			if (wsb_env_lookup(obj + v.off, v.len, "message", &m))
-				wsb_env_string(obj + v.off + m.off, m.len, text, sizeof text);
-			if (wsb_env_lookup(obj + v.off, v.len, "code", &m))
-				wsb_env_string(obj + v.off + m.off, m.len, code, sizeof code);
-		}
-		if (!strcmp(code, "UNAVAILABLE") || !strcmp(code, "RATE_LIMITED")) {
-			/* Retryable: acks are cumulative, so the broker acks
-			 * nothing after it on this connection; resend from a new
-			 * one (maybe the next --url), from the greeting's count. */
-			snprintf(p->trouble, sizeof p->trouble, "the broker could not publish (%s: %.200s)", code, text);
-			wsb_log(WSB_LOG_WARN, "the broker is up but cannot publish now (%s: %s); "
-				"reconnecting to send the unacknowledged lines again", code, text[0] ? text : "no reason given");
-			snprintf(text, sizeof text, "resending after %s", code);
-			wsb_client_reconnect(p->cl, text);
-			return;
-		}
-		if (!strcmp(code, "FORBIDDEN")) {
-			/* Permission, not a bad line or a busy broker: no
-			 * resend or linger can change it, so say it and stop
-			 * with 77 at once rather than 75 after --linger. */
-			wsb_log(WSB_LOG_ERROR, "refused by the broker (FORBIDDEN): %s", text[0] ? text : "(no reason)");
-			wsb_err_set(p->err, WSB_EXIT_NOPERM, "%s", "");
-			finish(p, WSB_EXIT_NOPERM);
-			return;
-		}
-		/* The code too: it says where to look. */
-		snprintf(p->trouble, sizeof p->trouble, "the broker refused a message%s%.40s%s: %.200s",
-			 code[0] ? " (" : "", code, code[0] ? ")" : "", text[0] ? text : "(no reason)");
-		wsb_log(WSB_LOG_WARN, "%s", p->trouble);
+		broker_error(p, obj, len);
 	}
 }
 

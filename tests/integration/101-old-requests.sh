@@ -47,5 +47,21 @@ async def main(port):
 run(main)
 PYEOF
 check_eq "requests are not counted as published" "$(health_field messages_in)" 4
+
+# A line of a request type from an acknowledged publisher is answered, never
+# published, and its pseq could not be acknowledged: refused, and since acks
+# are cumulative the next line's ack must not cover it. wsbridge-pub says so
+# and exits 75 at once, naming the line (it exited 0 with it lost).
+"$WSB_BIN/wsbridge-sub" --url "$WS_URL?type=line" --count 1 --timeout 20 >"$T/lines" 2>"$T/lines.err" &
+SUB=$!
+track $SUB
+poll 10 sh -c "curl -s '$HTTP_URL/health' | grep -q '\"subscribers\":[1-9]'"
+printf '%s\n' '{"type":"line","n":1}' '{"type":"get_positions"}' '{"type":"line","n":3}' |
+	timeout 20 "$WSB_BIN/wsbridge-pub" --url "$WS_URL" --linger 10 2>"$T/pub.err"
+check_eq "a request-type line from pub: exit 75, not 0" "$?" 75
+check "... naming the refusal and the line ($(tail -1 "$T/pub.err"))" \
+	grep -q 'refused a message (INVALID_MESSAGE): a control message .*not acknowledged, first: stdin:2' "$T/pub.err"
+wait_pid $SUB 10
+check "the line before it was delivered, and only it" test "$(grep -c '"n":' "$T/lines")" = 1 -a -n "$(grep '"n":1' "$T/lines")"
 stop $SERVE_PID
 finish

@@ -1621,6 +1621,27 @@ static void test_refusal_is_last_publish(void)
 	wsb_broker_free(b);
 }
 
+/* A producer's control message with a pseq is answered, never published,
+ * so its pseq could never be acked: refused (and the connection's last
+ * publish, as any refusal), while one without a pseq is answered. */
+static void test_control_with_pseq(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+
+	T_CHECK(drain(b, pub) == 1);
+	in(b, pub, "{\"type\":\"ping\"}");
+	in(b, pub, "{\"type\":\"subscribe\",\"types\":[\"x\"]}");
+	T_CHECK(drain(b, pub) == 2 && strstr(pay[0], "pong") && strstr(pay[1], "subscribed"));
+	in(b, pub, "{\"type\":\"ping\",\"producer\":\"feed\",\"pseq\":1}");
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":2}");
+	T_CHECK(drain(b, pub) == 2 && strstr(pay[0], "INVALID_MESSAGE") && strstr(pay[0], "control message") &&
+		strstr(pay[1], "\"code\":\"INVALID_MESSAGE\"") && strstr(pay[1], "reconnect"));
+	T_CHECK(drain(b, sub) == 0);
+	wsb_broker_free(b);
+}
+
 /* Recovery: a journal line can name any producer and pseq; only a
  * producer the broker registered gets a position from it. */
 static void test_restore_only_registered(void)
@@ -1896,6 +1917,7 @@ int main(void)
 	T_RUN(test_producer_fields_stripped);
 	T_RUN(test_pseq_jump);
 	T_RUN(test_refusal_is_last_publish);
+	T_RUN(test_control_with_pseq);
 	T_RUN(test_restore_only_registered);
 	T_RUN(test_producer_table_keeps_held);
 	T_RUN(test_producer_persist_fails);
