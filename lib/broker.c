@@ -101,6 +101,7 @@ static uint64_t mono_ms_default(void)
  * (which frees it at once if the session could not take it). */
 static void reply(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m)
 {
+	wsb_brk_fan_flush(b);	/* after what was published before it */
 	if (!m)
 		return;
 	wsb_sess_enqueue(&b->ss, s, m, 1);
@@ -260,6 +261,7 @@ void wsb_broker_free(struct wsb_broker *b)
 {
 	if (!b)
 		return;
+	wsb_brk_fan_flush(b);	/* its refs */
 	wsb_sessions_free(&b->ss);
 	wsb_hist_free(&b->hist);
 	wsb_pend_free(&b->pq);
@@ -477,9 +479,10 @@ static int snap_send(struct wsb_broker *b, struct wsb_sess *s)
 struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const struct wsb_join *j,
 				    struct wsb_err *err)
 {
-	struct wsb_sess *s = sess_new(b, conn, j->flags, err);
+	struct wsb_sess *s;
 
-	if (!s)
+	wsb_brk_fan_flush(b);	/* a newcomer does not get what was published before it */
+	if (!(s = sess_new(b, conn, j->flags, err)))
 		return NULL;
 	wsb_brk_compress(b, s, j->compress);
 	if (j->subscribe_none)
@@ -512,8 +515,10 @@ struct wsb_sess *wsb_broker_join_ex(struct wsb_broker *b, void *conn, const stru
 int wsb_broker_subscribe(struct wsb_broker *b, struct wsb_sess *s, const char *pattern,
 			 struct wsb_err *err)
 {
-	int r = wsb_subs_add(&s->subs, pattern, err);
+	int r;
 
+	wsb_brk_fan_flush(b);
+	r = wsb_subs_add(&s->subs, pattern, err);
 	sess_recount(b, s);
 	return r;
 }
@@ -522,6 +527,7 @@ void wsb_broker_leave(struct wsb_broker *b, struct wsb_sess *s)
 {
 	if (!s)
 		return;
+	wsb_brk_fan_flush(b);	/* s may be what waits's sender */
 	b->st.connections--;
 	if (s->counted)
 		b->st.subscribers--;
@@ -570,7 +576,7 @@ static void ack_later(struct wsb_broker *b, struct wsb_sess *s, uint64_t seq, ui
 		wsb_acks_wait(&s->pub->acks, seq, pseq);
 }
 
-/* ---- fan-out, at once or once durable ---- */
+/* ---- input: publish and control messages (fan-out: broker_fan.c) ---- */
 
 /* Health probes ("$probe.<id>", published by wsbridge-health --roundtrip)
  * reach only sessions that named a "$probe" pattern themselves: never a
@@ -579,78 +585,6 @@ static int is_probe(const struct wsb_env *env)
 {
 	return env->type_len > 7 && !strncmp(env->type, "$probe.", 7);
 }
-
-/* Messages waiting for the journal before fan-out; their bytes count as
- * queued memory, so a journal that cannot keep up (or a full disk) pauses
- * publishers instead of growing without bound. */
-static int pend_push(struct wsb_broker *b, struct wsb_msg *m, const struct wsb_sess *from,
-		     const char *type)
-{
-	if (wsb_pend_push(&b->pq, m, from ? from->num : 0, type) < 0)
-		return -1;
-	b->pq_bytes += m->len;
-	return 0;
-}
-
-struct wsb_sess *wsb_brk_sess_by_num(struct wsb_broker *b, uint64_t num)
-{
-	if (b->last_from && b->last_from->num == num)
-		return b->last_from;
-	for (size_t i = 0; num && i < b->ss.n; i++)
-		if (b->ss.v[i]->num == num)
-			return b->last_from = b->ss.v[i];
-	return NULL;
-}
-
-/* The producer's stored position moves with the journal. */
-static void pend_durable(struct wsb_broker *b, const struct wsb_msg *m)
-{
-	char pid[WSB_PRODUCER_ID_MAX + 1];
-	uint64_t pseq;
-	struct wsb_prod *pr;
-	size_t len;
-	const char *obj = wsb_msg_json(m, &len);
-
-	if (wsb_prods_read(obj, len, pid, &pseq) && (pr = wsb_prods_find(b->prods, pid)) &&
-	    pseq > pr->durable)
-		pr->durable = pseq;
-}
-
-static void pend_release(struct wsb_broker *b, uint64_t seq)
-{
-	struct wsb_pend *e;
-
-	while ((e = wsb_pend_due(&b->pq, seq))) {
-		struct wsb_msg *m = e->m;
-
-		pend_durable(b, m);
-		b->pq_bytes -= m->len;
-		b->ss.releasing = 1;
-		wsb_sessions_fanout(&b->ss, m, wsb_brk_sess_by_num(b, e->from), e->type, 0);
-		b->ss.releasing = 0;
-		wsb_ring_pop(&b->pq);
-		wsb_msg_unref(m);
-	}
-}
-
-void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
-{
-	if (seq <= b->st.durable_seq)
-		return;
-	b->st.durable_seq = seq;
-	pend_release(b, seq);
-	wsb_sessions_flush(&b->ss);
-	wsb_brk_check_pressure(b);
-	for (size_t i = 0; i < b->ss.n; i++) {
-		struct wsb_sess *s = b->ss.v[i];
-		uint64_t top = s->pub ? wsb_acks_durable(&s->pub->acks, seq) : 0;
-
-		if (top)
-			wsb_brk_ack_ready(b, s, top);
-	}
-}
-
-/* ---- input: publish and control messages ---- */
 
 /* Dedup and the seq space: 1 publish (*pr the producer to advance, or
  * NULL), 0 do not (a duplicate, acknowledged; or refused with a reply). */
@@ -735,15 +669,7 @@ void wsb_brk_publish(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg
 		b->hooks.journal(b->hooks.ud, p, o, m->seq);
 	if (!probe)
 		wsb_brk_retain(b, m, env->type, env->type_len);
-	/* With a journal, nobody sees a message before it is stored: a crash
-	 * can then only lose what nobody saw, and the seqs a restart hands
-	 * out again were never delivered. */
-	if (!probe && b->cfg.durable_acks && m->seq > b->st.durable_seq) {
-		if (pend_push(b, m, from, env->type))
-			wsb_sessions_fanout(&b->ss, m, from, env->type, 0);	/* ENOMEM: now */
-	} else {
-		wsb_sessions_fanout(&b->ss, m, from, env->type, probe);
-	}
+	wsb_brk_fan(b, m, from, env->type, probe);
 	wsb_msg_unref(m);
 }
 
@@ -829,6 +755,8 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 	const char *p = wsb_msg_payload(m);
 	struct wsb_span v;
 
+	if (r < 0 || !env->has_type || is_control(b, env))
+		wsb_brk_fan_flush(b);	/* not a publish: what waits goes first */
 	/* What cannot be read might have been a publish: refused as one; so
 	 * is a producer's control message that carries a pseq, which its
 	 * next ack would otherwise cover (broker_refuse.c). */
@@ -862,6 +790,12 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 }
 
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)
+{
+	wsb_brk_fan_flush(b);
+	wsb_brk_input(b, s, msg, len);
+}
+
+void wsb_brk_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len)
 {
 	/* seq, producer and pseq are the broker's stamp: a plain connection's
 	 * are removed, so neither a subscriber nor journal recovery can take
@@ -923,6 +857,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 
 	uint64_t out_before;
 
+	wsb_brk_fan_flush(b);
 	if (s->closing)
 		return 0;	/* out is only known to hold hard bytes: soft <= hard */
 	if (wsb_sess_ack_due(s) && wsb_reply_ack(&o, s->pub->acks.due))
@@ -939,6 +874,7 @@ size_t wsb_broker_take(struct wsb_broker *b, struct wsb_sess *s, unsigned char *
 
 void wsb_broker_tick(struct wsb_broker *b)
 {
+	wsb_brk_fan_flush(b);
 	wsb_sessions_tick(&b->ss);
 	wsb_brk_check_pressure(b);
 }

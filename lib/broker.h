@@ -275,6 +275,13 @@ void wsb_broker_sess_info(const struct wsb_sess *s, struct wsb_sess_info *info);
  * invalid input and a read-only session's publish get an error reply; any
  * other object with a string type is published. Never fails the session. */
 void wsb_broker_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
+/* The same for one of several messages of a read: its publish may wait to
+ * fan out with the read's next ones (each subscriber gets the same
+ * messages in the same order, in one walk; broker_fan.c) until
+ * wsb_broker_input_end, which the caller must call before it returns to
+ * its loop; any other broker call fans out what waits first. */
+void wsb_broker_input_more(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
+void wsb_broker_input_end(struct wsb_broker *b);
 
 /* Publishes msg as no session's (HTTP publish, serve --stdin): the checks
  * and stamp of a plain connection's message (seq, producer and pseq are

@@ -1,6 +1,7 @@
 /* broker_int — what the broker's own files share: broker.c (the core),
  * broker_seq.c (cluster mode: the sequencer's calls), broker_pub.c
- * (publishing without a session) and broker_refuse.c (a refused publish).
+ * (publishing without a session), broker_refuse.c (a refused publish) and
+ * broker_fan.c (when a publish fans out).
  * Private: included by those files only, never by a caller of broker.h;
  * the pieces (sessions, history...) stay ignorant of it.
  */
@@ -43,6 +44,13 @@ struct wsb_broker {
 	struct wsb_broker_seq seq;	/* submit NULL: local numbering */
 	int hold;			/* the sequencer holds publishers */
 	struct wsb_sess *last_from;	/* sess_by_num's cache: bursts come from one session */
+	/* wsb_broker_input_more: publishes of one type from one session that
+	 * fan out together (broker_fan.c) */
+	int batching;
+	size_t nfan;
+	struct wsb_msg *fan[WSB_FANOUT_BATCH];
+	struct wsb_sess *fan_from;
+	char fan_type[WSB_TYPE_MAX + 1];
 };
 
 /* The wall clock as an envelope timestamp. */
@@ -75,6 +83,13 @@ void wsb_brk_refuse(struct wsb_broker *b, struct wsb_sess *s, const char *code, 
 int wsb_brk_refused_before(struct wsb_broker *b, struct wsb_sess *s);
 /* Whether s may publish type now (allow.h); if not, refused. */
 int wsb_brk_may_publish(struct wsb_broker *b, struct wsb_sess *s, const char *type);
+/* broker_fan.c: m published by from fans out now, after the read
+ * (b->batching) or once durable; what waits fans out now. */
+void wsb_brk_fan(struct wsb_broker *b, struct wsb_msg *m, struct wsb_sess *from, const char *type,
+		 int probe);
+void wsb_brk_fan_flush(struct wsb_broker *b);
+/* wsb_broker_input without flushing first. */
+void wsb_brk_input(struct wsb_broker *b, struct wsb_sess *s, const char *msg, size_t len);
 void wsb_brk_submit(struct wsb_broker *b, struct wsb_sess *from, struct wsb_msg *m,
 		    const struct wsb_env *env, size_t n, uint64_t pseq, const struct wsb_prod *pr);
 

@@ -45,6 +45,7 @@ void wsb_broker_submitted(struct wsb_broker *b, uint64_t from, uint64_t pseq,
 {
 	struct wsb_sess *s = wsb_brk_sess_by_num(b, from);
 
+	wsb_brk_fan_flush(b);
 	if (!s || s->closing)
 		return;
 	if (r == WSB_SEQ_UNAVAILABLE) {
@@ -70,6 +71,7 @@ int wsb_broker_sequenced(struct wsb_broker *b, const char *msg, size_t len, uint
 	ssize_t n;
 	size_t o;
 
+	wsb_brk_fan_flush(b);
 	if (seq <= b->st.seq)
 		return 0;
 	if (seq > b->st.seq + 1)
@@ -96,6 +98,7 @@ void wsb_broker_gap(struct wsb_broker *b, uint64_t from, uint64_t to, const char
 {
 	struct wsb_msg *m = wsb_reply_gap_msg(from, to, reason, b->epoch);
 
+	wsb_brk_fan_flush(b);
 	if (to > b->st.seq)
 		b->st.seq = b->st.durable_seq = to;
 	if (m)

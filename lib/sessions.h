@@ -135,6 +135,9 @@ struct wsb_sessions {
 	void **fv;
 	signed char *fr;
 	size_t filters_over;	/* sessions with filter_over set */
+	size_t nfiltered;	/* sessions with a filter: a batch then fans out
+				 * message by message (fanout_many) */
+	uint64_t subs_gen;	/* moves at every wsb_sess_subs_changed */
 	struct wsb_sess *close_head, *close_tail;
 	size_t stalling;	/* sessions in WSB_STALL_ON */
 	size_t stall_spent;	/* sessions in WSB_STALL_SPENT: tick ends their window */
@@ -168,6 +171,11 @@ void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
 /* m to every session that wants it (type and symbol, subs.h), in the form
  * the session reads (msg.h), but from (unless it asked for echo) and those
  * catching up, which are woken to read it there. */
+/* As wsb_sessions_fanout (probe 0) for k <= WSB_FANOUT_BATCH messages of
+ * one type from one session, in one walk: each session gets them in order. */
+#define WSB_FANOUT_BATCH 64
+void wsb_sessions_fanout_many(struct wsb_sessions *set, struct wsb_msg *const *m, size_t k,
+			      const struct wsb_sess *from, const char *type);
 void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
 			 const struct wsb_sess *from, const char *type, int probe);
 /* m (a record, not a message) to every session subscribed to something,

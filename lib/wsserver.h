@@ -74,6 +74,11 @@ struct wsb_server_ops {
 	void *(*joined)(void *ud, struct wsb_conn *conn);
 	/* One whole inbound text message from sess. */
 	void (*input)(void *ud, void *sess, const char *msg, size_t len);
+	/* The same for one of a read's messages, and the end of that read:
+	 * the program may let a message's work wait for input_end, which
+	 * comes before anything else it is asked. NULL: input, not told. */
+	void (*input_more)(void *ud, void *sess, const char *msg, size_t len);
+	void (*input_end)(void *ud);
 	/* Whole frames for sess into out: up to soft bytes, or one frame up to
 	 * hard (max_frame). Returns the bytes written. */
 	size_t (*take)(void *ud, void *sess, unsigned char *out, size_t soft, size_t hard);

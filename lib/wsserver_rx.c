@@ -157,10 +157,14 @@ void wsb_srv_throttle_free(struct wsb_conn *c)
 
 /* ---- messages ---- */
 
-/* Returns whether c stopped reading (paused, throttled or closing). */
-static int deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len)
+/* Returns whether c stopped reading (paused, throttled or closing). more:
+ * within a feed, whose end (srx_end) tells the program (ops.input_end). */
+static int deliver(struct wsb_server *s, struct wsb_conn *c, const char *msg, size_t len, int more)
 {
-	s->ops.input(s->ud, c->sess, msg, len);
+	if (more && s->ops.input_more)
+		s->ops.input_more(s->ud, c->sess, msg, len);
+	else
+		s->ops.input(s->ud, c->sess, msg, len);
 	/* Stop reading this publisher until the queues drain; TCP pushes back. */
 	if (s->pressure)
 		pause_conn(c);
@@ -245,7 +249,7 @@ static int srx_message(void *ud, const char *msg, size_t len, int comp)
 		wsb_srv_close_logged(s, c, 1007, "text message is not UTF-8");
 		return 1;
 	}
-	rc = deliver(s, c, msg, len);
+	rc = deliver(s, c, msg, len, 1);
 	if (comp)
 		wsb_buf_shrink(&s->inflated, BATCH);
 	return rc;
@@ -278,10 +282,23 @@ static int srx_partial(void *ud, size_t bytes, int began)
 	return c->paused || c->throttled;
 }
 
+/* The feed's messages are in: what waited for the batch goes now. */
+static void srx_end(void *ud)
+{
+	struct wsb_conn *c = ud;
+	struct wsb_server *s = server_of(c);
+
+	if (s->ops.input_end)
+		s->ops.input_end(s->ud);
+	if (s->pressure)
+		pause_conn(c);
+}
+
 static const struct wsb_wssrx_ops srx_ops = {
 	.message = srx_message,
 	.fail = srx_fail,
 	.partial = srx_partial,
+	.end = srx_end,
 };
 
 int wsb_srv_rx_start(struct wsb_server *s, struct wsb_conn *c)
@@ -326,7 +343,7 @@ int wsb_srv_receive(struct wsb_server *s, struct wsb_conn *c, const char *in, si
 		return 0;
 	}
 	if (first && last) {		/* no copy */
-		deliver(s, c, in, len);
+		deliver(s, c, in, len, 0);
 		return 0;
 	}
 	if (!c->rx_open) {
@@ -340,7 +357,7 @@ int wsb_srv_receive(struct wsb_server *s, struct wsb_conn *c, const char *in, si
 	}
 	if (last) {
 		c->rx_open = 0;
-		deliver(s, c, c->rx.p ? c->rx.p : "", c->rx.len);
+		deliver(s, c, c->rx.p ? c->rx.p : "", c->rx.len, 0);
 		wsb_buf_free(&c->rx);
 	}
 	rx_count(s, c, c->rx_open ? c->rx.cap : 0);

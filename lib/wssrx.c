@@ -74,6 +74,7 @@ void wsb_wssrx_drop(struct wsb_wssrx *r)
 
 static void deliver(struct wsb_wssrx *r, const char *p, size_t n)
 {
+	r->got = 1;
 	if (r->ops->message(r->ud, n ? p : "", n, r->comp))
 		r->stop = 1;
 }
@@ -270,6 +271,11 @@ size_t wsb_wssrx_feed(struct wsb_wssrx *r, unsigned char *p, size_t n, unsigned 
 		} else {
 			break;
 		}
+	}
+	if (r->got) {
+		r->got = 0;
+		if (r->ops->end)
+			r->ops->end(r->ud);
 	}
 	return i;
 }

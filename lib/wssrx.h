@@ -56,6 +56,9 @@ struct wsb_wssrx_ops {
 	 * (its capacity; 0: delivered, dropped or failed); began: a message
 	 * split over frames or reads has just begun. Non-zero: stop. */
 	int (*partial)(void *ud, size_t bytes, int began);
+	/* The feed that delivered messages ends (NULL: not told); the owner
+	 * may have let their work wait for it (batches). */
+	void (*end)(void *ud);
 };
 
 struct wsb_wssrx {
@@ -82,6 +85,7 @@ struct wsb_wssrx {
 	uint8_t stop;			/* the owner asked to stop this feed */
 	uint8_t data;			/* the current frame is a data frame */
 	uint8_t lws_data;		/* this feed passed data bytes to lws */
+	uint8_t got;			/* this feed delivered a message */
 };
 
 /* A receiver for one connection, before the upgrade completes. */

@@ -176,6 +176,16 @@ static void op_input(void *ud, void *sess, const char *msg, size_t len)
 	wsb_broker_input(((struct serve *)ud)->broker, sess, msg, len);
 }
 
+static void op_input_more(void *ud, void *sess, const char *msg, size_t len)
+{
+	wsb_broker_input_more(((struct serve *)ud)->broker, sess, msg, len);
+}
+
+static void op_input_end(void *ud)
+{
+	wsb_broker_input_end(((struct serve *)ud)->broker);
+}
+
 static size_t op_take(void *ud, void *sess, unsigned char *out, size_t soft, size_t hard)
 {
 	return wsb_broker_take(((struct serve *)ud)->broker, sess, out, soft, hard);
@@ -227,7 +237,8 @@ static int op_listening(void *ud, int port)
 }
 
 static const struct wsb_server_ops serve_ops = {
-	.joined = op_joined, .input = op_input, .take = op_take, .pending = op_pending,
+	.joined = op_joined, .input = op_input, .input_more = op_input_more, .input_end = op_input_end,
+	.take = op_take, .pending = op_pending,
 	.left = op_left, .partial = op_partial, .http = serve_http, .gone = serve_publish_gone, .tick = op_tick,
 	.timer = op_timer, .name = op_name, .listening = op_listening, .reload = serve_door_reload,
 };

@@ -36,6 +36,7 @@ static struct {
 	uint64_t mono;
 	uint64_t journal_seq;
 	int pressure;
+	int batched;		/* input() as the server does: wsb_broker_input_more */
 } F;
 
 static const char *const types[] = { "a", "b", "order", "tick.x", "tick.y", "snapshot", "ping" };
@@ -215,7 +216,10 @@ static void input(struct slot *sl, const char *msg, size_t len)
 	struct wsb_sess_info before, after;
 
 	wsb_broker_sess_info(sl->s, &before);
-	wsb_broker_input(F.b, sl->s, copy, len);
+	if (F.batched)	/* the server's way: fan-out may wait for input_end */
+		wsb_broker_input_more(F.b, sl->s, copy, len);
+	else
+		wsb_broker_input(F.b, sl->s, copy, len);
 	wsb_broker_sess_info(sl->s, &after);
 	FUZZ_CHECK(after.messages_in == before.messages_in + 1);
 	free(copy);
@@ -258,6 +262,13 @@ static void op(struct fuzz_in *in)
 	struct wsb_err err;
 	size_t len;
 	const uint8_t *raw;
+
+	/* A read ends now and then; input switches between one by one and
+	 * batched, and every other call below must see the batch out. */
+	if (o & 0x80)
+		wsb_broker_input_end(F.b);
+	if ((o & 0x60) == 0x60)
+		F.batched ^= 1;
 
 	if (o % 9 == 0) {
 		if (!sl->s)

@@ -133,7 +133,7 @@ static int on_partial(void *ud, size_t bytes, int began)
 	return r->nstops && (r->stops[r->si++ % r->nstops] & 2);
 }
 
-static const struct wsb_wssrx_ops ops = { on_msg, on_fail, on_partial };
+static const struct wsb_wssrx_ops ops = { on_msg, on_fail, on_partial, NULL };
 
 static void rec_init(struct rec *r, size_t max)
 {

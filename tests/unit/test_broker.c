@@ -1,6 +1,7 @@
 #define T_SUITE "broker"
 #include "t.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -75,10 +76,12 @@ static void h_pressure(void *ud, int on)
 
 /* Filters for the hooks: a handle per distinct text (shared), passing
  * messages that contain the text; "LOOP" goes over budget, "!x" does not
- * compile. ff_evals counts distinct filters asked per call. */
+ * compile; "DIE" passes everything until a message with "k":2, over which
+ * it goes over budget and stays so (as a jq program that went over does).
+ * ff_evals counts distinct filters asked per call. */
 struct ffilt {
 	char text[64];
-	int refs;
+	int refs, dead;
 };
 static struct ffilt FF[8];
 static int ff_calls, ff_evals;
@@ -116,6 +119,11 @@ static void f_eval(void *ud, const char *msg, size_t len, void *const *fs, size_
 		while (k < i && fs[k] != fs[i])
 			k++;
 		ff_evals += k == i;
+		if (!strcmp(f->text, "DIE")) {
+			((struct ffilt *)f)->dead |= memmem(msg, len, "\"k\":2", 5) != NULL;
+			res[i] = f->dead ? -1 : 1;
+			continue;
+		}
 		res[i] = !strcmp(f->text, "LOOP") ? -1 : memmem(msg, len, f->text, strlen(f->text)) != NULL;
 	}
 }
@@ -1642,6 +1650,109 @@ static void test_control_with_pseq(void)
 	wsb_broker_free(b);
 }
 
+/* ---- fan-out after the read (wsb_broker_input_more, broker_fan.c) ---- */
+
+/* One run of a random script against a fresh broker: publishes of three
+ * types (in runs, so a read's batch grows long) from two sessions, pings,
+ * subscription changes, invalid input and types, reads ending (batched:
+ * input_end) and takes, everything taken and every close appended to log.
+ * The same seed gives the same script. Variant 1: queues so small that
+ * sessions overflow mid-batch (a publisher is unsubscribed, others are
+ * closed 4008); variant 2: two sessions share a filter that dies on a
+ * message and stays dead. */
+static size_t fan_script(int batched, int variant, unsigned seed, char *log, size_t cap)
+{
+	static const char *const types[] = { "a", "ab", "b" };
+	const char *ta[] = { "a" }, *tg[] = { "a*" };
+	struct wsb_join jp1 = { .flags = WSB_SESS_ECHO, .types = ta, .ntypes = 1 }, jp2 = { .subscribe_none = 1 };
+	struct wsb_join ja = { .types = ta, .ntypes = 1 }, jg = { .types = tg, .ntypes = 1 };
+	struct wsb_join jf = { .filter = variant == 2 ? "DIE" : "\"k\":1" };
+	struct wsb_broker *b = variant == 1 ? mk(3000, 1u << 24, 0, 0, NULL) : mk_default();
+	struct wsb_sess *v[6];
+	size_t n = 0;
+	unsigned type = 0;
+	char m[160];
+
+	v[0] = join_j(b, &jp1), v[1] = join_j(b, &jp2), v[2] = join_j(b, &ja);
+	v[3] = variant == 2 ? join_j(b, &jf) : join_j(b, &jg);	/* 2: two sessions share a filter that dies */
+	v[4] = variant == 1 ? join_j(b, &ja) : join_j(b, &jf), v[5] = join(b, NULL, 0);
+	for (int i = 0; i < 6; i++)
+		drain(b, v[i]);
+	for (int step = 0; step < 4000; step++) {
+		unsigned r = (seed = seed * 1103515245u + 12345u) >> 8, what = r % 100;
+		struct wsb_sess *from = v[((r >> 8) & 7) == 0];	/* mostly one sender: batches grow */
+
+		if (((r >> 14) & 7) == 0)
+			type = (r >> 17) % 3;
+		if (what < 60)
+			snprintf(m, sizeof m, "{\"type\":\"%s\",\"k\":%u,\"i\":%d}", types[type], (r >> 12) % 3, step);
+		else if (what < 62)
+			snprintf(m, sizeof m, "{\"type\":\"ping\",\"data\":%d}", step);
+		else if (what < 64)
+			snprintf(m, sizeof m, "{\"type\":\"%s\",\"types\":[\"b\"]}", (r >> 9) & 1 ? "subscribe" : "unsubscribe");
+		else if (what < 66)
+			snprintf(m, sizeof m, "{\"type\":\"a\",");
+		else if (what < 68)	/* refused after dispatch: the error follows what waits */
+			snprintf(m, sizeof m, "{\"type\":\"a*\",\"i\":%d}", step);
+		if (what < 68 && batched)
+			wsb_broker_input_more(b, from, m, strlen(m));
+		else if (what < 68)
+			wsb_broker_input(b, from, m, strlen(m));
+		else if (what < 95 && batched && (r >> 20) % 8 == 0)
+			wsb_broker_input_end(b);
+		else if (what >= 95) {
+			size_t t = wsb_broker_take(b, v[(r >> 8) % 6], tbuf, BUFSZ, BUFSZ);
+
+			n += (size_t)snprintf(log + n, cap - n, "|%u:", (r >> 8) % 6);
+			T_CHECK(n + t < cap);
+			memcpy(log + n, tbuf, t), n += t;
+		}
+	}
+	if (batched)
+		wsb_broker_input_end(b);
+	for (int i = 0; i < 6; i++) {
+		size_t t = wsb_broker_take(b, v[i], tbuf, BUFSZ, BUFSZ);
+
+		n += (size_t)snprintf(log + n, cap - n, "|end%d:", i);
+		T_CHECK(n + t < cap);
+		memcpy(log + n, tbuf, t), n += t;
+	}
+	n += (size_t)snprintf(log + n, cap - n, "|closes %d %d|%" PRIu64, R.closes, R.close_code, stats(b).dropped);
+	wsb_broker_free(b);
+	return n;
+}
+
+/* Each session takes the same bytes, in the same order, and the same
+ * sessions are closed, whether a read's publishes fan out one by one or
+ * together after the read; and they do wait for the read's end (so the
+ * batched path is the one tested). */
+static void test_fan_after_read(void)
+{
+	size_t cap = 8u << 20, na, nb;
+	char *a = malloc(cap), *bl = malloc(cap);
+	struct wsb_broker *b;
+	struct wsb_sess *sub, *pub;
+
+	T_CHECK(a && bl);
+	for (unsigned seed = 1; a && bl && seed <= 12; seed++) {
+		na = fan_script(0, seed % 3, seed, a, cap);
+		nb = fan_script(1, seed % 3, seed, bl, cap);
+		T_CHECK(na == nb && !memcmp(a, bl, na));
+		T_CHECK(na > 20000);	/* the script delivered plenty */
+	}
+	free(a);
+	free(bl);
+	b = mk_default();
+	sub = join_quiet(b, NULL, 0);
+	pub = join_quiet(b, NULL, 0);
+	wsb_broker_input_more(b, pub, "{\"type\":\"t\",\"n\":1}", 18);
+	wsb_broker_input_more(b, pub, "{\"type\":\"t\",\"n\":2}", 18);
+	T_CHECK(wsb_broker_pending(sub) == 0);
+	wsb_broker_input_end(b);
+	T_CHECK(wsb_broker_pending(sub) == 2 && drain(b, sub) == 2 && strstr(pay[1], "\"n\":2"));
+	wsb_broker_free(b);
+}
+
 /* Recovery: a journal line can name any producer and pseq; only a
  * producer the broker registered gets a position from it. */
 static void test_restore_only_registered(void)
@@ -1918,6 +2029,7 @@ int main(void)
 	T_RUN(test_pseq_jump);
 	T_RUN(test_refusal_is_last_publish);
 	T_RUN(test_control_with_pseq);
+	T_RUN(test_fan_after_read);
 	T_RUN(test_restore_only_registered);
 	T_RUN(test_producer_table_keeps_held);
 	T_RUN(test_producer_persist_fails);

@@ -11,6 +11,7 @@ struct got {
 	char last[512];
 	size_t last_len, partial;
 	int messages, code, comp, stop_after;
+	int ends, at_end;	/* end() calls; messages when it last came */
 };
 
 static int on_message(void *ud, const char *msg, size_t len, int comp)
@@ -41,7 +42,15 @@ static int on_partial(void *ud, size_t bytes, int began)
 	return 0;
 }
 
-static const struct wsb_wssrx_ops ops = { on_message, on_fail, on_partial };
+static void on_end(void *ud)
+{
+	struct got *g = ud;
+
+	g->ends++;
+	g->at_end = g->messages;
+}
+
+static const struct wsb_wssrx_ops ops = { on_message, on_fail, on_partial, on_end };
 
 /* A client frame (masked) with first byte b0. */
 static size_t put(unsigned char *s, int b0, const char *p, size_t len)
@@ -74,6 +83,7 @@ static void test_whole_frame(void)
 	T_CHECK(wsb_wssrx_feed(&r, s, n, out, sizeof out, &o) == n);
 	T_CHECK(g.messages == 1 && g.last_len == 12 && !memcmp(g.last, "{\"type\":\"a\"}", 12));
 	T_CHECK(o == 0 && g.partial == 0);
+	T_CHECK(g.ends == 1 && g.at_end == 1);	/* the feed's end, after its message */
 	wsb_wssrx_free(&r);
 }
 
@@ -95,6 +105,7 @@ static void test_fragments_and_ping(void)
 	for (size_t i = 0; i < n; i++)
 		T_CHECK(wsb_wssrx_feed(&r, s + i, 1, out, sizeof out, &o) == 1);
 	T_CHECK(g.messages == 1 && g.last_len == 5 && !memcmp(g.last, "hello", 5));
+	T_CHECK(g.ends == 1 && g.at_end == 1);	/* not for feeds that delivered nothing */
 	T_CHECK(o == pn && out[0] == 0x89);
 	T_CHECK(r.msg.cap == 0 && g.partial == 0);
 	wsb_wssrx_free(&r);
@@ -114,9 +125,10 @@ static void test_stop(void)
 	taking(&r, &g, 100, 0);
 	g.stop_after = 1;
 	T_CHECK(wsb_wssrx_feed(&r, s, n, out, sizeof out, &o) == first);
+	T_CHECK(g.ends == 1 && g.at_end == 1);	/* a stopped feed ends too */
 	g.stop_after = 0;
 	T_CHECK(wsb_wssrx_feed(&r, s + first, n - first, out, sizeof out, &o) == n - first);
-	T_CHECK(g.messages == 2 && !memcmp(g.last, "two", 3));
+	T_CHECK(g.messages == 2 && !memcmp(g.last, "two", 3) && g.ends == 2 && g.at_end == 2);
 	wsb_wssrx_free(&r);
 }
 
