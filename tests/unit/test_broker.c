@@ -1650,6 +1650,27 @@ static void test_control_with_pseq(void)
 	wsb_broker_free(b);
 }
 
+/* A message the broker cannot make room for (here a length whose stamped
+ * copy would not fit in size_t, so nothing is allocated or read) is lost:
+ * refused with INTERNAL_ERROR, and on a producer's connection it is the
+ * last publish, so no later ack covers it. */
+static void test_no_room_refuses(void)
+{
+	struct wsb_broker *b = mk_default();
+	struct wsb_join pj = { .producer = "feed", .subscribe_none = 1 };
+	struct wsb_sess *sub = join_quiet(b, NULL, 0), *pub = join_j(b, &pj);
+
+	T_CHECK(drain(b, pub) == 1);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":1}");
+	T_CHECK(drain(b, pub) == 1 && strstr(pay[0], "\"ack\""));
+	wsb_broker_input(b, pub, "{", SIZE_MAX - 2);
+	in(b, pub, "{\"type\":\"t\",\"producer\":\"feed\",\"pseq\":3}");
+	T_CHECK(drain(b, pub) == 2 && strstr(pay[0], "INTERNAL_ERROR") && strstr(pay[0], "out of memory") &&
+		strstr(pay[1], "\"code\":\"INTERNAL_ERROR\"") && !strstr(pay[1], "\"ack\""));
+	T_CHECK(drain(b, sub) == 1);
+	wsb_broker_free(b);
+}
+
 /* ---- fan-out after the read (wsb_broker_input_more, broker_fan.c) ---- */
 
 /* One run of a random script against a fresh broker: publishes of three
@@ -2029,6 +2050,7 @@ int main(void)
 	T_RUN(test_pseq_jump);
 	T_RUN(test_refusal_is_last_publish);
 	T_RUN(test_control_with_pseq);
+	T_RUN(test_no_room_refuses);
 	T_RUN(test_fan_after_read);
 	T_RUN(test_restore_only_registered);
 	T_RUN(test_producer_table_keeps_held);
