@@ -753,9 +753,10 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 		    const struct wsb_env *env, struct wsb_err *err, size_t cap)
 {
 	const char *p = wsb_msg_payload(m);
+	int control = r >= 0 && env->has_type && is_control(b, env);
 	struct wsb_span v;
 
-	if (r < 0 || !env->has_type || is_control(b, env))
+	if (r < 0 || !env->has_type || control)
 		wsb_brk_fan_flush(b);	/* not a publish: what waits goes first */
 	/* What cannot be read might have been a publish: refused as one; so
 	 * is a producer's control message that carries a pseq, which its
@@ -769,7 +770,7 @@ static int dispatch(struct wsb_broker *b, struct wsb_sess *s, struct wsb_msg *m,
 			       env->type_v.len && p[env->type_v.off] == '"'
 				       ? "message \"type\" must be 1 to 128 bytes"
 				       : "message has no string \"type\"", 0);
-	else if (s->prod && is_control(b, env) && wsb_env_lookup(p, (size_t)r, "pseq", &v))
+	else if (control && s->prod && wsb_env_lookup(p, (size_t)r, "pseq", &v))
 		wsb_brk_refuse(b, s, "INVALID_MESSAGE", "a control message (ping, subscribe, a request) is "
 			       "answered, never published: with a pseq no ack could say what became of it", 0);
 	else if (type_is(env, "ping") || type_is(env, "heartbeat"))

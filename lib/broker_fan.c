@@ -90,7 +90,6 @@ void wsb_broker_durable(struct wsb_broker *b, uint64_t seq)
 	}
 }
 
-
 void wsb_brk_fan_flush(struct wsb_broker *b)
 {
 	size_t n = b->nfan;

@@ -533,14 +533,15 @@ void wsb_sessions_fanout_many(struct wsb_sessions *set, struct wsb_msg *const *m
 		wsb_symcache_init(&c[j], set->symkey, obj, len);
 	}
 	n = wsb_typeidx_find(&set->ix, type, 0, &who);
-	for (size_t i = 0; i < (n == SIZE_MAX ? set->n : n); i++) {
-		struct wsb_sess *s = n == SIZE_MAX ? set->v[i] : who[i];
-
-		if (n == SIZE_MAX && !wsb_subs_type_wanted(&s->subs, type, 0))
-			continue;
-		if (n != SIZE_MAX)
+	if (n == SIZE_MAX) {
+		for (size_t i = 0; i < set->n; i++)
+			if (wsb_subs_type_wanted(&set->v[i]->subs, type, 0))
+				take_all(set, set->v[i], m, k, from, c, type);
+	} else {
+		for (size_t i = 0; i < n; i++) {
 			prefetch(who, i, n);
-		take_all(set, s, m, k, from, c, type);
+			take_all(set, who[i], m, k, from, c, type);
+		}
 	}
 }
 

@@ -171,13 +171,13 @@ void wsb_sess_stall_check(struct wsb_sessions *set, struct wsb_sess *s);
 /* m to every session that wants it (type and symbol, subs.h), in the form
  * the session reads (msg.h), but from (unless it asked for echo) and those
  * catching up, which are woken to read it there. */
+void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
+			 const struct wsb_sess *from, const char *type, int probe);
 /* As wsb_sessions_fanout (probe 0) for k <= WSB_FANOUT_BATCH messages of
  * one type from one session, in one walk: each session gets them in order. */
 #define WSB_FANOUT_BATCH 64
 void wsb_sessions_fanout_many(struct wsb_sessions *set, struct wsb_msg *const *m, size_t k,
 			      const struct wsb_sess *from, const char *type);
-void wsb_sessions_fanout(struct wsb_sessions *set, struct wsb_msg *m,
-			 const struct wsb_sess *from, const char *type, int probe);
 /* m (a record, not a message) to every session subscribed to something,
  * but those reading history or a snapshot, which find holes there. */
 void wsb_sessions_broadcast(struct wsb_sessions *set, struct wsb_msg *m);
